@@ -1,0 +1,1 @@
+"""The compiler: QONNX import, streamlining, the integer dataflow graph, code generation, builds."""

@@ -1,0 +1,15 @@
+"""Layer kinds of the integer dataflow graph. Importing this package registers all of them."""
+
+from flows.layers import affine, label_select, mvau, streams, threshold, transient  # noqa: F401
+from flows.layers.affine import Affine
+from flows.layers.label_select import LabelSelect
+from flows.layers.mvau import IntMVAU, XnorMVAU
+from flows.layers.registry import LayerKind, all_kinds, kind_of
+from flows.layers.streams import AddStreams, DuplicateStreams
+from flows.layers.threshold import Threshold
+from flows.layers.transient import FloatAffine, MatMul, Sign
+
+__all__ = [
+    "Affine", "AddStreams", "DuplicateStreams", "FloatAffine", "IntMVAU", "LabelSelect",
+    "LayerKind", "MatMul", "Sign", "Threshold", "XnorMVAU", "all_kinds", "kind_of",
+]
