@@ -1,0 +1,1 @@
+"""QONNX import: an ONNX file -> a DataflowGraph of transient float kinds and integer streams."""

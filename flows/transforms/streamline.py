@@ -1,0 +1,41 @@
+"""The streamlining pipeline: imported float graph -> integer dataflow graph of hardware kinds."""
+
+from __future__ import annotations
+
+from flows.graph import DataflowGraph
+from flows.transforms.affine_sign_to_threshold import AffineSignToThreshold
+from flows.transforms.base import apply_repeatedly, infer_types
+from flows.transforms.collapse_affines import CollapseAffines
+from flows.transforms.factor_weight_scales import FactorWeightScales
+from flows.transforms.final_affine_to_fixed_point import FinalAffineToFixedPoint, InsertLabelSelect
+from flows.transforms.matmul_to_mvau import MatMulToMVAU
+
+STEPS = (
+    FactorWeightScales(),
+    CollapseAffines(),
+    AffineSignToThreshold(),
+    MatMulToMVAU(),
+    CollapseAffines(),
+    FinalAffineToFixedPoint(),
+    InsertLabelSelect(),
+)
+
+
+def streamline(graph: DataflowGraph) -> DataflowGraph:
+    """Apply every step to a fixed point, then check nothing transient is left."""
+    graph = graph.copy()
+    infer_types(graph)
+    graph = apply_repeatedly(graph, *STEPS)
+    graph.hardware_ready()
+    return name_layers(graph)
+
+
+def name_layers(graph: DataflowGraph) -> DataflowGraph:
+    """Give nodes stable, HDL-safe names in topological order: l<i>_<kind>."""
+    from dataclasses import replace
+
+    g = graph.copy()
+    for i, node in enumerate(g.topological()):
+        node.config = replace(node.config, name=f"l{i}_{node.kind.lower()}")
+    g.sort()
+    return g

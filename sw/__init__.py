@@ -1,0 +1,1 @@
+"""PyTorch + Brevitas models, quantisers, training recipes and QONNX export."""
