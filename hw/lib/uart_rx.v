@@ -21,6 +21,8 @@ module uart_rx #(
     output reg        frame_err   // one-cycle pulse: stop bit was low, byte dropped
 );
     localparam integer CW = $clog2(CLKS_PER_BIT + 1);
+    localparam [31:0] HALF_BIT = CLKS_PER_BIT / 2 - 1;
+    localparam [31:0] FULL_BIT = CLKS_PER_BIT - 1;
     localparam [1:0] S_IDLE = 2'd0, S_START = 2'd1, S_DATA = 2'd2, S_STOP = 2'd3;
 
     // Two-flop synchroniser; reset to the idle level so a reset never fakes a start bit.
@@ -53,7 +55,7 @@ module uart_rx #(
             case (state)
                 S_IDLE: if (!rx_sync) begin
                     state <= S_START;
-                    count <= (CLKS_PER_BIT / 2) - 1;  // middle of the start bit
+                    count <= HALF_BIT[CW-1:0];  // middle of the start bit
                 end
                 S_START: if (count != 0) begin
                     count <= count - 1'b1;
@@ -61,14 +63,14 @@ module uart_rx #(
                     state <= S_IDLE;                  // a glitch, not a start bit
                 end else begin
                     state   <= S_DATA;
-                    count   <= CLKS_PER_BIT - 1;
+                    count   <= FULL_BIT[CW-1:0];
                     bit_idx <= 3'd0;
                 end
                 S_DATA: if (count != 0) begin
                     count <= count - 1'b1;
                 end else begin
                     shift <= {rx_sync, shift[7:1]};   // LSB first
-                    count <= CLKS_PER_BIT - 1;
+                    count <= FULL_BIT[CW-1:0];
                     if (bit_idx == 3'd7) state <= S_STOP;
                     bit_idx <= bit_idx + 1'b1;
                 end

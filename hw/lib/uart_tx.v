@@ -18,6 +18,7 @@ module uart_tx #(
     output reg        tx      // serial line, idle high
 );
     localparam integer CW = $clog2(CLKS_PER_BIT + 1);
+    localparam [31:0] FULL_BIT = CLKS_PER_BIT - 1;
 
     reg [8:0]    shift;    // {data, start bit}; the stop bit is shifted in behind it
     reg [3:0]    bits_left;
@@ -36,13 +37,13 @@ module uart_tx #(
                 tx        <= 1'b0;                    // start bit
                 shift     <= {1'b1, data};            // data, then the stop bit
                 bits_left <= 4'd10;
-                count     <= CLKS_PER_BIT - 1;
+                count     <= FULL_BIT[CW-1:0];
             end
         end else if (count != 0) begin
             count <= count - 1'b1;
         end else begin
             bits_left <= bits_left - 1'b1;
-            count     <= CLKS_PER_BIT - 1;
+            count     <= FULL_BIT[CW-1:0];
             if (bits_left != 4'd1) begin
                 tx    <= shift[0];
                 shift <= {1'b1, shift[8:1]};

@@ -1,0 +1,46 @@
+# User entry points: thin wrappers over the Python CLI (python -m flows ...). See README.md.
+PY      := .venv/bin/python
+MODEL   ?= digits_bnn
+TARGET  ?= ulx3s
+CLOCK   ?= 100
+JOBS    ?= 2
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: setup test test-all lint format train export bitstream parity report clean doctor
+
+setup:                     ## venv + Python deps + Verilator/Icarus/Yosys/nextpnr (idempotent)
+	@bash scripts/setup.sh
+
+test:                      ## fast suite: unit, transformations, HLS csim, cocotb RTL, digits bitstream
+	$(PY) -m pytest -n $(JOBS) -m "not slow" $(PYTEST_ARGS)
+
+test-all:                  ## everything, including the slow sweeps and synthesis baselines
+	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
+
+lint:
+	$(PY) -m ruff check flows sw tests benchmarks
+	$(PY) -m ruff format --check flows sw tests benchmarks
+
+format:
+	$(PY) -m ruff format flows sw tests benchmarks
+
+doctor:
+	$(PY) -m flows.doctor
+
+train:
+	$(PY) -m sw.train $(MODEL)
+
+export:
+	$(PY) -m flows export --model $(MODEL)
+
+bitstream:                 ## MODEL=... TARGET=... [CLOCK=MHz]: model -> QONNX -> RTL -> bitstream
+	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --clock $(CLOCK)
+
+parity:
+	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --until parity
+
+report:
+	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --until estimate
+
+clean:
+	rm -rf build

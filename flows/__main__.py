@@ -1,0 +1,74 @@
+"""`python -m flows COMMAND`: the command line. Errors print one line and exit non-zero."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from flows.errors import FlowError
+
+
+def _build(args) -> int:
+    from flows.pipeline import run_build
+    from flows.build import BuildConfig
+
+    cfg = BuildConfig(
+        model=None if args.file else args.model,
+        onnx_file=str(args.file) if args.file else None,
+        target=args.target,
+        clock_mhz=args.clock,
+        target_cycles=args.target_cycles,
+        popcount_stages=args.popcount_stages,
+        parity_images=args.parity_images,
+        until=args.until,
+        out_root=str(args.out),
+    )
+    run_build(cfg)
+    return 0
+
+
+def _export(args) -> int:
+    from flows.build import BuildConfig, BuildContext, step_checkpoint, step_export
+
+    cfg = BuildConfig(model=args.model, out_root=str(args.out))
+    ctx = BuildContext(cfg, Path(args.out) / args.model)
+    step_checkpoint(ctx)
+    step_export(ctx)
+    print(f"exported {ctx.onnx}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m flows")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="model -> QONNX -> dataflow HW -> reports (+ bitstream)")
+    src = b.add_mutually_exclusive_group()
+    src.add_argument("--model", default="digits_bnn")
+    src.add_argument("--file", type=Path, help="a QONNX file instead of a model from the zoo")
+    b.add_argument("--target", default="ulx3s")
+    b.add_argument("--clock", type=float, default=100.0, help="requested clock in MHz")
+    b.add_argument("--target-cycles", type=int, default=64, help="cycles per frame to fold for")
+    b.add_argument("--popcount-stages", type=int, default=1)
+    b.add_argument("--parity-images", type=int, default=100)
+    b.add_argument("--until", default=None, help="stop after this step")
+    b.add_argument("--out", type=Path, default=Path("build"))
+    b.set_defaults(fn=_build)
+    e = sub.add_parser("export", help="train if needed and export MODEL to QONNX")
+    e.add_argument("--model", default="digits_bnn")
+    e.add_argument("--out", type=Path, default=Path("build"))
+    e.set_defaults(fn=_export)
+    args = p.parse_args(argv)
+    try:
+        return args.fn(args)
+    except FlowError as e:
+        # One line; tool failures name the log file that holds the details.
+        print(f"error: {str(e).strip().splitlines()[0]}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

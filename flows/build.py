@@ -1,0 +1,179 @@
+"""The build: plain step functions over one serialisable config, artifacts under build/<model>/<target>.
+
+    checkpoint -> export -> streamline -> agreement -> fold -> estimate -> rtl -> parity
+               -> synth -> bitstream -> summary
+
+`step_x(ctx) -> None` reads and extends a BuildContext; every step writes its artifacts atomically
+(flows.artifacts). `--until STEP` stops after a step. Only `step_checkpoint` and `step_export` touch
+`sw/` (and neither runs for a user's own ONNX file).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from flows import estimate, folding, targets
+from flows.artifacts import write_json
+from flows.errors import FlowError, ResourceError
+from flows.graph import DataflowGraph
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class BuildConfig:
+    """Everything that determines a build; saved as build/<model>/<target>/config.json."""
+
+    model: str | None = "digits_bnn"
+    onnx_file: str | None = None
+    target: str = "ulx3s"
+    clock_mhz: float = 100.0
+    target_cycles: int = 64
+    popcount_stages: int = 1
+    parity_images: int = 100
+    seed: int = 0
+    until: str | None = None
+    out_root: str = "build"
+
+
+@dataclass
+class BuildContext:
+    cfg: BuildConfig
+    out: Path
+    onnx: Path | None = None
+    reference: Path | None = None
+    graph: DataflowGraph | None = None
+    float_graph: DataflowGraph | None = None
+    summary: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def step_checkpoint(ctx: BuildContext) -> None:
+    """Train the model with its default recipe if no checkpoint exists (digits_bnn: ~10 s)."""
+    from sw import models
+    from sw.train import main as train_main
+
+    models.build(ctx.cfg.model)  # unknown model -> UnknownModelError before any work
+    ckpt = Path(ctx.cfg.out_root) / ctx.cfg.model / "checkpoint.pt"
+    if not ckpt.is_file():
+        print(f"[checkpoint] none at {ckpt}: training {ctx.cfg.model} (seed {ctx.cfg.seed})")
+        if train_main([ctx.cfg.model, "--seed", str(ctx.cfg.seed), "--out", str(ckpt)]) != 0:
+            raise FlowError(f"training {ctx.cfg.model} failed")
+    ctx.summary["checkpoint"] = str(ckpt)
+
+
+def step_export(ctx: BuildContext) -> None:
+    """QONNX export plus the float model's logits on the test set (reference.npz)."""
+    from flows.reference import export_with_reference
+
+    ctx.onnx, ctx.reference = export_with_reference(
+        ctx.cfg.model, Path(ctx.summary["checkpoint"]), Path(ctx.cfg.out_root) / ctx.cfg.model
+    )
+
+
+def step_streamline(ctx: BuildContext) -> None:
+    from flows.frontend.qonnx_import import import_model, load
+    from flows.transforms.streamline import streamline
+
+    ctx.float_graph = import_model(load(ctx.onnx))
+    ctx.graph = streamline(ctx.float_graph)
+
+
+def step_agreement(ctx: BuildContext) -> None:
+    """Integer graph vs float model on every reference image (docs/numerics.md sections 3, 5)."""
+    from flows.agreement import agreement
+
+    if ctx.reference is None:
+        return
+    ref = np.load(ctx.reference)
+    result = agreement(ctx.graph, ref["images"], ref["logits"], ref["labels"], ctx.float_graph)
+    ctx.summary["agreement"] = result
+    print(f"[agreement] integer vs float top-1: {result['agree']}/{result['images']} "
+          f"(unexplained: {result['unexplained']}); integer accuracy {result['accuracy']:.4f}")
+
+
+def step_fold(ctx: BuildContext) -> None:
+    from dataclasses import replace
+
+    from flows.layers import XnorMVAU
+
+    g = folding.auto_fold(ctx.graph, ctx.cfg.target_cycles)
+    for n in g.nodes:
+        if isinstance(n.config, XnorMVAU):
+            n.config = replace(n.config, popcount_stages=ctx.cfg.popcount_stages)
+    ctx.graph = g
+    write_json(ctx.out / "graph.json", graph_table(g))
+
+
+def step_estimate(ctx: BuildContext) -> None:
+    """Per-layer estimate; stop with ResourceError if the design does not fit the target."""
+    tgt = targets.get(ctx.cfg.target)
+    est = estimate.estimate_graph(ctx.graph, tgt.family)
+    tot = estimate.total(est)
+    ctx.summary["estimate"] = {"layers": {k: v.as_dict() for k, v in est.items()}, "total": tot}
+    over = {k: (tot[k], avail) for k, avail in tgt.resources.items() if tot.get(k, 0) > avail}
+    if over:
+        what = ", ".join(f"{k} {need} > {avail} (+{need - avail})" for k, (need, avail) in over.items())
+        raise ResourceError(f"design does not fit {tgt.name} ({tgt.part}): {what}; "
+                            "fold further (lower --target-cycles raises parallelism) or pick a larger target")
+
+
+def graph_table(g: DataflowGraph) -> list[dict]:
+    """One row per layer: kind, shapes, types, folding, parameter bits, cycles."""
+    rows = []
+    for n in g.topological():
+        c = n.config
+        pbits = sum(int(np.asarray(v).size) * _param_bits(c, k) for k, v in n.params.items())
+        rows.append({
+            "name": n.name, "kind": n.kind, "inputs": n.inputs, "outputs": n.outputs,
+            "out_shape": list(g.streams[n.outputs[0]].shape),
+            "out_type": str(g.streams[n.outputs[0]].dtype),
+            "simd": getattr(c, "simd", None), "pe": getattr(c, "pe", None),
+            "param_bits": pbits, "cycles_per_frame": c.cycles_per_frame,
+        })
+    return rows
+
+
+def _param_bits(cfg, key: str) -> int:
+    if key == "weights":
+        return cfg.weight_type.bits
+    if key == "thresholds":
+        return cfg.threshold_type.bits
+    return {"mul": getattr(cfg, "mul_type", None), "add": getattr(cfg, "add_type", None)}[key].bits
+
+
+def git_revision() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True,
+                               text=True).stdout.strip()
+        return rev + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def config_dict(cfg: BuildConfig) -> dict:
+    return asdict(cfg)
+
+
+def dump_summary(ctx: BuildContext) -> Path:
+    path = ctx.out / "summary.json"
+    write_json(path, ctx.summary)
+    return path
+
+
+def timed(ctx: BuildContext, name: str, fn) -> None:
+    t0 = time.time()
+    fn(ctx)
+    ctx.timings[name] = round(time.time() - t0, 2)
+
+
+def load_json(path: Path) -> dict:
+    return json.loads(path.read_text())

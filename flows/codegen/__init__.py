@@ -1,0 +1,1 @@
+"""Code generation: Verilog RTL (`flows.codegen.rtl`) and HLS C++ (`flows.codegen.hls`)."""

