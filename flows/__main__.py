@@ -10,8 +10,8 @@ from flows.errors import FlowError
 
 
 def _build(args) -> int:
-    from flows.pipeline import run_build
     from flows.build import BuildConfig
+    from flows.pipeline import run_build
 
     cfg = BuildConfig(
         model=None if args.file else args.model,

@@ -22,8 +22,13 @@ def final_rounding_bound(graph: DataflowGraph) -> float:
     return 2.0 ** -(node.config.frac_bits + 1) * (max(abs(t.min), abs(t.max)) + 1)
 
 
-def agreement(graph: DataflowGraph, images: np.ndarray, logits: np.ndarray, labels: np.ndarray,
-              float_graph: DataflowGraph | None = None) -> dict:
+def agreement(
+    graph: DataflowGraph,
+    images: np.ndarray,
+    logits: np.ndarray,
+    labels: np.ndarray,
+    float_graph: DataflowGraph | None = None,
+) -> dict:
     x = images.reshape(len(images), 1, -1).astype(np.int64)
     pred = graph.run(x)[:, 0, 0]
     ref = logits.argmax(axis=1)

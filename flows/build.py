@@ -94,8 +94,10 @@ def step_agreement(ctx: BuildContext) -> None:
     ref = np.load(ctx.reference)
     result = agreement(ctx.graph, ref["images"], ref["logits"], ref["labels"], ctx.float_graph)
     ctx.summary["agreement"] = result
-    print(f"[agreement] integer vs float top-1: {result['agree']}/{result['images']} "
-          f"(unexplained: {result['unexplained']}); integer accuracy {result['accuracy']:.4f}")
+    print(
+        f"[agreement] integer vs float top-1: {result['agree']}/{result['images']} "
+        f"(unexplained: {result['unexplained']}); integer accuracy {result['accuracy']:.4f}"
+    )
 
 
 def step_fold(ctx: BuildContext) -> None:
@@ -119,9 +121,13 @@ def step_estimate(ctx: BuildContext) -> None:
     ctx.summary["estimate"] = {"layers": {k: v.as_dict() for k, v in est.items()}, "total": tot}
     over = {k: (tot[k], avail) for k, avail in tgt.resources.items() if tot.get(k, 0) > avail}
     if over:
-        what = ", ".join(f"{k} {need} > {avail} (+{need - avail})" for k, (need, avail) in over.items())
-        raise ResourceError(f"design does not fit {tgt.name} ({tgt.part}): {what}; "
-                            "fold further (lower --target-cycles raises parallelism) or pick a larger target")
+        what = ", ".join(
+            f"{k} {need} > {avail} (+{need - avail})" for k, (need, avail) in over.items()
+        )
+        raise ResourceError(
+            f"design does not fit {tgt.name} ({tgt.part}): {what}; "
+            "fold further (lower --target-cycles raises parallelism) or pick a larger target"
+        )
 
 
 def graph_table(g: DataflowGraph) -> list[dict]:
@@ -130,13 +136,20 @@ def graph_table(g: DataflowGraph) -> list[dict]:
     for n in g.topological():
         c = n.config
         pbits = sum(int(np.asarray(v).size) * _param_bits(c, k) for k, v in n.params.items())
-        rows.append({
-            "name": n.name, "kind": n.kind, "inputs": n.inputs, "outputs": n.outputs,
-            "out_shape": list(g.streams[n.outputs[0]].shape),
-            "out_type": str(g.streams[n.outputs[0]].dtype),
-            "simd": getattr(c, "simd", None), "pe": getattr(c, "pe", None),
-            "param_bits": pbits, "cycles_per_frame": c.cycles_per_frame,
-        })
+        rows.append(
+            {
+                "name": n.name,
+                "kind": n.kind,
+                "inputs": n.inputs,
+                "outputs": n.outputs,
+                "out_shape": list(g.streams[n.outputs[0]].shape),
+                "out_type": str(g.streams[n.outputs[0]].dtype),
+                "simd": getattr(c, "simd", None),
+                "pe": getattr(c, "pe", None),
+                "param_bits": pbits,
+                "cycles_per_frame": c.cycles_per_frame,
+            }
+        )
     return rows
 
 
@@ -150,10 +163,12 @@ def _param_bits(cfg, key: str) -> int:
 
 def git_revision() -> str:
     try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True,
-                               text=True).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
         return rev + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

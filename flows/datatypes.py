@@ -8,14 +8,14 @@ BIPOLAR is one bit (1 means +1, 0 means -1), UINT(n)/INT(n) are n-bit fields.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
 from flows.errors import ConfigError, NumericContractError
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     BIPOLAR = "bipolar"
     UINT = "uint"
     INT = "int"

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from flows.datatypes import Kind
 from flows.graph import DataflowGraph
 from flows.layers import Affine, IntMVAU, LabelSelect, Threshold, XnorMVAU
-from flows.datatypes import Kind
 
 LUTRAM_MAX_BITS = 4096
 # LUT inputs per family: a ROM of depth d costs ceil(d / 2**(k-2)) LUTs per bit as logic.
@@ -30,8 +30,13 @@ class Estimate:
     dsp: int
 
     def as_dict(self) -> dict[str, int]:
-        return {"cycles": self.cycles, "LUT": self.lut, "FF": self.ff, "BRAM": self.bram,
-                "DSP": self.dsp}
+        return {
+            "cycles": self.cycles,
+            "LUT": self.lut,
+            "FF": self.ff,
+            "BRAM": self.bram,
+            "DSP": self.dsp,
+        }
 
 
 def bram_blocks(width: int, depth: int) -> int:

@@ -141,7 +141,9 @@ class DataflowGraph:
         self.nodes = self.topological()
 
     # --- execution ----------------------------------------------------------------------------
-    def execute(self, feeds: dict[str, np.ndarray], keep_all: bool = False) -> dict[str, np.ndarray]:
+    def execute(
+        self, feeds: dict[str, np.ndarray], keep_all: bool = False
+    ) -> dict[str, np.ndarray]:
         """Run every node's golden function; returns the graph outputs (or every stream)."""
         values = {}
         for name in self.inputs:
@@ -169,4 +171,6 @@ class DataflowGraph:
                 )
         for s in self.streams.values():
             if s.dtype is None:
-                raise UnsupportedPatternError(f"stream {s.name} is still real-valued after lowering")
+                raise UnsupportedPatternError(
+                    f"stream {s.name} is still real-valued after lowering"
+                )

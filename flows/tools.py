@@ -49,7 +49,9 @@ def find(tool: str) -> str:
     return path
 
 
-def run(cmd: list[str], *, cwd: Path | None = None, log: Path | None = None, timeout: int = 3600) -> str:
+def run(
+    cmd: list[str], *, cwd: Path | None = None, log: Path | None = None, timeout: int = 3600
+) -> str:
     """Run a tool; raise ToolFailedError with the log's tail if it fails. Returns stdout+stderr."""
     exe = find(cmd[0])
     proc = subprocess.run(

@@ -26,8 +26,7 @@ def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
     return float((pred == y).mean())
 
 
-def train_digits(model: nn.Module, *, epochs: int, seed: int, lr: float = 1e-2,
-                 log=print) -> dict:
+def train_digits(model: nn.Module, *, epochs: int, seed: int, lr: float = 1e-2, log=print) -> dict:
     """Adam + cosine decay on the digits split; returns the final train/test accuracy."""
     torch.manual_seed(seed)
     data = digits()
@@ -78,13 +77,16 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.time()
         result = RECIPES[recipe](model, epochs=args.epochs, seed=args.seed)
         out = args.out or Path("build") / args.model / "checkpoint.pt"
-        checkpoint.save(out, args.model, model, recipe=recipe, seed=args.seed,
-                        epochs=args.epochs, **result)
+        checkpoint.save(
+            out, args.model, model, recipe=recipe, seed=args.seed, epochs=args.epochs, **result
+        )
     except FlowError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"{args.model}: test accuracy {result['test_accuracy']:.4f} "
-          f"(train {result['train_accuracy']:.4f}) in {time.time() - t0:.1f} s -> {out}")
+    print(
+        f"{args.model}: test accuracy {result['test_accuracy']:.4f} "
+        f"(train {result['train_accuracy']:.4f}) in {time.time() - t0:.1f} s -> {out}"
+    )
     return 0
 
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from flows.datatypes import DataType, Kind, pack_words, unpack_words
 from flows.errors import ConfigError, ToolFailedError, ToolMissingError
+from flows.graph import Node
 from flows.layers.mvau import IntMVAU, XnorMVAU
 from flows.layers.threshold import Threshold, check_thresholds
 
@@ -196,7 +197,7 @@ HLS_EMITTERS: dict[type, Callable[[Any, dict[str, np.ndarray]], HlsKernel]] = {
 # --- rendering -----------------------------------------------------------------------------------
 
 
-def hls_kernel(node: Any) -> HlsKernel:
+def hls_kernel(node: Node) -> HlsKernel:
     """The HlsKernel of a graph node; ConfigError if its kind has no HLS kernel or too wide words."""
     emitter = HLS_EMITTERS.get(type(node.config))
     if emitter is None:
@@ -238,7 +239,7 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_hls(node: Any) -> dict[str, str]:
+def render_hls(node: Node) -> dict[str, str]:
     """File name -> C++ text: the top-level kernel `<top>.cpp` and its test bench `<top>_tb.cpp`."""
     kernel = hls_kernel(node)
     top = top_name(node.config.name)
@@ -257,7 +258,7 @@ def render_hls(node: Any) -> dict[str, str]:
     }
 
 
-def emit_hls(node: Any, outdir: Path) -> list[Path]:
+def emit_hls(node: Node, outdir: Path) -> list[Path]:
     """Write `<top>.cpp` (synthesisable, include path hls/include) and `<top>_tb.cpp` to outdir."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -303,13 +304,8 @@ def _compiler_id(cxx: str) -> str:
     return proc.stdout.splitlines()[0] if proc.stdout else cxx
 
 
-def _build(sources: dict[str, str], cache_dir: Path) -> Path:
-    """Compile the sources into a cached binary named by their content hash; return its path.
-
-    Safe under concurrent test workers: each build happens in its own temporary folder and the
-    binary is published with an atomic rename, so a reader never sees a half-written file.
-    """
-    cxx, headers = find_cxx(), ap_types_dir()
+def _cache_key(sources: dict[str, str], cxx: str, headers: Path) -> str:
+    """Content hash of everything that goes into a C-simulation binary."""
     key = hashlib.sha256()
     for part in (_compiler_id(cxx), " ".join(CXXFLAGS), str(headers)):
         key.update(part.encode() + b"\0")
@@ -317,8 +313,18 @@ def _build(sources: dict[str, str], cache_dir: Path) -> Path:
         key.update(name.encode() + b"\0" + text.encode() + b"\0")
     for header in sorted(INCLUDE_DIR.glob("*.hpp")):
         key.update(header.name.encode() + b"\0" + header.read_bytes() + b"\0")
+    return key.hexdigest()[:20]
+
+
+def _build(sources: dict[str, str], cache_dir: Path) -> Path:
+    """Compile the sources into a cached binary named by their content hash; return its path.
+
+    Safe under concurrent test workers: each build happens in its own temporary folder and the
+    binary is published with an atomic rename, so a reader never sees a half-written file.
+    """
+    cxx, headers = find_cxx(), ap_types_dir()
     top = next(iter(sources)).removesuffix(".cpp")
-    binary = Path(cache_dir) / f"{top}-{key.hexdigest()[:20]}"
+    binary = Path(cache_dir) / f"{top}-{_cache_key(sources, cxx, headers)}"
     if binary.is_file():
         return binary
     binary.parent.mkdir(parents=True, exist_ok=True)
@@ -338,7 +344,7 @@ def _build(sources: dict[str, str], cache_dir: Path) -> Path:
     return binary
 
 
-def _check_inputs(node: Any, kernel: HlsKernel, inputs: np.ndarray) -> np.ndarray:
+def _check_inputs(node: Node, kernel: HlsKernel, inputs: np.ndarray) -> np.ndarray:
     x = np.asarray(inputs)
     shape = (kernel.inp.num_vectors, kernel.inp.channels)
     if x.ndim != 3 or x.shape[1:] != shape or x.shape[0] < 1:
@@ -351,7 +357,7 @@ def _check_inputs(node: Any, kernel: HlsKernel, inputs: np.ndarray) -> np.ndarra
 
 
 def csim(
-    node: Any, inputs: np.ndarray, workdir: Path, *, cache_dir: Path | None = None
+    node: Node, inputs: np.ndarray, workdir: Path, *, cache_dir: Path | None = None
 ) -> np.ndarray:
     """C-simulate a node's HLS kernel on (frames, num_vectors, channels) semantic inputs.
 

@@ -17,8 +17,12 @@ from qonnx.custom_op.general.intquant import int_quant
 from qonnx.util.cleanup import cleanup_model
 
 from flows.datatypes import INT, UINT, DataType
-from flows.errors import MalformedModelError, NumericContractError, UnsupportedOpError
-from flows.errors import UnsupportedPatternError
+from flows.errors import (
+    MalformedModelError,
+    NumericContractError,
+    UnsupportedOpError,
+    UnsupportedPatternError,
+)
 from flows.graph import DataflowGraph, Stream
 from flows.layers import FloatAffine, MatMul, Sign
 
@@ -32,7 +36,9 @@ def load(path: Path) -> ModelWrapper:
         proto = onnx.load(str(path))
         onnx.checker.check_model(proto)
     except Exception as e:  # noqa: BLE001 - onnx raises several types for a bad file
-        raise MalformedModelError(f"{path}: not a valid ONNX model ({type(e).__name__}: {e})") from None
+        raise MalformedModelError(
+            f"{path}: not a valid ONNX model ({type(e).__name__}: {e})"
+        ) from None
     try:
         return cleanup_model(ModelWrapper(proto))
     except Exception as e:  # noqa: BLE001
@@ -123,9 +129,10 @@ class _Importer:
         return self.graph
 
     def _is_weight_quant(self, node) -> bool:
-        return node.op_type in ("BipolarQuant", "Quant") and self.m.get_initializer(
-            node.input[0]
-        ) is not None
+        return (
+            node.op_type in ("BipolarQuant", "Quant")
+            and self.m.get_initializer(node.input[0]) is not None
+        )
 
     def _input_type(self, node) -> DataType:
         scale, zp, bits = (np.asarray(self.m.get_initializer(i)) for i in node.input[1:4])
@@ -157,8 +164,14 @@ def _matmul(imp: _Importer, node) -> None:
     transpose_b = False
     if node.op_type == "Gemm":
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-        if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0:
-            raise UnsupportedPatternError(f"{node.name}: Gemm with transA/alpha/beta is unsupported")
+        if (
+            attrs.get("transA", 0)
+            or attrs.get("alpha", 1.0) != 1.0
+            or attrs.get("beta", 1.0) != 1.0
+        ):
+            raise UnsupportedPatternError(
+                f"{node.name}: Gemm with transA/alpha/beta is unsupported"
+            )
         transpose_b = bool(attrs.get("transB", 0))
     # ONNX MatMul: y = x @ W with W (mw, mh); our MatMul stores W as (mh, mw).
     wt = w if transpose_b else w.T
@@ -177,8 +190,9 @@ def _matmul(imp: _Importer, node) -> None:
             imp.graph.node(name).params["int_weight_type"] = wtype
         bias = np.asarray(imp.const(node.input[2]), dtype=np.float64).reshape(-1)
         bcfg = FloatAffine(name=imp.graph.unique_name(name + "_bias"), channels=mh)
-        imp.graph.add(bcfg, [mid.name], [Stream(node.output[0], None, (1, mh))],
-                      mul=np.ones(mh), add=bias)
+        imp.graph.add(
+            bcfg, [mid.name], [Stream(node.output[0], None, (1, mh))], mul=np.ones(mh), add=bias
+        )
         return
     imp.add(cfg, node, x, **params)
     if ints is not None:
@@ -215,8 +229,11 @@ def _bipolar_act(imp: _Importer, node) -> None:
             f"{node.name}: binary activations must have scale 1 (found {scale.ravel()[:4]})"
         )
     channels = imp.shape(node.output[0])[1]
-    imp.add(Sign(name=imp.graph.unique_name(node.name or "Sign"), channels=channels), node,
-            node.input[0])
+    imp.add(
+        Sign(name=imp.graph.unique_name(node.name or "Sign"), channels=channels),
+        node,
+        node.input[0],
+    )
 
 
 IMPORTERS = {

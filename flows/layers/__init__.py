@@ -10,6 +10,17 @@ from flows.layers.threshold import Threshold
 from flows.layers.transient import FloatAffine, MatMul, Sign
 
 __all__ = [
-    "Affine", "AddStreams", "DuplicateStreams", "FloatAffine", "IntMVAU", "LabelSelect",
-    "LayerKind", "MatMul", "Sign", "Threshold", "XnorMVAU", "all_kinds", "kind_of",
+    "Affine",
+    "AddStreams",
+    "DuplicateStreams",
+    "FloatAffine",
+    "IntMVAU",
+    "LabelSelect",
+    "LayerKind",
+    "MatMul",
+    "Sign",
+    "Threshold",
+    "XnorMVAU",
+    "all_kinds",
+    "kind_of",
 ]

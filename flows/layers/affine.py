@@ -48,7 +48,9 @@ def affine_execute(cfg: Affine, params, inputs):
     mul, add = np.asarray(params["mul"]), np.asarray(params["add"])
     for arr, t, what in ((mul, cfg.mul_type, "mul"), (add, cfg.add_type, "add")):
         if arr.shape != (cfg.channels,):
-            raise ConfigError(f"{cfg.name}: {what} has shape {arr.shape}, expected ({cfg.channels},)")
+            raise ConfigError(
+                f"{cfg.name}: {what} has shape {arr.shape}, expected ({cfg.channels},)"
+            )
         t.check(arr, f"{cfg.name}: {what}")
     (x,) = inputs
     return [np.asarray(x, dtype=np.int64) * mul.astype(np.int64) + add.astype(np.int64)]

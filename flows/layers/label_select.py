@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import DataType, UINT
+from flows.datatypes import UINT, DataType
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import BIPOLAR, INT, DataType, Kind, UINT, smallest_type
+from flows.datatypes import BIPOLAR, INT, UINT, DataType, Kind, smallest_type
 from flows.errors import ConfigError
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
 

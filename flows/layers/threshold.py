@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import BIPOLAR, DataType, Kind, UINT
+from flows.datatypes import BIPOLAR, UINT, DataType, Kind
 from flows.errors import ConfigError
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
 

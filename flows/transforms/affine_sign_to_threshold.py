@@ -49,19 +49,26 @@ class AffineSignToThreshold(Transformation):
             graph.nodes.remove(aff)
             graph.nodes.remove(sign)
             del graph.streams[aff.outputs[0]]
-            graph.add(cfg, aff.inputs, [graph.streams.pop(sign.outputs[0])],
-                      thresholds=thresholds[:, None])
+            graph.add(
+                cfg,
+                aff.inputs,
+                [graph.streams.pop(sign.outputs[0])],
+                thresholds=thresholds[:, None],
+            )
             return True
         return False
 
     @staticmethod
     def _negate_rows(graph, prod, rows: np.ndarray, name: str) -> None:
-        if prod is None or not isinstance(prod.config, MatMul) or len(
-            graph.consumers(prod.outputs[0])
-        ) != 1:
+        if (
+            prod is None
+            or not isinstance(prod.config, MatMul)
+            or len(graph.consumers(prod.outputs[0])) != 1
+        ):
             raise UnsupportedPatternError(
                 f"{name}: negative BatchNorm slope before a sign needs an integer MatMul producer "
                 "with no other consumer (its weight rows are negated)"
             )
-        prod.params["weights"] = np.where(rows[:, None], -prod.params["weights"],
-                                          prod.params["weights"])
+        prod.params["weights"] = np.where(
+            rows[:, None], -prod.params["weights"], prod.params["weights"]
+        )

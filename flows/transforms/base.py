@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from flows.datatypes import BIPOLAR, smallest_type
 from flows.graph import DataflowGraph, Node, Stream
 from flows.layers import FloatAffine, MatMul, Sign
-from flows.datatypes import BIPOLAR, smallest_type
 from flows.layers.mvau import _dot_range
 
 

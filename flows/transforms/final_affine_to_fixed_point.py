@@ -42,9 +42,15 @@ class FinalAffineToFixedPoint(Transformation):
             m, a = node.params["mul"], node.params["add"]
             f = choose_frac_bits(np.concatenate([m, a]))
             mul, add = np.round(m * 2.0**f), np.round(a * 2.0**f)  # np.round is half-to-even
-            node.config = Affine(name=cfg.name, channels=cfg.channels, input_type=xt,
-                                 mul_type=INT(CONST_BITS), add_type=INT(CONST_BITS),
-                                 frac_bits=f, num_vectors=cfg.num_vectors)
+            node.config = Affine(
+                name=cfg.name,
+                channels=cfg.channels,
+                input_type=xt,
+                mul_type=INT(CONST_BITS),
+                add_type=INT(CONST_BITS),
+                frac_bits=f,
+                num_vectors=cfg.num_vectors,
+            )
             node.params = {"mul": mul.astype(np.int64), "add": add.astype(np.int64)}
             return True
         return False
@@ -61,8 +67,12 @@ class InsertLabelSelect(Transformation):
         s = graph.streams[out]
         if s.dtype is None:
             raise UnsupportedPatternError(f"graph output {out} is not an integer stream")
-        cfg = LabelSelect(name=graph.unique_name("LabelSelect"), channels=s.shape[1],
-                          input_type=s.dtype, num_vectors=s.shape[0])
+        cfg = LabelSelect(
+            name=graph.unique_name("LabelSelect"),
+            channels=s.shape[1],
+            input_type=s.dtype,
+            num_vectors=s.shape[0],
+        )
         label = Stream(graph.unique_name("label"), None, (s.shape[0], 1))
         graph.add(cfg, [out], [label])
         graph.outputs = [label.name]

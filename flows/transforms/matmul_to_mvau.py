@@ -31,11 +31,18 @@ class MatMulToMVAU(Transformation):
                     raise UnsupportedPatternError(
                         f"{cfg.name}: a binary MatMul cannot be a graph output without a scale"
                     )
-                node.config = XnorMVAU(name=cfg.name, mw=cfg.mw, mh=cfg.mh,
-                                       num_vectors=cfg.num_vectors)
+                node.config = XnorMVAU(
+                    name=cfg.name, mw=cfg.mw, mh=cfg.mh, num_vectors=cfg.num_vectors
+                )
             else:
-                node.config = IntMVAU(name=cfg.name, mw=cfg.mw, mh=cfg.mh, input_type=xt,
-                                      weight_type=cfg.weight_type, num_vectors=cfg.num_vectors)
+                node.config = IntMVAU(
+                    name=cfg.name,
+                    mw=cfg.mw,
+                    mh=cfg.mh,
+                    input_type=xt,
+                    weight_type=cfg.weight_type,
+                    num_vectors=cfg.num_vectors,
+                )
             node.params["weights"] = np.asarray(node.params["weights"]).astype(np.int64)
             return True
         return False

@@ -4,6 +4,8 @@
 // Every kernel in this folder is a Vitis-HLS-style template over compile-time folding parameters;
 // all loop bounds are template parameters or constexpr values, so the scheduler knows every trip
 // count (checked by flows/hls_lint.py). C-simulated with g++ against the open ap_types headers.
+// Needs C++14 (constexpr functions with loops): g++ -std=c++14 for C-simulation (the flags are in
+// flows/codegen/hls.py), `add_files -cflags "-std=c++14"` in a Vitis HLS project.
 #ifndef BNN_COMMON_HPP
 #define BNN_COMMON_HPP
 

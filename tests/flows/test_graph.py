@@ -22,8 +22,9 @@ def residual_block():
     mvau = XnorMVAU(name="conv", mw=C, mh=C)
     w = rng.choice([-1, 1], size=(C, C))
     g.add(mvau, ["b"], [Stream("p", None, (1, C))], weights=w)
-    aff = Affine(name="bn", channels=C, input_type=mvau.output_type, mul_type=INT(4),
-                 add_type=INT(8))
+    aff = Affine(
+        name="bn", channels=C, input_type=mvau.output_type, mul_type=INT(4), add_type=INT(8)
+    )
     mul, add = rng.integers(-8, 8, C), rng.integers(-100, 100, C)
     g.add(aff, ["p"], [Stream("r", None, (1, C))], mul=mul, add=add)
     add_cfg = AddStreams(name="add", channels=C, input_types=(aff.output_type, INT(8)))

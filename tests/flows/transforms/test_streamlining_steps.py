@@ -11,8 +11,11 @@ from flows.transforms import apply_repeatedly
 from flows.transforms.affine_sign_to_threshold import AffineSignToThreshold, sign_thresholds
 from flows.transforms.collapse_affines import CollapseAffines
 from flows.transforms.factor_weight_scales import FactorWeightScales
-from flows.transforms.final_affine_to_fixed_point import FinalAffineToFixedPoint
-from flows.transforms.final_affine_to_fixed_point import InsertLabelSelect, choose_frac_bits
+from flows.transforms.final_affine_to_fixed_point import (
+    FinalAffineToFixedPoint,
+    InsertLabelSelect,
+    choose_frac_bits,
+)
 from flows.transforms.matmul_to_mvau import MatMulToMVAU
 from flows.transforms.streamline import streamline
 
@@ -33,8 +36,9 @@ def staged(g0):
 def test_factor_weight_scales(digits_float_graph, digits_images):
     g1 = apply_repeatedly(digits_float_graph, FactorWeightScales())
     assert all(n.config.weight_type is not None for n in g1.nodes if isinstance(n.config, MatMul))
-    np.testing.assert_allclose(g1.run(digits_images), digits_float_graph.run(digits_images),
-                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        g1.run(digits_images), digits_float_graph.run(digits_images), rtol=1e-9, atol=1e-9
+    )
 
 
 def test_collapse_affines_removes_nodes_and_keeps_values(digits_float_graph, digits_images):
@@ -47,8 +51,10 @@ def test_affine_sign_to_threshold_is_exact(digits_float_graph, digits_images):
     _, g2, g3, *_ = staged(digits_float_graph)
     assert "Sign" not in kinds(g3) and kinds(g3).count("Threshold") == 3
     # Every intermediate binary activation is identical, not just the logits.
-    before, after = g2.execute({"global_in": digits_images}, keep_all=True), g3.execute(
-        {"global_in": digits_images}, keep_all=True)
+    before, after = (
+        g2.execute({"global_in": digits_images}, keep_all=True),
+        g3.execute({"global_in": digits_images}, keep_all=True),
+    )
     signs = [n.outputs[0] for n in g2.nodes if n.kind == "Sign"]
     for s in signs:
         assert np.array_equal(before[s], after[s]), s

@@ -1,7 +1,7 @@
 """cocotb testbench of `ulx3s_top` (PLL bypassed with SIM) around the stand-in accelerator.
 
 Driver: a UART transmitter on ftdi_txd. Monitor: a UART receiver on ftdi_rxd that also checks the
-stop bit. Model: the stand-in's result is sum(frame) % 10. Checker: each test compares the bytes
+stop bit. Model: the stand-in's position-weighted sum mod 10 (see standin_accel.v). Checker: each test compares the bytes
 the board returns with the model. The configuration arrives as plusargs from test_ulx3s_sim.py.
 """
 
@@ -30,8 +30,9 @@ class Config:
 
 
 def model(frame: bytes) -> int:
-    """Golden result of the stand-in accelerator."""
-    return sum(frame) % 10
+    """Golden result of the stand-in accelerator: Fletcher's second sum mod 10."""
+    n = len(frame)
+    return sum((n - i) * b for i, b in enumerate(frame)) % 10
 
 
 class Uart:
@@ -109,7 +110,9 @@ async def identification(dut):
     await uart.send(bytes([boards.CMD_ID]))
     got = await uart.receive(boards.ID_LEN)
     want = boards.id_reply(
-        frame_bytes=cfg.frame_bytes, out_bits=cfg.out_bits, lanes=cfg.lanes,
+        frame_bytes=cfg.frame_bytes,
+        out_bits=cfg.out_bits,
+        lanes=cfg.lanes,
         design_id=cfg.design_id,
     )
     assert got == want, f"ID reply {got.hex()} != {want.hex()}"
@@ -140,7 +143,8 @@ async def garbage_and_resync(dut):
     await uart.send(bytes(cfg.frame_bytes))  # resync: a frame's worth of zeros
     n = boards.result_bytes(cfg.out_bits)
     flushed = await uart.receive(n)  # the cut frame, completed with zeros, is answered once
-    assert int.from_bytes(flushed, "little") == model(partial)
+    completed = partial + bytes(cfg.frame_bytes - len(partial))
+    assert int.from_bytes(flushed, "little") == model(completed)
     await uart.idle(4)
     assert uart.received.empty(), "more than one reply while resynchronising"
 

@@ -1,0 +1,132 @@
+"""The host runner against a fake board that speaks the UART protocol (flows/run.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from flows import boards
+from flows.errors import ConfigError
+from flows.run import BoardLink, BoardProtocolError, digits_test_set, load_images, main, run_images
+
+
+def label_model(frame: bytes) -> int:
+    """The fake board's 'network': the class index is the sum of the pixels mod 10."""
+    return sum(frame) % 10
+
+
+class FakeBoard:
+    """A loopback port that emulates the board's protocol with a Python model."""
+
+    def __init__(self, *, frame_bytes=64, out_bits=4, design_id="digits_bnn", mute=False):
+        self.frame_bytes, self.out_bits, self.design_id = frame_bytes, out_bits, design_id
+        self.mute = mute
+        self.frame: bytearray | None = None
+        self.out = bytearray()
+        self.max_outstanding = 0
+
+    def write(self, data: bytes) -> int:
+        for b in data:
+            self._byte(b)
+        return len(data)
+
+    def _byte(self, b: int) -> None:
+        if self.frame is not None:
+            self.frame.append(b)
+            if len(self.frame) == self.frame_bytes:
+                result = label_model(bytes(self.frame))
+                self._reply(result.to_bytes(boards.result_bytes(self.out_bits), "little"))
+                self.frame = None
+        elif b == boards.CMD_INFER:
+            self.frame = bytearray()
+        elif b == boards.CMD_ID:
+            self._reply(
+                boards.id_reply(
+                    frame_bytes=self.frame_bytes,
+                    out_bits=self.out_bits,
+                    lanes=1,
+                    design_id=self.design_id,
+                )
+            )
+
+    def _reply(self, data: bytes) -> None:
+        if not self.mute:
+            self.out += data
+            self.max_outstanding = max(self.max_outstanding, len(self.out))
+
+    def read(self, size: int = 1) -> bytes:
+        data, self.out = bytes(self.out[:size]), self.out[size:]
+        return data
+
+
+def test_identify_and_check() -> None:
+    link = BoardLink(FakeBoard())
+    info = link.check("digits_bnn")
+    assert (info.frame_bytes, info.out_bits, info.status) == (64, 4, 0)
+    assert info.tag == boards.design_tag("digits_bnn")
+
+
+def test_wrong_design_is_reported() -> None:
+    link = BoardLink(FakeBoard(design_id="cifar_cnv"))
+    with pytest.raises(BoardProtocolError, match="program the bitstream built for digits_bnn"):
+        link.check("digits_bnn")
+
+
+def test_infer_matches_model_with_window() -> None:
+    board = FakeBoard()
+    link = BoardLink(board, window=3)
+    link.identify()
+    board.max_outstanding = 0
+    rng = np.random.default_rng(0)
+    frames = [bytes(rng.integers(0, 256, 64, dtype=np.uint8)) for _ in range(10)]
+    assert link.infer(frames) == [label_model(f) for f in frames]
+    assert board.max_outstanding == 3  # three frames in flight, one reply byte each
+
+
+def test_resync_after_a_cut_frame() -> None:
+    board = FakeBoard()
+    board.write(bytes([boards.CMD_INFER]) + bytes(range(20)))  # a previous run died mid-frame
+    link = BoardLink(board)
+    link.resync(64)
+    assert board.frame is None and not board.out
+    x, y = digits_test_set()
+    link.identify()
+    result = run_images(link, x[:5], np.array([label_model(bytes(r)) for r in x[:5]]))
+    assert result.accuracy == 1.0
+
+
+def test_silent_board_times_out() -> None:
+    link = BoardLink(FakeBoard(mute=True), reply_timeout_s=0.05)
+    with pytest.raises(BoardProtocolError, match="no identification reply"):
+        link.identify()
+
+
+def test_frames_of_the_wrong_size_are_refused() -> None:
+    link = BoardLink(FakeBoard(frame_bytes=64))
+    link.identify()
+    with pytest.raises(ConfigError, match="the board takes 64"):
+        link.infer([bytes(63)])
+
+
+def test_digits_split_is_the_projects() -> None:
+    from sw.data import digits
+
+    x, y = digits_test_set()
+    split = digits()
+    assert np.array_equal(x, split.x_test) and np.array_equal(y, split.y_test)
+
+
+def test_images_file(tmp_path) -> None:
+    path = tmp_path / "imgs.npz"
+    np.savez(path, x=np.zeros((3, 8, 8), np.uint8), y=np.array([1, 2, 3]))
+    x, y = load_images("any", path)
+    assert x.shape == (3, 64) and list(y) == [1, 2, 3]
+    with pytest.raises(ConfigError, match="cannot read images"):
+        load_images("any", tmp_path / "missing.npz")
+
+
+def test_missing_port_is_one_line_and_nonzero(capsys) -> None:
+    code = main(["--port", "/dev/does-not-exist", "--images", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1
+    assert err[0].startswith("error: cannot open serial port /dev/does-not-exist")

