@@ -41,6 +41,9 @@ def digits_checkpoint(tmp_path_factory) -> Path:
     from sw import checkpoint, models
     from sw.train import train_digits
 
+    import torch
+
+    torch.set_num_threads(1)  # one per xdist worker: 2 workers share 2 cores
     path = tmp_path_factory.mktemp("digits") / "checkpoint.pt"
     model = models.build("digits_bnn")
     result = train_digits(model, epochs=60, seed=0, log=lambda *_: None)

@@ -27,6 +27,7 @@ from flows.layers.registry import kind_of
 # length, full-speed stretches and sparse input, switched every RATE_PERIOD cycles.
 RATE_PHASES = [(1.0, 0.0), (0.6, 0.3), (0.1, 0.0), (0.9, 0.7), (0.3, 0.5)]
 RATE_PERIOD = 37
+PERF_FRAMES = 12
 
 
 class Model:
@@ -152,13 +153,14 @@ async def reset_mid_frame(dut) -> None:
     await tb.reset()
     tb.randomise_rates()
     frames, m = tb.case["frames"], tb.model
-    cut = m.in_per_frame + tb.rng.randint(1, max(1, m.in_per_frame - 1))
-    tb.src.send(m.words_in(frames[:2])[:cut])
-    while len(tb.in_mon.words) < cut:
-        await RisingEdge(dut.clk)
-    await ClockCycles(dut.clk, tb.rng.randint(1, m.cycles_per_frame + 2))
-    dut._log.info("reset after %d input words (cut %d)", len(tb.in_mon.words), cut)
-    await tb.reset()
+    for attempt in range(2):  # two cuts at random offsets, so misalignments cannot cancel out
+        cut = m.in_per_frame + tb.rng.randint(1, max(1, m.in_per_frame - 1))
+        tb.src.send(m.words_in(frames[attempt : attempt + 2])[:cut])
+        while len(tb.in_mon.words) < cut:
+            await RisingEdge(dut.clk)
+        await ClockCycles(dut.clk, tb.rng.randint(1, m.cycles_per_frame + 2))
+        dut._log.info("reset after %d input words, mid-frame", len(tb.in_mon.words))
+        await tb.reset()
     after = frames[2:6]
     got = await tb.stream(after)
     check(got, m.words_out(after), m, "frames after a mid-frame reset")
@@ -166,10 +168,14 @@ async def reset_mid_frame(dut) -> None:
 
 @cocotb.test()
 async def steady_state_cycles(dut) -> None:
-    """No gaps, no back-pressure: cycles per frame over >= 4 frame intervals equal the estimate."""
+    """No gaps, no back-pressure: the last 4 frame intervals (of PERF_FRAMES) equal the estimate.
+
+    Later frames, because the input side of a stitched design runs ahead until its FIFOs fill.
+    """
     tb = Bench(dut)
     await tb.reset()
-    m, frames = tb.model, tb.case["frames"][:6]
+    m, frames = tb.model, tb.case["frames"]
+    frames = np.resize(frames, (PERF_FRAMES, *frames.shape[1:]))
     start = cycle()
     got = await tb.stream(frames)
     check(got, m.words_out(frames), m, "full-rate frames")
@@ -188,7 +194,7 @@ async def steady_state_cycles(dut) -> None:
     path = Path(tb.case["result_path"])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"label": tb.case["label"], **result}, indent=1))
-    steady = result["cycles_per_frame_out"][1:] + result["cycles_per_frame_in"][1:]
+    steady = result["cycles_per_frame_out"][-4:] + result["cycles_per_frame_in"][-4:]
     if tb.case.get("assert_cycles", True):
         assert all(c == m.cycles_per_frame for c in steady), (
             f"steady-state cycles per frame {steady} != estimate {m.cycles_per_frame}"

@@ -43,4 +43,4 @@ def make_frames(cfg: Affine, rng: np.random.Generator) -> np.ndarray:
 def test_affine(cfg: Affine, request: pytest.FixtureRequest) -> None:
     rng = np.random.default_rng(seed_of(request.node.nodeid))
     r = sim.run_layer(make_node(cfg, rng), make_frames(cfg, rng))
-    assert r["cycles_per_frame_out"][1:] == [cfg.cycles_per_frame] * 4
+    assert r["cycles_per_frame_out"][-4:] == [cfg.cycles_per_frame] * 4

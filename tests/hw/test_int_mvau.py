@@ -44,4 +44,4 @@ def test_int_mvau(cfg: IntMVAU, request: pytest.FixtureRequest) -> None:
     node = make_node(cfg, rng)
     frames = make_frames(cfg, rng)
     r = sim.run_layer(node, frames)
-    assert r["cycles_per_frame_out"][1:] == [cfg.cycles_per_frame] * 4
+    assert r["cycles_per_frame_out"][-4:] == [cfg.cycles_per_frame] * 4

@@ -40,4 +40,4 @@ def make_frames(cfg: LabelSelect, rng: np.random.Generator) -> np.ndarray:
 def test_label_select(cfg: LabelSelect, request: pytest.FixtureRequest) -> None:
     rng = np.random.default_rng(seed_of(request.node.nodeid))
     r = sim.run_layer(Node(cfg, ["x"], ["y"]), make_frames(cfg, rng))
-    assert r["cycles_per_frame_out"][1:] == [cfg.cycles_per_frame] * 4
+    assert r["cycles_per_frame_out"][-4:] == [cfg.cycles_per_frame] * 4

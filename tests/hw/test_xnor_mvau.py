@@ -39,4 +39,4 @@ def test_xnor_mvau(cfg: XnorMVAU, request: pytest.FixtureRequest) -> None:
     rng = np.random.default_rng(seed_of(request.node.nodeid))
     node = make_node(cfg, rng)
     r = sim.run_layer(node, make_frames(cfg, node.params["weights"], rng))
-    assert r["cycles_per_frame_out"][1:] == [cfg.cycles_per_frame] * 4
+    assert r["cycles_per_frame_out"][-4:] == [cfg.cycles_per_frame] * 4

@@ -1,0 +1,155 @@
+"""Hardware build steps: RTL generation, parity simulation, synthesis, bitstream.
+
+Each step reads and extends the BuildContext (flows/build.py). Xilinx targets stop after the
+open-synthesis report with a clear statement of what needs Vivado (docker/).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from flows import synth, targets
+from flows.artifacts import atomic_dir, write_json
+from flows.boards import ulx3s
+from flows.codegen import rtl
+from flows.datatypes import UINT
+from flows.errors import NumericContractError
+from flows.folding import cycles_per_frame
+
+UART_BAUD = 115200
+
+
+def _first_and_last(graph):
+    order = graph.topological()
+    return order[0], order[-1]
+
+
+def step_rtl(ctx) -> None:
+    """Per-layer Verilog, accel_top, hw/lib sources and (ULX3S) the board shell, in out/rtl."""
+    g = ctx.graph
+    first, last = _first_and_last(g)
+    in_type = g.streams[g.inputs[0]].dtype
+    if in_type != UINT(8):
+        raise NumericContractError(
+            f"graph input is {in_type}; the board shells stream UINT8 pixels (numerics section 4)"
+        )
+    tgt = targets.get(ctx.cfg.target)
+    with atomic_dir(ctx.out / "rtl") as tmp:
+        rtl.emit_stitched(g, tmp)
+        for src in rtl.lib_sources():
+            shutil.copy(src, tmp / src.name)
+        if tgt.name == "ulx3s":
+            shell = ulx3s.emit_shell(
+                tmp,
+                clock_mhz=ctx.cfg.clock_mhz,
+                baud=UART_BAUD,
+                in_lanes=first.config.simd,
+                in_bytes_per_frame=g.streams[g.inputs[0]].shape[1],
+                out_bits=last.config.output_type.bits,
+                design_id=ctx.summary["model"],
+            )
+            for src in shell["lib_sources"]:
+                shutil.copy(src, tmp / Path(src).name)
+            ctx.summary["shell"] = {
+                "clock_mhz_requested": ctx.cfg.clock_mhz,
+                "clock_mhz": shell["clock_mhz"],
+                "baud": UART_BAUD,
+            }
+    ctx.summary["cycles_per_frame"] = cycles_per_frame(g)
+    ctx.summary["rtl_dir"] = str(ctx.out / "rtl")
+
+
+def rtl_sources(ctx, with_shell: bool) -> list[Path]:
+    d = ctx.out / "rtl"
+    files = sorted(d.glob("*.v"))
+    if not with_shell:
+        files = [f for f in files if f.name != "ulx3s_top.v"]
+    return files
+
+
+def step_parity(ctx) -> None:
+    """Stitched accel_top in Verilator on test images vs the golden model (stream boundary)."""
+    from flows.sim.parity import run_parity
+
+    ctx.summary["parity"] = run_parity(ctx)
+
+
+def step_synth(ctx) -> None:
+    """Per-layer out-of-context Yosys (ECP5 and xc7) next to the estimate; then the whole chip."""
+    tgt = targets.get(ctx.cfg.target)
+    d = ctx.out / "synth"
+    d.mkdir(parents=True, exist_ok=True)
+    rows = {}
+    libs = [ctx.out / "rtl" / p.name for p in rtl.lib_sources()]
+    est = ctx.summary.get("estimate", {}).get("layers", {})
+    for node in ctx.graph.topological():
+        src = [ctx.out / "rtl" / f"{node.name}.v", *libs]
+        e5 = synth.synth_ecp5(src, node.name, d / node.name / "ecp5", ooc=True)
+        x7 = synth.synth_xilinx(src, node.name, d / node.name / "xc7", family="xc7")
+        from flows.estimate import estimate_layer
+
+        rows[node.name] = {
+            "kind": node.kind,
+            "estimate_ecp5": estimate_layer(node.config, "ecp5").as_dict(),
+            "yosys_ecp5": {k: e5[k] for k in ("LUT", "FF", "BRAM", "DSP", "LUTRAM", "CCU2C")},
+            "estimate_xc7": estimate_layer(node.config, "xc7").as_dict(),
+            "yosys_xc7": {k: x7[k] for k in ("LUT", "FF", "BRAM", "DSP", "LUTRAM", "CARRY")},
+        }
+        if node.name in est:
+            rows[node.name]["estimate_target"] = est[node.name]
+    ctx.summary["layer_synthesis"] = rows
+    write_json(ctx.out / "layer_synthesis.json", rows)
+    _print_layer_table(rows)
+    if tgt.name == "ulx3s":
+        chip = synth.synth_ecp5(rtl_sources(ctx, True), "ulx3s_top", d / "chip", ooc=False)
+        ctx.summary["chip_synthesis"] = {k: chip[k] for k in ("LUT", "FF", "BRAM", "DSP")}
+        ctx.chip_netlist = chip["netlist"]
+
+
+def _print_layer_table(rows: dict) -> None:
+    print(f"  {'layer':18s} {'est LUT':>8s} {'yosys LUT':>9s} {'est FF':>7s} {'yosys FF':>8s}"
+          f" {'est BRAM':>8s} {'yosys BRAM':>10s}   (ECP5)")
+    for name, r in rows.items():
+        e, y = r["estimate_ecp5"], r["yosys_ecp5"]
+        print(f"  {name:18s} {e['LUT']:8d} {y['LUT']:9d} {e['FF']:7d} {y['FF']:8d}"
+              f" {e['BRAM']:8d} {y['BRAM']:10d}")
+
+
+NEXTPNR_RESOURCES = {"TRELLIS_COMB": "LUT", "TRELLIS_FF": "FF", "DP16KD": "BRAM",
+                     "MULT18X18D": "DSP", "TRELLIS_IO": "IO", "EHXPLLL": "PLL"}
+
+
+def step_bitstream(ctx) -> None:
+    """ULX3S: nextpnr-ecp5 + ecppack. Xilinx: say which step needs Vivado and how to run it."""
+    tgt = targets.get(ctx.cfg.target)
+    if not tgt.open_bitstream:
+        ctx.summary["bitstream"] = None
+        ctx.summary["needs_vivado"] = (
+            f"the {tgt.name} bitstream ({tgt.part}) needs Vivado: run `make bitstream "
+            f"MODEL={ctx.summary['model']} TARGET={tgt.name}` inside the docker/ image with "
+            "Vivado mounted (docker/Dockerfile)"
+        )
+        print(f"[bitstream] {ctx.summary['needs_vivado']}")
+        return
+    d = ctx.out / "pnr"
+    d.mkdir(parents=True, exist_ok=True)
+    lpf = ctx.out / "rtl" / "ulx3s_v20.lpf"
+    clock = ctx.summary["shell"]["clock_mhz"]
+    pnr = synth.place_route_ecp5(ctx.chip_netlist, d, lpf=lpf, clock_mhz=clock)
+    bit = synth.pack_ecp5(pnr["config"], ctx.out / f"{ctx.summary['model']}.bit")
+    used = {NEXTPNR_RESOURCES[k]: v["used"] for k, v in pnr["utilisation"].items()
+            if k in NEXTPNR_RESOURCES}
+    avail = {NEXTPNR_RESOURCES[k]: v["available"] for k, v in pnr["utilisation"].items()
+             if k in NEXTPNR_RESOURCES}
+    fmax = min((v["achieved_mhz"] for v in pnr["fmax"].values()), default=None)
+    cycles = ctx.summary["cycles_per_frame"]
+    ctx.summary.update({
+        "bitstream": str(bit),
+        "fmax_mhz": round(fmax, 2) if fmax else None,
+        "timing_met": pnr["timing_met"],
+        "resources": {"used": used, "available": avail},
+        "fps": round(clock * 1e6 / cycles, 1),
+        "fps_uart_link": round(UART_BAUD / (10 * (ctx.graph.streams[ctx.graph.inputs[0]].shape[1]
+                                                  + 2)), 1),
+    })

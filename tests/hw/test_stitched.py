@@ -1,0 +1,111 @@
+"""emit_stitched: a seven-layer chain in RTL vs DataflowGraph.run, and the chain's error cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sim
+from stimuli import random_values, seed_of
+
+from flows.codegen import rtl
+from flows.datatypes import BIPOLAR, INT, UINT
+from flows.errors import ConfigError, FoldingError, UnsupportedPatternError
+from flows.graph import DataflowGraph, Node, Stream
+from flows.layers import (
+    Affine, DuplicateStreams, IntMVAU, LabelSelect, Threshold, XnorMVAU,
+)
+
+FRAMES = 24
+
+
+def _add(g: DataflowGraph, cfg, src: str, dst: str, channels: int, **params) -> None:
+    g.add(cfg, [src], [Stream(dst, cfg.output_type, (cfg.num_vectors, channels))], **params)
+
+
+def sorted_thresholds(lo: int, hi: int, shape, rng: np.random.Generator) -> np.ndarray:
+    return np.sort(rng.integers(lo, hi + 1, size=shape), axis=1)
+
+
+def make_chain(rng: np.random.Generator, *, xnor_simd: int = 4) -> DataflowGraph:
+    """IntMVAU -> Threshold -> XnorMVAU -> Threshold -> XnorMVAU -> Affine -> LabelSelect.
+
+    Thresholds sit near the middle of their input's distribution, so the binary layers see
+    balanced signs. The bottleneck is l2 (SF * NF = 4 * 8 = 32 cycles per frame).
+    """
+    g = DataflowGraph([Stream("x", UINT(8), (1, 16))], ["label"])
+    l0 = IntMVAU("l0_int_mvau", mw=16, mh=16, input_type=UINT(8), weight_type=BIPOLAR,
+                 simd=4, pe=4)
+    _add(g, l0, "x", "s0", 16, weights=random_values(BIPOLAR, (16, 16), rng))
+    l1 = Threshold("l1_thr", channels=16, num_thresholds=1, input_type=l0.output_type, pe=4)
+    _add(g, l1, "s0", "s1", 16, thresholds=sorted_thresholds(-400, 400, (16, 1), rng))
+    l2 = XnorMVAU("l2_xnor", mw=16, mh=16, simd=xnor_simd, pe=2, popcount_stages=1)
+    _add(g, l2, "s1", "s2", 16, weights=random_values(BIPOLAR, (16, 16), rng))
+    l3 = Threshold("l3_thr", channels=16, num_thresholds=1, input_type=l2.output_type, pe=2)
+    _add(g, l3, "s2", "s3", 16, thresholds=sorted_thresholds(6, 10, (16, 1), rng))
+    l4 = XnorMVAU("l4_xnor", mw=16, mh=10, simd=2, pe=5, popcount_stages=2)
+    _add(g, l4, "s3", "s4", 10, weights=random_values(BIPOLAR, (10, 16), rng))
+    l5 = Affine("l5_affine", channels=10, input_type=l4.output_type, mul_type=INT(16),
+                add_type=INT(16), frac_bits=8, pe=5)
+    _add(g, l5, "s4", "s5", 10, mul=rng.integers(-2000, 2000, 10), add=rng.integers(-5000, 5000, 10))
+    l6 = LabelSelect("label", channels=10, input_type=l5.output_type, pe=5)
+    _add(g, l6, "s5", "label", 1)
+    return g
+
+
+def test_stitched_chain_matches_graph(request: pytest.FixtureRequest) -> None:
+    rng = np.random.default_rng(seed_of(request.node.nodeid))
+    g = make_chain(rng)
+    frames = random_values(UINT(8), (FRAMES, 1, 16), rng)
+    frames[-2], frames[-1] = UINT(8).max, 0  # all-ones and all-zeros images
+    b = sim.build("accel_top", lambda d: rtl.emit_stitched(g, d))
+    r = sim.report("accel_top", sim.run_bench(b, g, frames))
+    bottleneck = max(n.config.cycles_per_frame for n in g.nodes)
+    assert r["cycles_per_frame_out"][-4:] == [bottleneck] * 4
+
+
+def test_stitched_rejects_pe_simd_mismatch(tmp_path) -> None:
+    g = make_chain(np.random.default_rng(0), xnor_simd=2)
+    with pytest.raises(FoldingError, match=r"l1_thr -> l2_xnor: .* set l2_xnor.simd = 4"):
+        rtl.emit_stitched(g, tmp_path)
+
+
+def test_stitched_rejects_forks(tmp_path) -> None:
+    g = DataflowGraph([Stream("x", UINT(4), (1, 8))], ["a"])
+    g.add(DuplicateStreams("dup", channels=8, input_type=UINT(4)), ["x"],
+          [Stream("a", UINT(4), (1, 8)), Stream("b", UINT(4), (1, 8))])
+    with pytest.raises(UnsupportedPatternError, match="linear chain only"):
+        rtl.emit_stitched(g, tmp_path)
+
+
+def test_stitched_rejects_type_mismatch(tmp_path) -> None:
+    g = DataflowGraph([Stream("x", INT(8), (1, 8))], ["z"])
+    t = Threshold("t", channels=8, num_thresholds=3, input_type=INT(8), bipolar_output=False)
+    g.add(t, ["x"], [Stream("y", t.output_type, (1, 8))], thresholds=np.zeros((8, 3), int))
+    a = Affine("a", channels=8, input_type=UINT(3), mul_type=INT(4), add_type=INT(4))
+    g.add(a, ["y"], [Stream("z", a.output_type, (1, 8))], mul=np.ones(8, int), add=np.zeros(8, int))
+    with pytest.raises(ConfigError, match="t produces UINT2 but a reads UINT3"):
+        rtl.emit_stitched(g, tmp_path)
+
+
+def test_emit_layer_rejects_unsupported_kind(tmp_path) -> None:
+    node = DataflowGraph([Stream("x", UINT(4), (1, 8))], ["a"]).add(
+        DuplicateStreams("dup", channels=8, input_type=UINT(4)), ["x"],
+        [Stream("a", UINT(4), (1, 8))],
+    )
+    with pytest.raises(ConfigError, match="DuplicateStreams has no RTL emitter"):
+        rtl.emit_layer(node, tmp_path)
+
+
+def test_emit_layer_rejects_bad_names_and_params(tmp_path) -> None:
+    cfg = XnorMVAU("module", mw=4, mh=2)
+    with pytest.raises(ConfigError, match="not usable as a Verilog module name"):
+        rtl.emit_layer(Node(cfg, [], [], {"weights": np.ones((2, 4), int)}), tmp_path)
+    with pytest.raises(ConfigError, match="weights has shape"):
+        rtl.emit_layer(Node(XnorMVAU("ok", mw=4, mh=2), [], [], {"weights": np.ones((4, 2))}),
+                       tmp_path)
+
+
+def test_stream_widths() -> None:
+    assert rtl.stream_widths(XnorMVAU("x", mw=64, mh=64, simd=8, pe=4)) == (8, 4 * 7)
+    assert rtl.stream_widths(LabelSelect("l", channels=10, input_type=INT(20), pe=5)) == (100, 4)
+    assert rtl.stream_widths(LabelSelect("l", channels=1, input_type=UINT(1))) == (1, 1)
