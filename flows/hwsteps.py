@@ -60,6 +60,10 @@ def step_rtl(ctx) -> None:
     ctx.summary["rtl_dir"] = str(ctx.out / "rtl")
 
 
+def _frame_bytes(ctx) -> int:
+    return ctx.graph.streams[ctx.graph.inputs[0]].shape[1]
+
+
 def rtl_sources(ctx, with_shell: bool) -> list[Path]:
     d = ctx.out / "rtl"
     files = sorted(d.glob("*.v"))
@@ -150,6 +154,6 @@ def step_bitstream(ctx) -> None:
         "timing_met": pnr["timing_met"],
         "resources": {"used": used, "available": avail},
         "fps": round(clock * 1e6 / cycles, 1),
-        "fps_uart_link": round(UART_BAUD / (10 * (ctx.graph.streams[ctx.graph.inputs[0]].shape[1]
-                                                  + 2)), 1),
+        # 8N1: 10 bit times per byte; the host sends a command byte and the pixels per frame.
+        "fps_uart_link": round(UART_BAUD / (10 * (_frame_bytes(ctx) + 1)), 1),
     })

@@ -157,7 +157,7 @@ def _current_test() -> str:
     return os.environ.get("PYTEST_CURRENT_TEST", "manual").rsplit(" ", 1)[0]
 
 
-def run_bench(b: Build, golden: Node | DataflowGraph, frames, *, assert_cycles: bool = True) -> dict:
+def run_bench(b: Build, golden: Node | DataflowGraph, frames, *, perf_frames: int = 12) -> dict:
     """Run layer_bench's cocotb tests on a build; return the steady-state/latency results.
 
     Runs untraced for speed; a failure is rerun with the same seed and a waveform (or always,
@@ -171,7 +171,7 @@ def run_bench(b: Build, golden: Node | DataflowGraph, frames, *, assert_cycles: 
     result.unlink(missing_ok=True)
     case.write_bytes(pickle.dumps({
         "golden": golden, "frames": frames, "seed": seed, "label": test,
-        "result_path": str(result), "assert_cycles": assert_cycles,
+        "result_path": str(result), "perf_frames": perf_frames,
     }))
     plusargs = [f"+case={case}", "+verilator+rand+reset+2", f"+verilator+seed+{seed}"]
     if not _simulate(b, seed, plusargs, log, None):
