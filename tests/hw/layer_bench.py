@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from axis import AxisDriver, AxisMonitor, ReadyDriver, cycle
+from axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
@@ -87,14 +87,22 @@ class Bench:
         dut.rst.value = 1
         dut.s_axis_tvalid.value = 0
         dut.m_axis_tready.value = 0
-        Clock(dut.clk, 10, unit="ns").start()
-        self.src = AxisDriver(dut.clk, dut.s_axis_tdata, dut.s_axis_tvalid, dut.s_axis_tready,
-                              self.rng, len(dut.s_axis_tdata))
+        Clock(dut.clk, CLOCK_NS, unit="ns").start()
+        self.src = AxisDriver(
+            dut.clk,
+            dut.s_axis_tdata,
+            dut.s_axis_tvalid,
+            dut.s_axis_tready,
+            self.rng,
+            len(dut.s_axis_tdata),
+        )
         self.sink = ReadyDriver(dut.clk, dut.m_axis_tready, self.rng)
-        self.in_mon = AxisMonitor("s_axis", dut.clk, dut.rst, dut.s_axis_tdata,
-                                  dut.s_axis_tvalid, dut.s_axis_tready)
-        self.out_mon = AxisMonitor("m_axis", dut.clk, dut.rst, dut.m_axis_tdata,
-                                   dut.m_axis_tvalid, dut.m_axis_tready)
+        self.in_mon = AxisMonitor(
+            "s_axis", dut.clk, dut.rst, dut.s_axis_tdata, dut.s_axis_tvalid, dut.s_axis_tready
+        )
+        self.out_mon = AxisMonitor(
+            "m_axis", dut.clk, dut.rst, dut.m_axis_tdata, dut.m_axis_tvalid, dut.m_axis_tready
+        )
         self.in_mon.start()
         self.out_mon.start()
 

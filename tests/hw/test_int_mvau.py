@@ -13,8 +13,16 @@ from flows.layers import IntMVAU
 
 CONFIGS = [
     # first layer of a BNN: bipolar weights x UINT8 pixels, signed sums
-    IntMVAU("int_mvau", mw=16, mh=8, input_type=UINT(8), weight_type=BIPOLAR, simd=4, pe=2,
-            num_vectors=2),
+    IntMVAU(
+        "int_mvau",
+        mw=16,
+        mh=8,
+        input_type=UINT(8),
+        weight_type=BIPOLAR,
+        simd=4,
+        pe=2,
+        num_vectors=2,
+    ),
     # INT4 x INT4 with SIMD = 6: an adder tree with odd levels (6 -> 3 -> 2 -> 1)
     IntMVAU("int_mvau", mw=24, mh=12, input_type=INT(4), weight_type=INT(4), simd=6, pe=3),
 ]

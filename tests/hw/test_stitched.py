@@ -12,7 +12,12 @@ from flows.datatypes import BIPOLAR, INT, UINT
 from flows.errors import ConfigError, FoldingError, UnsupportedPatternError
 from flows.graph import DataflowGraph, Node, Stream
 from flows.layers import (
-    Affine, DuplicateStreams, IntMVAU, LabelSelect, Threshold, XnorMVAU,
+    Affine,
+    DuplicateStreams,
+    IntMVAU,
+    LabelSelect,
+    Threshold,
+    XnorMVAU,
 )
 
 FRAMES = 24
@@ -33,8 +38,7 @@ def make_chain(rng: np.random.Generator, *, xnor_simd: int = 4) -> DataflowGraph
     balanced signs. The bottleneck is l2 (SF * NF = 4 * 8 = 32 cycles per frame).
     """
     g = DataflowGraph([Stream("x", UINT(8), (1, 16))], ["label"])
-    l0 = IntMVAU("l0_int_mvau", mw=16, mh=16, input_type=UINT(8), weight_type=BIPOLAR,
-                 simd=4, pe=4)
+    l0 = IntMVAU("l0_int_mvau", mw=16, mh=16, input_type=UINT(8), weight_type=BIPOLAR, simd=4, pe=4)
     _add(g, l0, "x", "s0", 16, weights=random_values(BIPOLAR, (16, 16), rng))
     l1 = Threshold("l1_thr", channels=16, num_thresholds=1, input_type=l0.output_type, pe=4)
     _add(g, l1, "s0", "s1", 16, thresholds=sorted_thresholds(-400, 400, (16, 1), rng))
@@ -44,9 +48,18 @@ def make_chain(rng: np.random.Generator, *, xnor_simd: int = 4) -> DataflowGraph
     _add(g, l3, "s2", "s3", 16, thresholds=sorted_thresholds(6, 10, (16, 1), rng))
     l4 = XnorMVAU("l4_xnor", mw=16, mh=10, simd=2, pe=5, popcount_stages=2)
     _add(g, l4, "s3", "s4", 10, weights=random_values(BIPOLAR, (10, 16), rng))
-    l5 = Affine("l5_affine", channels=10, input_type=l4.output_type, mul_type=INT(16),
-                add_type=INT(16), frac_bits=8, pe=5)
-    _add(g, l5, "s4", "s5", 10, mul=rng.integers(-2000, 2000, 10), add=rng.integers(-5000, 5000, 10))
+    l5 = Affine(
+        "l5_affine",
+        channels=10,
+        input_type=l4.output_type,
+        mul_type=INT(16),
+        add_type=INT(16),
+        frac_bits=8,
+        pe=5,
+    )
+    _add(
+        g, l5, "s4", "s5", 10, mul=rng.integers(-2000, 2000, 10), add=rng.integers(-5000, 5000, 10)
+    )
     l6 = LabelSelect("label", channels=10, input_type=l5.output_type, pe=5)
     _add(g, l6, "s5", "label", 1)
     return g
@@ -71,8 +84,11 @@ def test_stitched_rejects_pe_simd_mismatch(tmp_path) -> None:
 
 def test_stitched_rejects_forks(tmp_path) -> None:
     g = DataflowGraph([Stream("x", UINT(4), (1, 8))], ["a"])
-    g.add(DuplicateStreams("dup", channels=8, input_type=UINT(4)), ["x"],
-          [Stream("a", UINT(4), (1, 8)), Stream("b", UINT(4), (1, 8))])
+    g.add(
+        DuplicateStreams("dup", channels=8, input_type=UINT(4)),
+        ["x"],
+        [Stream("a", UINT(4), (1, 8)), Stream("b", UINT(4), (1, 8))],
+    )
     with pytest.raises(UnsupportedPatternError, match="linear chain only"):
         rtl.emit_stitched(g, tmp_path)
 
@@ -89,7 +105,8 @@ def test_stitched_rejects_type_mismatch(tmp_path) -> None:
 
 def test_emit_layer_rejects_unsupported_kind(tmp_path) -> None:
     node = DataflowGraph([Stream("x", UINT(4), (1, 8))], ["a"]).add(
-        DuplicateStreams("dup", channels=8, input_type=UINT(4)), ["x"],
+        DuplicateStreams("dup", channels=8, input_type=UINT(4)),
+        ["x"],
         [Stream("a", UINT(4), (1, 8))],
     )
     with pytest.raises(ConfigError, match="DuplicateStreams has no RTL emitter"):
@@ -101,8 +118,9 @@ def test_emit_layer_rejects_bad_names_and_params(tmp_path) -> None:
     with pytest.raises(ConfigError, match="not usable as a Verilog module name"):
         rtl.emit_layer(Node(cfg, [], [], {"weights": np.ones((2, 4), int)}), tmp_path)
     with pytest.raises(ConfigError, match="weights has shape"):
-        rtl.emit_layer(Node(XnorMVAU("ok", mw=4, mh=2), [], [], {"weights": np.ones((4, 2))}),
-                       tmp_path)
+        rtl.emit_layer(
+            Node(XnorMVAU("ok", mw=4, mh=2), [], [], {"weights": np.ones((4, 2))}), tmp_path
+        )
 
 
 def test_stream_widths() -> None:

@@ -16,8 +16,15 @@ CONFIGS = [
     # BN + sign after an integer MVAU: one threshold, bipolar output
     Threshold("threshold", channels=8, num_thresholds=1, input_type=INT(8), pe=2, num_vectors=2),
     # requantisation of popcounts to UINT2: three thresholds per channel
-    Threshold("threshold", channels=12, num_thresholds=3, input_type=UINT(5),
-              bipolar_output=False, pe=4, num_vectors=2),
+    Threshold(
+        "threshold",
+        channels=12,
+        num_thresholds=3,
+        input_type=UINT(5),
+        bipolar_output=False,
+        pe=4,
+        num_vectors=2,
+    ),
 ]
 
 

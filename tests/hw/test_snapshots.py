@@ -1,0 +1,134 @@
+"""Generated RTL of one small configuration per kind, compared with tests/hw/snapshots/.
+
+A change in an emitter or template shows up here as a diff to review. After an intended change,
+regenerate the snapshots and commit them with the change:
+
+    UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/hw/test_snapshots.py
+
+Each snapshot is also compiled by Icarus in Verilog-2005 mode (a third tool besides Verilator and
+Yosys) and linted by Verilator with -Wall.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from flows import tools
+from flows.codegen import rtl
+from flows.datatypes import BIPOLAR, INT, UINT
+from flows.graph import DataflowGraph, Node, Stream
+from flows.layers import Affine, IntMVAU, LabelSelect, Threshold, XnorMVAU
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+def _xnor(d: Path) -> list[Path]:
+    cfg = XnorMVAU("snap_xnor_mvau", mw=8, mh=4, simd=4, pe=2, popcount_stages=1)
+    w = _rng().choice([-1, 1], size=(4, 8))
+    return rtl.emit_layer(Node(cfg, [], [], {"weights": w}), d)
+
+
+def _int(d: Path) -> list[Path]:
+    cfg = IntMVAU("snap_int_mvau", mw=6, mh=4, input_type=INT(4), weight_type=INT(3), simd=3, pe=2)
+    w = _rng().integers(-4, 4, size=(4, 6))
+    return rtl.emit_layer(Node(cfg, [], [], {"weights": w}), d)
+
+
+def _int_bipolar(d: Path) -> list[Path]:
+    cfg = IntMVAU(
+        "snap_int_mvau_bipolar", mw=4, mh=2, input_type=UINT(8), weight_type=BIPOLAR, simd=2, pe=1
+    )
+    w = _rng().choice([-1, 1], size=(2, 4))
+    return rtl.emit_layer(Node(cfg, [], [], {"weights": w}), d)
+
+
+def _threshold(d: Path) -> list[Path]:
+    cfg = Threshold(
+        "snap_threshold",
+        channels=4,
+        num_thresholds=3,
+        input_type=INT(4),
+        bipolar_output=False,
+        pe=2,
+    )
+    t = np.sort(_rng().integers(-8, 9, size=(4, 3)), axis=1)
+    return rtl.emit_layer(Node(cfg, [], [], {"thresholds": t}), d)
+
+
+def _affine(d: Path) -> list[Path]:
+    cfg = Affine(
+        "snap_affine", channels=4, input_type=UINT(3), mul_type=INT(5), add_type=INT(6), pe=2
+    )
+    rng = _rng()
+    params = {"mul": rng.integers(-16, 16, 4), "add": rng.integers(-32, 32, 4)}
+    return rtl.emit_layer(Node(cfg, [], [], params), d)
+
+
+def _label_select(d: Path) -> list[Path]:
+    cfg = LabelSelect("snap_label_select", channels=6, input_type=INT(5), pe=3)
+    return rtl.emit_layer(Node(cfg, [], []), d)
+
+
+def _accel_top(d: Path) -> list[Path]:
+    g = DataflowGraph([Stream("x", UINT(3), (1, 4))], ["y"])
+    a = Affine(
+        "snap_top_affine", channels=4, input_type=UINT(3), mul_type=INT(4), add_type=INT(4), pe=2
+    )
+    g.add(a, ["x"], [Stream("s", a.output_type, (1, 4))], mul=np.arange(-2, 2), add=np.ones(4, int))
+    ls = LabelSelect("snap_top_label", channels=4, input_type=a.output_type, pe=2)
+    g.add(ls, ["s"], [Stream("y", ls.output_type, (1, 1))])
+    rtl.emit_stitched(g, d, fifo_depth=4)
+    return sorted(d.iterdir())
+
+
+CASES = {
+    "xnor_mvau": _xnor,
+    "int_mvau": _int,
+    "int_mvau_bipolar": _int_bipolar,
+    "threshold": _threshold,
+    "affine": _affine,
+    "label_select": _label_select,
+    "accel_top": _accel_top,
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_rtl_snapshot(case: str, tmp_path: Path) -> None:
+    files = sorted(CASES[case](tmp_path))
+    snap = SNAPSHOTS / case
+    if UPDATE:
+        snap.mkdir(parents=True, exist_ok=True)
+        for old in snap.iterdir():
+            old.unlink()
+        for f in files:
+            (snap / f.name).write_text(f.read_text())
+    stored = sorted(p.name for p in snap.iterdir()) if snap.is_dir() else []
+    hint = "regenerate: UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/hw/test_snapshots.py"
+    assert [f.name for f in files] == stored, f"{case}: generated files differ; {hint}"
+    for f in files:
+        assert f.read_text() == (snap / f.name).read_text(), f"{case}: {f.name} changed; {hint}"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_rtl_snapshot_is_plain_verilog_2005(case: str, tmp_path: Path) -> None:
+    CASES[case](tmp_path)
+    sources = [str(p) for p in sorted(tmp_path.glob("*.v"))] + [str(p) for p in rtl.lib_sources()]
+    iverilog = tools.find("iverilog")
+    r = subprocess.run(
+        [iverilog, "-g2005", "-o", os.devnull, *sources],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0 and not r.stderr, f"iverilog -g2005 on {case}:\n{r.stderr}"
+    tools.run(["verilator", "--lint-only", "-Wall", "-Wno-UNUSEDSIGNAL", *sources], cwd=tmp_path)
