@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import sim
-from stimuli import frames_with_edges, random_values, seed_of
+from flows.sim import runner as sim
+from tests.hw.stimuli import frames_with_edges, random_values, seed_of
 
 from flows.datatypes import BIPOLAR, INT, UINT
 from flows.graph import Node

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import sim
-from stimuli import random_values, seed_of
+from flows.sim import runner as sim
+from tests.hw.stimuli import random_values, seed_of
 
 from flows.codegen import rtl
 from flows.datatypes import BIPOLAR, INT, UINT

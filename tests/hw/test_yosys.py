@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from stimuli import random_values
+from tests.hw.stimuli import random_values
 
 from flows import tools
 from flows.codegen import rtl

@@ -38,7 +38,7 @@ from flows.tools import install_verilator_shim
 REPO = Path(__file__).resolve().parents[2]
 SIM_ROOT = REPO / "build" / "sim"
 RESULTS = SIM_ROOT / "results"
-BENCH_MODULE = "layer_bench"
+BENCH_MODULE = "flows.sim.layer_bench"
 TIMESCALE = ("1ns", "1ps")
 # -Wall: the generated code is held lint-clean (unused bits of exact-width sums excepted).
 # Waveforms are VCD: Verilator's FST writer needs the lz4 headers (Debian liblz4-dev), which

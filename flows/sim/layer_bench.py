@@ -1,8 +1,8 @@
 """cocotb bench for any generated stream block (one layer or accel_top): model, checker, tests.
 
-Run from pytest through tests/hw/sim.py, which passes the case file as the plusarg `+case=<path>`
+Run from pytest through flows/sim/runner.py, which passes the case file as the plusarg `+case=<path>`
 (a pickle: the golden Node or DataflowGraph, the input frames, a seed and the result path).
-Driver, back-pressure and monitors (with the AXI-Stream protocol checks) are in tests/hw/axis.py.
+Driver, back-pressure and monitors (with the AXI-Stream protocol checks) are in flows/sim/axis.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
+from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
