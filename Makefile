@@ -4,6 +4,7 @@ MODEL   ?= digits_bnn
 TARGET  ?= ulx3s
 CLOCK   ?= 100
 JOBS    ?= 2
+OUT     ?= build
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: setup test test-all lint format train export bitstream parity report clean doctor
@@ -31,16 +32,16 @@ train:
 	$(PY) -m sw.train $(MODEL)
 
 export:
-	$(PY) -m flows export --model $(MODEL)
+	$(PY) -m flows export --model $(MODEL) --out $(OUT)
 
 bitstream:                 ## MODEL=... TARGET=... [CLOCK=MHz]: model -> QONNX -> RTL -> bitstream
-	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --clock $(CLOCK)
+	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --clock $(CLOCK) --out $(OUT)
 
 parity:
-	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --until parity
+	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --out $(OUT) --until parity
 
 report:
-	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --until estimate
+	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --out $(OUT) --until estimate
 
 clean:
 	rm -rf build

@@ -23,6 +23,7 @@ def _build(args) -> int:
         parity_images=args.parity_images,
         until=args.until,
         out_root=str(args.out),
+        folding_file=str(args.folding) if args.folding else None,
     )
     run_build(cfg)
     return 0
@@ -39,6 +40,12 @@ def _export(args) -> int:
     return 0
 
 
+def _doctor(args) -> int:
+    from flows.doctor import main as doctor_main
+
+    return doctor_main()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m flows")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -48,9 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--file", type=Path, help="a QONNX file instead of a model from the zoo")
     b.add_argument("--target", default="ulx3s")
     b.add_argument("--clock", type=float, default=100.0, help="requested clock in MHz")
-    b.add_argument("--target-cycles", type=int, default=64, help="cycles per frame to fold for")
-    b.add_argument("--popcount-stages", type=int, default=1)
+    b.add_argument("--target-cycles", type=int, default=256, help="cycles per frame to fold for")
+    b.add_argument("--popcount-stages", type=int, default=2)
     b.add_argument("--parity-images", type=int, default=100)
+    b.add_argument("--folding", type=Path, help='JSON {"layer": {"simd": s, "pe": p}} to apply')
     b.add_argument("--until", default=None, help="stop after this step")
     b.add_argument("--out", type=Path, default=Path("build"))
     b.set_defaults(fn=_build)
@@ -58,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--model", default="digits_bnn")
     e.add_argument("--out", type=Path, default=Path("build"))
     e.set_defaults(fn=_export)
+    d = sub.add_parser("doctor", help="check that every external tool is installed")
+    d.set_defaults(fn=_doctor)
     args = p.parse_args(argv)
     try:
         return args.fn(args)

@@ -34,11 +34,12 @@ class BuildConfig:
     onnx_file: str | None = None
     target: str = "ulx3s"
     clock_mhz: float = 100.0
-    target_cycles: int = 64
-    popcount_stages: int = 1
+    target_cycles: int = 256
+    popcount_stages: int = 2
     parity_images: int = 100
     seed: int = 0
     until: str | None = None
+    folding_file: str | None = None
     out_root: str = "build"
 
 
@@ -106,6 +107,8 @@ def step_fold(ctx: BuildContext) -> None:
     from flows.layers import XnorMVAU
 
     g = folding.auto_fold(ctx.graph, ctx.cfg.target_cycles)
+    if ctx.cfg.folding_file:
+        g = folding.apply_folding(g, folding.load_folding(Path(ctx.cfg.folding_file)))
     for n in g.nodes:
         if isinstance(n.config, XnorMVAU):
             n.config = replace(n.config, popcount_stages=ctx.cfg.popcount_stages)

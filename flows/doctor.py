@@ -23,7 +23,8 @@ def tool_versions() -> dict[str, str]:
     for name, cmd in CHECKS:
         try:
             text = tools.run(cmd)
-            out[name] = text.strip().splitlines()[0] if text.strip() else "present"
+            lines = [ln for ln in text.strip().splitlines() if "Preparing to run" not in ln]
+            out[name] = lines[0] if lines else "present"
         except Exception:  # noqa: BLE001 - a tool that fails its version call counts as missing
             out[name] = "missing"
     return out

@@ -8,7 +8,9 @@ explicit {layer: {"simd": s, "pe": p}} map and checks it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 from flows.errors import FoldingError
 from flows.graph import DataflowGraph
@@ -72,6 +74,21 @@ def apply_folding(graph: DataflowGraph, folding: dict[str, dict[str, int]]) -> D
             node.config = replace(node.config, **folding[node.name])  # validated on construction
     check_lanes(g)
     return g
+
+
+def load_folding(path: Path) -> dict[str, dict[str, int]]:
+    """Read a folding map {layer: {"simd": s, "pe": p}} from JSON; bad files are FoldingErrors."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise FoldingError(f"cannot read folding file {path}: {e}") from None
+    ok = isinstance(data, dict) and all(
+        isinstance(v, dict) and set(v) <= {"simd", "pe"} and all(isinstance(x, int) for x in v.values())
+        for v in data.values()
+    )
+    if not ok:
+        raise FoldingError(f'{path}: expected {{"layer": {{"simd": int, "pe": int}}, ...}}')
+    return data
 
 
 def check_lanes(graph: DataflowGraph) -> None:

@@ -165,13 +165,21 @@ def _current_test() -> str:
     return os.environ.get("PYTEST_CURRENT_TEST", "manual").rsplit(" ", 1)[0]
 
 
-def run_bench(b: Build, golden: Node | DataflowGraph, frames, *, perf_frames: int = 12) -> dict:
-    """Run layer_bench's cocotb tests on a build; return the steady-state/latency results.
+def run_bench(
+    b: Build,
+    golden: Node | DataflowGraph,
+    frames,
+    *,
+    perf_frames: int = 12,
+    module: str = BENCH_MODULE,
+    label: str | None = None,
+) -> dict:
+    """Run the cocotb tests of `module` on a build; return the results JSON the bench wrote.
 
     Runs untraced for speed; a failure is rerun with the same seed and a waveform (or always,
     with WAVES=1 in the environment), and reported with a one-line reproduction command.
     """
-    test = _current_test()
+    test = label or _current_test()
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", test.split("::")[-1])
     seed = zlib.crc32(test.encode()) & 0x7FFFFFFF  # Verilator takes seeds below 2**31
     case, wave, log = (b.root / f"{slug}.{ext}" for ext in ("case.pkl", WAVE_SUFFIX, "sim.log"))
@@ -190,8 +198,8 @@ def run_bench(b: Build, golden: Node | DataflowGraph, frames, *, perf_frames: in
         )
     )
     plusargs = [f"+case={case}", "+verilator+rand+reset+2", f"+verilator+seed+{seed}"]
-    if not _simulate(b, seed, plusargs, log, wave, traced=False):
-        _simulate(b, seed, plusargs, log, wave, traced=True)
+    if not _simulate(b, seed, plusargs, log, wave, traced=False, module=module):
+        _simulate(b, seed, plusargs, log, wave, traced=True, module=module)
         raise AssertionError(
             f"cocotb bench failed on {b.top}\n{_tail(log)}\n  waveform: {wave}\n  log: {log}\n"
             f"  reproduce: .venv/bin/python -m pytest '{test}' -p no:xdist"
@@ -200,11 +208,17 @@ def run_bench(b: Build, golden: Node | DataflowGraph, frames, *, perf_frames: in
 
 
 def _simulate(
-    b: Build, seed: int, plusargs: list[str], log: Path, wave: Path, traced: bool
+    b: Build,
+    seed: int,
+    plusargs: list[str],
+    log: Path,
+    wave: Path,
+    traced: bool,
+    module: str = BENCH_MODULE,
 ) -> bool:
     try:
         get_runner("verilator").test(
-            test_module=BENCH_MODULE,
+            test_module=module,
             hdl_toplevel=b.top,
             hdl_toplevel_lang="verilog",
             build_dir=b.obj,

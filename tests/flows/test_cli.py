@@ -58,20 +58,38 @@ def test_unsupported_op_names_op_and_node(capsys, tmp_path):
 
 
 def test_folding_that_does_not_divide(capsys, tmp_path, digits_onnx):
+    fold = tmp_path / "fold.json"
+    fold.write_text('{"l0_intmvau": {"pe": 3}}')
     args = ["build", "--file", str(digits_onnx), "--out", str(tmp_path), "--until", "fold",
-            "--target-cycles", "64"]
-    assert main(args) == 0
-    capsys.readouterr()
-    from flows.folding import apply_folding
-    from flows.frontend.qonnx_import import import_model, load
-    from flows.errors import FoldingError
-    from flows.transforms.streamline import streamline
+            "--folding", str(fold)]
+    assert main(args) == 2
+    assert "l0_intmvau: PE=3 does not divide 128; choose one of [1, 2, 4" in one_error_line(capsys)
 
-    g = streamline(import_model(load(digits_onnx)))
-    with pytest.raises(FoldingError, match="l0_intmvau: PE=3 does not divide 128"):
-        apply_folding(g, {"l0_intmvau": {"pe": 3}})
-    with pytest.raises(FoldingError, match="l1_threshold's PE to 4"):
-        apply_folding(g, {"l0_intmvau": {"pe": 4}})
+
+def test_folding_with_mismatched_lanes_names_the_fix(capsys, tmp_path, digits_onnx):
+    fold = tmp_path / "fold.json"
+    fold.write_text('{"l0_intmvau": {"simd": 4, "pe": 4}}')
+    args = ["build", "--file", str(digits_onnx), "--out", str(tmp_path), "--until", "fold",
+            "--folding", str(fold)]
+    assert main(args) == 2
+    assert "set l1_threshold's PE to 4" in one_error_line(capsys)
+
+
+def test_folding_file_malformed(capsys, tmp_path, digits_onnx):
+    fold = tmp_path / "fold.json"
+    fold.write_text('{"l0_intmvau": 4}')
+    args = ["build", "--file", str(digits_onnx), "--out", str(tmp_path), "--until", "fold",
+            "--folding", str(fold)]
+    assert main(args) == 2
+    assert 'expected {"layer": {"simd": int, "pe": int}' in one_error_line(capsys)
+
+
+def test_doctor_reports_a_missing_tool(capsys, monkeypatch):
+    real = tools.shutil.which
+    monkeypatch.setattr(tools.shutil, "which",
+                        lambda t, path=None: None if t == "iverilog" else real(t, path=path))
+    assert main(["doctor"]) == 1
+    assert "missing tools: iverilog" in one_error_line(capsys)
 
 
 def test_missing_tool_is_loud(monkeypatch):
