@@ -3,7 +3,7 @@
 Cycles are exact for the RTL (tests/hw measure them). Resources are analytic models whose
 coefficients were fitted to out-of-context Yosys synthesis of the RTL in hw/ (see
 docs/estimator.md); the build's report prints both side by side so the error is always visible.
-BRAM counts 18-kbit blocks (ECP5 DP16KD, Xilinx RAMB18). Memories below `LUTRAM_MAX_BITS` are
+BRAM counts 18-kbit blocks (ECP5 DP16KD, Xilinx RAMB18). Memories below `BLOCK_ROM_MIN_BITS` are
 expected in LUTs/registers, as Yosys maps them.
 """
 
@@ -16,9 +16,13 @@ from flows.datatypes import Kind
 from flows.graph import DataflowGraph
 from flows.layers import Affine, IntMVAU, LabelSelect, Threshold, XnorMVAU
 
-LUTRAM_MAX_BITS = 4096
-# LUT inputs per family: a ROM of depth d costs ceil(d / 2**(k-2)) LUTs per bit as logic.
+BLOCK_ROM_MIN_BITS = 4096
+# LUT inputs per family: a LUT is a 2**k-deep, 1-bit ROM.
 LUT_K = {"ecp5": 4, "xc7": 6, "xcup": 6}
+# LUT6 families need fewer LUTs for the same adders/comparators than ECP5's LUT4 (carry logic in
+# CARRY4/8 is not counted as LUT); fitted on the digits_bnn layers (docs/flow.md, Estimator).
+LOGIC_SCALE = {"ecp5": 1.0, "xc7": 0.6, "xcup": 0.6}
+CONTROL_LUT, CONTROL_FF = 60, 60  # counters, handshake and the 2-word output FIFO of every layer
 
 
 @dataclass(frozen=True)
@@ -49,68 +53,70 @@ def bram_blocks(width: int, depth: int) -> int:
 
 
 def memory(width: int, depth: int, family: str) -> tuple[int, int]:
-    """(LUT, BRAM) cost of a read-only memory of `depth` words of `width` bits."""
-    if width * depth > LUTRAM_MAX_BITS:
+    """(LUT, BRAM) cost of a read-only memory of `depth` words of `width` bits.
+
+    From BLOCK_ROM_MIN_BITS on: block RAM. Below: a LUT ROM, one LUT per bit per 2**k words plus a
+    multiplexer tree of about the same size when the depth needs several LUTs.
+    """
+    if width * depth >= BLOCK_ROM_MIN_BITS:
         return 0, bram_blocks(width, depth)
-    per_lut = 2 ** (LUT_K[family] - 2)
-    return width * math.ceil(depth / per_lut), 0
+    luts_per_bit = math.ceil(depth / 2 ** LUT_K[family])
+    mux = luts_per_bit - 1 if luts_per_bit > 1 else 0
+    return width * (luts_per_bit + mux), 0
 
 
-def adder_tree_luts(n: int, bits: int, family: str) -> int:
-    """LUTs of a tree summing n values of `bits` bits (ripple adders in carry chains)."""
-    total, width = 0, bits
-    while n > 1:
-        total += (n // 2) * (width + 1)
-        n = (n + 1) // 2
-        width += 1
-    return total if family == "ecp5" else math.ceil(total * 0.6)
+def _scaled(luts: float, family: str) -> int:
+    return math.ceil(luts * LOGIC_SCALE[family])
 
 
 def xnor_mvau(cfg: XnorMVAU, family: str) -> Estimate:
     acc = cfg.output_type.bits
-    # XNOR + popcount: one LUT per input bit pair level; ECP5 LUT4 absorbs the XNOR in the first
-    # adder level, LUT6 compresses 6:3.
-    pop = adder_tree_luts(cfg.simd, 1, family)
+    # XNOR folded into a popcount tree: ~1.75 LUT4 per input bit; accumulator: one LUT per bit.
+    per_pe = 1.75 * cfg.simd + acc
     lut_mem, bram = memory(cfg.pe * cfg.simd, cfg.nf * cfg.sf, family)
-    lut = 40 + cfg.pe * (pop + acc) + lut_mem + cfg.simd
-    ff = 40 + cfg.pe * (2 * acc + cfg.popcount_stages * acc) + cfg.mw
-    return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
+    lut = CONTROL_LUT + 80 + _scaled(cfg.pe * per_pe, family) + lut_mem
+    ff = CONTROL_FF + cfg.pe * acc * (1.3 + cfg.popcount_stages)
+    return Estimate(cfg.cycles_per_frame, lut, math.ceil(ff), bram, 0)
 
 
 def int_mvau(cfg: IntMVAU, family: str) -> Estimate:
-    xb = cfg.input_type.bits
-    acc = cfg.output_type.bits
+    xb, acc = cfg.input_type.bits, cfg.output_type.bits
     wbits = cfg.weight_type.bits
     bipolar = cfg.weight_type.kind == Kind.BIPOLAR
-    # Bipolar weights: a conditional negate (one LUT per bit); integer weights: LUT multipliers.
-    mult = (xb + 1) if bipolar else xb * wbits
-    tree = adder_tree_luts(cfg.simd, xb + wbits, family)
-    lut_mem, bram = memory(cfg.pe * cfg.simd * wbits, cfg.nf * cfg.sf, family)
-    lut = 40 + cfg.pe * (cfg.simd * mult + tree + acc) + lut_mem + cfg.simd * xb
-    ff = 40 + cfg.pe * 2 * acc + cfg.mw * xb
+    lanes = cfg.pe * cfg.simd
+    # Bipolar weights: a conditional negate (~2 LUT per bit); integer weights: LUT multipliers.
+    per_lane = 2 * (xb + 1) if bipolar else xb * wbits
+    tree = 8 * lanes  # adder tree of the lanes' products, per input lane
+    lut_mem, bram = memory(lanes * wbits, cfg.nf * cfg.sf, family)
+    lut = CONTROL_LUT + 80 + _scaled(lanes * per_lane + tree + cfg.pe * acc, family) + lut_mem
+    product_bits = xb + (1 if bipolar else wbits)
+    ff = CONTROL_FF + cfg.pe * 2 * acc + lanes * product_bits
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
 
 
 def threshold(cfg: Threshold, family: str) -> Estimate:
     tb = cfg.threshold_type.bits
     lut_mem, bram = memory(cfg.pe * cfg.num_thresholds * tb, cfg.channels // cfg.pe, family)
-    lut = 20 + cfg.pe * cfg.num_thresholds * tb + lut_mem
-    ff = 20 + cfg.pe * (cfg.input_type.bits + cfg.output_type.bits)
-    return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
+    lut = 20 + _scaled(cfg.pe * cfg.num_thresholds * tb * 0.7, family) + math.ceil(0.6 * lut_mem)
+    ff = 50 + 1.4 * cfg.pe * cfg.input_type.bits + cfg.pe * cfg.output_type.bits
+    return Estimate(cfg.cycles_per_frame, lut, math.ceil(ff), bram, 0)
 
 
 def affine(cfg: Affine, family: str) -> Estimate:
     xb, mb = cfg.input_type.bits, cfg.mul_type.bits
     lut_mem, bram = memory(cfg.pe * (mb + cfg.add_type.bits), cfg.channels // cfg.pe, family)
-    lut = 20 + cfg.pe * (xb * mb + cfg.output_type.bits) + lut_mem
+    # Multipliers with both operands >= 10 bits go to DSPs (MULT18X18D / DSP48) in Yosys.
+    dsp = cfg.pe if min(xb, mb) >= 8 and family != "ecp5" else 0
+    mult = 0 if dsp else xb * mb // 4
+    lut = 20 + _scaled(cfg.pe * (mult + cfg.output_type.bits), family) + lut_mem
     ff = 20 + cfg.pe * (cfg.output_type.bits + xb)
-    return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
+    return Estimate(cfg.cycles_per_frame, lut, ff, bram, dsp)
 
 
 def label_select(cfg: LabelSelect, family: str) -> Estimate:
     b = cfg.input_type.bits
-    lut = 20 + cfg.pe * 2 * b
-    ff = 20 + b + cfg.output_type.bits
+    lut = 40 + _scaled(cfg.pe * 2 * b, family)
+    ff = 40 + 2 * b + cfg.output_type.bits
     return Estimate(cfg.cycles_per_frame, lut, ff, 0, 0)
 
 

@@ -83,7 +83,9 @@ def load_folding(path: Path) -> dict[str, dict[str, int]]:
     except (OSError, json.JSONDecodeError) as e:
         raise FoldingError(f"cannot read folding file {path}: {e}") from None
     ok = isinstance(data, dict) and all(
-        isinstance(v, dict) and set(v) <= {"simd", "pe"} and all(isinstance(x, int) for x in v.values())
+        isinstance(v, dict)
+        and set(v) <= {"simd", "pe"}
+        and all(isinstance(x, int) for x in v.values())
         for v in data.values()
     )
     if not ok:

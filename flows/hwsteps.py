@@ -112,16 +112,26 @@ def step_synth(ctx) -> None:
 
 
 def _print_layer_table(rows: dict) -> None:
-    print(f"  {'layer':18s} {'est LUT':>8s} {'yosys LUT':>9s} {'est FF':>7s} {'yosys FF':>8s}"
-          f" {'est BRAM':>8s} {'yosys BRAM':>10s}   (ECP5)")
+    print(
+        f"  {'layer':18s} {'est LUT':>8s} {'yosys LUT':>9s} {'est FF':>7s} {'yosys FF':>8s}"
+        f" {'est BRAM':>8s} {'yosys BRAM':>10s}   (ECP5)"
+    )
     for name, r in rows.items():
         e, y = r["estimate_ecp5"], r["yosys_ecp5"]
-        print(f"  {name:18s} {e['LUT']:8d} {y['LUT']:9d} {e['FF']:7d} {y['FF']:8d}"
-              f" {e['BRAM']:8d} {y['BRAM']:10d}")
+        print(
+            f"  {name:18s} {e['LUT']:8d} {y['LUT']:9d} {e['FF']:7d} {y['FF']:8d}"
+            f" {e['BRAM']:8d} {y['BRAM']:10d}"
+        )
 
 
-NEXTPNR_RESOURCES = {"TRELLIS_COMB": "LUT", "TRELLIS_FF": "FF", "DP16KD": "BRAM",
-                     "MULT18X18D": "DSP", "TRELLIS_IO": "IO", "EHXPLLL": "PLL"}
+NEXTPNR_RESOURCES = {
+    "TRELLIS_COMB": "LUT",
+    "TRELLIS_FF": "FF",
+    "DP16KD": "BRAM",
+    "MULT18X18D": "DSP",
+    "TRELLIS_IO": "IO",
+    "EHXPLLL": "PLL",
+}
 
 
 def step_bitstream(ctx) -> None:
@@ -142,18 +152,26 @@ def step_bitstream(ctx) -> None:
     clock = ctx.summary["shell"]["clock_mhz"]
     pnr = synth.place_route_ecp5(ctx.chip_netlist, d, lpf=lpf, clock_mhz=clock)
     bit = synth.pack_ecp5(pnr["config"], ctx.out / f"{ctx.summary['model']}.bit")
-    used = {NEXTPNR_RESOURCES[k]: v["used"] for k, v in pnr["utilisation"].items()
-            if k in NEXTPNR_RESOURCES}
-    avail = {NEXTPNR_RESOURCES[k]: v["available"] for k, v in pnr["utilisation"].items()
-             if k in NEXTPNR_RESOURCES}
+    used = {
+        NEXTPNR_RESOURCES[k]: v["used"]
+        for k, v in pnr["utilisation"].items()
+        if k in NEXTPNR_RESOURCES
+    }
+    avail = {
+        NEXTPNR_RESOURCES[k]: v["available"]
+        for k, v in pnr["utilisation"].items()
+        if k in NEXTPNR_RESOURCES
+    }
     fmax = min((v["achieved_mhz"] for v in pnr["fmax"].values()), default=None)
     cycles = ctx.summary["cycles_per_frame"]
-    ctx.summary.update({
-        "bitstream": str(bit),
-        "fmax_mhz": round(fmax, 2) if fmax else None,
-        "timing_met": pnr["timing_met"],
-        "resources": {"used": used, "available": avail},
-        "fps": round(clock * 1e6 / cycles, 1),
-        # 8N1: 10 bit times per byte; the host sends a command byte and the pixels per frame.
-        "fps_uart_link": round(UART_BAUD / (10 * (_frame_bytes(ctx) + 1)), 1),
-    })
+    ctx.summary.update(
+        {
+            "bitstream": str(bit),
+            "fmax_mhz": round(fmax, 2) if fmax else None,
+            "timing_met": pnr["timing_met"],
+            "resources": {"used": used, "available": avail},
+            "fps": round(clock * 1e6 / cycles, 1),
+            # 8N1: 10 bit times per byte; the host sends a command byte and the pixels per frame.
+            "fps_uart_link": round(UART_BAUD / (10 * (_frame_bytes(ctx) + 1)), 1),
+        }
+    )

@@ -38,10 +38,10 @@ def pytest_terminal_summary(terminalreporter) -> None:
 @pytest.fixture(scope="session")
 def digits_checkpoint(tmp_path_factory) -> Path:
     """A digits_bnn trained once per test worker with the default recipe and seed 0."""
+    import torch
+
     from sw import checkpoint, models
     from sw.train import train_digits
-
-    import torch
 
     torch.set_num_threads(1)  # one per xdist worker: 2 workers share 2 cores
     path = tmp_path_factory.mktemp("digits") / "checkpoint.pt"

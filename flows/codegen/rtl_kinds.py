@@ -172,6 +172,7 @@ def mvau(node: Node) -> LayerRTL:
         nfw=clog2(cfg.nf),
         aw=clog2(depth),
         weight_file=f"{cfg.name}_w.mem",
+        rom_style=rom_style(ww, depth),
     )
     # Word at address nf*SF + sf holds W[nf*PE + p, sf*SIMD + s] in lane p*SIMD + s.
     f = wt.encode(w).reshape(cfg.nf, cfg.pe, cfg.sf, cfg.simd).transpose(0, 2, 1, 3)
@@ -249,3 +250,10 @@ def label_select(node: Node) -> LayerRTL:
         nodes=tree_nodes(cfg.pe),
     )
     return LayerRTL("label_select.v.j2", ctx)
+
+
+def rom_style(width: int, depth: int) -> str:
+    """Memory style of a weight ROM, the same rule as the estimator (flows.estimate.memory)."""
+    from flows.estimate import BLOCK_ROM_MIN_BITS
+
+    return "block" if width * depth >= BLOCK_ROM_MIN_BITS else "logic"

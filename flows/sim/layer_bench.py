@@ -14,7 +14,6 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
@@ -22,6 +21,7 @@ from flows.codegen.rtl import ports
 from flows.datatypes import pack_words, unpack_words
 from flows.graph import DataflowGraph
 from flows.layers.registry import kind_of
+from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
 
 # (tready probability, tvalid-gap probability) phases of the randomised tests: stalls of every
 # length, full-speed stretches and sparse input, switched every RATE_PERIOD cycles.

@@ -36,11 +36,21 @@ def run_parity(ctx) -> dict:
 
     build = runner.build("accel_top", emit)
     try:
-        result = runner.run_bench(build, ctx.graph, frames, module="flows.sim.parity_bench",
-                                  label=f"parity-{ctx.summary['model']}-{ctx.cfg.target}")
+        result = runner.run_bench(
+            build,
+            ctx.graph,
+            frames,
+            module="flows.sim.parity_bench",
+            label=f"parity-{ctx.summary['model']}-{ctx.cfg.target}",
+        )
     except AssertionError as e:
         raise FlowError(f"parity: accel_top differs from the integer graph: {e}") from None
-    print(f"[parity] {result['bit_exact']}/{result['images']} images bit-exact "
-          "(accel_top in Verilator, random back-pressure)")
-    return {"images": result["images"], "bit_exact": result["bit_exact"],
-            "simulated": "accel_top at its AXI-Stream boundary (Verilator)"}
+    print(
+        f"[parity] {result['bit_exact']}/{result['images']} images bit-exact "
+        "(accel_top in Verilator, random back-pressure)"
+    )
+    return {
+        "images": result["images"],
+        "bit_exact": result["bit_exact"],
+        "simulated": "accel_top at its AXI-Stream boundary (Verilator)",
+    }

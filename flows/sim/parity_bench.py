@@ -23,7 +23,9 @@ async def images_bit_exact(dut) -> None:
     got = await tb.stream(frames)
     want = m.words_out(frames)
     per = m.out_per_frame
-    exact = [got[i * per : (i + 1) * per] == want[i * per : (i + 1) * per] for i in range(len(frames))]
+    exact = [
+        got[i * per : (i + 1) * per] == want[i * per : (i + 1) * per] for i in range(len(frames))
+    ]
     result = {
         "images": len(frames),
         "bit_exact": int(sum(exact)),

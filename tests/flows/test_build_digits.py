@@ -12,17 +12,34 @@ import pytest
 
 from flows.targets import get
 
-KEYS = ("bitstream", "clock_mhz", "fmax_mhz", "cycles_per_frame", "fps", "resources", "parity",
-        "provenance")
+KEYS = (
+    "bitstream",
+    "clock_mhz",
+    "fmax_mhz",
+    "cycles_per_frame",
+    "fps",
+    "resources",
+    "parity",
+    "provenance",
+)
 
 
 @pytest.fixture(scope="module")
 def summary(tmp_path_factory):
     out = tmp_path_factory.mktemp("make_bitstream")
     proc = subprocess.run(
-        ["make", "-s", "bitstream", "MODEL=digits_bnn", "TARGET=ulx3s", f"OUT={out}",
-         f"PY={sys.executable}"],
-        capture_output=True, text=True, timeout=1500,
+        [
+            "make",
+            "-s",
+            "bitstream",
+            "MODEL=digits_bnn",
+            "TARGET=ulx3s",
+            f"OUT={out}",
+            f"PY={sys.executable}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1500,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     print(proc.stdout[-2500:])
@@ -64,7 +81,7 @@ def test_resources_fit_and_clock_reported(summary):
     assert 0 < used["LUT"] <= avail["LUT"] and 0 < used["FF"] <= avail["FF"]
     assert s["resources"]["available"]["LUT"] == avail["LUT"]
     assert s["fmax_mhz"] > 0 and s["clock_mhz"] == 100.0
-    assert s["cycles_per_frame"] == max(
-        r["cycles"] for r in s["estimate"]["layers"].values()
+    assert s["cycles_per_frame"] == max(r["cycles"] for r in s["estimate"]["layers"].values())
+    assert s["fps"] == pytest.approx(
+        s["shell"]["clock_mhz"] * 1e6 / s["cycles_per_frame"], rel=1e-3
     )
-    assert s["fps"] == pytest.approx(s["shell"]["clock_mhz"] * 1e6 / s["cycles_per_frame"], rel=1e-3)

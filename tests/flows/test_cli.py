@@ -44,15 +44,30 @@ def test_unsupported_op_names_op_and_node(capsys, tmp_path):
     scale = helper.make_tensor("s", TensorProto.FLOAT, [], [1.0])
     zp = helper.make_tensor("z", TensorProto.FLOAT, [], [0.0])
     bw = helper.make_tensor("b", TensorProto.FLOAT, [], [8.0])
-    quant = helper.make_node("Quant", ["x", "s", "z", "b"], ["q"], domain="qonnx.custom_op.general",
-                             signed=0, narrow=0, rounding_mode="ROUND", name="in_quant")
+    quant = helper.make_node(
+        "Quant",
+        ["x", "s", "z", "b"],
+        ["q"],
+        domain="qonnx.custom_op.general",
+        signed=0,
+        narrow=0,
+        rounding_mode="ROUND",
+        name="in_quant",
+    )
     node = helper.make_node("Softmax", ["q"], ["y"], name="my_softmax")
     graph = helper.make_graph([quant, node], "g", [x], [y], [scale, zp, bw])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
-                                                    helper.make_opsetid("qonnx.custom_op.general", 1)])
+    model = helper.make_model(
+        graph,
+        opset_imports=[
+            helper.make_opsetid("", 13),
+            helper.make_opsetid("qonnx.custom_op.general", 1),
+        ],
+    )
     path = tmp_path / "softmax.onnx"
     onnx.save(model, str(path))
-    assert main(["build", "--file", str(path), "--out", str(tmp_path), "--until", "streamline"]) == 2
+    assert (
+        main(["build", "--file", str(path), "--out", str(tmp_path), "--until", "streamline"]) == 2
+    )
     line = one_error_line(capsys)
     assert "op Softmax" in line and "has no lowering" in line
 
@@ -60,8 +75,17 @@ def test_unsupported_op_names_op_and_node(capsys, tmp_path):
 def test_folding_that_does_not_divide(capsys, tmp_path, digits_onnx):
     fold = tmp_path / "fold.json"
     fold.write_text('{"l0_intmvau": {"pe": 3}}')
-    args = ["build", "--file", str(digits_onnx), "--out", str(tmp_path), "--until", "fold",
-            "--folding", str(fold)]
+    args = [
+        "build",
+        "--file",
+        str(digits_onnx),
+        "--out",
+        str(tmp_path),
+        "--until",
+        "fold",
+        "--folding",
+        str(fold),
+    ]
     assert main(args) == 2
     assert "l0_intmvau: PE=3 does not divide 128; choose one of [1, 2, 4" in one_error_line(capsys)
 
@@ -69,8 +93,17 @@ def test_folding_that_does_not_divide(capsys, tmp_path, digits_onnx):
 def test_folding_with_mismatched_lanes_names_the_fix(capsys, tmp_path, digits_onnx):
     fold = tmp_path / "fold.json"
     fold.write_text('{"l0_intmvau": {"simd": 4, "pe": 4}}')
-    args = ["build", "--file", str(digits_onnx), "--out", str(tmp_path), "--until", "fold",
-            "--folding", str(fold)]
+    args = [
+        "build",
+        "--file",
+        str(digits_onnx),
+        "--out",
+        str(tmp_path),
+        "--until",
+        "fold",
+        "--folding",
+        str(fold),
+    ]
     assert main(args) == 2
     assert "set l1_threshold's PE to 4" in one_error_line(capsys)
 
@@ -78,16 +111,26 @@ def test_folding_with_mismatched_lanes_names_the_fix(capsys, tmp_path, digits_on
 def test_folding_file_malformed(capsys, tmp_path, digits_onnx):
     fold = tmp_path / "fold.json"
     fold.write_text('{"l0_intmvau": 4}')
-    args = ["build", "--file", str(digits_onnx), "--out", str(tmp_path), "--until", "fold",
-            "--folding", str(fold)]
+    args = [
+        "build",
+        "--file",
+        str(digits_onnx),
+        "--out",
+        str(tmp_path),
+        "--until",
+        "fold",
+        "--folding",
+        str(fold),
+    ]
     assert main(args) == 2
     assert 'expected {"layer": {"simd": int, "pe": int}' in one_error_line(capsys)
 
 
 def test_doctor_reports_a_missing_tool(capsys, monkeypatch):
     real = tools.shutil.which
-    monkeypatch.setattr(tools.shutil, "which",
-                        lambda t, path=None: None if t == "iverilog" else real(t, path=path))
+    monkeypatch.setattr(
+        tools.shutil, "which", lambda t, path=None: None if t == "iverilog" else real(t, path=path)
+    )
     assert main(["doctor"]) == 1
     assert "missing tools: iverilog" in one_error_line(capsys)
 
@@ -99,7 +142,10 @@ def test_missing_tool_is_loud(monkeypatch):
 
 
 def test_make_unknown_model_exits_non_zero():
-    proc = subprocess.run(["make", "-s", "bitstream", "MODEL=nope_net", f"PY={sys.executable}"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["make", "-s", "bitstream", "MODEL=nope_net", f"PY={sys.executable}"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode != 0
     assert "error: unknown model 'nope_net'" in proc.stderr

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from flows.sim import runner as sim
-from tests.hw.stimuli import frames_with_edges, random_values, seed_of
 
 from flows.datatypes import INT, UINT
 from flows.graph import Node
 from flows.layers import Affine
+from flows.sim import runner as sim
+from tests.hw.stimuli import frames_with_edges, random_values, seed_of
 
 CONFIGS = [
     # the last layer after an XnorMVAU: popcounts x INT16 scale + INT16 bias (numerics.md 5)

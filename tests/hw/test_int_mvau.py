@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from flows.sim import runner as sim
-from tests.hw.stimuli import frames_with_edges, random_values, seed_of
 
 from flows.datatypes import BIPOLAR, INT, UINT
 from flows.graph import Node
 from flows.layers import IntMVAU
+from flows.sim import runner as sim
+from tests.hw.stimuli import frames_with_edges, random_values, seed_of
 
 CONFIGS = [
     # first layer of a BNN: bipolar weights x UINT8 pixels, signed sums

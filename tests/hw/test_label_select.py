@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from flows.sim import runner as sim
-from tests.hw.stimuli import frames_with_edges, seed_of
 
 from flows.datatypes import INT, UINT
 from flows.graph import Node
 from flows.layers import LabelSelect
+from flows.sim import runner as sim
+from tests.hw.stimuli import frames_with_edges, seed_of
 
 CONFIGS = [
     LabelSelect("label_select", channels=10, input_type=INT(20), pe=5),

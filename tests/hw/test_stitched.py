@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from flows.sim import runner as sim
-from tests.hw.stimuli import random_values, seed_of
 
 from flows.codegen import rtl
 from flows.datatypes import BIPOLAR, INT, UINT
@@ -19,6 +17,8 @@ from flows.layers import (
     Threshold,
     XnorMVAU,
 )
+from flows.sim import runner as sim
+from tests.hw.stimuli import random_values, seed_of
 
 FRAMES = 24
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from flows.sim import runner as sim
-from tests.hw.stimuli import frames_with_edges, random_values, seed_of
 
 from flows.datatypes import BIPOLAR, INT, UINT
 from flows.graph import Node
 from flows.layers import Affine, IntMVAU, LabelSelect, Threshold, XnorMVAU
+from flows.sim import runner as sim
+from tests.hw.stimuli import frames_with_edges, random_values, seed_of
 
 CONFIGS = [
     XnorMVAU("sweep_xnor", mw=5, mh=3, simd=1, pe=1, popcount_stages=1),

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from flows.sim import runner as sim
-from tests.hw.stimuli import frames_with_edges, random_values, seed_of
 
 from flows.datatypes import INT, UINT
 from flows.graph import Node
 from flows.layers import Threshold
+from flows.sim import runner as sim
+from tests.hw.stimuli import frames_with_edges, random_values, seed_of
 
 CONFIGS = [
     # BN + sign after an integer MVAU: one threshold, bipolar output

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from flows.sim import runner as sim
-from tests.hw.stimuli import frames_with_edges, random_values, seed_of
 
 from flows.datatypes import BIPOLAR
 from flows.graph import Node
 from flows.layers import XnorMVAU
+from flows.sim import runner as sim
+from tests.hw.stimuli import frames_with_edges, random_values, seed_of
 
 CONFIGS = [
     XnorMVAU("xnor_mvau", mw=16, mh=8, simd=4, pe=2, num_vectors=2, popcount_stages=0),

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.hw.stimuli import random_values
 
 from flows import tools
 from flows.codegen import rtl
 from flows.datatypes import BIPOLAR
 from flows.graph import Node
 from flows.layers import XnorMVAU
+from tests.hw.stimuli import random_values
 
 
 @pytest.mark.synth

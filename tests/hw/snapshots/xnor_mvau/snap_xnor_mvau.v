@@ -48,7 +48,9 @@ module snap_xnor_mvau (
         if (step & reading) ibuf[sf_cnt] <= s_axis_tdata;
     end
 
-    // Weight memory with a registered read (maps to block RAM when large enough).
+    // Weight memory with a registered read; rom_style follows the estimator's rule (block RAM
+    // from 4 kbit, LUT logic below), so synthesis and estimate agree on every family.
+    (* rom_style = "logic" *)
     reg [7:0] wmem [0:3];
     initial $readmemh("snap_xnor_mvau_w.mem", wmem);
     reg [7:0] w_q;
