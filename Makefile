@@ -12,18 +12,18 @@ export PYTHONPATH := $(CURDIR)
 setup:                     ## venv + Python deps + Verilator/Icarus/Yosys/nextpnr (idempotent)
 	@bash scripts/setup.sh
 
-test:                      ## fast suite: unit, transformations, HLS csim, cocotb RTL, digits bitstream
+test: lint                 ## fast suite: lint, unit, transformations, HLS csim, cocotb RTL, digits bitstream
 	$(PY) -m pytest -n $(JOBS) -m "not slow" $(PYTEST_ARGS)
 
-test-all:                  ## everything, including the slow sweeps and synthesis baselines
+test-all: lint             ## everything, including the slow sweeps and synthesis baselines
 	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 lint:
-	$(PY) -m ruff check flows sw tests benchmarks
-	$(PY) -m ruff format --check flows sw tests benchmarks
+	$(PY) -m ruff check flows sw tests
+	$(PY) -m ruff format --check flows sw tests
 
 format:
-	$(PY) -m ruff format flows sw tests benchmarks
+	$(PY) -m ruff format flows sw tests
 
 doctor:
 	$(PY) -m flows.doctor
