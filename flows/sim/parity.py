@@ -7,12 +7,14 @@ that differs from its integer model.
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
 
 from flows.errors import FlowError
 from flows.sim import runner
+from flows.sim.parity_bench import parity_path
 
 
 def run_parity(ctx) -> dict:
@@ -35,22 +37,26 @@ def run_parity(ctx) -> dict:
                 shutil.copy(f, d / f.name)
 
     build = runner.build("accel_top", emit)
+    label = f"parity-{ctx.summary['model']}-{ctx.cfg.target}"
     try:
-        result = runner.run_bench(
-            build,
-            ctx.graph,
-            frames,
-            module="flows.sim.parity_bench",
-            label=f"parity-{ctx.summary['model']}-{ctx.cfg.target}",
+        timing = runner.run_bench(
+            build, ctx.graph, frames, module="flows.sim.parity_bench", label=label, perf_frames=24
         )
     except AssertionError as e:
         raise FlowError(f"parity: accel_top differs from the integer graph: {e}") from None
+    result = json.loads(parity_path(str(runner.RESULTS / f"{label}.json")).read_text())
+    measured = timing["cycles_per_frame_out"][-4:]
     print(
-        f"[parity] {result['bit_exact']}/{result['images']} images bit-exact "
-        "(accel_top in Verilator, random back-pressure)"
+        f"[parity] {result['bit_exact']}/{result['images']} images bit-exact (accel_top in "
+        f"Verilator, random back-pressure); cycles/frame measured {measured} vs estimate "
+        f"{timing['cycles_per_frame_estimate']}; first-frame latency "
+        f"{timing['first_frame_latency']} cycles"
     )
     return {
         "images": result["images"],
         "bit_exact": result["bit_exact"],
-        "simulated": "accel_top at its AXI-Stream boundary (Verilator)",
+        "simulated": "accel_top at its AXI-Stream boundary (Verilator, random back-pressure)",
+        "cycles_per_frame_measured": measured[-1],
+        "cycles_per_frame_estimate": timing["cycles_per_frame_estimate"],
+        "first_frame_latency_cycles": timing["first_frame_latency"],
     }

@@ -69,6 +69,9 @@ def test_real_bitstream(summary):
 def test_parity_on_100_images_and_agreement(summary):
     s, _ = summary
     assert s["parity"]["images"] >= 100 and s["parity"]["bit_exact"] == s["parity"]["images"]
+    # the whole accelerator, measured in simulation, runs at its slowest layer's estimate
+    assert s["parity"]["cycles_per_frame_measured"] == s["cycles_per_frame"]
+    assert s["parity"]["first_frame_latency_cycles"] > s["cycles_per_frame"]
     a = s["agreement"]
     assert a["images"] == 360 and a["unexplained"] == 0 and a["accuracy"] >= 0.93
 

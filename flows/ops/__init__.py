@@ -1,0 +1,76 @@
+"""The papers' OPs and parameter accounting over any cleaned QONNX graph (DESIGN.md section 6).
+
+Follows the INSTA-BNN supplementary, section C, in the papers' FP32 convention (not the integer
+hardware): `OPs = FLOPs + BOPs / 64`, only multiplications count (one MAC = one FLOP or one BOP),
+binary weights are 1 bit, SE weights 8 bits, every other parameter 32 bits. The per-op rules live in
+`flows.ops.rules` (standard ops) and `flows.ops.insta` (the INSTA custom ops); every reading of an
+ambiguous rule is stated there and in docs/ops.md.
+
+    report = count_ops("build/insta_resnet18/insta_resnet18.onnx")
+    report.ops, report.params_bits, report.to_json()
+
+This module never imports `sw`: it reads the ONNX graph only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+from qonnx.core.modelwrapper import ModelWrapper
+
+from flows.errors import MalformedModelError, UnsupportedOpError
+from flows.ops.insta import INSTA_RULES
+from flows.ops.report import BOPS_PER_FLOP, LayerOps, OpsReport
+from flows.ops.rules import RULES
+from flows.ops.view import GraphView
+
+__all__ = ["BOPS_PER_FLOP", "LayerOps", "OpsReport", "count_ops", "supported_ops"]
+
+
+def supported_ops() -> list[str]:
+    """The op types the accounting knows, sorted."""
+    return sorted({*RULES, *INSTA_RULES})
+
+
+def count_ops(model_or_path: str | Path | ModelWrapper | onnx.ModelProto) -> OpsReport:
+    """Count FLOPs, BOPs and parameters of a QONNX model, one row per costed node.
+
+    A path is loaded and cleaned with qonnx's `cleanup_model` (as the flow's frontend does); a
+    ModelWrapper or ModelProto is cleaned too. Raises UnsupportedOpError for an op without a rule,
+    naming the op and the node, and UnsupportedPatternError for a tensor without a static shape.
+    """
+    model, label = _as_model(model_or_path)
+    view = GraphView(model)
+    report = OpsReport(model=label)
+    for node in model.graph.node:
+        if view.is_folded(node):  # weight quantisers and other constant sub-expressions
+            continue
+        rule = RULES.get(node.op_type) or INSTA_RULES.get(node.op_type)
+        if rule is None:
+            raise UnsupportedOpError(
+                f"op {node.op_type} (node {node.name!r}) has no OPs accounting rule; "
+                f"supported ops: {', '.join(supported_ops())}. Add a rule in flows/ops/rules.py "
+                "or export the model without this op"
+            )
+        report.layers.extend(rule(view, node))
+    return report
+
+
+def _as_model(obj) -> tuple[ModelWrapper, str]:
+    from flows.frontend.qonnx_import import load
+    from qonnx.util.cleanup import cleanup_model
+
+    if isinstance(obj, str | Path):
+        return load(Path(obj)), Path(obj).stem
+    if isinstance(obj, onnx.ModelProto):
+        obj = ModelWrapper(obj)
+    if not isinstance(obj, ModelWrapper):
+        raise MalformedModelError(
+            f"count_ops takes an ONNX path, ModelProto or ModelWrapper, not {type(obj).__name__}"
+        )
+    try:
+        model = cleanup_model(obj)
+    except Exception as e:  # noqa: BLE001 - qonnx raises several types for a bad graph
+        raise MalformedModelError(f"qonnx cleanup failed ({e})") from None
+    return model, model.graph.name or "model"
