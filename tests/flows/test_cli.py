@@ -72,58 +72,28 @@ def test_unsupported_op_names_op_and_node(capsys, tmp_path):
     assert "op Softmax" in line and "has no lowering" in line
 
 
-def test_folding_that_does_not_divide(capsys, tmp_path, digits_onnx):
+@pytest.mark.parametrize(
+    ("folding", "message"),
+    [
+        (
+            '{"l0_intmvau": {"pe": 3}}',
+            "l0_intmvau: PE=3 does not divide 128; choose one of [1, 2, 4",
+        ),
+        ('{"l0_intmvau": {"simd": 4, "pe": 4}}', "set l1_threshold's PE to 4"),
+        ('{"l0_intmvau": 4}', 'expected {"layer": {"simd": int, "pe": int}'),
+        (
+            '{"l99_nothing": {"pe": 1}}',
+            "folding names layer 'l99_nothing', which is not in the graph",
+        ),
+    ],
+    ids=["does-not-divide", "mismatched-lanes", "malformed-file", "unknown-layer"],
+)
+def test_bad_folding(folding, message, capsys, tmp_path, digits_onnx):
     fold = tmp_path / "fold.json"
-    fold.write_text('{"l0_intmvau": {"pe": 3}}')
-    args = [
-        "build",
-        "--file",
-        str(digits_onnx),
-        "--out",
-        str(tmp_path),
-        "--until",
-        "fold",
-        "--folding",
-        str(fold),
-    ]
-    assert main(args) == 2
-    assert "l0_intmvau: PE=3 does not divide 128; choose one of [1, 2, 4" in one_error_line(capsys)
-
-
-def test_folding_with_mismatched_lanes_names_the_fix(capsys, tmp_path, digits_onnx):
-    fold = tmp_path / "fold.json"
-    fold.write_text('{"l0_intmvau": {"simd": 4, "pe": 4}}')
-    args = [
-        "build",
-        "--file",
-        str(digits_onnx),
-        "--out",
-        str(tmp_path),
-        "--until",
-        "fold",
-        "--folding",
-        str(fold),
-    ]
-    assert main(args) == 2
-    assert "set l1_threshold's PE to 4" in one_error_line(capsys)
-
-
-def test_folding_file_malformed(capsys, tmp_path, digits_onnx):
-    fold = tmp_path / "fold.json"
-    fold.write_text('{"l0_intmvau": 4}')
-    args = [
-        "build",
-        "--file",
-        str(digits_onnx),
-        "--out",
-        str(tmp_path),
-        "--until",
-        "fold",
-        "--folding",
-        str(fold),
-    ]
-    assert main(args) == 2
-    assert 'expected {"layer": {"simd": int, "pe": int}' in one_error_line(capsys)
+    fold.write_text(folding)
+    args = ["build", "--file", str(digits_onnx), "--out", str(tmp_path), "--until", "fold"]
+    assert main([*args, "--folding", str(fold)]) == 2
+    assert message in one_error_line(capsys)
 
 
 def test_doctor_reports_a_missing_tool(capsys, monkeypatch):
