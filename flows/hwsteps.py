@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from flows import synth, targets
+from flows import synth, targets, vivado
 from flows.artifacts import atomic_dir, write_json
 from flows.boards import ulx3s
 from flows.codegen import rtl
@@ -39,6 +39,14 @@ def step_rtl(ctx) -> None:
         rtl.emit_stitched(g, tmp)
         for src in rtl.lib_sources():
             shutil.copy(src, tmp / src.name)
+        if not tgt.open_bitstream:
+            vivado.emit_ooc_script(
+                tmp,
+                design=ctx.summary["model"],
+                target=tgt.name,
+                part=tgt.part,
+                clock_mhz=ctx.cfg.clock_mhz,
+            )
         if tgt.name == "ulx3s":
             shell = ulx3s.emit_shell(
                 tmp,
@@ -138,9 +146,17 @@ def step_bitstream(ctx) -> None:
     """ULX3S: nextpnr-ecp5 + ecppack. Xilinx: say which step needs Vivado and how to run it."""
     tgt = targets.get(ctx.cfg.target)
     if not tgt.open_bitstream:
+        script = ctx.out / "rtl" / "vivado_ooc.tcl"
+        calls = vivado.check_with_stubs(script)
+        ctx.summary["vivado_script"] = {
+            "path": str(script),
+            "status": vivado.UNVERIFIED,
+            "stub_calls": len(calls),
+        }
         ctx.summary["bitstream"] = None
         ctx.summary["needs_vivado"] = (
-            f"the {tgt.name} bitstream ({tgt.part}) needs Vivado: run `make bitstream "
+            f"the {tgt.name} bitstream ({tgt.part}) needs Vivado and a board shell (not generated "
+            f"yet); {script.name} implements accel_top out of context: run `make bitstream "
             f"MODEL={ctx.summary['model']} TARGET={tgt.name}` inside the docker/ image with "
             "Vivado mounted (docker/Dockerfile)"
         )

@@ -6,10 +6,13 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 
-if ! command -v iverilog >/dev/null; then
-    echo "setup: installing iverilog (Debian)"
+missing=""
+command -v iverilog >/dev/null || missing="$missing iverilog"
+command -v tclsh >/dev/null || missing="$missing tcl"
+if [ -n "$missing" ]; then
+    echo "setup: installing$missing (Debian)"
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq iverilog >/dev/null
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then
