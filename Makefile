@@ -7,7 +7,7 @@ JOBS    ?= 2
 OUT     ?= build
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup test test-all lint format train export bitstream parity report clean doctor
+.PHONY: setup test test-all lint format train export bitstream parity report clean doctor ops
 
 setup:                     ## venv + Python deps + Verilator/Icarus/Yosys/nextpnr (idempotent)
 	@bash scripts/setup.sh
@@ -39,6 +39,9 @@ bitstream:                 ## MODEL=... TARGET=... [CLOCK=MHz]: model -> QONNX -
 
 parity:
 	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --out $(OUT) --until parity
+
+ops:                       ## MODEL=... or FILE=x.onnx: the papers' OPs/params accounting (docs/ops.md)
+	$(PY) -m flows ops $(if $(FILE),--file $(FILE),--model $(MODEL)) --out $(OUT)
 
 report:
 	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --out $(OUT) --until estimate

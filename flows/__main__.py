@@ -40,6 +40,12 @@ def _export(args) -> int:
     return 0
 
 
+def _ops(args) -> int:
+    from flows.ops.cli import run
+
+    return run(args)
+
+
 def _doctor(args) -> int:
     from flows.doctor import main as doctor_main
 
@@ -66,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--model", default="digits_bnn")
     e.add_argument("--out", type=Path, default=Path("build"))
     e.set_defaults(fn=_export)
+    o = sub.add_parser("ops", help="the papers' OPs / parameter accounting (docs/ops.md)")
+    osrc = o.add_mutually_exclusive_group()
+    osrc.add_argument("--model", default="digits_bnn", help="a zoo model, exported first")
+    osrc.add_argument("--file", type=Path, help="any QONNX file instead of a zoo model")
+    o.add_argument("--out", type=Path, default=Path("build"), help="writes OUT/<name>/ops.json")
+    o.add_argument("--all-rows", action="store_true", help="also list nodes that cost nothing")
+    o.set_defaults(fn=_ops)
     d = sub.add_parser("doctor", help="check that every external tool is installed")
     d.set_defaults(fn=_doctor)
     args = p.parse_args(argv)

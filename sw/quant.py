@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 from brevitas.core.function_wrapper import TensorClampSte
-from brevitas.core.quant import BinaryQuant
+from brevitas.core.quant import BinaryQuant, ClampedBinaryQuant
 from brevitas.inject.enum import RestrictValueType, ScalingImplType, ScalingPerOutputType, StatsOp
 from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear
 from brevitas.quant import (
@@ -85,16 +85,16 @@ class BinaryActivation(nn.Module):
     """
 
     def __init__(
-        self, *, ste: str = "clipped", beta: float = 5.0, trainable_beta: bool = False
+        self, *, ste: str = "clipped", ste_beta: float = 5.0, trainable_beta: bool = False
     ) -> None:
         super().__init__()
         self.ste = check_kind(ste)
-        self.beta = nn.Parameter(torch.tensor(float(beta)), requires_grad=trainable_beta)
+        self.ste_beta = nn.Parameter(torch.tensor(float(ste_beta)), requires_grad=trainable_beta)
         self.quant = QuantIdentity(act_quant=BinarySignQuant, return_quant_tensor=False)
 
     def forward(self, x: Tensor) -> Tensor:
         if torch.is_grad_enabled() and x.requires_grad:
-            beta = self.beta if self.ste == "sign_swish" else None
+            beta = self.ste_beta if self.ste == "sign_swish" else None
             x = SurrogateIdentity.apply(x, beta, self.ste)
         return self.quant(x)
 
@@ -128,10 +128,9 @@ def binary_weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """(name, layer) of every Brevitas layer whose weight quantiser is 1-bit by construction."""
     found = []
     for name, m in model.named_modules():
-        proxy = getattr(m, "weight_quant", None)
-        if proxy is not None and getattr(proxy, "quant_injector", None) is not None:
-            if proxy.quant_injector.bit_width == 1:
-                found.append((name, m))
+        tensor_quant = getattr(getattr(m, "weight_quant", None), "tensor_quant", None)
+        if isinstance(tensor_quant, BinaryQuant | ClampedBinaryQuant):
+            found.append((name, m))
     return found
 
 

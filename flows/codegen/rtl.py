@@ -35,7 +35,7 @@ from pathlib import Path
 
 import jinja2
 
-from flows.codegen import rtl_kinds
+from flows.codegen import rtl_insta, rtl_kinds
 from flows.codegen.rtl_kinds import LayerRTL, Port, ports
 from flows.errors import ConfigError, FoldingError, UnsupportedPatternError
 from flows.graph import DataflowGraph, Node
@@ -119,6 +119,7 @@ EMITTERS: dict[type, Callable[[Node, Path], list[Path]]] = {
     Threshold: functools.partial(_emit, rtl_kinds.threshold),
     Affine: functools.partial(_emit, rtl_kinds.affine),
     LabelSelect: functools.partial(_emit, rtl_kinds.label_select),
+    rtl_insta.InstaThreshold: functools.partial(_emit, rtl_insta.insta_threshold),
 }
 
 

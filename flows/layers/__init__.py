@@ -2,6 +2,7 @@
 
 from flows.layers import affine, label_select, mvau, streams, threshold, transient  # noqa: F401
 from flows.layers.affine import Affine
+from flows.layers.insta import InstaThreshold
 from flows.layers.label_select import LabelSelect
 from flows.layers.mvau import IntMVAU, XnorMVAU
 from flows.layers.registry import LayerKind, all_kinds, kind_of
@@ -14,6 +15,7 @@ __all__ = [
     "AddStreams",
     "DuplicateStreams",
     "FloatAffine",
+    "InstaThreshold",
     "IntMVAU",
     "LabelSelect",
     "LayerKind",

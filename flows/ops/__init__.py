@@ -19,8 +19,9 @@ from pathlib import Path
 import onnx
 from qonnx.core.modelwrapper import ModelWrapper
 
-from flows.errors import MalformedModelError, UnsupportedOpError
+from flows.errors import UnsupportedOpError
 from flows.ops.insta import INSTA_RULES
+from flows.ops.load import read_model
 from flows.ops.report import BOPS_PER_FLOP, LayerOps, OpsReport
 from flows.ops.rules import RULES
 from flows.ops.view import GraphView
@@ -36,11 +37,11 @@ def supported_ops() -> list[str]:
 def count_ops(model_or_path: str | Path | ModelWrapper | onnx.ModelProto) -> OpsReport:
     """Count FLOPs, BOPs and parameters of a QONNX model, one row per costed node.
 
-    A path is loaded and cleaned with qonnx's `cleanup_model` (as the flow's frontend does); a
-    ModelWrapper or ModelProto is cleaned too. Raises UnsupportedOpError for an op without a rule,
+    The model (a path, ModelWrapper or ModelProto) is validated and cleaned with qonnx's
+    `cleanup_model`, keeping the exporter's node names (flows.ops.load). Raises UnsupportedOpError for an op without a rule,
     naming the op and the node, and UnsupportedPatternError for a tensor without a static shape.
     """
-    model, label = _as_model(model_or_path)
+    model, label = read_model(model_or_path)
     view = GraphView(model)
     report = OpsReport(model=label)
     for node in model.graph.node:
@@ -55,22 +56,3 @@ def count_ops(model_or_path: str | Path | ModelWrapper | onnx.ModelProto) -> Ops
             )
         report.layers.extend(rule(view, node))
     return report
-
-
-def _as_model(obj) -> tuple[ModelWrapper, str]:
-    from flows.frontend.qonnx_import import load
-    from qonnx.util.cleanup import cleanup_model
-
-    if isinstance(obj, str | Path):
-        return load(Path(obj)), Path(obj).stem
-    if isinstance(obj, onnx.ModelProto):
-        obj = ModelWrapper(obj)
-    if not isinstance(obj, ModelWrapper):
-        raise MalformedModelError(
-            f"count_ops takes an ONNX path, ModelProto or ModelWrapper, not {type(obj).__name__}"
-        )
-    try:
-        model = cleanup_model(obj)
-    except Exception as e:  # noqa: BLE001 - qonnx raises several types for a bad graph
-        raise MalformedModelError(f"qonnx cleanup failed ({e})") from None
-    return model, model.graph.name or "model"

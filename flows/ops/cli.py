@@ -17,17 +17,6 @@ from flows.ops import count_ops
 SEED = 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register the `ops` subcommand on the CLI's subparsers."""
-    p = sub.add_parser("ops", help="the papers' OPs / parameter accounting of a model (docs/ops.md)")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--model", default="digits_bnn", help="a model of the zoo (exported first)")
-    src.add_argument("--file", type=Path, help="any QONNX file instead of a model from the zoo")
-    p.add_argument("--out", type=Path, default=Path("build"), help="ops.json goes to OUT/<name>/")
-    p.add_argument("--all-rows", action="store_true", help="also list nodes that cost nothing")
-    p.set_defaults(fn=run)
-
-
 def run(args: argparse.Namespace) -> int:
     """Count, print the per-layer table and totals, write `<out>/<name>/ops.json` atomically."""
     if args.file:

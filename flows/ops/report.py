@@ -88,7 +88,7 @@ class OpsReport:
 
     def table(self, *, all_rows: bool = False) -> str:
         """A fixed-width text table; nodes that cost nothing are left out unless `all_rows`."""
-        head = f"{'layer':36s} {'kind':20s} {'out shape':18s} {'FLOPs':>13s} {'BOPs':>14s}"
+        head = f"{'layer':40s} {'kind':20s} {'out shape':18s} {'FLOPs':>13s} {'BOPs':>14s}"
         head += f" {'params':>10s} {'bits':>11s}"
         lines = [head, "-" * len(head)]
         for r in self.layers:
@@ -96,12 +96,12 @@ class OpsReport:
                 continue
             shape = "x".join(str(d) for d in r.out_shape)
             lines.append(
-                f"{r.name[:36]:36s} {r.kind[:20]:20s} {shape[:18]:18s} {r.flops:13,d} "
+                f"{r.name[:40]:40s} {r.kind[:20]:20s} {shape[:18]:18s} {r.flops:13,d} "
                 f"{r.bops:14,d} {r.params:10,d} {r.params_bits:11,d}"
             )
         lines.append("-" * len(head))
         lines.append(
-            f"{'total':36s} {'':20s} {'':18s} {self.flops:13,d} {self.bops:14,d} "
+            f"{'total':40s} {'':20s} {'':18s} {self.flops:13,d} {self.bops:14,d} "
             f"{self.params:10,d} {self.params_bits:11,d}"
         )
         lines.append(

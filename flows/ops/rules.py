@@ -32,9 +32,7 @@ BINARY_BITS = 1
 Rule = Callable[[GraphView, onnx.NodeProto], list[LayerOps]]
 
 
-def row(
-    v: GraphView, node: onnx.NodeProto, kind: str, *, part: str = "", **costs
-) -> LayerOps:
+def row(v: GraphView, node: onnx.NodeProto, kind: str, *, part: str = "", **costs) -> LayerOps:
     """A row for `node` (or its `part`, e.g. "scale") with its first input's and output's shapes."""
     in_shape = _maybe_shape(v, node.input[0]) if node.input else ()
     return LayerOps(
@@ -62,11 +60,14 @@ def _linear(v: GraphView, node: onnx.NodeProto, what: str) -> list[LayerOps]:
     out_shape = v.shape(node.output[0], node)
     w = v.weight(w_name)
     if w is None:
-        if v.is_const(x):
-            raise UnsupportedPatternError(f"{node.name}: {node.op_type} weights must be input 1")
+        if node.op_type != "MatMul" or v.is_const(x):
+            raise UnsupportedPatternError(
+                f"{node.name}: {node.op_type} needs constant weights as its second input "
+                "(a BipolarQuant / Quant on an initializer, or an initializer)"
+            )
         # A product of two streams: real multiplications, no stored parameters.
         k = v.shape(x, node)[-1]
-        return [row(v, node, f"real {what} (2 streams)", flops=int(np.prod(out_shape)) * k)]
+        return [row(v, node, "real fc (2 streams)", flops=int(np.prod(out_shape)) * k)]
     if node.op_type == "Conv":
         reduction = int(np.prod(w.shape[1:]))  # Cin/groups * kh * kw
     else:
@@ -131,9 +132,7 @@ def batchnorm(v: GraphView, node: onnx.NodeProto) -> list[LayerOps]:
     channels = out_shape[1] if len(out_shape) > 1 else out_shape[0]
     if v.only_consumers_are(node.output[0], ("BipolarQuant",)):
         return [row(v, node, "bn before sign", **real_params(channels))]
-    return [
-        row(v, node, "batchnorm", flops=int(np.prod(out_shape)), **real_params(2 * channels))
-    ]
+    return [row(v, node, "batchnorm", flops=int(np.prod(out_shape)), **real_params(2 * channels))]
 
 
 def _const_operand(v: GraphView, node: onnx.NodeProto) -> str | None:
@@ -162,18 +161,28 @@ def prelu(v: GraphView, node: onnx.NodeProto) -> list[LayerOps]:
     return [row(v, node, "prelu", **real_params(v.const_size(node.input[1])))]
 
 
+#: Costless ops -> their row kind: sign, activation quantisers (the residual stream's requantisers
+#: do not exist in the FP32 model), ReLU, pools (the 1/k of an average folds into the next layer),
+#: padding and reshapes.
+FREE_KINDS = {
+    "BipolarQuant": "sign",
+    "Quant": "act quant",
+    "Trunc": "act quant",
+    "Relu": "relu",
+    "MaxPool": "pool",
+    "AveragePool": "pool",
+    "GlobalAveragePool": "pool",
+    "Pad": "pad",
+    **dict.fromkeys(
+        ("Flatten", "Reshape", "Transpose", "Identity", "Squeeze", "Unsqueeze", "Concat"),
+        "reshape",
+    ),
+}
+
+
 def free(v: GraphView, node: onnx.NodeProto) -> list[LayerOps]:
-    """Costless nodes: activation quantisers, sign, ReLU, pools, padding, reshapes."""
-    kind = {
-        "BipolarQuant": "sign",
-        "Quant": "act quant",
-        "Trunc": "act quant",
-        "Relu": "relu",
-        "MaxPool": "pool",
-        "AveragePool": "pool",
-        "GlobalAveragePool": "pool",
-    }.get(node.op_type, "reshape")
-    return [row(v, node, kind)]
+    """A costless node (FREE_KINDS): no FLOPs, no BOPs, no parameters."""
+    return [row(v, node, FREE_KINDS[node.op_type])]
 
 
 RULES: dict[str, Rule] = {
@@ -185,25 +194,6 @@ RULES: dict[str, Rule] = {
     "Div": multiply,
     "Add": add,
     "Sub": add,
-    "PReLU": prelu,
-    **{
-        op: free
-        for op in (
-            "BipolarQuant",
-            "Quant",
-            "Trunc",
-            "Relu",
-            "MaxPool",
-            "AveragePool",
-            "GlobalAveragePool",
-            "Pad",
-            "Flatten",
-            "Reshape",
-            "Transpose",
-            "Identity",
-            "Squeeze",
-            "Unsqueeze",
-            "Concat",
-        )
-    },
+    "PRelu": prelu,
+    **dict.fromkeys(FREE_KINDS, free),
 }

@@ -97,7 +97,12 @@ class GraphView:
         if init is not None:
             return int(init.size)
         shp = self.m.get_tensor_shape(tensor)
-        return int(np.prod(shp)) if shp is not None else 1
+        if shp is None or not all(isinstance(d, int) for d in shp):
+            raise UnsupportedPatternError(
+                f"constant {tensor!r} has no static shape after qonnx cleanup; fold it into an "
+                "initializer before counting"
+            )
+        return int(np.prod(shp))
 
     def weight(self, tensor: str) -> Weight | None:
         """The constant weight behind `tensor`, or None if `tensor` is not a constant."""
@@ -122,7 +127,8 @@ class GraphView:
             return Weight(tuple(values.shape), True, 1, None if trivial else scale)
         bits = self.initializer(prod.input[3])
         nbits = int(np.asarray(bits).ravel()[0]) if bits is not None else None
-        return Weight(tuple(values.shape), binary=nbits == 1, bits=nbits, scale=None)
+        # An integer Quant is never bipolar (1-bit signed is {-1, 0}): real-valued weights.
+        return Weight(tuple(values.shape), binary=False, bits=nbits, scale=None)
 
     def is_binary(self, tensor: str) -> bool:
         """True if every value of `tensor` is +-1 by construction of the graph."""
@@ -134,18 +140,20 @@ class GraphView:
         if prod.op_type == "InstaThreshold":
             return tensor == prod.output[0]
         if prod.op_type == "Pad":
-            return self.is_binary(prod.input[0]) and self._pad_value(prod) in (-1.0, 1.0)
+            return self.is_binary(prod.input[0]) and self._pad_keeps_binary(prod)
         if prod.op_type in _BINARY_PASS:
             return self.is_binary(prod.input[0])
         return False
 
-    def _pad_value(self, node: onnx.NodeProto) -> float | None:
-        if attrs(node).get("mode", b"constant") not in (b"constant", "constant"):
-            return None
+    def _pad_keeps_binary(self, node: onnx.NodeProto) -> bool:
+        """Edge / reflect padding repeats +-1 values; constant padding must pad with +-1."""
+        mode = attrs(node).get("mode", b"constant")
+        if mode not in (b"constant", "constant"):
+            return True
         if len(node.input) > 2 and node.input[2]:
             value = self.initializer(node.input[2])
-            return None if value is None else float(np.asarray(value).ravel()[0])
-        return float(attrs(node).get("value", 0.0))
+            return value is not None and float(np.asarray(value).ravel()[0]) in (-1.0, 1.0)
+        return float(attrs(node).get("value", 0.0)) in (-1.0, 1.0)  # opset < 11 attribute
 
     def only_consumers_are(self, tensor: str, op_types: tuple[str, ...]) -> bool:
         """True if `tensor` feeds at least one node, all of `op_types`, and is no graph output."""

@@ -1,4 +1,8 @@
-"""The model registry: name -> builder. Unknown names raise UnknownModelError."""
+"""The model registry: name -> builder. Unknown names raise UnknownModelError.
+
+Every model has `input_shape` (batch 1), `num_classes` and `config()` (the keyword arguments that
+rebuild it), and checks the shape of its input (`sw.models.base.InputShapeError`).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,25 @@ from collections.abc import Callable
 from torch import nn
 
 from flows.errors import UnknownModelError
+from sw.models.base import add_input_check
+from sw.models.cnv import CNV
 from sw.models.digits_bnn import DigitsBNN
+from sw.models.resnet import (
+    InstaResNet18,
+    InstaResNet18Lat,
+    InstaResNet18Plus,
+    InstaResNet20,
+    ReActNetResNet18,
+)
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "digits_bnn": DigitsBNN,
+    "cnv_w1a1": CNV,
+    "reactnet_resnet18": ReActNetResNet18,
+    "insta_resnet18": InstaResNet18,
+    "insta_resnet18_plus": InstaResNet18Plus,
+    "insta_resnet18_lat": InstaResNet18Lat,
+    "insta_resnet20": InstaResNet20,
 }
 
 
@@ -21,4 +40,4 @@ def build(name: str, **kwargs) -> nn.Module:
     except KeyError:
         known = ", ".join(sorted(MODELS))
         raise UnknownModelError(f"unknown model {name!r}; known models: {known}") from None
-    return factory(**kwargs)
+    return add_input_check(factory(**kwargs))

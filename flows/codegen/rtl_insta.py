@@ -1,0 +1,138 @@
+"""What the RTL of InstaThreshold is made of: ports, exact widths and constant memories (no I/O).
+
+`flows.codegen.rtl` renders `insta_threshold(node)` into `hw/templates/insta_threshold.v.j2`.
+The module has one input and two output streams (unlike the single-output kinds of
+`rtl_kinds.ports`): `m_axis` carries PE BIPOLAR bits per word, `m_axis_delay` the input words one
+frame later, for the residual shortcut (docs/insta.md). Every width follows from an exact range
+(docs/numerics.md sections 2 and 8): nothing wraps or saturates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
+from flows.datatypes import BIPOLAR, INT, DataType, pack_words
+from flows.graph import Node
+from flows.layers.insta import InstaThreshold, check_params
+
+__all__ = ["InstaThreshold", "hw_offsets", "insta_ports", "insta_threshold", "widths"]
+
+
+def insta_ports(cfg: InstaThreshold) -> tuple[Port, Port, Port]:
+    """(s_axis, m_axis, m_axis_delay): input, activations, delayed input."""
+    x = Port(cfg.pe, cfg.input_type, cfg.channels)
+    return x, Port(cfg.pe, BIPOLAR, cfg.channels), x
+
+
+def hw_offsets(cfg: InstaThreshold, a: np.ndarray, sign: np.ndarray) -> list[int]:
+    """A' = A + 2^E - 1 where sigma > 0 and A + 2^E where sigma < 0: then (A' + M*S) >> E is
+    ceil(T) resp. floor(T) + 1, one arithmetic shift for both signs."""
+    bias = 1 << cfg.exponent
+    return [int(v) + bias - (1 if s > 0 else 0) for v, s in zip(a, sign, strict=True)]
+
+
+def _extremes(t: DataType) -> tuple[int, int]:
+    return t.min, t.max
+
+
+def widths(cfg: InstaThreshold) -> dict[str, int]:
+    """Bit widths of the datapath, each from the exact range of its value."""
+    n, dmax = cfg.input_type.bits, cfg.max_deviation
+    ot, mt, st = cfg.offset_type, cfg.mantissa_type, cfg.acc_type
+    a_lo, a_hi = ot.min, ot.max + (1 << cfg.exponent)  # A' of hw_offsets
+    prods = [m * s for m in _extremes(mt) for s in _extremes(st)]
+    return dict(
+        xb=n,
+        dw=width(-dmax, dmax, True),  # x - mu
+        sqw=width(0, dmax**2, True),  # (x - mu)^2, kept signed for the next product
+        cuw=width(-(dmax**3), dmax**3, True),  # (x - mu)^3
+        sb=st.bits,
+        mb=mt.bits,
+        pw=width(min(prods), max(prods), True),  # M*S
+        ab=width(a_lo, a_hi, True),
+        sw=width(a_lo + min(prods), a_hi + max(prods), True),  # A' + M*S
+        tb=cfg.threshold_type.bits,
+    )
+
+
+def _slit(value: int, bits: int) -> str:
+    """A signed Verilog literal of `bits` bits (two's complement pattern)."""
+    return f"{bits}'sh{value & ((1 << bits) - 1):x}"
+
+
+def _hlit(value: int, bits: int) -> str:
+    return f"{bits}'h{value & ((1 << bits) - 1):x}"
+
+
+def _buffer_style(cfg: InstaThreshold) -> str:
+    """ram_style of the frame buffer: the estimator's block/LUT rule (rtl_kinds.rom_style)."""
+    style = rom_style(cfg.pe * cfg.input_type.bits, cfg.buffer_words)
+    return "block" if style == "block" else "distributed"
+
+
+def _context(cfg: InstaThreshold) -> dict:
+    w = widths(cfg)
+    t, g = cfg.input_type, cfg.num_evaluators
+    lo, hi = t.min, t.max + 1  # the clamp of Threshold: always passed / never passed
+    nfw = clog2(cfg.nf)
+    return w | dict(
+        name=cfg.name,
+        channels=cfg.channels,
+        height=cfg.height,
+        width=cfg.width,
+        hw=cfg.num_vectors,
+        pe=cfg.pe,
+        nf=cfg.nf,
+        cycles=cfg.cycles_per_frame,
+        in_type=t.name,
+        acc_type=cfg.acc_type.name,
+        t_type=cfg.threshold_type.name,
+        exponent=cfg.exponent,
+        x_signed=t.signed,
+        in_w=cfg.pe * t.bits,
+        snw=cfg.pe * w["sb"],
+        lb=w["tb"] + 1,
+        bw=cfg.pe * (w["tb"] + 1),
+        depth=cfg.buffer_words,
+        buffer_style=_buffer_style(cfg),
+        slack=cfg.buffer_words - cfg.cycles_per_frame,
+        aw=clog2(cfg.buffer_words),
+        cntw=cfg.buffer_words.bit_length(),
+        nfw=nfw,
+        vw=clog2(cfg.num_vectors),
+        g=g,
+        groups=cfg.pe // g,
+        steps=cfg.eval_steps,
+        kw=clog2(cfg.eval_steps),
+        jw=clog2(cfg.pe // g),
+        bank_depth=(2 << nfw) if cfg.nf > 1 else 2,
+        bank_waddr="{e_par, enf4}" if cfg.nf > 1 else "e_par",
+        bank_raddr="{r_par, r_nf}" if cfg.nf > 1 else "r_par",
+        lo_sw=_slit(lo, w["sw"]),
+        hi_sw=_slit(hi, w["sw"]),
+        lo_tb=_hlit(lo, w["tb"]),
+        hi_tb=_hlit(hi, w["tb"]),
+        mu_file=f"{cfg.name}_mu.mem",
+        a_file=f"{cfg.name}_a.mem",
+        m_file=f"{cfg.name}_m.mem",
+        neg_file=f"{cfg.name}_neg.mem",
+    )
+
+
+def insta_threshold(node: Node) -> LayerRTL:
+    """InstaThreshold: the template context and four memories (mu per PE lane; A', M, sigma < 0
+    per evaluator lane, word k holding channels k*G .. k*G + G - 1)."""
+    cfg = node.config
+    mu, a, m, sign = check_params(cfg, node.params)
+    ctx = _context(cfg)
+    g, x = ctx["g"], cfg.input_type
+    at, mt = INT(ctx["ab"]), INT(ctx["mb"])
+    a_hw = np.array(hw_offsets(cfg, a, sign), dtype=np.int64)
+    memories = {
+        ctx["mu_file"]: (pack_words(x.encode(mu), x.bits, cfg.pe), cfg.pe * x.bits),
+        ctx["a_file"]: (pack_words(at.encode(a_hw), at.bits, g), g * at.bits),
+        ctx["m_file"]: (pack_words(mt.encode(m), mt.bits, g), g * mt.bits),
+        ctx["neg_file"]: (pack_words((sign < 0).astype(np.uint64), 1, g), g),
+    }
+    return LayerRTL("insta_threshold.v.j2", ctx, memories)

@@ -1,0 +1,210 @@
+"""cocotb bench for InstaThreshold: one input, two outputs, each checked against the golden model.
+
+`m_axis` carries the activations of frame k, `m_axis_delay` the input of frame k (the shortcut);
+both are compared word for word with `insta_execute`. Run from pytest through
+`flows.sim.runner.run_bench(..., module="flows.sim.insta_bench")`, which passes the case file
+(the golden Node, the frames, a seed, the result path) as `+case=<path>`. Driver, back-pressure
+and monitors (the AXI-Stream protocol checkers of all three ports) are in flows/sim/axis.py; the
+checker is layer_bench's.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import random
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge
+
+from flows.codegen.rtl_insta import insta_ports
+from flows.datatypes import pack_words, unpack_words
+from flows.layers.registry import kind_of
+from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
+from flows.sim.layer_bench import check
+
+# Rates are drawn independently per port every RATE_PERIOD cycles: tready probabilities of each
+# output (0.0: a stall longer than the period) and tvalid-gap probabilities of the input.
+READY_RATES = [1.0, 0.9, 0.6, 0.3, 0.1, 0.0]
+GAP_RATES = [0.0, 0.3, 0.5, 0.7]
+RATE_PERIOD = 37
+PERF_FRAMES = 12
+SIGNALS = ("tdata", "tvalid", "tready")
+
+
+class PortModel:
+    """The stream packing of one port and its share of the golden outputs (for `check`)."""
+
+    def __init__(self, port, words_per_frame: int) -> None:
+        self.port, self.out_per_frame = port, words_per_frame
+
+    def words(self, values: np.ndarray) -> list[int]:
+        t = self.port.dtype
+        return pack_words(t.encode(values).reshape(-1), t.bits, self.port.lanes)
+
+    def lanes(self, word: int) -> list[int]:
+        t = self.port.dtype
+        return t.decode(unpack_words([word], t.bits, self.port.lanes)).tolist()
+
+
+class Model:
+    """Golden function and packing of all three ports."""
+
+    def __init__(self, node) -> None:
+        cfg = node.config
+        kind = kind_of(cfg)
+        self._run = lambda x: kind.execute(cfg, node.params, [x])
+        self.cfg = cfg
+        self.cycles_per_frame = cfg.cycles_per_frame
+        self.per_frame = cfg.cycles_per_frame  # words per frame on every port
+        inp, out, delay = insta_ports(cfg)
+        self.inp, self.out, self.delay = (PortModel(p, self.per_frame) for p in (inp, out, delay))
+
+    def expected(self, frames: np.ndarray) -> tuple[list[int], list[int]]:
+        y, x = self._run(frames)
+        return self.out.words(y), self.delay.words(x)
+
+
+class Bench:
+    """Clock, reset, a driver, two independent back-pressure sources and three monitors."""
+
+    def __init__(self, dut) -> None:
+        self.dut = dut
+        self.case = pickle.loads(Path(cocotb.plusargs["case"]).read_bytes())
+        self.model = Model(self.case["golden"])
+        self.rng = random.Random(self.case["seed"])
+        dut.rst.value = 1
+        dut.s_axis_tvalid.value = 0
+        dut.m_axis_tready.value = 0
+        dut.m_axis_delay_tready.value = 0
+        Clock(dut.clk, CLOCK_NS, unit="ns").start()
+        width = len(dut.s_axis_tdata)
+        self.src = AxisDriver(
+            dut.clk, dut.s_axis_tdata, dut.s_axis_tvalid, dut.s_axis_tready, self.rng, width
+        )
+        self.sink = ReadyDriver(dut.clk, dut.m_axis_tready, self.rng)
+        self.sink_delay = ReadyDriver(dut.clk, dut.m_axis_delay_tready, self.rng)
+        self.monitors = [
+            AxisMonitor(n, dut.clk, dut.rst, *(getattr(dut, f"{n}_{s}") for s in SIGNALS))
+            for n in ("s_axis", "m_axis", "m_axis_delay")
+        ]
+        self.in_mon, self.out_mon, self.delay_mon = self.monitors
+        for m in self.monitors:
+            m.start()
+
+    async def reset(self, cycles: int = 3) -> None:
+        """Synchronous reset; the drivers restart afterwards with empty queues."""
+        for d in (self.src, self.sink, self.sink_delay):
+            d.stop()
+        self.dut.rst.value = 1
+        await ClockCycles(self.dut.clk, cycles)
+        self.dut.rst.value = 0
+        for m in self.monitors:
+            m.clear()
+        for d in (self.src, self.sink, self.sink_delay):
+            d.start()
+
+    def randomise_rates(self) -> None:
+        async def vary() -> None:
+            while True:
+                self.sink.ready = self.rng.choice(READY_RATES)
+                self.sink_delay.ready = self.rng.choice(READY_RATES)
+                self.src.gap = self.rng.choice(GAP_RATES)
+                await ClockCycles(self.dut.clk, RATE_PERIOD)
+
+        cocotb.start_soon(vary())
+
+    async def stream(self, frames: np.ndarray) -> tuple[list[int], list[int]]:
+        """Send frames, wait for both outputs and a quiet period (extra words would show)."""
+        n = len(frames) * self.model.per_frame
+        self.src.send(self.model.inp.words(frames))
+        timeout = 2000 + 60 * (len(frames) + 2) * self.model.cycles_per_frame
+        for _ in range(timeout):
+            if len(self.out_mon.words) >= n and len(self.delay_mon.words) >= n:
+                break
+            await RisingEdge(self.dut.clk)
+        else:
+            raise TimeoutError(
+                f"after {timeout} cycles: {len(self.out_mon.words)} activation and "
+                f"{len(self.delay_mon.words)} delayed words of {n}"
+            )
+        await ClockCycles(self.dut.clk, 2 * self.model.cycles_per_frame + 40)
+        return list(self.out_mon.words), list(self.delay_mon.words)
+
+    def check(self, got: tuple[list[int], list[int]], frames: np.ndarray, what: str) -> None:
+        want = self.model.expected(frames)
+        check(got[0], want[0], self.model.out, f"m_axis, {what}")
+        check(got[1], want[1], self.model.delay, f"m_axis_delay, {what}")
+
+
+@cocotb.test()
+async def exact_with_backpressure_and_gaps(dut) -> None:
+    """All frames under independent random back-pressure on both outputs and input gaps."""
+    tb = Bench(dut)
+    await tb.reset()
+    tb.randomise_rates()
+    frames = tb.case["frames"]
+    tb.check(await tb.stream(frames), frames, f"{len(frames)} frames, random rates")
+
+
+@cocotb.test()
+async def reset_mid_frame(dut) -> None:
+    """Resets with a frame part-way in (and thresholds or outputs in flight), then exact frames."""
+    tb = Bench(dut)
+    await tb.reset()
+    tb.randomise_rates()
+    frames, per = tb.case["frames"], tb.model.per_frame
+    for attempt in range(2):  # two cuts at random offsets, so misalignments cannot cancel out
+        cut = per + tb.rng.randint(1, max(1, per - 1))
+        tb.src.send(tb.model.inp.words(frames[attempt : attempt + 2])[:cut])
+        while len(tb.in_mon.words) < cut:
+            await RisingEdge(dut.clk)
+        await ClockCycles(dut.clk, tb.rng.randint(1, tb.model.cycles_per_frame + 20))
+        dut._log.info("reset after %d input words, mid-frame", len(tb.in_mon.words))
+        await tb.reset()
+    after = frames[2:6]
+    tb.check(await tb.stream(after), after, "frames after a mid-frame reset")
+
+
+@cocotb.test()
+async def steady_state_cycles(dut) -> None:
+    """No gaps, no back-pressure: frame intervals on all ports equal the estimate, latency too."""
+    tb = Bench(dut)
+    await tb.reset()
+    m, cfg = tb.model, tb.model.cfg
+    frames = tb.case["frames"]
+    frames = np.resize(frames, (tb.case.get("perf_frames", PERF_FRAMES), *frames.shape[1:]))
+    start = cycle()
+    got = await tb.stream(frames)
+    tb.check(got, frames, "full-rate frames")
+    per = m.per_frame
+    in_first = tb.in_mon.cycles[::per]
+    out_first = tb.out_mon.cycles[::per]
+    out_last = tb.out_mon.cycles[per - 1 :: per]
+    delay_last = tb.delay_mon.cycles[per - 1 :: per]
+    result = {
+        "cycles_per_frame_estimate": m.cycles_per_frame,
+        "cycles_per_frame_in": np.diff(in_first).tolist(),
+        "cycles_per_frame_out": np.diff(out_last).tolist(),
+        "cycles_per_frame_delay": np.diff(delay_last).tolist(),
+        "first_output_latency": out_first[0] - in_first[0],
+        "first_output_latency_estimate": cfg.first_output_latency,
+        "first_frame_latency": out_last[0] - in_first[0],
+        "reset_to_first_input": in_first[0] - start,
+        "buffer_words": cfg.buffer_words,
+    }
+    dut._log.info("steady state: %s", result)
+    path = Path(tb.case["result_path"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"label": tb.case["label"], **result}, indent=1))
+    steady = [result[f"cycles_per_frame_{p}"][-4:] for p in ("in", "out", "delay")]
+    assert all(c == m.cycles_per_frame for s in steady for c in s), (
+        f"steady-state cycles per frame (in, out, delay) {steady} != estimate {m.cycles_per_frame}"
+    )
+    assert result["first_output_latency"] == cfg.first_output_latency, (
+        f"first output after {result['first_output_latency']} cycles, estimate "
+        f"{cfg.first_output_latency}"
+    )

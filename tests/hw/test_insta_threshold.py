@@ -1,0 +1,178 @@
+"""InstaThreshold RTL vs the golden function: both outputs exact over random skewed frames, the
+accumulator extremes and constructed threshold ties, under independent back-pressure on both
+outputs, input gaps and mid-frame resets; steady-state cycles per frame and latency.
+
+The test data is checked first for the reasons the tests exist: zeroing M (the statistic's
+coefficient) must change a stated fraction of the output bits, ties x == ceil(T) (resp.
+x == floor(T)) must occur, and the accumulator extremes +-H*W*(2^n - 1)^3 must be reached.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from flows.codegen import rtl
+from flows.datatypes import INT, UINT, DataType
+from flows.graph import Node
+from flows.layers import InstaThreshold, kind_of
+from flows.layers.insta import fold_insta_constants, statistic, thresholds
+from flows.sim import runner as sim
+from tests.hw.stimuli import seed_of
+
+BENCH = "flows.sim.insta_bench"
+RANDOM_FRAMES = 4
+TIE_FRAMES = 3  # permutations of one frame: the same S, hence the same thresholds
+
+
+@dataclass(frozen=True)
+class Spec:
+    channels: int
+    height: int
+    width: int
+    input_type: DataType
+    pe: int
+    negative: float  # fraction of channels with sigma < 0
+    scale: float  # real value of one input step
+    evaluators: int | None = None
+
+
+SPECS = {
+    "int8_4x4x8_pe2": Spec(8, 4, 4, INT(8), 2, 0.0, 2.0**-4),
+    "uint4_3x3x16_pe4_negsigma": Spec(16, 3, 3, UINT(4), 4, 0.5, 2.0**-2, evaluators=2),
+}
+SLOW_SPECS = {
+    "int8_2x2x32_pe8_tight": Spec(32, 2, 2, INT(8), 8, 0.25, 2.0**-4),  # G = PE just keeps up
+    "uint2_5x5x3_pe3_nf1": Spec(3, 5, 5, UINT(2), 3, 0.34, 1.0),  # NF = 1: back-to-back S
+    "int5_6x6x12_pe6_g3": Spec(12, 6, 6, INT(5), 6, 0.5, 2.0**-3, evaluators=3),
+}
+
+
+def skewed_frames(spec: Spec, n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, H*W, C): per frame and channel a skewed distribution (gamma, random direction and
+    shape), so m3 differs between frames and the statistic moves the thresholds."""
+    t, hw, c = spec.input_type, spec.height * spec.width, spec.channels
+    span = t.max - t.min
+    centre = rng.uniform(t.min + 0.3 * span, t.max - 0.3 * span, size=(n, 1, c))
+    spread = rng.uniform(0.08, 0.25, size=(n, 1, c)) * span
+    k = rng.uniform(0.5, 4.0, size=(n, 1, c))
+    g = (rng.gamma(k, size=(n, hw, c)) - k) / np.sqrt(k)
+    x = centre + spread * rng.choice([-1, 1], size=(n, 1, c)) * g
+    return np.clip(np.round(x), t.min, t.max).astype(np.int64)
+
+
+def float_module(spec: Spec, frames: np.ndarray, rng: np.random.Generator) -> dict:
+    """Float parameters of the module (real units) that fit the frames: mu off the grid."""
+    c = spec.channels
+    real = frames * spec.scale
+    sign = np.where(np.arange(c) < round(spec.negative * c), -1.0, 1.0)
+    return dict(
+        mu=real.mean(axis=(0, 1)) + rng.uniform(-0.5, 0.5, c) * spec.scale,
+        sigma=sign * (real.std(axis=(0, 1)) + spec.scale),
+        alpha=rng.normal(0.0, 1.0, c),
+        beta=rng.normal(0.0, 0.3, c),
+    )
+
+
+def make_case(spec: Spec, rng: np.random.Generator) -> tuple[Node, np.ndarray, dict]:
+    """The folded node, frames (random, extremes, ties) and the hardware node's parameters."""
+    t, hw = spec.input_type, spec.height * spec.width
+    rand = skewed_frames(spec, RANDOM_FRAMES, rng)
+    f = float_module(spec, rand, rng)
+    k = fold_insta_constants(**f, H=spec.height, W=spec.width, input_scale=spec.scale, input_type=t)
+    cfg = InstaThreshold(
+        "insta_th",
+        spec.channels,
+        spec.height,
+        spec.width,
+        t,
+        exponent=k.E,
+        pe=spec.pe,
+        evaluators=spec.evaluators,
+    )
+    folded = Node(cfg, ["x"], ["y", "x_delayed"], k.params())
+    params = {key: v.copy() for key, v in k.params().items()}
+    params["mu"][0], params["mu"][1] = t.max, t.min  # S extremes with the frames below
+    extremes = np.stack([np.full((hw, spec.channels), t.min), np.full((hw, spec.channels), t.max)])
+    base = skewed_frames(spec, 1, rng)[0]
+    ties = np.stack([rng.permuted(base, axis=0) for _ in range(TIE_FRAMES)])
+    # Channels 2, 4, ...: T = t0 + delta * 2^-E with delta = 0, -1, +1 in turn and t0 a value
+    # of the channel, so x == t0 meets the threshold exactly or misses it by one LSB of T.
+    s = statistic(base[None], params["mu"])[0]
+    tie = {}
+    for i, ch in enumerate(range(2, spec.channels, 2)):
+        t0, delta = int(np.sort(base[:, ch])[hw // 2]), (0, -1, 1)[i % 3]
+        a = (t0 << cfg.exponent) + delta - int(params["M"][ch]) * int(s[ch])
+        if cfg.offset_type.allowed(np.array([a])):
+            params["A"][ch], tie[ch] = a, (t0, delta)
+    frames = np.concatenate([rand, extremes, ties])
+    return Node(cfg, ["x"], ["y", "x_delayed"], params), frames, {"folded": folded, "tie": tie}
+
+
+def golden(node: Node, frames: np.ndarray, **override) -> np.ndarray:
+    params = {**node.params, **override}
+    return kind_of(node.config).execute(node.config, params, [frames])[0]
+
+
+def check_test_data(node: Node, frames: np.ndarray, info: dict) -> dict:
+    """The data can expose what the tests exist for: returns the stated figures."""
+    cfg, t = node.config, node.config.input_type
+    # Zeroing M (the statistic) flips bits: on the folded constants and random frames, and on the
+    # whole hardware data set.
+    fd = info["folded"]
+    rand = frames[:RANDOM_FRAMES]
+    zero_folded = np.mean(golden(fd, rand) != golden(fd, rand, M=np.zeros(cfg.channels)))
+    zero_all = np.mean(golden(node, frames) != golden(node, frames, M=np.zeros(cfg.channels)))
+    assert zero_folded > 0.02 and zero_all > 0.02, (zero_folded, zero_all)
+    # Ties: x equals the integer threshold of a delta = 0 channel and comes out +1.
+    y = golden(node, frames)
+    ties = frames[-TIE_FRAMES:]
+    th = thresholds(cfg, node.params, statistic(ties, node.params["mu"]))
+    exact = [ch for ch, (_, d) in info["tie"].items() if d == 0]
+    hit = ties[:, :, exact] == th[:, None, exact]
+    assert hit.sum() >= TIE_FRAMES, "no tie x == threshold in the tie frames"
+    assert np.all(y[-TIE_FRAMES:][:, :, exact][hit] == 1), "a tie did not give +1"
+    # The accumulator reaches both extremes of its type, which holds them.
+    s = statistic(frames[RANDOM_FRAMES : RANDOM_FRAMES + 2], node.params["mu"])
+    bound = cfg.num_vectors * (t.max - t.min) ** 3
+    assert s[0, 0] == -bound and s[1, 1] == bound
+    cfg.acc_type.check(s, "S extremes")
+    n, hw = t.bits, cfg.num_vectors
+    assert cfg.acc_type.bits <= 3 * n + math.ceil(math.log2(hw)) + 1
+    return {
+        "zero_M_flips_random_frames": round(float(zero_folded), 4),
+        "zero_M_flips_all_frames": round(float(zero_all), 4),
+        "tie_elements": int(hit.sum()),
+    }
+
+
+def run(name: str, spec: Spec, request: pytest.FixtureRequest) -> None:
+    rng = np.random.default_rng(seed_of(request.node.nodeid))
+    node, frames, info = make_case(spec, rng)
+    stated = check_test_data(node, frames, info)
+    b = sim.build(node.name, lambda d: rtl.emit_layer(node, d))
+    r = sim.run_bench(b, node, frames, module=BENCH)
+    cfg = node.config
+    print(
+        f"\n{name}: cycles/frame in {r['cycles_per_frame_in']}, out {r['cycles_per_frame_out']}, "
+        f"delay {r['cycles_per_frame_delay']} (estimate {cfg.cycles_per_frame}); first output "
+        f"after {r['first_output_latency']} cycles (estimate {cfg.first_output_latency}), "
+        f"frame 0 complete after {r['first_frame_latency']}; buffer {cfg.buffer_words} words; "
+        f"G={cfg.num_evaluators}; {stated}"
+    )
+    for port in ("in", "out", "delay"):
+        assert r[f"cycles_per_frame_{port}"][-4:] == [cfg.cycles_per_frame] * 4
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_insta_threshold(name: str, request: pytest.FixtureRequest) -> None:
+    run(name, SPECS[name], request)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SLOW_SPECS)
+def test_insta_threshold_sweep(name: str, request: pytest.FixtureRequest) -> None:
+    run(name, SLOW_SPECS[name], request)
