@@ -56,26 +56,48 @@ class BuildContext:
 
 
 def step_checkpoint(ctx: BuildContext) -> None:
-    """Train the model with its default recipe if no checkpoint exists (digits_bnn: ~10 s)."""
+    """Find the model's checkpoint; train one if the model's data ships with a package.
+
+    digits_bnn trains here in ~10 s. The other zoo models need data sets users bring
+    (`python -m sw.train MODEL --recipe R --data DIR`); without a checkpoint they are exported
+    untrained with the build's seed, which is enough for OPs, resources and bit-exactness.
+    """
     from sw import models
+    from sw.train import DEFAULT_RECIPE
     from sw.train import main as train_main
 
     models.build(ctx.cfg.model)  # unknown model -> UnknownModelError before any work
     ckpt = Path(ctx.cfg.out_root) / ctx.cfg.model / "checkpoint.pt"
-    if not ckpt.is_file():
+    if not ckpt.is_file() and ctx.cfg.model in BUNDLED_DATA:
         print(f"[checkpoint] none at {ckpt}: training {ctx.cfg.model} (seed {ctx.cfg.seed})")
-        if train_main([ctx.cfg.model, "--seed", str(ctx.cfg.seed), "--out", str(ckpt)]) != 0:
+        args = [ctx.cfg.model, "--recipe", DEFAULT_RECIPE[ctx.cfg.model]]
+        if train_main([*args, "--seed", str(ctx.cfg.seed), "--out", str(ckpt)]) != 0:
             raise FlowError(f"training {ctx.cfg.model} failed")
-    ctx.summary["checkpoint"] = str(ckpt)
+    elif not ckpt.is_file():
+        print(
+            f"[checkpoint] none at {ckpt}: exporting {ctx.cfg.model} untrained (seed "
+            f"{ctx.cfg.seed}); train it with `python -m sw.train {ctx.cfg.model} --data DIR`"
+        )
+    ctx.summary["checkpoint"] = str(ckpt) if ckpt.is_file() else None
+
+
+# Models whose training and test data ship with a package (no download): they get a reference.
+BUNDLED_DATA = {"digits_bnn"}
 
 
 def step_export(ctx: BuildContext) -> None:
-    """QONNX export plus the float model's logits on the test set (reference.npz)."""
-    from flows.reference import export_with_reference
+    """QONNX export; for models with bundled data also the float logits (reference.npz)."""
+    out_dir = Path(ctx.cfg.out_root) / ctx.cfg.model
+    ckpt = ctx.summary.get("checkpoint")
+    if ckpt and ctx.cfg.model in BUNDLED_DATA:
+        from flows.reference import export_with_reference
 
-    ctx.onnx, ctx.reference = export_with_reference(
-        ctx.cfg.model, Path(ctx.summary["checkpoint"]), Path(ctx.cfg.out_root) / ctx.cfg.model
-    )
+        ctx.onnx, ctx.reference = export_with_reference(ctx.cfg.model, Path(ckpt), out_dir)
+        return
+    from sw.export import export_model
+
+    path = out_dir / f"{ctx.cfg.model}.onnx"
+    ctx.onnx = export_model(ctx.cfg.model, path, Path(ckpt) if ckpt else None, ctx.cfg.seed)
 
 
 def step_streamline(ctx: BuildContext) -> None:

@@ -10,15 +10,19 @@ x == floor(T)) must occur, and the accumulator extremes +-H*W*(2^n - 1)^3 must b
 from __future__ import annotations
 
 import math
+import os
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from flows import tools
 from flows.codegen import rtl
 from flows.datatypes import INT, UINT, DataType
 from flows.graph import Node
-from flows.layers import InstaThreshold, kind_of
+from flows.layers import InstaThreshold, insta, kind_of
 from flows.layers.insta import fold_insta_constants, statistic, thresholds
 from flows.sim import runner as sim
 from tests.hw.stimuli import seed_of
@@ -172,7 +176,46 @@ def test_insta_threshold(name: str, request: pytest.FixtureRequest) -> None:
     run(name, SPECS[name], request)
 
 
+@pytest.mark.parametrize("name", SPECS)
+def test_plain_verilog_2005(name: str, tmp_path: Path) -> None:
+    """Icarus (a third tool besides Verilator and Yosys) compiles the generated module."""
+    node, _, _ = make_case(SPECS[name], np.random.default_rng(0))
+    sources = [str(p) for p in rtl.emit_layer(node, tmp_path) if p.suffix == ".v"]
+    sources += [str(p) for p in rtl.lib_sources()]
+    r = subprocess.run(
+        [tools.find("iverilog"), "-g2005", "-o", os.devnull, *sources],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0 and not r.stderr, f"iverilog -g2005:\n{r.stderr}"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SLOW_SPECS)
 def test_insta_threshold_sweep(name: str, request: pytest.FixtureRequest) -> None:
     run(name, SLOW_SPECS[name], request)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cut", ["buffer_word", "evaluator_cycle"])
+def test_buffer_and_evaluator_rule_are_tight(
+    cut: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One buffer word less, or one cycle less of evaluator budget than the rule asks, costs a
+    cycle per frame: the steady-state check fails. (2x2x10 PE 2 meets the rule with equality:
+    10 steps + 5 = 3 vectors x 5 words; 2x2x8 with G = 1 misses it by one cycle.)"""
+    channels = 10 if cut == "buffer_word" else 8
+    if cut == "buffer_word":
+        monkeypatch.setattr(
+            InstaThreshold,
+            "buffer_words",
+            property(lambda c: c.cycles_per_frame + c.threshold_latency - 1),
+        )
+    else:
+        monkeypatch.setattr(insta, "SNAPSHOT_SLACK", insta.SNAPSHOT_SLACK - 1)
+    spec = Spec(channels, 2, 2, INT(8), 2, 0.0, 2.0**-4, evaluators=1)
+    node, frames, _ = make_case(spec, np.random.default_rng(seed_of(request.node.nodeid)))
+    b = sim.build(node.name, lambda d: rtl.emit_layer(node, d))
+    with pytest.raises(AssertionError, match=r"steady-state cycles per frame .* != estimate"):
+        sim.run_bench(b, node, frames, module=BENCH)
