@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from flows.datatypes import Kind
 from flows.graph import DataflowGraph
-from flows.layers import Affine, IntMVAU, LabelSelect, Threshold, XnorMVAU
+from flows.layers import Affine, InstaThreshold, IntMVAU, LabelSelect, Threshold, XnorMVAU
 
 BLOCK_ROM_MIN_BITS = 4096
 # LUT inputs per family: a LUT is a 2**k-deep, 1-bit ROM.
@@ -120,12 +120,27 @@ def label_select(cfg: LabelSelect, family: str) -> Estimate:
     return Estimate(cfg.cycles_per_frame, lut, ff, 0, 0)
 
 
+def insta_threshold(cfg: InstaThreshold, family: str) -> Estimate:
+    """INSTA-Th (docs/insta.md): frame buffer in BRAM, exact cube pipeline per lane (two
+    multipliers, DSPs), S accumulators, G evaluators (M*S in DSPs). Fitted on one ECP5/xc7
+    synthesis (7x7x64 INT8, PE 8): a first cut until the synthesis baselines of issue 5."""
+    acc = cfg.acc_type.bits
+    g = cfg.num_evaluators
+    bram = bram_blocks(cfg.pe * cfg.input_type.bits, cfg.buffer_words)
+    bram += bram_blocks(2 * cfg.threshold_type.bits, cfg.channels)  # double-banked thresholds
+    dsp = 2 * cfg.pe + g * math.ceil(acc / 18)
+    lut = 150 + _scaled(cfg.pe * 5 * acc + g * (acc + 48), family)
+    ff = 150 + cfg.pe * 5 * acc + g * (acc + 48)
+    return Estimate(cfg.cycles_per_frame, lut, ff, bram, dsp)
+
+
 ESTIMATORS = {
     XnorMVAU: xnor_mvau,
     IntMVAU: int_mvau,
     Threshold: threshold,
     Affine: affine,
     LabelSelect: label_select,
+    InstaThreshold: insta_threshold,
 }
 
 

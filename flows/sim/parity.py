@@ -38,13 +38,19 @@ def run_parity(ctx) -> dict:
 
     build = runner.build("accel_top", emit)
     label = f"parity-{ctx.summary['model']}-{ctx.cfg.target}"
+    counts = parity_path(str(runner.RESULTS / f"{label}.json"))
+    counts.unlink(missing_ok=True)
     try:
         timing = runner.run_bench(
             build, ctx.graph, frames, module="flows.sim.parity_bench", label=label, perf_frames=24
         )
     except AssertionError as e:
         raise FlowError(f"parity: accel_top differs from the integer graph: {e}") from None
-    result = json.loads(parity_path(str(runner.RESULTS / f"{label}.json")).read_text())
+    if not counts.is_file():
+        raise FlowError(f"parity: the simulation wrote no result ({counts}); see its log")
+    result = json.loads(counts.read_text())
+    if result["bit_exact"] != result["images"]:
+        raise FlowError(f"parity: only {result['bit_exact']}/{result['images']} images bit-exact")
     measured = timing["cycles_per_frame_out"][-4:]
     print(
         f"[parity] {result['bit_exact']}/{result['images']} images bit-exact (accel_top in "

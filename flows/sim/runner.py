@@ -28,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 
 import cocotb
+from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import Verilator, get_runner
 
 from flows.codegen import rtl
@@ -216,8 +217,9 @@ def _simulate(
     traced: bool,
     module: str = BENCH_MODULE,
 ) -> bool:
+    """True if every cocotb test of `module` passed (checked here, not only under pytest)."""
     try:
-        get_runner("verilator").test(
+        results = get_runner("verilator").test(
             test_module=module,
             hdl_toplevel=b.top,
             hdl_toplevel_lang="verilog",
@@ -230,9 +232,12 @@ def _simulate(
             log_file=log,
             test_args=["--trace-file", str(wave)],
         )
+        # cocotb's runner checks the results file itself only under pytest; the build's parity
+        # step runs outside pytest, so the verdict is always read from the file here.
+        _, failed = get_results(Path(results))
     except (SystemExit, RuntimeError):
         return False
-    return True
+    return failed == 0
 
 
 def run_layer(node: Node, frames) -> dict:
