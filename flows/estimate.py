@@ -13,8 +13,11 @@ import math
 from dataclasses import dataclass
 
 from flows.datatypes import Kind
+from flows.errors import ConfigError
 from flows.graph import DataflowGraph
 from flows.layers import Affine, InstaThreshold, IntMVAU, LabelSelect, Threshold, XnorMVAU
+from flows.layers.pool import MaxPool
+from flows.layers.sliding_window import SlidingWindow
 
 BLOCK_ROM_MIN_BITS = 4096
 # LUT inputs per family: a LUT is a 2**k-deep, 1-bit ROM.
@@ -134,6 +137,24 @@ def insta_threshold(cfg: InstaThreshold, family: str) -> Estimate:
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, dsp)
 
 
+def sliding_window(cfg: SlidingWindow, family: str, bits: int = 1) -> Estimate:
+    """Line buffer of `kernel` rows (+1 being written) of the padded input, element width from
+    the input type. Not yet synthesised (no RTL): analytic only."""
+    words = (cfg.kernel + 1) * (cfg.in_w + 2 * cfg.pad) * cfg.channels // cfg.pe
+    lut_mem, bram = memory(cfg.pe * bits, words, family)
+    lut = CONTROL_LUT + 40 + _scaled(cfg.pe * bits * 2, family) + lut_mem
+    ff = CONTROL_FF + 40 + 2 * cfg.pe * bits
+    return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
+
+
+def max_pool(cfg: MaxPool, family: str, bits: int = 1) -> Estimate:
+    """One output row of running maxima in memory plus a comparator per lane (analytic only)."""
+    lut_mem, bram = memory(cfg.pe * bits, cfg.in_w * cfg.channels // cfg.pe, family)
+    lut = CONTROL_LUT + _scaled(cfg.pe * bits * 2, family) + lut_mem
+    ff = CONTROL_FF + 2 * cfg.pe * bits
+    return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
+
+
 ESTIMATORS = {
     XnorMVAU: xnor_mvau,
     IntMVAU: int_mvau,
@@ -141,15 +162,35 @@ ESTIMATORS = {
     Affine: affine,
     LabelSelect: label_select,
     InstaThreshold: insta_threshold,
+    SlidingWindow: sliding_window,
+    MaxPool: max_pool,
 }
 
 
 def estimate_layer(cfg, family: str) -> Estimate:
-    return ESTIMATORS[type(cfg)](cfg, family)
+    try:
+        fn = ESTIMATORS[type(cfg)]
+    except KeyError:
+        raise ConfigError(
+            f"{cfg.name}: no estimator for layer kind {type(cfg).__name__} yet"
+        ) from None
+    return fn(cfg, family)
+
+
+# Kinds whose config does not carry the element type: the graph's input stream gives it.
+TYPE_FROM_STREAM = (SlidingWindow, MaxPool)
 
 
 def estimate_graph(graph: DataflowGraph, family: str) -> dict[str, Estimate]:
-    return {n.name: estimate_layer(n.config, family) for n in graph.topological()}
+    out = {}
+    for n in graph.topological():
+        if isinstance(n.config, TYPE_FROM_STREAM):
+            dtype = graph.streams[n.inputs[0]].dtype
+            fn = ESTIMATORS[type(n.config)]
+            out[n.name] = fn(n.config, family, dtype.bits if dtype else 32)
+        else:
+            out[n.name] = estimate_layer(n.config, family)
+    return out
 
 
 def total(estimates: dict[str, Estimate]) -> dict[str, int]:

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from flows.errors import FoldingError
 from flows.graph import DataflowGraph
-from flows.layers import IntMVAU, XnorMVAU
+from flows.layers import IntMVAU, MaxPool, SlidingWindow, XnorMVAU
 
 MVAUS = (XnorMVAU, IntMVAU)
+WINDOWS = (SlidingWindow, MaxPool)  # PE = channels per word, in and out
 
 
 def divisors(n: int) -> list[int]:
@@ -38,9 +39,17 @@ def _mvau_choice(cfg, simd_fixed: int | None, target: int) -> tuple[int, int]:
     for s in simds:
         for p in divisors(cfg.mh):
             cycles = cfg.num_vectors * (cfg.mw // s) * (cfg.mh // p)
-            options.append((cycles > target, s * p, abs(s - p), -p, s, p))
+            cost = s * p if cycles <= target else cycles  # none meets it: the fastest
+            options.append((cycles > target, cost, abs(s - p), -p, s, p))
     best = min(options)
     return best[4], best[5]
+
+
+def _window_choice(cfg, target: int):
+    """Smallest PE (a divisor of the channels) meeting `target` cycles; the fastest if none does."""
+    options = [replace(cfg, pe=p) for p in divisors(cfg.channels)]
+    meeting = [o for o in options if o.cycles_per_frame <= target]
+    return meeting[0] if meeting else options[-1]
 
 
 def auto_fold(graph: DataflowGraph, target_cycles: int) -> DataflowGraph:
@@ -55,6 +64,9 @@ def auto_fold(graph: DataflowGraph, target_cycles: int) -> DataflowGraph:
             simd, pe = _mvau_choice(cfg, lanes, target_cycles)
             node.config = replace(cfg, simd=simd, pe=pe)
             lanes = pe
+        elif isinstance(cfg, WINDOWS) and lanes is None:  # on the graph input: free to choose
+            node.config = _window_choice(cfg, target_cycles)
+            lanes = node.config.pe
         elif hasattr(cfg, "pe"):
             node.config = replace(cfg, pe=lanes or 1)
             lanes = out_lanes(node.config)

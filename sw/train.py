@@ -1,25 +1,47 @@
-"""`python -m sw.train MODEL`: train a model on data the packages ship, save a checkpoint.
+"""`python -m sw.train MODEL [--recipe R] [--epochs N] [--data DIR] [--seed S]`: train a zoo model
+with a recipe from the papers and save a checkpoint (atomically, with the recipe and its
+hyper-parameters).
 
-Recipes are named; `digits` (the default for digits_bnn) is Adam with a cosine schedule.
+Recipes (`sw.recipes`): digits, ablation, cifar, two_stage, se_finetune, bnnplus, binaryduo.
+Data: `digits` (default for 64-input models), `synthetic`, or a directory with CIFAR-10 python
+batches or ImageNet-style arrays (`sw.data`). Hyper-parameters: the paper's, changed with
+`--hp key=value`; the model's configuration with `--config JSON`; `--init CKPT` starts from a
+checkpoint (se_finetune). Errors print one line and exit with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from flows.errors import FlowError
+from flows.errors import ConfigError, FlowError
 from sw import checkpoint, models
-from sw.data import digits
+from sw.data import digits, resolve
+from sw.recipes import RECIPES, Result, Run, get
+from sw.recipes.digits import DigitsParams, train_model
+from sw.recipes.loop import final_metrics
+
+DEFAULT_RECIPE = {
+    "digits_bnn": "digits",
+    "cnv_w1a1": "ablation",
+    "insta_resnet20": "cifar",
+    "reactnet_resnet18": "two_stage",
+    "insta_resnet18": "two_stage",
+    "insta_resnet18_plus": "two_stage",
+    "insta_resnet18_lat": "two_stage",
+}
 
 
 def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    """Top-1 accuracy of `model` (eval mode) on pixels `x` with labels `y`."""
     model.eval()
     with torch.no_grad():
         pred = model(torch.from_numpy(x).float()).argmax(dim=1).numpy()
@@ -27,67 +49,86 @@ def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def train_digits(model: nn.Module, *, epochs: int, seed: int, lr: float = 1e-2, log=print) -> dict:
-    """Adam + cosine decay on the digits split; returns the final train/test accuracy."""
-    # One thread: float reductions then run in one order, so a seed gives one model everywhere.
-    torch.set_num_threads(1)
-    torch.manual_seed(seed)
+    """The `digits` recipe on the digits split (Adam + cosine decay); trains `model` in place and
+    returns its final train / test accuracy."""
     data = digits()
-    x = torch.from_numpy(data.x_train).float()
-    y = torch.from_numpy(data.y_train)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    loss_fn = nn.CrossEntropyLoss()
-    gen = torch.Generator().manual_seed(seed)
-    for epoch in range(epochs):
-        model.train()
-        perm = torch.randperm(len(x), generator=gen)
-        total = 0.0
-        for i in range(0, len(x), 64):
-            idx = perm[i : i + 64]
-            opt.zero_grad()
-            loss = loss_fn(model(x[idx]), y[idx])
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        sched.step()
-        if epoch % 10 == 9 or epoch == epochs - 1:
-            acc = accuracy(model, data.x_test, data.y_test)
-            log(f"epoch {epoch + 1:3d}/{epochs}  loss {total / len(x):.4f}  test acc {acc:.4f}")
-    return {
-        "train_accuracy": accuracy(model, data.x_train, data.y_train),
-        "test_accuracy": accuracy(model, data.x_test, data.y_test),
-    }
+    train_model(model, data, DigitsParams(lr=lr), epochs=epochs, seed=seed, log=log)
+    return final_metrics(model, data)
 
 
-RECIPES = {"digits": train_digits}
-DEFAULT_RECIPE = {"digits_bnn": "digits"}
+def _config(text: str) -> dict:
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"--config is not valid JSON ({e}); e.g. '{{\"width\": 16}}'") from None
+    if not isinstance(config, dict):
+        raise ConfigError("--config must be a JSON object of model keyword arguments")
+    return config
+
+
+def _probe(args: argparse.Namespace, config: dict) -> nn.Module:
+    """The model as configured (without touching the global RNG the recipes seed)."""
+    if args.init is not None and config:
+        raise ConfigError("--config and --init exclude each other: the checkpoint holds the config")
+    with torch.random.fork_rng():
+        if args.init is not None:
+            return checkpoint.load(args.init, args.model)[0]
+        return models.build(args.model, **config)
+
+
+def train(args: argparse.Namespace, log=print) -> tuple[Path, Result]:
+    """Run the command line's recipe and save the checkpoint; returns (path, result)."""
+    recipe = get(args.recipe or DEFAULT_RECIPE.get(args.model, "ablation"))
+    config = _config(args.config)
+    probe = _probe(args, config)
+    hp = recipe.hyper_parameters(args.hp)
+    epochs = recipe.epochs if args.epochs is None else args.epochs
+    if epochs < 1:
+        raise ConfigError(f"--epochs must be at least 1; got {epochs}")
+    data = resolve(args.data, input_shape=probe.input_shape, num_classes=probe.num_classes)
+    log(f"{args.model}: recipe {recipe.name} ({recipe.summary}); {epochs} epochs, seed "
+        f"{args.seed}, {len(data.x_train)} training / {len(data.x_test)} test examples")  # fmt: skip
+    log(f"hyper-parameters: {asdict(hp)}")
+    run = Run(args.model, data, epochs, args.seed, config=config, init=args.init, log=log)
+    result = recipe.train(run, hp)
+    out = args.out or Path("build") / args.model / "checkpoint.pt"
+    meta = dict(recipe=recipe.name, hp=asdict(hp), seed=args.seed, epochs=epochs)
+    meta.update(data=args.data or "digits", init=str(args.init) if args.init else None)
+    meta["history"] = [r.as_dict() for r in result.history]
+    checkpoint.save(out, args.model, result.model, **meta, **result.meta, **result.metrics)
+    return out, result
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sw.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p.add_argument("model", help=f"one of {', '.join(models.MODELS)}")
+    p.add_argument("--recipe", help=f"one of {', '.join(RECIPES)} (default: per model)")
+    p.add_argument("--epochs", type=int, help="default: the recipe's (the paper's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", help="digits | synthetic | DIR (CIFAR-10 batches, ImageNet arrays)")
+    p.add_argument("--out", type=Path, help="default build/<model>/checkpoint.pt")
+    p.add_argument("--init", type=Path, help="start from this checkpoint (se_finetune)")
+    p.add_argument("--config", default="{}", help="model configuration as JSON: '{\"width\": 16}'")
+    p.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a hyper-parameter of the recipe (repeatable)")  # fmt: skip
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1: one model per seed)")
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m sw.train", description=__doc__)
-    p.add_argument("model")
-    p.add_argument("--recipe", default=None, help=f"one of {sorted(RECIPES)}")
-    p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=None, help="default build/<model>/checkpoint.pt")
-    args = p.parse_args(argv)
+    args = parser().parse_args(argv)
+    torch.set_num_threads(max(1, args.threads))
+    t0 = time.time()
     try:
-        model = models.build(args.model)
-        recipe = args.recipe or DEFAULT_RECIPE.get(args.model)
-        if recipe not in RECIPES:
-            raise FlowError(f"unknown recipe {recipe!r}; known recipes: {sorted(RECIPES)}")
-        t0 = time.time()
-        result = RECIPES[recipe](model, epochs=args.epochs, seed=args.seed)
-        out = args.out or Path("build") / args.model / "checkpoint.pt"
-        checkpoint.save(
-            out, args.model, model, recipe=recipe, seed=args.seed, epochs=args.epochs, **result
-        )
+        out, result = train(args)
     except FlowError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    m = result.metrics
     print(
-        f"{args.model}: test accuracy {result['test_accuracy']:.4f} "
-        f"(train {result['train_accuracy']:.4f}) in {time.time() - t0:.1f} s -> {out}"
+        f"{args.model}: test accuracy {m['test_accuracy']:.4f} (train {m['train_accuracy']:.4f}) "
+        f"in {time.time() - t0:.1f} s -> {out}"
     )
     return 0
 

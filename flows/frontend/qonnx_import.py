@@ -23,6 +23,7 @@ from flows.errors import (
     UnsupportedOpError,
     UnsupportedPatternError,
 )
+from flows.frontend.conv_import import conv_importers
 from flows.graph import DataflowGraph, Stream
 from flows.layers import FloatAffine, MatMul, Sign
 
@@ -59,16 +60,21 @@ class _Importer:
         self.alias: dict[str, str] = {}  # ONNX tensor -> stream of the dataflow graph
 
     def shape(self, tensor: str) -> tuple[int, int]:
-        """ONNX (1, C) -> (1 vector, C channels). Dynamic or batch > 1 shapes are rejected."""
+        """ONNX (1, C) -> (1 vector, C channels); (1, C, H, W) -> (H*W vectors, C channels),
+        raster order, channels last (flows/frontend/conv_import.py). Dynamic or batch > 1 shapes
+        are rejected."""
         shp = self.m.get_tensor_shape(tensor)
         if shp is None or any((not isinstance(d, int)) or d <= 0 for d in shp):
             raise UnsupportedPatternError(
                 f"tensor {tensor!r} has a dynamic or unknown shape {shp}; export with a fixed "
                 "input shape (batch 1)"
             )
+        if len(shp) == 4 and shp[0] == 1:
+            return (int(shp[2]) * int(shp[3]), int(shp[1]))
         if len(shp) != 2 or shp[0] != 1:
             raise UnsupportedPatternError(
-                f"tensor {tensor!r} has shape {tuple(shp)}; this flow handles (1, C) tensors so far"
+                f"tensor {tensor!r} has shape {tuple(shp)}; this flow handles (1, C) tensors "
+                "and (1, C, H, W) maps"
             )
         return (1, int(shp[1]))
 
@@ -204,7 +210,11 @@ def _batchnorm(imp: _Importer, node) -> None:
     attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
     eps = float(attrs.get("epsilon", 1e-5))
     mul = gamma / np.sqrt(var + eps)
-    cfg = FloatAffine(name=imp.graph.unique_name(node.name or "BatchNorm"), channels=gamma.size)
+    cfg = FloatAffine(
+        name=imp.graph.unique_name(node.name or "BatchNorm"),
+        channels=gamma.size,
+        num_vectors=imp.shape(node.output[0])[0],
+    )
     imp.add(cfg, node, node.input[0], mul=mul, add=beta - mean * mul)
 
 
@@ -215,10 +225,14 @@ def _elementwise(imp: _Importer, node) -> None:
         raise UnsupportedPatternError(
             f"{node.name}: {node.op_type} of two streams is not supported yet (only by a constant)"
         )
-    channels = imp.shape(node.output[0])[1]
+    vectors, channels = imp.shape(node.output[0])
     c = np.broadcast_to(np.asarray(c, dtype=np.float64).reshape(-1), (channels,)).copy()
     mul, add = (c, np.zeros(channels)) if node.op_type == "Mul" else (np.ones(channels), c)
-    cfg = FloatAffine(name=imp.graph.unique_name(node.name or node.op_type), channels=channels)
+    cfg = FloatAffine(
+        name=imp.graph.unique_name(node.name or node.op_type),
+        channels=channels,
+        num_vectors=vectors,
+    )
     imp.add(cfg, node, a, mul=mul, add=add)
 
 
@@ -228,9 +242,11 @@ def _bipolar_act(imp: _Importer, node) -> None:
         raise NumericContractError(
             f"{node.name}: binary activations must have scale 1 (found {scale.ravel()[:4]})"
         )
-    channels = imp.shape(node.output[0])[1]
+    vectors, channels = imp.shape(node.output[0])
     imp.add(
-        Sign(name=imp.graph.unique_name(node.name or "Sign"), channels=channels),
+        Sign(
+            name=imp.graph.unique_name(node.name or "Sign"), channels=channels, num_vectors=vectors
+        ),
         node,
         node.input[0],
     )
@@ -244,6 +260,7 @@ IMPORTERS = {
     "Add": _elementwise,
     "BipolarQuant": _bipolar_act,
 }
+IMPORTERS.update(conv_importers(IMPORTERS))  # Conv, Pad, MaxPool, Flatten, Reshape
 
 
 def import_model(model: ModelWrapper) -> DataflowGraph:

@@ -5,7 +5,9 @@ from flows.layers.affine import Affine
 from flows.layers.insta import InstaThreshold
 from flows.layers.label_select import LabelSelect
 from flows.layers.mvau import IntMVAU, XnorMVAU
+from flows.layers.pool import MaxPool
 from flows.layers.registry import LayerKind, all_kinds, kind_of
+from flows.layers.sliding_window import SlidingWindow
 from flows.layers.streams import AddStreams, DuplicateStreams
 from flows.layers.threshold import Threshold
 from flows.layers.transient import FloatAffine, MatMul, Sign
@@ -20,7 +22,9 @@ __all__ = [
     "LabelSelect",
     "LayerKind",
     "MatMul",
+    "MaxPool",
     "Sign",
+    "SlidingWindow",
     "Threshold",
     "XnorMVAU",
     "all_kinds",

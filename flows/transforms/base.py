@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from flows.datatypes import BIPOLAR, smallest_type
 from flows.graph import DataflowGraph, Node, Stream
-from flows.layers import FloatAffine, MatMul, Sign
+from flows.layers import FloatAffine, MatMul, MaxPool, Sign, SlidingWindow
 from flows.layers.mvau import _dot_range
 
 
@@ -40,6 +40,8 @@ def _output_type(graph: DataflowGraph, node: Node):
         return BIPOLAR
     if isinstance(cfg, FloatAffine):
         return None
+    if isinstance(cfg, SlidingWindow | MaxPool):  # data movement: the input's type passes through
+        return graph.streams[node.inputs[0]].dtype
     if isinstance(cfg, MatMul):
         xt = graph.streams[node.inputs[0]].dtype
         if cfg.weight_type is None or xt is None:

@@ -37,7 +37,11 @@ class FactorWeightScales(Transformation):
             shape = graph.streams[old_out].shape
             node.outputs[0] = mid
             graph.set_stream(Stream(mid, None, shape))
-            scale_cfg = FloatAffine(name=graph.unique_name(cfg.name + "_scale"), channels=cfg.mh)
+            scale_cfg = FloatAffine(
+                name=graph.unique_name(cfg.name + "_scale"),
+                channels=cfg.mh,
+                num_vectors=cfg.num_vectors,
+            )
             graph.nodes.append(_node(scale_cfg, mid, old_out, per_channel[:, 0], cfg.mh))
             return True
         return False
