@@ -45,6 +45,7 @@ def digits_checkpoint(tmp_path_factory) -> Path:
 
     torch.set_num_threads(1)  # one per xdist worker: 2 workers share 2 cores
     path = tmp_path_factory.mktemp("digits") / "checkpoint.pt"
+    torch.manual_seed(0)  # the initial weights too: one model on every run
     model = models.build("digits_bnn")
     result = train_digits(model, epochs=60, seed=0, log=lambda *_: None)
     checkpoint.save(path, "digits_bnn", model, seed=0, **result)

@@ -8,7 +8,8 @@
 * The loss adds lambda * sum R(W, alpha) (eq. 6) over the binary-weight layers, R1 (default) or
   R2, with per-output-channel scales initialised to median / mean |W| (`sw.regularizers`).
 * Adam, learning rate 1e-3 x0.1 at epochs 100, 150, 200 of 250 (the paper's DoReFa-Net CIFAR-10
-  setting; the milestones scale with --epochs), lambda 5e-7 (its CIFAR-10 value), batch 64.
+  setting; the milestones scale with --epochs), lambda 5e-7 (its CIFAR-10 value), batch 64 (its
+  AlexNet setting; DoReFa-Net's is not stated).
 """
 
 from __future__ import annotations

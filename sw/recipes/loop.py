@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as nnf
 
 from flows.errors import ConfigError
 from sw.data import Split, random_crop_flip
@@ -98,37 +99,49 @@ def fit(
     record per epoch (also printed through `log` and passed to every `on_epoch` hook)."""
     if augment and data.x_train.ndim != 4:
         raise ConfigError("augment=true needs (N, C, H, W) images; this data set has none")
-    loss_fn = nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    n = len(data.x_train)
+    rng = np.random.default_rng(seed) if augment else None
     history = []
     for epoch in range(epochs):
         set_lr(opt, lr_at(epoch))
-        model.train()
-        perm = torch.randperm(n, generator=gen).numpy()
-        total, correct = 0.0, 0
-        for i in range(0, n, batch_size):
-            idx = perm[i : i + batch_size]
-            xb = data.x_train[idx]
-            x = as_batch(random_crop_flip(xb, rng) if augment else xb)
-            y = torch.from_numpy(np.asarray(data.y_train[idx]))
-            opt.zero_grad()
-            logits = model(x)
-            loss = loss_fn(logits, y)
-            if extra_loss is not None:
-                loss = loss + extra_loss()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-            correct += int((logits.argmax(dim=1) == y).sum())
+        perm = torch.randperm(len(data.x_train), generator=gen).numpy()
+        loss, train_acc = _epoch(model, data, opt, perm, batch_size, extra_loss, rng)
         test_acc = accuracy(model, data.x_test, data.y_test)
-        rec = EpochRecord(stage, epoch + 1, epochs, lr_at(epoch), total / n, correct / n, test_acc)
+        rec = EpochRecord(stage, epoch + 1, epochs, lr_at(epoch), loss, train_acc, test_acc)
         history.append(rec)
         log(rec.line())
         for hook in on_epoch:
             hook(rec, model)
     return history
+
+
+def _epoch(
+    model: nn.Module,
+    data: Split,
+    opt: torch.optim.Optimizer,
+    perm: np.ndarray,
+    batch_size: int,
+    extra_loss: Callable[[], Tensor] | None,
+    rng: np.random.Generator | None,
+) -> tuple[float, float]:
+    """One pass over the training set in the order `perm`: (mean loss, running accuracy)."""
+    model.train()
+    total, correct = 0.0, 0
+    for i in range(0, len(perm), batch_size):
+        idx = perm[i : i + batch_size]
+        xb = data.x_train[idx]
+        x = as_batch(random_crop_flip(xb, rng) if rng is not None else xb)
+        y = torch.from_numpy(np.asarray(data.y_train[idx]))
+        opt.zero_grad()
+        logits = model(x)
+        loss = nnf.cross_entropy(logits, y)
+        if extra_loss is not None:
+            loss = loss + extra_loss()
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(idx)
+        correct += int((logits.argmax(dim=1) == y).sum())
+    return total / len(perm), correct / len(perm)
 
 
 # Learning-rate schedules: functions of the 0-based epoch, so tests can read them directly.
