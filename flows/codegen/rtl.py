@@ -22,8 +22,9 @@ Vivado project. Run simulators with the generated directory as their working dir
 cocotb benches in tests/hw do); Yosys resolves a relative `$readmemh` next to the source file.
 
 `emit_stitched` chains a linear graph with a `stream_fifo` of `fifo_depth` words (default
-DEFAULT_FIFO_DEPTH = 8) between consecutive layers; forks, joins and width converters are future
-work and are refused with UnsupportedPatternError / FoldingError.
+DEFAULT_FIFO_DEPTH = 8) between consecutive layers. Stitching forks and joins (their RTL is in
+rtl_streams) and width converters are future work and are refused with UnsupportedPatternError /
+FoldingError.
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ from pathlib import Path
 
 import jinja2
 
-from flows.codegen import rtl_insta, rtl_kinds
+from flows.codegen import rtl_insta, rtl_kinds, rtl_streams, rtl_window
 from flows.codegen.rtl_kinds import LayerRTL, Port, ports
 from flows.errors import ConfigError, FoldingError, UnsupportedPatternError
 from flows.graph import DataflowGraph, Node
 from flows.layers.affine import Affine
 from flows.layers.label_select import LabelSelect
 from flows.layers.mvau import IntMVAU, XnorMVAU
+from flows.layers.pool import MaxPool
+from flows.layers.sliding_window import SlidingWindow
 from flows.layers.threshold import Threshold
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -120,6 +123,10 @@ EMITTERS: dict[type, Callable[[Node, Path], list[Path]]] = {
     Affine: functools.partial(_emit, rtl_kinds.affine),
     LabelSelect: functools.partial(_emit, rtl_kinds.label_select),
     rtl_insta.InstaThreshold: functools.partial(_emit, rtl_insta.insta_threshold),
+    rtl_streams.DuplicateStreams: functools.partial(_emit, rtl_streams.duplicate_streams),
+    rtl_streams.AddStreams: functools.partial(_emit, rtl_streams.add_streams),
+    SlidingWindow: functools.partial(_emit, rtl_window.sliding_window),
+    MaxPool: functools.partial(_emit, rtl_window.max_pool),
 }
 
 
@@ -194,9 +201,10 @@ def _check_link(a: Node, b: Node) -> None:
             f"{a.name} -> {b.name}: {a.name} produces {out.dtype} but {b.name} reads "
             f"{inp.dtype}; the element types of a link must be equal"
         )
-    if (out.channels, a.config.num_vectors) != (inp.channels, b.config.num_vectors):
+    produced = getattr(a.config, "out_vectors", a.config.num_vectors)  # windows, pools
+    if (out.channels, produced) != (inp.channels, b.config.num_vectors):
         raise ConfigError(
-            f"{a.name} -> {b.name}: {a.name} produces {a.config.num_vectors} x {out.channels} "
+            f"{a.name} -> {b.name}: {a.name} produces {produced} x {out.channels} "
             f"per frame but {b.name} expects {b.config.num_vectors} x {inp.channels}"
         )
 

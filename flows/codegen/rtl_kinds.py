@@ -18,12 +18,14 @@ from flows.graph import Node
 from flows.layers.affine import Affine
 from flows.layers.label_select import LabelSelect
 from flows.layers.mvau import IntMVAU, XnorMVAU
+from flows.layers.pool import MaxPool
+from flows.layers.sliding_window import SlidingWindow
 from flows.layers.threshold import Threshold, check_thresholds
 
 # IntMVAU has no pipeline knob in its config: one register after the products, the natural
 # pipeline register of a multiplier (DSP M register, or a LUT multiplier's output).
 INT_MVAU_TREE_STAGES = 1
-SUPPORTED = (XnorMVAU, IntMVAU, Threshold, Affine, LabelSelect)
+SUPPORTED = (XnorMVAU, IntMVAU, Threshold, Affine, LabelSelect, SlidingWindow, MaxPool)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,11 @@ def ports(config: object) -> tuple[Port, Port]:
         return Port(c.pe, c.input_type, c.channels), Port(c.pe, c.output_type, c.channels)
     if isinstance(c, LabelSelect):
         return Port(c.pe, c.input_type, c.channels), Port(1, c.output_type, 1)
+    if isinstance(c, SlidingWindow | MaxPool):
+        if c.input_type is None:
+            raise ConfigError(f"{c.name}: input_type is not set; the RTL needs the stream's type")
+        out = c.out_channels if isinstance(c, SlidingWindow) else c.channels
+        return Port(c.pe, c.input_type, c.channels), Port(c.pe, c.input_type, out)
     names = ", ".join(k.__name__ for k in SUPPORTED)
     raise ConfigError(f"{type(c).__name__} has no RTL emitter; supported kinds: {names}")
 

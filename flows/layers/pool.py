@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flows.datatypes import DataType
 from flows.errors import ConfigError
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
 from flows.layers.sliding_window import check_map, windows
@@ -30,6 +31,7 @@ class MaxPool:
     kernel: int
     stride: int
     pe: int = 1
+    input_type: DataType | None = None  # element type of the stream; the RTL emitter needs it
 
     def __post_init__(self) -> None:
         check_positive(

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flows.datatypes import DataType, Kind
 from flows.errors import ConfigError
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
 
@@ -41,6 +42,7 @@ class SlidingWindow:
     pad: int = 0
     pad_value: int = 0
     pe: int = 1
+    input_type: DataType | None = None  # element type of the stream; the RTL emitter needs it
 
     def __post_init__(self) -> None:
         check_positive(
@@ -59,6 +61,13 @@ class SlidingWindow:
                 f"{self.name}: pad_value must be -1 (BIPOLAR input) or 0 (integer input), "
                 f"got {self.pad_value}"
             )
+        if self.input_type is not None and self.pad:
+            want = -1 if self.input_type.kind == Kind.BIPOLAR else 0
+            if self.pad_value != want:
+                raise ConfigError(
+                    f"{self.name}: a {self.input_type} stream pads with {want}, "
+                    f"got pad_value={self.pad_value}"
+                )
         if min(self.in_h, self.in_w) + 2 * self.pad < self.kernel:
             raise ConfigError(
                 f"{self.name}: a {self.kernel}x{self.kernel} window does not fit the "

@@ -46,7 +46,9 @@ class Model:
             self.cycles_per_frame = golden.config.cycles_per_frame
         self.inp, self.out = ports(first)[0], ports(last)[1]
         self.in_per_frame = first.num_vectors * self.inp.channels // self.inp.lanes
-        self.out_per_frame = last.num_vectors * self.out.channels // self.out.lanes
+        # Windows and pools emit a different number of vectors than they read.
+        out_vectors = getattr(last, "out_vectors", last.num_vectors)
+        self.out_per_frame = out_vectors * self.out.channels // self.out.lanes
 
     def words_in(self, frames: np.ndarray) -> list[int]:
         t = self.inp.dtype

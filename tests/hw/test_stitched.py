@@ -14,6 +14,7 @@ from flows.layers import (
     DuplicateStreams,
     IntMVAU,
     LabelSelect,
+    MatMul,
     Threshold,
     XnorMVAU,
 )
@@ -104,12 +105,14 @@ def test_stitched_rejects_type_mismatch(tmp_path) -> None:
 
 
 def test_emit_layer_rejects_unsupported_kind(tmp_path) -> None:
+    # a transient float kind: streamlining must remove it before any RTL is emitted
     node = DataflowGraph([Stream("x", UINT(4), (1, 8))], ["a"]).add(
-        DuplicateStreams("dup", channels=8, input_type=UINT(4)),
+        MatMul("mm", mw=8, mh=8),
         ["x"],
-        [Stream("a", UINT(4), (1, 8))],
+        [Stream("a", None, (1, 8))],
+        weights=np.ones((8, 8)),
     )
-    with pytest.raises(ConfigError, match="DuplicateStreams has no RTL emitter"):
+    with pytest.raises(ConfigError, match="MatMul has no RTL emitter"):
         rtl.emit_layer(node, tmp_path)
 
 
