@@ -6,12 +6,12 @@
 
   - **CIFAR-10**, the python version: `DIR` (or `DIR/cifar-10-batches-py`) holds the pickled
     batches `data_batch_1` .. `data_batch_5` and `test_batch` as distributed by the authors.
-  - **ImageNet-style**, pre-resized to the model's input size (PIL is not installed here, so JPEG
-    folders cannot be decoded): `DIR/train.npz` and `DIR/val.npz`, each with `x` (N, 3, H, W)
+  - **ImageNet-style**, pre-resized to the model's input size: `DIR/train.npz` and `DIR/val.npz`, each with `x` (N, 3, H, W)
     uint8 and `y` (N,) integer labels; or, for sets larger than memory, `DIR/train_x.npy`,
     `DIR/train_y.npy`, `DIR/val_x.npy`, `DIR/val_y.npy` (the `_x` arrays are memory-mapped).
-    Convert `train/<class>/*.JPEG` folders elsewhere (resize the short side, centre-crop to the
-    model's input size, classes numbered in sorted folder-name order).
+    `python -m sw.convert SRC DIR --size 224` turns `SRC/train/<class>/*.JPEG` and
+    `SRC/val/<class>/*` folders into those arrays (short side resized, centre-cropped, classes
+    numbered in sorted folder-name order).
 
 Every set is a `Split` of uint8 pixels (the models' input contract: UINT8, normalisation folded
 into the first layer) and int64 labels.
@@ -145,8 +145,8 @@ def load_dir(path: Path) -> Split:
         return imagenet_arrays(path)
     if (path / "train").is_dir():
         raise DataError(
-            f"{path}/train looks like an image-folder set; PIL is not installed, so convert it "
-            "to train.npz / val.npz (x: uint8 N x 3 x H x W, y: labels; docs/models.md, Training)"
+            f"{path}/train looks like an image-folder set; convert it once with "
+            f"`python -m sw.convert {path} OUT_DIR --size 224` and train with --data OUT_DIR"
         )
     raise DataError(
         f"{path} holds neither CIFAR-10 python batches (data_batch_1..5, test_batch) nor "

@@ -266,9 +266,9 @@ def test_imagenet_style_arrays_npz_and_memory_mapped_npy(tmp_path):
     assert isinstance(data.x_train, np.memmap) and np.array_equal(data.x_train[[4, 1]], x[[4, 1]])
 
 
-def test_image_folders_without_pil_are_explained(tmp_path):
+def test_image_folders_point_to_the_converter(tmp_path):
     (tmp_path / "train" / "n01440764").mkdir(parents=True)
-    with pytest.raises(Exception, match="PIL is not installed, so convert it"):
+    with pytest.raises(Exception, match="convert it once with `python -m sw.convert"):
         load_dir(tmp_path)
     with pytest.raises(Exception, match="holds neither CIFAR-10 python batches"):
         load_dir(tmp_path / "train")
