@@ -7,7 +7,7 @@ JOBS    ?= 2
 OUT     ?= build
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup test test-all lint format train export bitstream parity report clean doctor ops
+.PHONY: setup test test-all lint format train export bitstream parity report clean doctor ops bench-golden
 
 setup:                     ## venv + Python deps + Verilator/Icarus/Yosys/nextpnr (idempotent)
 	@bash scripts/setup.sh
@@ -45,6 +45,9 @@ ops:                       ## MODEL=... or FILE=x.onnx: the papers' OPs/params a
 
 report:
 	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --out $(OUT) --until estimate
+
+bench-golden:              ## images/s: integer graph vs Brevitas float vs qonnx (build/bench/golden.json)
+	$(PY) benchmarks/golden.py --out $(OUT)/bench/golden.json
 
 clean:
 	rm -rf build
