@@ -90,7 +90,7 @@ def test_stitched_rejects_forks(tmp_path) -> None:
         ["x"],
         [Stream("a", UINT(4), (1, 8)), Stream("b", UINT(4), (1, 8))],
     )
-    with pytest.raises(UnsupportedPatternError, match="linear chain only"):
+    with pytest.raises(UnsupportedPatternError, match="stream .b. is read by no node"):
         rtl.emit_stitched(g, tmp_path)
 
 
