@@ -28,8 +28,8 @@ from flows.graph import DataflowGraph, Stream
 from flows.layers import FloatAffine, MatMul, Sign
 
 
-def load(path: Path) -> ModelWrapper:
-    """Read and clean an ONNX file; MalformedModelError if it is not a valid model."""
+def read_onnx(path: Path) -> onnx.ModelProto:
+    """Read and check an ONNX file; MalformedModelError if it is missing or not a valid model."""
     path = Path(path)
     if not path.is_file():
         raise MalformedModelError(f"{path}: no such ONNX file")
@@ -40,6 +40,12 @@ def load(path: Path) -> ModelWrapper:
         raise MalformedModelError(
             f"{path}: not a valid ONNX model ({type(e).__name__}: {e})"
         ) from None
+    return proto
+
+
+def load(path: Path) -> ModelWrapper:
+    """Read and clean an ONNX file; MalformedModelError if it is not a valid model."""
+    proto = read_onnx(path)
     try:
         return cleanup_model(ModelWrapper(proto))
     except Exception as e:  # noqa: BLE001

@@ -15,6 +15,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.util.cleanup import cleanup_model
 
 from flows.errors import MalformedModelError
+from flows.frontend.qonnx_import import read_onnx
 
 _TAG = "flows.ops.original:"
 
@@ -22,7 +23,7 @@ _TAG = "flows.ops.original:"
 def read_model(obj: str | Path | ModelWrapper | onnx.ModelProto) -> tuple[ModelWrapper, str]:
     """(cleaned model, label) from a path, a ModelProto or a ModelWrapper."""
     if isinstance(obj, str | Path):
-        proto, label = _read_file(Path(obj)), Path(obj).stem
+        proto, label = read_onnx(Path(obj)), Path(obj).stem
     elif isinstance(obj, ModelWrapper):
         proto, label = obj.model, obj.graph.name or "model"
     elif isinstance(obj, onnx.ModelProto):
@@ -38,19 +39,6 @@ def read_model(obj: str | Path | ModelWrapper | onnx.ModelProto) -> tuple[ModelW
         raise MalformedModelError(f"{label}: qonnx cleanup failed ({e})") from None
     _restore(model)
     return model, label
-
-
-def _read_file(path: Path) -> onnx.ModelProto:
-    if not path.is_file():
-        raise MalformedModelError(f"{path}: no such ONNX file")
-    try:
-        proto = onnx.load(str(path))
-        onnx.checker.check_model(proto)
-    except Exception as e:  # noqa: BLE001 - onnx raises several types for a bad file
-        raise MalformedModelError(
-            f"{path}: not a valid ONNX model ({type(e).__name__}: {e})"
-        ) from None
-    return proto
 
 
 def _tagged_copy(proto: onnx.ModelProto) -> onnx.ModelProto:
