@@ -21,35 +21,20 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
 from flows.codegen.rtl_streams import SKID_WORDS, DuplicateStreams, stream_ports
-from flows.datatypes import pack_words, unpack_words
 from flows.layers.registry import kind_of
 from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
 from flows.sim.layer_bench import check
+from flows.sim.ports import (
+    GAP_RATES,
+    PERF_FRAMES,
+    RATE_PERIOD,
+    READY_RATES,
+    SIGNALS,
+    PortModel,
+)
 
-# Drawn independently per port every RATE_PERIOD cycles: tready probabilities of each output
-# (0.0: a stall longer than the period) and tvalid-gap probabilities of each input.
-READY_RATES = [1.0, 0.9, 0.6, 0.3, 0.1, 0.0]
-GAP_RATES = [0.0, 0.3, 0.5, 0.7]
-RATE_PERIOD = 37
-PERF_FRAMES = 12
 # The case frames are streamed this many times under random rates (every rate pair shows up).
 STRESS_REPEATS = 6
-SIGNALS = ("tdata", "tvalid", "tready")
-
-
-class PortModel:
-    """The stream packing of one port (and what `check` needs of a model)."""
-
-    def __init__(self, port, words_per_frame: int) -> None:
-        self.port, self.out_per_frame = port, words_per_frame
-
-    def words(self, values: np.ndarray) -> list[int]:
-        t = self.port.dtype
-        return pack_words(t.encode(values).reshape(-1), t.bits, self.port.lanes)
-
-    def lanes(self, word: int) -> list[int]:
-        t = self.port.dtype
-        return t.decode(unpack_words([word], t.bits, self.port.lanes)).tolist()
 
 
 class Model:
