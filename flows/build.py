@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
@@ -213,7 +212,3 @@ def timed(ctx: BuildContext, name: str, fn) -> None:
     t0 = time.time()
     fn(ctx)
     ctx.timings[name] = round(time.time() - t0, 2)
-
-
-def load_json(path: Path) -> dict:
-    return json.loads(path.read_text())

@@ -119,20 +119,8 @@ class DataflowGraph:
         return name
 
     # --- rewriting ----------------------------------------------------------------------------
-    def remove(self, node: Node) -> None:
-        self.nodes.remove(node)
-        for s in node.outputs:
-            if not self.consumers(s) and s not in self.outputs:
-                self.streams.pop(s, None)
-
     def replace_config(self, node: Node, **changes) -> None:
         node.config = replace(node.config, **changes)
-
-    def rename_stream_uses(self, old: str, new: str) -> None:
-        """Every consumer of `old` (and the graph output list) reads `new` instead."""
-        for n in self.nodes:
-            n.inputs = [new if i == old else i for i in n.inputs]
-        self.outputs = [new if o == old else o for o in self.outputs]
 
     def set_stream(self, stream: Stream) -> None:
         self.streams[stream.name] = stream

@@ -6,11 +6,11 @@ model's logits, so every later step (agreement, parity) reads files only.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from flows.artifacts import atomic_file
 
 
 def export_with_reference(model_name: str, ckpt: Path, out_dir: Path) -> tuple[Path, Path]:
@@ -26,8 +26,6 @@ def export_with_reference(model_name: str, ckpt: Path, out_dir: Path) -> tuple[P
     with torch.no_grad():
         logits = model(torch.from_numpy(data.x_test).float()).numpy()
     ref = out_dir / "reference.npz"
-    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=".npz")
-    os.close(fd)
-    np.savez(tmp, images=data.x_test, labels=data.y_test, logits=logits)
-    os.replace(tmp, ref)
+    with atomic_file(ref, suffix=".npz") as tmp:
+        np.savez(tmp, images=data.x_test, labels=data.y_test, logits=logits)
     return onnx_path, ref

@@ -65,10 +65,3 @@ def run(
         where = f" (log: {log})" if log else ""
         raise ToolFailedError(f"{cmd[0]} failed with exit code {proc.returncode}{where}:\n{tail}")
     return out
-
-
-def version(tool: str, flag: str = "--version") -> str:
-    try:
-        return run([tool, flag]).strip().splitlines()[0]
-    except (ToolMissingError, ToolFailedError, IndexError):
-        return "missing"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from flows.artifacts import atomic_file
 from flows.errors import FlowError
 from sw import models
 
@@ -22,14 +21,8 @@ def save(path: Path, model_name: str, model: nn.Module, **meta) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     blob = {"model": model_name, "config": model.config(), "state_dict": model.state_dict()}
     blob["meta"] = meta
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_file(path) as tmp:
         torch.save(blob, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load(path: Path, model_name: str) -> tuple[nn.Module, dict]:

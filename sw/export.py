@@ -11,8 +11,6 @@ random parameters (`randomize`) and BatchNorm / INSTA statistics calibrated on r
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from flows.artifacts import atomic_file
 from flows.custom_ops import DOMAIN
 from flows.errors import NumericContractError
 from sw.blocks import RPReLU, RSign
@@ -66,16 +65,9 @@ def export(model: nn.Module, path: Path) -> Path:
     example = torch.zeros(model.input_shape)
     insta = any(isinstance(m, InstaThreshold | InstaPReLU) for m in model.modules())
     opsets = {DOMAIN: 1} if insta else {}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            export_qonnx(model, example, tmp, dynamo=False, custom_opsets=opsets)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_file(path, suffix=".onnx.tmp") as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        export_qonnx(model, example, str(tmp), dynamo=False, custom_opsets=opsets)
     return path
 
 
