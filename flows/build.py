@@ -50,6 +50,7 @@ class BuildContext:
     reference: Path | None = None
     graph: DataflowGraph | None = None
     float_graph: DataflowGraph | None = None
+    chip_netlist: Path | None = None  # synth -> bitstream
     summary: dict = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 

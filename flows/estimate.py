@@ -137,9 +137,19 @@ def insta_threshold(cfg: InstaThreshold, family: str) -> Estimate:
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, dsp)
 
 
-def sliding_window(cfg: SlidingWindow, family: str, bits: int = 1) -> Estimate:
+def _element_bits(cfg, bits: int | None) -> int:
+    """Element width of a window/pool: given by the caller (from the stream) or the config."""
+    if bits is None and cfg.input_type is None:
+        raise ConfigError(
+            f"{cfg.name}: element type unknown; set input_type or estimate with estimate_graph"
+        )
+    return bits if bits is not None else cfg.input_type.bits
+
+
+def sliding_window(cfg: SlidingWindow, family: str, bits: int | None = None) -> Estimate:
     """Line buffer of `kernel` rows (+1 being written) of the padded input, element width from
     the input type. Not yet synthesised (no RTL): analytic only."""
+    bits = _element_bits(cfg, bits)
     words = (cfg.kernel + 1) * (cfg.in_w + 2 * cfg.pad) * cfg.channels // cfg.pe
     lut_mem, bram = memory(cfg.pe * bits, words, family)
     lut = CONTROL_LUT + 40 + _scaled(cfg.pe * bits * 2, family) + lut_mem
@@ -147,8 +157,9 @@ def sliding_window(cfg: SlidingWindow, family: str, bits: int = 1) -> Estimate:
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
 
 
-def max_pool(cfg: MaxPool, family: str, bits: int = 1) -> Estimate:
+def max_pool(cfg: MaxPool, family: str, bits: int | None = None) -> Estimate:
     """One output row of running maxima in memory plus a comparator per lane (analytic only)."""
+    bits = _element_bits(cfg, bits)
     lut_mem, bram = memory(cfg.pe * bits, cfg.in_w * cfg.channels // cfg.pe, family)
     lut = CONTROL_LUT + _scaled(cfg.pe * bits * 2, family) + lut_mem
     ff = CONTROL_FF + 2 * cfg.pe * bits

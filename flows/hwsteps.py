@@ -15,6 +15,7 @@ from flows.boards import ulx3s
 from flows.codegen import rtl
 from flows.datatypes import UINT
 from flows.errors import NumericContractError
+from flows.estimate import estimate_graph
 from flows.folding import cycles_per_frame
 
 UART_BAUD = 115200
@@ -95,17 +96,18 @@ def step_synth(ctx) -> None:
     rows = {}
     libs = [ctx.out / "rtl" / p.name for p in rtl.lib_sources()]
     est = ctx.summary.get("estimate", {}).get("layers", {})
+    # estimate_graph, not estimate_layer: window/pool element types come from their streams
+    est_ecp5 = estimate_graph(ctx.graph, "ecp5")
+    est_xc7 = estimate_graph(ctx.graph, "xc7")
     for node in ctx.graph.topological():
         src = [ctx.out / "rtl" / f"{node.name}.v", *libs]
         e5 = synth.synth_ecp5(src, node.name, d / node.name / "ecp5", ooc=True)
         x7 = synth.synth_xilinx(src, node.name, d / node.name / "xc7", family="xc7")
-        from flows.estimate import estimate_layer
-
         rows[node.name] = {
             "kind": node.kind,
-            "estimate_ecp5": estimate_layer(node.config, "ecp5").as_dict(),
+            "estimate_ecp5": est_ecp5[node.name].as_dict(),
             "yosys_ecp5": {k: e5[k] for k in ("LUT", "FF", "BRAM", "DSP", "LUTRAM", "CCU2C")},
-            "estimate_xc7": estimate_layer(node.config, "xc7").as_dict(),
+            "estimate_xc7": est_xc7[node.name].as_dict(),
             "yosys_xc7": {k: x7[k] for k in ("LUT", "FF", "BRAM", "DSP", "LUTRAM", "CARRY")},
         }
         if node.name in est:
