@@ -91,7 +91,8 @@ class _Importer:
         prod = self.m.find_producer(tensor)
         if prod is not None and prod.op_type in ("BipolarQuant", "Quant"):
             if all(self.const(i) is not None for i in prod.input):
-                return self.quantised_const(prod)[0] * self.quantised_const(prod)[1]
+                ints, scale, _ = self.quantised_const(prod)
+                return ints * scale
         return None
 
     def quantised_const(self, node) -> tuple[np.ndarray, np.ndarray, DataType]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from flows.errors import UnsupportedPatternError
-from flows.graph import DataflowGraph, Stream
+from flows.graph import DataflowGraph, Node, Stream
 from flows.layers import FloatAffine, MatMul
 from flows.transforms.base import Transformation
 
@@ -42,12 +42,8 @@ class FactorWeightScales(Transformation):
                 channels=cfg.mh,
                 num_vectors=cfg.num_vectors,
             )
-            graph.nodes.append(_node(scale_cfg, mid, old_out, per_channel[:, 0], cfg.mh))
+            params = {"mul": per_channel[:, 0].astype(np.float64), "add": np.zeros(cfg.mh)}
+            # the affine takes over the MatMul's old output stream (graph.add would refuse it)
+            graph.nodes.append(Node(scale_cfg, [mid], [old_out], params))
             return True
         return False
-
-
-def _node(cfg, src: str, dst: str, mul: np.ndarray, channels: int):
-    from flows.graph import Node
-
-    return Node(cfg, [src], [dst], {"mul": mul.astype(np.float64), "add": np.zeros(channels)})
