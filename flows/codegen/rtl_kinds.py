@@ -214,6 +214,12 @@ def threshold(node: Node) -> LayerRTL:
 def affine(node: Node) -> LayerRTL:
     """Affine: mul and add as two memories of PE lanes per channel group."""
     cfg = node.config
+    if cfg.shift or cfg.saturate_type is not None:
+        raise ConfigError(
+            f"{cfg.name}: the Affine RTL computes x*mul+add exactly; requantisation (shift "
+            f"{cfg.shift}, saturation to {cfg.saturate_type}) has no RTL yet (issue 5): build "
+            "this model with --until estimate"
+        )
     mt, at = cfg.mul_type, cfg.add_type
     mul = _param(node, "mul", (cfg.channels,), mt)
     add = _param(node, "add", (cfg.channels,), at)

@@ -10,7 +10,7 @@ Feature maps are streams of `(H*W vectors, C channels)`: pixels in raster order,
 * `Pad` (constant mode, spatial only, symmetric) is merged into the next Conv's window: the value
   must be -1 before a binary conv (numerics section 7) and 0 before an integer conv. A Conv's own
   `pads` attribute pads with 0, which is rejected on a binary input.
-* `MaxPool` (square, no padding, `ceil_mode=0`) becomes `MaxPool`.
+* `MaxPool` (square, symmetric padding with the type minimum, `ceil_mode=0`) becomes `MaxPool`.
 * `Flatten` / `Reshape` to `(1, C*H*W)`: ONNX flattens in (c, h, w) order, the stream is in
   (h, w, c) order. The data is not moved: the next fully connected layer's weight columns are
   permuted instead (exact). For `H*W > 1` the stream is regrouped into one vector by a
@@ -77,7 +77,19 @@ def _is_binary(imp, tensor: str) -> bool:
     prod = imp.m.find_producer(tensor)
     while prod is not None and prod.op_type in ("MaxPool", "Pad"):
         prod = imp.m.find_producer(prod.input[0])
+    if prod is not None and prod.op_type == "InstaThreshold":  # output 0 is bipolar
+        return tensor == prod.output[0] or prod.output[0] in _chain(imp, tensor)
     return prod is not None and prod.op_type == "BipolarQuant" and not imp._is_weight_quant(prod)
+
+
+def _chain(imp, tensor: str) -> set[str]:
+    """`tensor` and the tensors it was pooled or padded from."""
+    seen = {tensor}
+    prod = imp.m.find_producer(tensor)
+    while prod is not None and prod.op_type in ("MaxPool", "Pad"):
+        seen.add(prod.input[0])
+        prod = imp.m.find_producer(prod.input[0])
+    return seen
 
 
 def _conv(imp, node) -> None:
@@ -145,8 +157,11 @@ def _conv(imp, node) -> None:
             f"{name}: output shape {(out_vectors, out_channels)} does not match the window "
             f"{(swg.out_vectors, oc)}"
         )
-    win = Stream(imp.graph.unique_name(name + "_win"), None, (swg.out_vectors, swg.out_channels))
-    imp.graph.add(swg, [imp.src(x)], [win])
+    if kernel == 1 and stride == 1 and not pad:  # a 1x1 window is the stream itself
+        win = imp.graph.streams[imp.src(x)]
+    else:
+        win = Stream(imp.graph.unique_name(name + "_win"), None, (swg.out_vectors, swg.out_channels))
+        imp.graph.add(swg, [imp.src(x)], [win])
     params: dict[str, Any] = {"weights": conv_weight_matrix(w)}
     if ints is not None:
         params["int_weights"] = conv_weight_matrix(ints)
@@ -196,16 +211,18 @@ def _pad(imp, node) -> None:
 def _maxpool(imp, node) -> None:
     name = node.name or "MaxPool"
     attrs = _attrs(node)
-    if int(attrs.get("ceil_mode", 0)) or any(int(p) for p in attrs.get("pads", [])):
-        raise UnsupportedPatternError(f"{name}: MaxPool with padding or ceil_mode is unsupported")
+    if int(attrs.get("ceil_mode", 0)):
+        raise UnsupportedPatternError(f"{name}: MaxPool with ceil_mode=1 is unsupported")
+    pad = _square(name, "pads", attrs.get("pads", [0, 0, 0, 0]), 4)
     if any(int(d) != 1 for d in attrs.get("dilations", [1, 1])):
         raise UnsupportedPatternError(f"{name}: dilated MaxPool is not supported")
     kernel = _square(name, "kernel_shape", attrs["kernel_shape"])
     stride = _square(name, "strides", attrs.get("strides", [1, 1]))
     c, h, w = _nchw(imp, node.input[0], name)
     cfg = MaxPool(
-        name=imp.graph.unique_name(name), channels=c, in_h=h, in_w=w, kernel=kernel, stride=stride
-    )
+        name=imp.graph.unique_name(name), channels=c, in_h=h, in_w=w, kernel=kernel,
+        stride=stride, pad=pad,
+    )  # fmt: skip
     imp.add(cfg, node, node.input[0])
 
 

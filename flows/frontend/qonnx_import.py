@@ -24,6 +24,7 @@ from flows.errors import (
     UnsupportedPatternError,
 )
 from flows.frontend.conv_import import conv_importers
+from flows.frontend.residual_import import activation_quant, residual_importers
 from flows.graph import DataflowGraph, Stream
 from flows.layers import FloatAffine, MatMul, Sign
 
@@ -108,7 +109,9 @@ class _Importer:
         if np.any(zp != 0):
             raise NumericContractError(f"{node.name}: weight zero point must be 0")
         signed, narrow = int(attrs.get("signed", 1)), int(attrs.get("narrow", 0))
-        q = int_quant(w, scale, zp, bits, signed, narrow, attrs.get("rounding_mode", "ROUND"))
+        rounding = attrs.get("rounding_mode", "ROUND")
+        rounding = rounding.decode() if isinstance(rounding, bytes) else rounding
+        q = int_quant(w, scale, zp, bits, signed, narrow, rounding)
         ints = np.round(q / scale).astype(np.int64)
         nbits = int(np.asarray(bits).ravel()[0])
         return ints, scale, (INT(nbits) if signed else UINT(nbits))
@@ -132,6 +135,8 @@ class _Importer:
             if node.output[0] in consumed_consts:
                 continue
             handler = IMPORTERS.get(node.op_type)
+            if node.op_type == "Quant":
+                handler = activation_quant
             if handler is None:
                 raise UnsupportedOpError(
                     f"op {node.op_type} (node {node.name!r}) has no lowering in this flow; "
@@ -268,6 +273,7 @@ IMPORTERS = {
     "BipolarQuant": _bipolar_act,
 }
 IMPORTERS.update(conv_importers(IMPORTERS))  # Conv, Pad, MaxPool, Flatten, Reshape
+IMPORTERS.update(residual_importers(IMPORTERS))  # Add/Sub of streams, PRelu, pools, INSTA ops
 
 
 def import_model(model: ModelWrapper) -> DataflowGraph:

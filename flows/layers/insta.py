@@ -59,6 +59,7 @@ class InstaThreshold:
     evaluators: int | None = None
     mantissa_bits: int = 18
     offset_bits: int = 48
+    statistic_output: bool = False  # a third output: S per frame, for a reuse INSTA-PReLU
 
     def __post_init__(self) -> None:
         check_positive(self.name, channels=self.channels, height=self.height, width=self.width)
@@ -122,8 +123,10 @@ class InstaThreshold:
         return BIPOLAR
 
     @property
-    def output_types(self) -> tuple[DataType, DataType]:
-        """(activations, delayed input for the shortcut)."""
+    def output_types(self) -> tuple[DataType, ...]:
+        """(activations, delayed input for the shortcut[, statistic S (1 vector of C)])."""
+        if self.statistic_output:
+            return BIPOLAR, self.input_type, self.acc_type
         return BIPOLAR, self.input_type
 
     @property
@@ -249,9 +252,11 @@ def insta_execute(cfg: InstaThreshold, params, inputs):
             f"(frames, {cfg.num_vectors}, {cfg.channels})"
         )
     cfg.input_type.check(x, f"{cfg.name}: input")
-    th = thresholds(cfg, params, statistic(x, mu))[:, None, :]
+    s = statistic(x, mu)
+    th = thresholds(cfg, params, s)[:, None, :]
     passed = np.where(sign > 0, x >= th, x <= th)
-    return [np.where(passed, 1, -1).astype(np.int64), x.copy()]
+    out = [np.where(passed, 1, -1).astype(np.int64), x.copy()]
+    return out + [s[:, None, :]] if cfg.statistic_output else out
 
 
 register(LayerKind("InstaThreshold", InstaThreshold, insta_execute))

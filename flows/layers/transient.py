@@ -70,3 +70,112 @@ def sign_execute(cfg: Sign, params, inputs):
 register(LayerKind("MatMul", MatMul, matmul_execute, hardware=False))
 register(LayerKind("FloatAffine", FloatAffine, float_affine_execute, hardware=False))
 register(LayerKind("Sign", Sign, sign_execute, hardware=False))
+
+
+@dataclass(frozen=True)
+class Requant:
+    """A QONNX activation `Quant` split at import: q = clamp(rne(x / scale)) onto `output_type`.
+
+    The integer q is followed in the graph by a FloatAffine(mul=scale) that restores the real
+    value; streamlining folds that scale into the consumers and this node into an integer layer.
+    """
+
+    name: str
+    channels: int
+    scale: float
+    output_type: DataType
+    num_vectors: int = 1
+
+
+@dataclass(frozen=True)
+class FloatAdd:
+    """Element-wise sum of two real streams (a residual add before lowering)."""
+
+    name: str
+    channels: int
+    num_vectors: int = 1
+
+
+@dataclass(frozen=True)
+class FloatPReLU:
+    """PReLU with a per-channel slope: x where x >= 0, else slope * x."""
+
+    name: str
+    channels: int
+    num_vectors: int = 1
+
+
+@dataclass(frozen=True)
+class FloatInsta:
+    """An INSTA custom op (`module` "threshold" or "prelu") on an H x W x C map, float32 as
+    `flows.custom_ops.insta`. Threshold outputs: [y, m3 (1 x C)]; a reuse-form PReLU has m3 as
+    its second input. Parameters are the op's named inputs (mu, sigma, beta, alpha, ...)."""
+
+    name: str
+    module: str
+    form: str
+    channels: int
+    height: int
+    width: int
+
+    @property
+    def num_vectors(self) -> int:
+        return self.height * self.width
+
+    @property
+    def output_types(self) -> tuple:
+        from flows.datatypes import BIPOLAR
+
+        return (BIPOLAR, None) if self.module == "threshold" else (None,)
+
+
+def requant_execute(cfg: Requant, params, inputs):
+    x = np.asarray(inputs[0], dtype=np.float64) / cfg.scale
+    t = cfg.output_type
+    return [np.clip(np.round(x), t.min, t.max).astype(np.int64)]
+
+
+def float_add_execute(cfg: FloatAdd, params, inputs):
+    return [np.asarray(inputs[0], np.float64) + np.asarray(inputs[1], np.float64)]
+
+
+def float_prelu_execute(cfg: FloatPReLU, params, inputs):
+    x = np.asarray(inputs[0], np.float64)
+    return [np.where(x >= 0, x, x * np.asarray(params["slope"], np.float64))]
+
+
+def _nchw(cfg: FloatInsta, x) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x.reshape(x.shape[0], cfg.height, cfg.width, cfg.channels).transpose(0, 3, 1, 2)
+
+
+def _stream(y: np.ndarray) -> np.ndarray:
+    n, c, h, w = y.shape
+    return y.transpose(0, 2, 3, 1).reshape(n, h * w, c)
+
+
+def float_insta_execute(cfg: FloatInsta, params, inputs):
+    from flows.custom_ops import insta
+
+    p = {k: np.asarray(v) for k, v in params.items()}
+    se = tuple(p[k] for k in ("w1", "s1", "w2", "s2")) if cfg.form == "se" else None
+    x = _nchw(cfg, inputs[0])
+    if cfg.module == "threshold":
+        alpha = p.get("alpha")
+        y, m3 = insta.insta_threshold(x, p["mu"], p["sigma"], p["beta"], alpha=alpha, se=se)
+        return [_stream(y).astype(np.int64), m3.astype(np.float64)[:, None, :]]
+    kw = {"se": se} if se is not None else {}
+    if cfg.form == "reuse":
+        m3 = np.asarray(inputs[1], np.float64).reshape(x.shape[0], -1)
+        kw.update(m3=m3, p=p["p"], q=p["q"])
+    else:
+        kw.update(mu=p["mu"], sigma=p["sigma"])
+        if cfg.form == "alpha":
+            kw["a"] = p["a"]
+    return [_stream(insta.insta_prelu(x, p["slope"], p["zeta"], **kw)).astype(np.float64)]
+
+
+register(LayerKind("Requant", Requant, requant_execute, hardware=False))
+register(LayerKind("FloatAdd", FloatAdd, float_add_execute, hardware=False))
+register(LayerKind("FloatPReLU", FloatPReLU, float_prelu_execute, hardware=False))
+register(LayerKind("FloatInsta", FloatInsta, float_insta_execute, hardware=False))

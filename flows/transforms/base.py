@@ -6,7 +6,18 @@ from dataclasses import replace
 
 from flows.datatypes import BIPOLAR, smallest_type
 from flows.graph import DataflowGraph, Node, Stream
-from flows.layers import FloatAffine, MatMul, MaxPool, Sign, SlidingWindow
+from flows.layers import (
+    AvgPool,
+    FloatAdd,
+    FloatAffine,
+    FloatInsta,
+    FloatPReLU,
+    GlobalAvgPool,
+    MatMul,
+    MaxPool,
+    Sign,
+    SlidingWindow,
+)
 from flows.layers.mvau import _dot_range
 
 
@@ -38,10 +49,13 @@ def _output_type(graph: DataflowGraph, node: Node):
     cfg = node.config
     if isinstance(cfg, Sign):
         return BIPOLAR
-    if isinstance(cfg, FloatAffine):
+    if isinstance(cfg, FloatAffine | FloatAdd | FloatPReLU | FloatInsta):
         return None
     if isinstance(cfg, SlidingWindow | MaxPool):  # data movement: the input's type passes through
         return graph.streams[node.inputs[0]].dtype
+    if isinstance(cfg, AvgPool | GlobalAvgPool):  # sums: widen the input's type
+        xt = graph.streams[node.inputs[0]].dtype
+        return replace(cfg, input_type=xt).output_type if xt is not None else None
     if isinstance(cfg, MatMul):
         xt = graph.streams[node.inputs[0]].dtype
         if cfg.weight_type is None or xt is None:
@@ -53,7 +67,9 @@ def _output_type(graph: DataflowGraph, node: Node):
 def infer_types(graph: DataflowGraph) -> None:
     """Recompute every node-produced stream's element type from the node configs."""
     for node in graph.topological():
-        t = _output_type(graph, node)
-        for out in node.outputs:
+        types = getattr(node.config, "output_types", None)
+        if types is None:
+            types = [_output_type(graph, node)] * len(node.outputs)
+        for out, t in zip(node.outputs, types, strict=True):
             s: Stream = graph.streams[out]
             graph.set_stream(replace(s, dtype=t))

@@ -1,0 +1,130 @@
+"""AvgPool and GlobalAvgPool: average pools that keep sums (docs/numerics.md section 6).
+
+The 1/k^2 (or 1/(H*W)) of the average is not applied: it folds into the next layer's scale, so the
+pool is exact. `AvgPool` sums kernel x kernel windows at `stride` (no padding, ONNX ceil_mode=0);
+`GlobalAvgPool` sums the whole H x W map into one vector per frame. Both accept float values too
+(the transient float graph runs them before the streams become integers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from flows.datatypes import DataType, smallest_type
+from flows.errors import ConfigError
+from flows.layers.registry import LayerKind, check_divides, check_positive, register
+from flows.layers.sliding_window import windows
+
+
+def _sum_type(t: DataType | None, n: int) -> DataType | None:
+    return None if t is None else smallest_type(n * t.min, n * t.max)
+
+
+@dataclass(frozen=True)
+class AvgPool:
+    """Sum of kernel x kernel windows at `stride` over an in_h x in_w map; `pe` channels/word."""
+
+    name: str
+    channels: int
+    in_h: int
+    in_w: int
+    kernel: int
+    stride: int
+    pe: int = 1
+    input_type: DataType | None = None
+
+    def __post_init__(self) -> None:
+        check_positive(
+            self.name, channels=self.channels, in_h=self.in_h, in_w=self.in_w,
+            kernel=self.kernel, stride=self.stride,
+        )  # fmt: skip
+        check_divides(self.name, self.channels, "PE", self.pe)
+        if min(self.in_h, self.in_w) < self.kernel:
+            raise ConfigError(
+                f"{self.name}: a {self.kernel}x{self.kernel} pool does not fit the "
+                f"{self.in_h}x{self.in_w} map"
+            )
+
+    @property
+    def out_h(self) -> int:
+        return (self.in_h - self.kernel) // self.stride + 1
+
+    @property
+    def out_w(self) -> int:
+        return (self.in_w - self.kernel) // self.stride + 1
+
+    @property
+    def num_vectors(self) -> int:
+        return self.in_h * self.in_w
+
+    @property
+    def out_vectors(self) -> int:
+        return self.out_h * self.out_w
+
+    @property
+    def output_type(self) -> DataType | None:
+        return _sum_type(self.input_type, self.kernel * self.kernel)
+
+    @property
+    def cycles_per_frame(self) -> int:
+        return max(self.num_vectors, self.out_vectors) * self.channels // self.pe
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool:
+    """Sum over the whole height x width map per channel; `pe` channels per word."""
+
+    name: str
+    channels: int
+    height: int
+    width: int
+    pe: int = 1
+    input_type: DataType | None = None
+
+    def __post_init__(self) -> None:
+        check_positive(self.name, channels=self.channels, height=self.height, width=self.width)
+        check_divides(self.name, self.channels, "PE", self.pe)
+
+    @property
+    def num_vectors(self) -> int:
+        return self.height * self.width
+
+    @property
+    def output_type(self) -> DataType | None:
+        return _sum_type(self.input_type, self.num_vectors)
+
+    @property
+    def cycles_per_frame(self) -> int:
+        return self.num_vectors * self.channels // self.pe
+
+
+def _map(name: str, x, vectors: int, channels: int) -> np.ndarray:
+    """The input as int64 (integer streams) or float64 (the transient float graph)."""
+    x = np.asarray(x)
+    x = x.astype(np.int64) if np.issubdtype(x.dtype, np.integer) else x.astype(np.float64)
+    if x.ndim != 3 or x.shape[1:] != (vectors, channels):
+        raise ConfigError(
+            f"{name}: input has shape {x.shape}, expected (frames, {vectors}, {channels})"
+        )
+    return x
+
+
+def avg_pool_execute(cfg: AvgPool, params, inputs):
+    """(N, in_h*in_w, C) -> (N, out_h*out_w, C): the sum of each window, per channel."""
+    x = _map(cfg.name, inputs[0], cfg.num_vectors, cfg.channels)
+    n = x.shape[0]
+    w = windows(x.reshape(n, cfg.in_h, cfg.in_w, cfg.channels), cfg.in_h, cfg.in_w, cfg.kernel,
+                cfg.stride)  # fmt: skip
+    return [w.sum(axis=3).reshape(n, cfg.out_vectors, cfg.channels)]
+
+
+def global_avg_pool_execute(cfg: GlobalAvgPool, params, inputs):
+    """(N, H*W, C) -> (N, 1, C): the sum over the map, per channel."""
+    x = _map(cfg.name, inputs[0], cfg.num_vectors, cfg.channels)
+    return [x.sum(axis=1, keepdims=True)]
+
+
+register(LayerKind("AvgPool", AvgPool, avg_pool_execute))
+register(LayerKind("GlobalAvgPool", GlobalAvgPool, global_avg_pool_execute))
