@@ -9,15 +9,39 @@ from flows.transforms.collapse_affines import CollapseAffines
 from flows.transforms.factor_weight_scales import FactorWeightScales
 from flows.transforms.final_affine_to_fixed_point import FinalAffineToFixedPoint, InsertLabelSelect
 from flows.transforms.matmul_to_mvau import MatMulToMVAU
+from flows.transforms.residual import (
+    FillInputTypes,
+    FloatAddToAddStreams,
+    Group,
+    InsertDuplicateStreams,
+    InstaToInteger,
+    MoveAffineDown,
+    PReLUToInteger,
+    RequantToInteger,
+    ShortcutFromInstaBuffer,
+    SplitForkedAffines,
+)
 
+# One joint fixed point for the local rewrites (each needs the integer types the others create,
+# in model order), then the whole-graph steps. docs/flow.md lists what each step does.
 STEPS = (
-    FactorWeightScales(),
-    CollapseAffines(),
-    AffineSignToThreshold(),
-    MatMulToMVAU(),
-    CollapseAffines(),
+    Group(
+        FactorWeightScales(),
+        SplitForkedAffines(),
+        MoveAffineDown(),
+        CollapseAffines(),
+        AffineSignToThreshold(),
+        MatMulToMVAU(),
+        FloatAddToAddStreams(),
+        RequantToInteger(),
+        PReLUToInteger(),
+        InstaToInteger(),
+    ),
     FinalAffineToFixedPoint(),
     InsertLabelSelect(),
+    ShortcutFromInstaBuffer(),
+    InsertDuplicateStreams(),
+    FillInputTypes(),
 )
 
 
