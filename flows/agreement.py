@@ -5,7 +5,13 @@ Two causes are known by construction (docs/numerics.md):
     bound 2^-(F+1) * (max|acc| + 1) (section 5);
   * `float32_tie`: a pre-sign value within float32 rounding of zero (section 3); detected by the
     exact float64 evaluation of the imported graph disagreeing with the float32 model.
-Any other disagreement is `unexplained`, and the tests require none.
+Any other disagreement is `unexplained`, and the tests require none for the all-threshold nets.
+
+ResNets add differences by construction (fixed-point BN / RPReLU constants, mu rounded onto the
+input grid in INSTA modules, float32 INSTA statistics; docs/numerics.md sections 6, 9, 10);
+`layer_flips` measures them per layer, both *local* (the integer layer fed with the float graph's
+own values of its inputs: what this layer's arithmetic changes) and *propagated* (the whole integer
+graph: what reaches this point).
 """
 
 from __future__ import annotations
@@ -13,13 +19,66 @@ from __future__ import annotations
 import numpy as np
 
 from flows.graph import DataflowGraph
-from flows.layers import Affine
+from flows.layers import Affine, LabelSelect, kind_of
+
+
+def to_stream(images: np.ndarray, graph: DataflowGraph) -> np.ndarray:
+    """Images (N, ...) in NCHW or flat order -> the graph's input stream (N, vectors, channels)
+    (raster order, channels last: docs/numerics.md section 1)."""
+    vectors, channels = graph.streams[graph.inputs[0]].shape
+    x = np.asarray(images).astype(np.int64)
+    if vectors == 1:
+        return x.reshape(len(x), 1, -1)
+    return x.reshape(len(x), channels, vectors).transpose(0, 2, 1)
 
 
 def final_rounding_bound(graph: DataflowGraph) -> float:
-    node = next(n for n in graph.nodes if isinstance(n.config, Affine))
+    """Section 5's bound for the fixed-point Affine that feeds the LabelSelect."""
+    label = next(n for n in graph.nodes if isinstance(n.config, LabelSelect))
+    node = graph.producer(label.inputs[0])
+    if node is None or not isinstance(node.config, Affine):
+        return 0.0
     t = node.config.input_type
     return 2.0 ** -(node.config.frac_bits + 1) * (max(abs(t.min), abs(t.max)) + 1)
+
+
+def _integer_valued(v: np.ndarray) -> bool:
+    return np.issubdtype(v.dtype, np.integer) or bool(np.all(v == np.round(v)))
+
+
+def layer_flips(graph: DataflowGraph, float_graph: DataflowGraph, x: np.ndarray) -> list[dict]:
+    """Per layer of `graph` whose output stream also exists (same name, shape) in `float_graph`:
+    the fraction of output elements that differ, locally and propagated, and the largest
+    propagated difference (in output units; BIPOLAR: flipped bits)."""
+    fv = float_graph.execute({float_graph.inputs[0]: x}, keep_all=True)
+    gv = graph.execute({graph.inputs[0]: x}, keep_all=True)
+    lv: dict[str, np.ndarray] = {}  # integer layers fed with the float graph's values
+    rows = []
+    for node in graph.topological():
+        ins = []
+        for i in node.inputs:
+            if i in fv and _integer_valued(fv[i]):
+                ins.append(np.round(fv[i]).astype(np.int64))
+            elif i in lv:
+                ins.append(lv[i])
+            else:
+                break
+        if len(ins) == len(node.inputs):
+            res = kind_of(node.config).execute(node.config, node.params, ins)
+            lv.update(zip(node.outputs, res, strict=True))
+        outs = [o for o in node.outputs if o in fv and fv[o].shape == gv[o].shape]
+        if not outs:
+            continue
+        out = outs[0]
+        local = float(np.mean(lv[out] != fv[out])) if out in lv else None
+        rows.append({
+            "layer": node.name, "kind": node.kind, "stream": out,
+            "type": str(graph.streams[out].dtype),
+            "local_flips": local,
+            "propagated_flips": float(np.mean(gv[out] != fv[out])),
+            "max_abs_diff": float(np.max(np.abs(gv[out] - fv[out]))),
+        })  # fmt: skip
+    return rows
 
 
 def agreement(
@@ -29,7 +88,7 @@ def agreement(
     labels: np.ndarray,
     float_graph: DataflowGraph | None = None,
 ) -> dict:
-    x = images.reshape(len(images), 1, -1).astype(np.int64)
+    x = to_stream(images, graph)
     pred = graph.run(x)[:, 0, 0]
     ref = logits.argmax(axis=1)
     bad = np.flatnonzero(pred != ref)

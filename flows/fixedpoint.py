@@ -48,4 +48,6 @@ def fit_exponent(values, bits: int, max_exponent: int = 30, min_exponent: int = 
     for f in range(max_exponent, min_exponent - 1, -1):
         if v.size == 0 or np.max(rne(v * 2.0**f)) <= lim:
             return f
-    raise ValueError(f"values up to {float(v.max()):.4g} do not fit {bits} bits at 2^{min_exponent}")
+    raise ValueError(
+        f"values up to {float(v.max()):.4g} do not fit {bits} bits at 2^{min_exponent}"
+    )

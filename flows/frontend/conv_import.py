@@ -160,7 +160,9 @@ def _conv(imp, node) -> None:
     if kernel == 1 and stride == 1 and not pad:  # a 1x1 window is the stream itself
         win = imp.graph.streams[imp.src(x)]
     else:
-        win = Stream(imp.graph.unique_name(name + "_win"), None, (swg.out_vectors, swg.out_channels))
+        win = Stream(
+            imp.graph.unique_name(name + "_win"), None, (swg.out_vectors, swg.out_channels)
+        )
         imp.graph.add(swg, [imp.src(x)], [win])
     params: dict[str, Any] = {"weights": conv_weight_matrix(w)}
     if ints is not None:

@@ -22,8 +22,15 @@ from flows.custom_ops import PRELU_INPUTS, THRESHOLD_INPUTS
 from flows.datatypes import INT, UINT
 from flows.errors import NumericContractError, UnsupportedPatternError
 from flows.graph import Stream
-from flows.layers import AvgPool, FloatAdd, FloatAffine, FloatInsta, FloatPReLU, GlobalAvgPool
-from flows.layers import Requant
+from flows.layers import (
+    AvgPool,
+    FloatAdd,
+    FloatAffine,
+    FloatInsta,
+    FloatPReLU,
+    GlobalAvgPool,
+    Requant,
+)
 
 
 def _attrs(node) -> dict:
@@ -95,8 +102,9 @@ def add_or_sub(base):
                     )
             cfg = FloatAdd(name=imp.graph.unique_name(node.name or "Add"), channels=channels,
                            num_vectors=vectors)  # fmt: skip
-            imp.graph.add(cfg, [imp.src(a), imp.src(b)], [Stream(node.output[0], None,
-                                                                 (vectors, channels))])
+            imp.graph.add(
+                cfg, [imp.src(a), imp.src(b)], [Stream(node.output[0], None, (vectors, channels))]
+            )
             return
         if node.op_type == "Sub":
             c = imp.const(b)

@@ -5,12 +5,17 @@ output quantiser is `q_out(PReLU_slope(x - gamma_c) + zeta_c)` with `gamma_c = 3
 `v_c = a_c m3_c` (form "alpha") or `p_c m3_c + q_c` (form "reuse", m3 of the block's INSTA-Th).
 Per frame and channel c, on an integer input x with scale s (docs/numerics.md section 10):
 
-    S_c   = sum_hw (x - mu_c)^3                    own statistics (mu on x's grid), or the
+    S_c   = sum_hw (x 2^k - mu_c)^3                own statistics (mu on x's grid refined by
+                                                   k = mu_frac_bits fractional bits), or the
                                                    INSTA-Th's S (input 1; channel c reads c mod Cs)
-    v_c   = sat8(rne((Mv_c * S_c + Bv_c) * 2^-Ev)) v on the grid 2^-v_exponent, INT8
-    g_c   = table[v_c]                             rne(3 tanh(v 2^-e / 3) / s): gamma on x's grid
-    d     = x - g_c
-    y     = sat(rne((d >= 0 ? mul_pos_c : mul_neg_c) * d + add_c) * 2^-shift)
+    v_c   = sat(rne((Mv_c * S_c + Bv_c) * 2^-Ev))  v on the grid 2^-v_exponent, INT(v_bits)
+    g_c   = table[v_c]                             rne(3 tanh(v 2^-e / 3) / s * 2^G): gamma on a
+                                                   grid G = gamma_frac_bits finer than x's
+    d     = x * 2^G - g_c                          exact
+    y     = sat(rne((d >= 0 ? mul_pos_c : mul_neg_c) * d + add_c) * 2^-(shift + G))
+
+Why G: rounding gamma onto x's own grid (G = 0) and then requantising the PReLU output rounds
+twice; about a fifth of the outputs moved by one step in a measurement (numerics section 10).
 
 Outputs: the requantised activation (INT on the output quantiser's grid).
 """
@@ -28,15 +33,14 @@ from flows.layers.insta import statistic
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
 
 FORMS = ("alpha", "reuse")
-V_TYPE = INT(8)  # the SE / tanh-table input (numerics section 8)
 
 
-def gamma_table(v_exponent: int, input_scale: float) -> np.ndarray:
-    """table[v + 128] = rne(3 tanh(v 2^-e / 3) / s) for v in -128..127: gamma on x's grid.
-
-    The one function both the lowering and the tests use to build the table (numerics 8)."""
-    v = np.arange(V_TYPE.min, V_TYPE.max + 1, dtype=np.float64) * 2.0**-v_exponent
-    return rne(3.0 * np.tanh(v / 3.0) / input_scale).astype(np.int64)
+def gamma_table(v_exponent: int, input_scale: float, frac_bits: int, v_bits: int) -> np.ndarray:
+    """table[v + 128] = rne(3 tanh(v 2^-e / 3) / s * 2^G) for v in -128..127: gamma in units of
+    x's grid with G fractional bits. The one function the lowering and the tests use (numerics 8)."""
+    vt = INT(v_bits)
+    v = np.arange(vt.min, vt.max + 1, dtype=np.float64) * 2.0**-v_exponent
+    return rne(3.0 * np.tanh(v / 3.0) / input_scale * 2.0**frac_bits).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,11 @@ class InstaPReLU:
     form: str
     v_exponent: int  # e: v = v_int * 2^-e
     stat_exponent: int  # Ev of Mv, Bv
-    shift: int  # F of mul_pos, mul_neg, add
+    shift: int  # F of mul_pos, mul_neg (add has F + G)
     table_type: DataType
+    gamma_frac_bits: int = 8  # G
+    v_bits: int = 8  # v_c is INT(v_bits): the table has 2^v_bits entries
+    mu_frac_bits: int = 0  # k: mu_c is in units of 2^-k input steps
     mul_type: DataType = INT(16)
     add_type: DataType = INT(32)
     stat_channels: int | None = None  # reuse: channels of the INSTA-Th statistic (input 1)
@@ -86,8 +93,14 @@ class InstaPReLU:
         """S_c of the own statistics (as InstaThreshold.acc_type), or the reused one."""
         if self.form == "reuse":
             return self.stat_type
-        bound = self.num_vectors * (self.input_type.max - self.input_type.min) ** 3
+        t, k = self.input_type, self.mu_frac_bits
+        bound = self.num_vectors * ((t.max - t.min) << k) ** 3
         return smallest_type(-bound, bound)
+
+    @property
+    def mu_type(self) -> DataType:
+        t, k = self.input_type, self.mu_frac_bits
+        return smallest_type(t.min << k, t.max << k)
 
     @property
     def cycles_per_frame(self) -> int:
@@ -113,7 +126,7 @@ def insta_prelu_execute(cfg: InstaPReLU, params, inputs):
             f"{cfg.name}: input has shape {x.shape}, expected (frames, {cfg.num_vectors}, {c})"
         )
     if cfg.form == "alpha":
-        s = statistic(x, _param(cfg, params, "mu", cfg.input_type, c))
+        s = statistic(x << cfg.mu_frac_bits, _param(cfg, params, "mu", cfg.mu_type, c))
     else:
         st = np.asarray(inputs[1], dtype=np.int64).reshape(x.shape[0], -1)
         s = np.tile(st, (1, c // cfg.stat_channels))
@@ -122,14 +135,15 @@ def insta_prelu_execute(cfg: InstaPReLU, params, inputs):
     wide = cfg.mantissa_bits + cfg.acc_type.bits > 61
     dt = object if wide else np.int64
     v = rne_shift(mv.astype(dt) * s.astype(dt) + bv.astype(dt), cfg.stat_exponent)
-    v = np.clip(v, V_TYPE.min, V_TYPE.max).astype(np.int64)
-    table = _param(cfg, params, "table", cfg.table_type, V_TYPE.max - V_TYPE.min + 1)
-    d = x - table[v - V_TYPE.min][:, None, :]
+    vt = INT(cfg.v_bits)
+    v = np.clip(v, vt.min, vt.max).astype(np.int64)
+    table = _param(cfg, params, "table", cfg.table_type, 1 << cfg.v_bits)
+    d = (x << cfg.gamma_frac_bits) - table[v - vt.min][:, None, :]
     mp = _param(cfg, params, "mul_pos", cfg.mul_type, c)
     mn = _param(cfg, params, "mul_neg", cfg.mul_type, c)
     add = _param(cfg, params, "add", cfg.add_type, c)
     y = np.where(d >= 0, mp * d, mn * d) + add
-    return [saturate(rne_shift(y, cfg.shift), cfg.output_type)]
+    return [saturate(rne_shift(y, cfg.shift + cfg.gamma_frac_bits), cfg.output_type)]
 
 
 register(LayerKind("InstaPReLU", InstaPReLU, insta_prelu_execute))

@@ -37,8 +37,8 @@ from flows.errors import NumericContractError, UnsupportedPatternError
 from flows.fixedpoint import fit_exponent, rne
 from flows.graph import DataflowGraph, Node, Stream
 from flows.layers import (
-    Affine,
     AddStreams,
+    Affine,
     AvgPool,
     DuplicateStreams,
     FloatAdd,
@@ -60,7 +60,10 @@ from flows.transforms.base import Transformation
 
 MUL_BITS = 16  # fixed-point mantissas of scales and slopes (numerics section 6)
 MAX_ADD_BITS = 40  # widest offset accepted next to a 16-bit mantissa
-V_EXPONENT = 4  # INSTA-PReLU: v = a*m3 on the grid 2^-4, INT8 (|v| < 8; numerics section 10)
+V_EXPONENT = 8  # INSTA-PReLU: v = a*m3 on the grid 2^-4, INT8 (|v| < 8; numerics section 10)
+GAMMA_FRAC_BITS = 8  # INSTA-PReLU: gamma with 8 fractional bits below x's grid
+V_BITS = 12  # INSTA-PReLU: the tanh table's index width
+MU_FRAC_BITS = 4  # INSTA-PReLU: mu on a grid 2^-4 finer than x's (numerics section 10)
 
 
 class Group(Transformation):
@@ -242,7 +245,11 @@ def _fixed_point(name: str, muls: list[np.ndarray], adds: list[np.ndarray]):
     else:
         f = None
     try:
-        f = f if f is not None else fit_exponent(np.concatenate(muls), MUL_BITS, max_exponent=30, min_exponent=0)
+        f = (
+            f
+            if f is not None
+            else fit_exponent(np.concatenate(muls), MUL_BITS, max_exponent=30, min_exponent=0)
+        )
     except ValueError:
         raise NumericContractError(
             f"{name}: a scale factor of {float(np.max(np.abs(np.concatenate(muls)))):.4g} "
@@ -310,8 +317,7 @@ class PReLUToInteger(Transformation):
             xt = graph.streams[pre.inputs[0]].dtype
             c = pr.config.channels
             m1, a1 = pre.params["mul"], pre.params["add"]
-            m2, a2 = (post.params["mul"], post.params["add"]) if post else (np.ones(c),
-                                                                            np.zeros(c))
+            m2, a2 = (post.params["mul"], post.params["add"]) if post else (np.ones(c), np.zeros(c))
             slope, s = pr.params["slope"], rq.config.scale
             pos = (m2 * m1 / s, (m2 * a1 + a2) / s)
             neg = (m2 * slope * m1 / s, (m2 * slope * a1 + a2) / s)
@@ -425,25 +431,28 @@ class InstaToInteger(Transformation):
             stat_in = [kaff.inputs[0]]
         else:
             sig_x = np.asarray(p["sigma"], np.float64) / s
-            kv = np.asarray(p["a"], np.float64) / (hw * sig_x**3) * 2.0**e
+            kb = MU_FRAC_BITS  # S is in units of (2^-kb steps)^3
+            kv = np.asarray(p["a"], np.float64) / (hw * sig_x**3) * 2.0 ** (e - 3 * kb)
             bv = np.zeros(c)
-            mu = [min(max(round(Fraction(float(m)) / Fraction(s)), xt.min), xt.max)
-                  for m in np.asarray(p["mu"], np.float64)]  # fmt: skip
+            mu = [min(max(round(Fraction(float(m)) / Fraction(s) * 2**kb), xt.min << kb),
+                      xt.max << kb) for m in np.asarray(p["mu"], np.float64)]  # fmt: skip
+            extra = {"mu_frac_bits": kb}
             stat_in = []
         ev = _exponent(_fractions(kv), _fractions(bv), 18, 48)
         mv = np.array([round(v * 2**ev) for v in _fractions(kv)], dtype=np.int64)
         bvi = np.array([round(v * 2**ev) for v in _fractions(bv)], dtype=np.int64)
-        table = gamma_table(e, s)
+        g = GAMMA_FRAC_BITS
+        table = gamma_table(e, s, g, V_BITS)
         s_out = rq.config.scale
         slope, zeta = np.asarray(p["slope"], np.float64), np.asarray(p["zeta"], np.float64)
         f, (mp, mn), (add,), at = _fixed_point(
-            cfg.name, [np.full(c, s / s_out), slope * s / s_out], [zeta / s_out]
+            cfg.name, [np.full(c, s / s_out), slope * s / s_out], [zeta / s_out * 2.0**g]
         )
         icfg = InstaPReLU(
             name=cfg.name, channels=c, height=cfg.height, width=cfg.width, input_type=xt,
             output_type=rq.config.output_type, form=cfg.form, v_exponent=e, stat_exponent=ev,
             shift=f, table_type=smallest_type(int(table.min()), int(table.max())),
-            add_type=at, **extra,
+            add_type=at, gamma_frac_bits=g, v_bits=V_BITS, **extra,
         )  # fmt: skip
         params = {"Mv": mv, "Bv": bvi, "table": table, "mul_pos": mp, "mul_neg": mn, "add": add}
         if cfg.form == "alpha":
