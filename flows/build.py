@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from flows import estimate, folding, targets
-from flows.artifacts import write_json
+from flows import estimate, folding, report, targets
+from flows.artifacts import write_json, write_text
 from flows.errors import FlowError, ResourceError
 from flows.graph import DataflowGraph
 
@@ -135,12 +135,13 @@ def step_fold(ctx: BuildContext) -> None:
         if isinstance(n.config, XnorMVAU):
             n.config = replace(n.config, popcount_stages=ctx.cfg.popcount_stages)
     ctx.graph = g
-    write_json(ctx.out / "graph.json", graph_table(g))
 
 
 def step_estimate(ctx: BuildContext) -> None:
-    """Per-layer estimate; stop with ResourceError if the design does not fit the target."""
+    """Per-layer estimate and report (report.md, graph.json); stop with ResourceError if the
+    design does not fit the target (after writing the report, which shows where it overflows)."""
     tgt = targets.get(ctx.cfg.target)
+    write_report(ctx, tgt)
     est = estimate.estimate_graph(ctx.graph, tgt.family)
     tot = estimate.total(est)
     ctx.summary["estimate"] = {"layers": {k: v.as_dict() for k, v in est.items()}, "total": tot}
@@ -155,35 +156,14 @@ def step_estimate(ctx: BuildContext) -> None:
         )
 
 
-def graph_table(g: DataflowGraph) -> list[dict]:
-    """One row per layer: kind, shapes, types, folding, parameter bits, cycles."""
-    rows = []
-    for n in g.topological():
-        c = n.config
-        pbits = sum(int(np.asarray(v).size) * _param_bits(c, k) for k, v in n.params.items())
-        rows.append(
-            {
-                "name": n.name,
-                "kind": n.kind,
-                "inputs": n.inputs,
-                "outputs": n.outputs,
-                "out_shape": list(g.streams[n.outputs[0]].shape),
-                "out_type": str(g.streams[n.outputs[0]].dtype),
-                "simd": getattr(c, "simd", None),
-                "pe": getattr(c, "pe", None),
-                "param_bits": pbits,
-                "cycles_per_frame": c.cycles_per_frame,
-            }
-        )
-    return rows
-
-
-def _param_bits(cfg, key: str) -> int:
-    if key == "weights":
-        return cfg.weight_type.bits
-    if key == "thresholds":
-        return cfg.threshold_type.bits
-    return {"mul": getattr(cfg, "mul_type", None), "add": getattr(cfg, "add_type", None)}[key].bits
+def write_report(ctx: BuildContext, tgt: targets.Target) -> None:
+    """The per-layer table: rows in graph.json, the table in report.md and on the console."""
+    rows = report.layer_report(ctx.graph, tgt.family)
+    table = report.format_table(rows)
+    write_json(ctx.out / "graph.json", rows)
+    title = f"# {ctx.summary['model']} on {tgt.name} ({tgt.part}, estimator family {tgt.family})"
+    write_text(ctx.out / "report.md", f"{title}\n\n{table}")
+    print(f"[estimate] per-layer report ({ctx.out / 'report.md'}):\n{table}", flush=True)
 
 
 def git_revision() -> str:

@@ -22,6 +22,8 @@ STEPS = [
     "bitstream",
 ]
 
+GRAPHS = "graphs"  # under build/<model>/<target>/: the graph after every step that changed it
+
 
 def _hw_steps():
     from flows import hwsteps
@@ -63,12 +65,17 @@ def run_build(cfg: b.BuildConfig) -> b.BuildContext:
         "estimate": b.step_estimate,
         **_hw_steps(),
     }
+    clear_graphs(out)
     t0 = time.time()
-    for step in STEPS:
+    for index, step in enumerate(STEPS):
         fn = steps[step]
         if fn is not None:
             print(f"[{step}]", flush=True)
-            b.timed(ctx, step, fn)
+            before = (ctx.float_graph, ctx.graph)
+            try:
+                b.timed(ctx, step, fn)
+            finally:  # a failed step still leaves what it built for Netron
+                save_graphs(ctx, index, step, before)
         if step == cfg.until:
             break
     ctx.summary["timings_s"] = ctx.timings
@@ -78,6 +85,24 @@ def run_build(cfg: b.BuildConfig) -> b.BuildContext:
     path = b.dump_summary(ctx)
     print_summary(ctx, path)
     return ctx
+
+
+def save_graphs(ctx: b.BuildContext, index: int, step: str, before: tuple) -> None:
+    """graphs/<NN>_<step>.onnx for the integer graph if the step replaced it, and
+    <NN>_<step>_float.onnx for the imported float graph (NN: the step's index in STEPS)."""
+    from flows.graph_onnx import save_onnx
+
+    now = (ctx.float_graph, ctx.graph)
+    for graph, old, suffix in zip(now, before, ("_float", ""), strict=True):
+        if graph is not None and graph is not old:
+            name = f"{index:02d}_{step}{suffix}"
+            save_onnx(graph, ctx.out / GRAPHS / f"{name}.onnx", name=name)
+
+
+def clear_graphs(out: Path) -> None:
+    """Drop the graphs of an earlier build into the same directory, which may have gone further."""
+    for old in (out / GRAPHS).glob("*.onnx"):
+        old.unlink()
 
 
 def _use_file(ctx: b.BuildContext) -> None:
@@ -93,6 +118,8 @@ def artifacts(ctx: b.BuildContext) -> dict[str, str]:
     candidates = {
         "onnx": ctx.onnx,
         "graph": ctx.out / "graph.json",
+        "report": ctx.out / "report.md",
+        "graphs": ctx.out / GRAPHS,
         "rtl": ctx.out / "rtl",
         "layer_synthesis": ctx.out / "layer_synthesis.json",
         "pnr_report": ctx.out / "pnr" / "report.json",
