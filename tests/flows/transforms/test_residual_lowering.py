@@ -1,0 +1,280 @@
+"""Lowering of residual / INSTA ResNets (flows/transforms/residual.py; docs/numerics.md 6, 10)."""
+
+from __future__ import annotations
+
+import collections
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from flows.agreement import layer_flips
+from flows.datatypes import INT
+from flows.errors import UnsupportedPatternError
+from flows.fixedpoint import rne_shift
+from flows.frontend.qonnx_import import import_model, load
+from flows.graph import DataflowGraph, Stream
+from flows.layers import (
+    AvgPool,
+    FloatAdd,
+    FloatAffine,
+    FloatPReLU,
+    GlobalAvgPool,
+    Requant,
+    kind_of,
+)
+from flows.layers.insta_prelu import InstaPReLU
+from flows.transforms.base import apply_repeatedly, infer_types
+from flows.transforms.collapse_affines import CollapseAffines
+from flows.transforms.residual import (
+    FloatAddToAddStreams,
+    Group,
+    InsertDuplicateStreams,
+    MoveAffineDown,
+    PReLUToInteger,
+    RequantToInteger,
+    ShortcutFromInstaBuffer,
+    SplitForkedAffines,
+)
+from flows.transforms.streamline import streamline
+
+SMALL = {"width": 8, "input_size": 32, "num_classes": 10}
+FAMILIES = {
+    "reactnet_resnet18": {**SMALL, "blocks": (1, 1)},
+    "insta_resnet18": {**SMALL, "blocks": (1, 1)},
+    "insta_resnet18_lat": {**SMALL, "blocks": (1, 1)},
+    "insta_resnet20": {**SMALL, "blocks": (1, 1, 1)},
+}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from sw.export import export_untrained
+
+    root = tmp_path_factory.mktemp("resnets")
+    return {
+        name: export_untrained(name, root / f"{name}.onnx", **cfg) for name, cfg in FAMILIES.items()
+    }
+
+
+def _pixels(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, 32 * 32, 3))
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_family_lowers_completely(exported, name):
+    float_graph = import_model(load(exported[name]))
+    graph = streamline(float_graph)  # raises unless every node is a hardware kind
+    kinds = collections.Counter(n.kind for n in graph.nodes)
+    units = 2 * sum(FAMILIES[name]["blocks"])
+    assert kinds["XnorMVAU"] == units
+    assert kinds["AddStreams"] == units
+    if name == "reactnet_resnet18":
+        assert kinds["Threshold"] == units and kinds["RPReLU"] == units
+    elif name == "insta_resnet18_lat":  # INSTA from stage 1 on; reuse needs no stats of its own
+        assert kinds["InstaThreshold"] == kinds["InstaPReLU"] == 2
+        reuse = [n for n in graph.nodes if n.kind == "InstaPReLU"]
+        assert all(n.config.form == "reuse" and len(n.inputs) == 2 for n in reuse)
+    else:
+        assert kinds["InstaThreshold"] == kinds["InstaPReLU"] == units
+    # every INSTA-Th input feeds only the INSTA-Th: the shortcut reads its delayed output
+    for n in graph.nodes:
+        if n.kind == "InstaThreshold":
+            assert [u.name for u in graph.consumers(n.inputs[0])] == [n.name]
+    assert graph.run(_pixels(2)).shape == (2, 1, 1)
+
+
+def test_se_form_is_refused_by_name(tmp_path):
+    from sw.export import export_untrained
+
+    path = export_untrained(
+        "insta_resnet18_plus", tmp_path / "p.onnx", **{**FAMILIES["insta_resnet18"], "width": 16}
+    )
+    with pytest.raises(UnsupportedPatternError, match="SE form"):
+        streamline(import_model(load(path)))
+
+
+def test_scale_movement_is_exact(exported):
+    """Split, move, collapse and the add lowering change no real value (float64 arithmetic)."""
+    float_graph = import_model(load(exported["insta_resnet18"]))
+    g = float_graph.copy()
+    infer_types(g)
+    g = apply_repeatedly(
+        g, Group(SplitForkedAffines(), MoveAffineDown(), CollapseAffines(), FloatAddToAddStreams())
+    )
+    assert any(n.kind == "AddStreams" for n in g.nodes)
+    x = _pixels(2)
+    np.testing.assert_allclose(g.run(x), float_graph.run(x), rtol=1e-9, atol=1e-9)
+
+
+def test_plumbing_steps_are_exact(exported):
+    """Shortcut rewiring and DuplicateStreams insertion: bit-exact before vs after."""
+    from flows.transforms import streamline as sl
+
+    g = import_model(load(exported["insta_resnet20"]))
+    infer_types(g)
+    before = apply_repeatedly(g, *sl.STEPS[:3])  # up to InsertLabelSelect
+    after = apply_repeatedly(before, ShortcutFromInstaBuffer(), InsertDuplicateStreams())
+    x = _pixels(3, seed=1)
+    assert np.array_equal(before.run(x), after.run(x))
+    fv = before.execute({before.inputs[0]: x}, keep_all=True)
+    av = after.execute({after.inputs[0]: x}, keep_all=True)
+    for name, v in fv.items():
+        if name in av:
+            assert np.array_equal(av[name], v), name
+
+
+def test_local_flips_are_small(exported):
+    """Each integer layer fed with the float graph's own inputs: what its arithmetic changes.
+    Bounds: fixed-point constants move a requantised value only near a rounding boundary."""
+    float_graph = import_model(load(exported["insta_resnet20"]))
+    graph = streamline(float_graph)
+    rows = layer_flips(graph, float_graph, _pixels(4))
+    by_kind = collections.defaultdict(list)
+    for r in rows:
+        if r["local_flips"] is not None:
+            by_kind[r["kind"]].append(r["local_flips"])
+    assert max(by_kind["SlidingWindow"]) == 0.0  # data movement: exact
+    assert max(by_kind["Affine"][:-1]) < 0.01  # requantising BN / scale constants
+    assert max(by_kind["InstaThreshold"]) < 0.03  # mu on the grid (numerics 9)
+    assert max(by_kind["InstaPReLU"]) < 0.05  # tables and mu refinement (numerics 10)
+
+
+# --- small graphs ------------------------------------------------------------------------------
+def _toy(channels: int, xtype, build) -> DataflowGraph:
+    g = DataflowGraph([Stream("x", xtype, (6, channels))], [])
+    build(g)
+    infer_types(g)
+    return g
+
+
+def _requant_chain(g, src, out, mul, add, scale, name):
+    c = len(mul)
+    g.add(FloatAffine(name=name + "_a", channels=c, num_vectors=6), [src],
+          [Stream(name + "_r", None, (6, c))], mul=np.asarray(mul, float),
+          add=np.asarray(add, float))  # fmt: skip
+    g.add(Requant(name=name, channels=c, scale=scale, output_type=INT(8), num_vectors=6),
+          [name + "_r"], [Stream(out, None, (6, c))])  # fmt: skip
+
+
+def test_requant_to_affine_matches_float_up_to_mantissa_rounding():
+    rng = np.random.default_rng(3)
+    mul, add = rng.uniform(0.01, 3, 5) * rng.choice([-1, 1], 5), rng.normal(0, 40, 5)
+    g = _toy(5, INT(10), lambda g: _requant_chain(g, "x", "q", mul, add, 0.5, "rq"))
+    g.outputs = ["q"]
+    lowered = apply_repeatedly(g, RequantToInteger())
+    (node,) = lowered.nodes
+    assert node.kind == "Affine" and node.config.saturate_type == INT(8)
+    x = rng.integers(-512, 512, (200, 6, 5))
+    got, ref = lowered.run(x), g.run(x)
+    diff = got != ref
+    assert np.abs(got - ref).max() <= 1
+    # a difference only where the exact value is within the constants' error of a .5 boundary
+    exact = (x * mul + add) / 0.5
+    bound = 2.0 ** -(node.config.shift + 1) * (np.abs(x) + 1)
+    near = np.abs(exact - np.floor(exact) - 0.5) <= bound
+    assert not np.any(diff & ~near & (np.abs(exact) < 127))
+
+
+def test_requant_identity_is_removed():
+    g = _toy(3, INT(8), lambda g: _requant_chain(g, "x", "q", [0.25] * 3, [0] * 3, 0.25, "rq"))
+    g.outputs = ["q"]
+    lowered = apply_repeatedly(g, RequantToInteger())
+    assert lowered.nodes == [] and lowered.outputs == ["x"]
+
+
+def test_add_with_different_scales_is_refused():
+    def build(g):
+        _requant_chain(g, "x", "a", [1.0] * 4, [0] * 4, 0.5, "qa")
+        _requant_chain(g, "x", "b", [1.0] * 4, [0] * 4, 0.25, "qb")
+        for name, s in (("a", 0.5), ("b", 0.25)):
+            g.add(FloatAffine(name=name + "_s", channels=4, num_vectors=6), [name],
+                  [Stream(name + "_real", None, (6, 4))], mul=np.full(4, s),
+                  add=np.zeros(4))  # fmt: skip
+        g.add(FloatAdd(name="res_add", channels=4, num_vectors=6), ["a_real", "b_real"],
+              [Stream("sum", None, (6, 4))])  # fmt: skip
+
+    g = _toy(4, INT(8), build)
+    g = apply_repeatedly(g, RequantToInteger())
+    with pytest.raises(UnsupportedPatternError, match=r"res_add.*different scales 0\.5 .*0\.25"):
+        apply_repeatedly(g, FloatAddToAddStreams())
+
+
+def test_prelu_to_rprelu_matches_float():
+    """Both slopes' signs, a zero slope m1 = 0 channel, thresholds exactly on the grid."""
+    m1 = np.array([0.5, -0.25, 0.0, 1.0])
+    a1 = np.array([1.5, 2.0, -0.5, -3.0])
+    slope, zeta = np.array([0.25, -0.5, 0.1, 0.3]), np.array([0.3, -0.7, 1.1, 0.0])
+
+    def build(g):
+        g.add(FloatAffine(name="pre", channels=4, num_vectors=6), ["x"],
+              [Stream("v", None, (6, 4))], mul=m1, add=a1)  # fmt: skip
+        g.add(FloatPReLU(name="pr", channels=4, num_vectors=6), ["v"],
+              [Stream("p", None, (6, 4))], slope=slope)  # fmt: skip
+        g.add(FloatAffine(name="post", channels=4, num_vectors=6), ["p"],
+              [Stream("z", None, (6, 4))], mul=np.ones(4), add=zeta)  # fmt: skip
+        g.add(Requant(name="rq", channels=4, scale=0.125, output_type=INT(8), num_vectors=6),
+              ["z"], [Stream("q", None, (6, 4))])  # fmt: skip
+
+    g = _toy(4, INT(8), build)
+    g.outputs = ["q"]
+    lowered = apply_repeatedly(g, PReLUToInteger())
+    (node,) = lowered.nodes
+    assert node.kind == "RPReLU"
+    x = np.broadcast_to(np.arange(-128, 128)[:, None, None], (256, 6, 4))
+    got, ref = lowered.run(x), g.run(x)
+    # the constants here are exact in 16-bit fixed point, so the integer form is exact
+    assert np.array_equal(got, ref)
+
+
+def test_rne_shift_against_fractions():
+    values = list(range(-40, 41)) + [2**61 - 1, -(2**61)]
+    for shift in (0, 1, 2, 3, 5):
+        got = rne_shift(np.array(values, dtype=object), shift)
+        ref = [round(Fraction(v, 2**shift)) for v in values]  # Python rounds half to even
+        assert list(got) == ref
+        small = np.array(values[:81], dtype=np.int64)
+        assert list(rne_shift(small, shift)) == ref[:81]
+
+
+def test_pools_keep_sums():
+    rng = np.random.default_rng(0)
+    x = rng.integers(-128, 128, (2, 16, 3))
+    ap = AvgPool(name="ap", channels=3, in_h=4, in_w=4, kernel=2, stride=2, input_type=INT(8))
+    got = kind_of(ap).execute(ap, {}, [x])[0]
+    m = x.reshape(2, 4, 4, 3)
+    ref = m[:, 0::2, 0::2] + m[:, 1::2, 0::2] + m[:, 0::2, 1::2] + m[:, 1::2, 1::2]
+    assert np.array_equal(got, ref.reshape(2, 4, 3))
+    assert ap.output_type == INT(10)
+    gp = GlobalAvgPool(name="gp", channels=3, height=4, width=4, input_type=INT(8))
+    assert np.array_equal(kind_of(gp).execute(gp, {}, [x])[0], x.sum(axis=1, keepdims=True))
+    assert gp.output_type == INT(12)
+
+
+def test_insta_prelu_reuse_tiles_the_statistic():
+    """Output channel c reads S[c mod C_stat]; checked against a Python-integer evaluation of
+    the documented formula."""
+    c, cs, hw = 4, 2, 4
+    cfg = InstaPReLU(name="ip", channels=c, height=2, width=2, input_type=INT(8),
+                     output_type=INT(8), form="reuse", v_exponent=2, stat_exponent=3, shift=2,
+                     table_type=INT(16), gamma_frac_bits=1, v_bits=4, stat_channels=cs,
+                     stat_type=INT(20))  # fmt: skip
+    table = np.arange(-8, 8) * 3
+    params = {"Mv": np.array([1, 2, 3, -4]), "Bv": np.array([0, 5, -5, 1]), "table": table,
+              "mul_pos": np.array([4, 4, 4, 4]), "mul_neg": np.array([1, 2, -1, 0]),
+              "add": np.array([3, -2, 0, 7])}  # fmt: skip
+    rng = np.random.default_rng(1)
+    x = rng.integers(-128, 128, (3, hw, c))
+    s = rng.integers(-50, 50, (3, 1, cs))
+    got = kind_of(cfg).execute(cfg, params, [x, s])[0]
+    for f in range(3):
+        for ch in range(c):
+            v = round(Fraction(int(params["Mv"][ch]) * int(s[f, 0, ch % cs])
+                               + int(params["Bv"][ch]), 2**3))  # fmt: skip
+            v = min(max(v, -8), 7)
+            g = int(table[v + 8])
+            for k in range(hw):
+                d = int(x[f, k, ch]) * 2 - g
+                m = int(params["mul_pos"][ch]) if d >= 0 else int(params["mul_neg"][ch])
+                y = round(Fraction(m * d + int(params["add"][ch]), 2 ** (2 + 1)))
+                assert got[f, k, ch] == min(max(y, -128), 127)
