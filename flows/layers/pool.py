@@ -1,28 +1,41 @@
-"""MaxPool: per-channel maximum over kernel x kernel windows at `stride` (no padding).
+"""MaxPool: per-channel maximum over kernel x kernel windows at `stride`, with optional padding.
 
 Input `(N, in_h*in_w, channels)` in raster order, channels last (docs/numerics.md section 1); output
-`(N, out_h*out_w, channels)` with `out = (in - kernel) // stride + 1` (ONNX `ceil_mode=0`). On a
-BIPOLAR stream the maximum of -1/+1 values is the OR of the stream bits (1 means +1); on integer
-streams it is the integer maximum. The output type is the input type.
+`(N, out_h*out_w, channels)` with `out = (in + 2*pad - kernel) // stride + 1` (ONNX `ceil_mode=0`).
+Windows may overlap (kernel > stride, e.g. the ResNet stem's 3x3 stride-2 pad-1 pool).
 
-Cycle model (assumption the RTL will follow): `pe` channels per word on both ports; the pool
-accepts one input word per cycle and emits each output word as its window completes, so the input
-port bounds the frame: `max(in_h*in_w, out_h*out_w) * channels / pe` cycles.
+**Padding** (numerics section 7): the map is padded by `pad` positions on every side holding the
+smallest value of the element type (-1, stream bit 0, on BIPOLAR streams). ONNX pads MaxPool with
+-inf; the two agree because `pad < kernel` (enforced) leaves at least one real element in every
+window, and the type minimum never exceeds it. On a BIPOLAR stream the maximum of -1/+1 values is
+the OR of the stream bits (1 means +1); on integer streams it is the integer maximum. The output
+type is the input type.
+
+Cycle model (the RTL, `hw/templates/max_pool.v.j2`): `pe` channels per word on both ports. The
+pool scans the map one word per cycle, taking an input word at every real position, and emits
+each output word as its window completes. A window that reaches into the right or bottom padding
+completes at a virtual position past the map, so the scan covers `scan_h x scan_w` positions,
+`scan = in + max(0, (out - 1)*stride + kernel - pad - in)` (0 to `pad` virtual rows/columns; none
+for the ResNet stem or for pad 0): `scan_h * scan_w * channels / pe` cycles. Without padding this
+is `in_h * in_w * channels / pe` (the input port bounds the frame).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from flows.datatypes import DataType
 from flows.errors import ConfigError
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
-from flows.layers.sliding_window import check_map, windows
+from flows.layers.sliding_window import windows
 
 
 @dataclass(frozen=True)
 class MaxPool:
-    """kernel x kernel maximum at `stride` over an in_h x in_w map; `pe` channels per word."""
+    """kernel x kernel maximum at `stride` over an in_h x in_w map padded by `pad` (type minimum)
+    on every side; `pe` channels per word."""
 
     name: str
     channels: int
@@ -31,6 +44,7 @@ class MaxPool:
     kernel: int
     stride: int
     pe: int = 1
+    pad: int = 0
     input_type: DataType | None = None  # element type of the stream; the RTL emitter needs it
 
     def __post_init__(self) -> None:
@@ -43,19 +57,38 @@ class MaxPool:
             stride=self.stride,
         )
         check_divides(self.name, self.channels, "PE", self.pe)
-        if min(self.in_h, self.in_w) < self.kernel:
+        if self.pad < 0 or self.pad >= self.kernel:
+            raise ConfigError(
+                f"{self.name}: MaxPool pad must be in 0..kernel-1 = 0..{self.kernel - 1} (every "
+                f"window needs a real element), got {self.pad}"
+            )
+        if min(self.in_h, self.in_w) + 2 * self.pad < self.kernel:
             raise ConfigError(
                 f"{self.name}: a {self.kernel}x{self.kernel} pool does not fit the "
-                f"{self.in_h}x{self.in_w} map"
+                f"{self.in_h}x{self.in_w} map padded by {self.pad}"
             )
 
     @property
     def out_h(self) -> int:
-        return (self.in_h - self.kernel) // self.stride + 1
+        return (self.in_h + 2 * self.pad - self.kernel) // self.stride + 1
 
     @property
     def out_w(self) -> int:
-        return (self.in_w - self.kernel) // self.stride + 1
+        return (self.in_w + 2 * self.pad - self.kernel) // self.stride + 1
+
+    def _scan(self, size: int, out: int) -> int:
+        # Virtual rows/columns past the map where the last window ends (0..pad).
+        return size + max(0, (out - 1) * self.stride + self.kernel - self.pad - size)
+
+    @property
+    def scan_h(self) -> int:
+        """Rows the RTL scans per frame: the map plus bottom padding rows that end a window."""
+        return self._scan(self.in_h, self.out_h)
+
+    @property
+    def scan_w(self) -> int:
+        """Columns the RTL scans per row: the map plus right padding columns that end a window."""
+        return self._scan(self.in_w, self.out_w)
 
     @property
     def num_vectors(self) -> int:
@@ -68,16 +101,37 @@ class MaxPool:
 
     @property
     def cycles_per_frame(self) -> int:
-        return max(self.num_vectors, self.out_vectors) * self.channels // self.pe
+        return self.scan_h * self.scan_w * self.channels // self.pe
+
+
+def _pad_value(cfg: MaxPool, x: np.ndarray):
+    """The smallest value of the element type: -inf on floats (ONNX), else the type minimum."""
+    if np.issubdtype(x.dtype, np.floating):
+        return -np.inf
+    if cfg.input_type is not None:
+        return cfg.input_type.min
+    return np.iinfo(np.int64).min
 
 
 def max_pool_execute(cfg: MaxPool, params, inputs):
-    """(N, in_h*in_w, C) -> (N, out_h*out_w, C): the maximum of each window, per channel."""
-    x = check_map(cfg.name, inputs[0], cfg.num_vectors, cfg.channels)
-    n = x.shape[0]
-    w = windows(x.reshape(n, cfg.in_h, cfg.in_w, cfg.channels), cfg.in_h, cfg.in_w, cfg.kernel,
-                cfg.stride)  # fmt: skip
-    return [w.max(axis=3).reshape(n, cfg.out_vectors, cfg.channels)]
+    """(N, in_h*in_w, C) -> (N, out_h*out_w, C): the maximum of each (padded) window, per channel.
+
+    Integer or float input; the output has the input's dtype (integers computed in int64)."""
+    x = np.asarray(inputs[0])
+    if x.ndim != 3 or x.shape[1:] != (cfg.num_vectors, cfg.channels):
+        raise ConfigError(
+            f"{cfg.name}: input has shape {x.shape}, expected "
+            f"(frames, {cfg.num_vectors}, {cfg.channels})"
+        )
+    dtype = x.dtype
+    if not np.issubdtype(dtype, np.floating):
+        x = x.astype(np.int64)
+    n, p = x.shape[0], cfg.pad
+    x = x.reshape(n, cfg.in_h, cfg.in_w, cfg.channels)
+    if p:
+        x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), constant_values=_pad_value(cfg, x))
+    w = windows(x, cfg.in_h + 2 * p, cfg.in_w + 2 * p, cfg.kernel, cfg.stride)
+    return [w.max(axis=3).reshape(n, cfg.out_vectors, cfg.channels).astype(dtype, copy=False)]
 
 
 register(LayerKind("MaxPool", MaxPool, max_pool_execute))
