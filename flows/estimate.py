@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from flows.datatypes import Kind
+from flows.datatypes import DataType, Kind
 from flows.errors import ConfigError
 from flows.graph import DataflowGraph
 from flows.layers import Affine, InstaThreshold, IntMVAU, LabelSelect, Threshold, XnorMVAU
@@ -82,19 +82,60 @@ def xnor_mvau(cfg: XnorMVAU, family: str) -> Estimate:
     return Estimate(cfg.cycles_per_frame, lut, math.ceil(ff), bram, 0)
 
 
+def dsp_per_product(xt: DataType, wt: DataType, family: str) -> int:
+    """DSP blocks Yosys gives one `x * w` product, 0 where it keeps the product in LUTs.
+
+    Measured with Yosys 0.70 (mul2dsp): ECP5 maps every product of at least 2x2 bits to
+    MULT18X18D (18x18, signed or unsigned); Xilinx only products with a result of at least 9 bits
+    to DSP48 (25x18 on xc7, 27x18 on UltraScale(+), signed only: an unsigned operand takes one
+    bit more). Yosys ignores `use_dsp`; Vivado honours it (docs/hardware.md).
+    """
+    a, b = xt.bits, wt.bits
+    if min(a, b) < 2:
+        return 0
+    if family == "ecp5":
+        return math.ceil(a / 18) * math.ceil(b / 18)
+    a, b = a + (not xt.signed), b + (not wt.signed)
+    if a + b - 1 < 9:
+        return 0
+    big = 25 if family == "xc7" else 27
+    return math.ceil(max(a, b) / big) * math.ceil(min(a, b) / 18)
+
+
+def lut_multiplier(a: int, b: int, family: str) -> int:
+    """LUTs of an a x b bit multiplier in logic, fitted on Yosys 0.70 IntMVAU lanes (INT4 x INT4
+    and UINT8 x INT8, shift-and-add and `*` alike): ABC maps ECP5's LUT4 array superlinearly
+    (~39 LUT4 at 4x4, ~274 at 8x8); LUT6 families with carry chains ~2 LUT per bit product."""
+    if family == "ecp5":
+        return math.ceil(a * b * (a + b) / 4)
+    return 2 * a * b
+
+
 def int_mvau(cfg: IntMVAU, family: str) -> Estimate:
-    xb, acc = cfg.input_type.bits, cfg.output_type.bits
-    wbits = cfg.weight_type.bits
-    bipolar = cfg.weight_type.kind == Kind.BIPOLAR
+    """Products per `mult_style`: a bipolar operand is a conditional negate (~2 LUT per bit);
+    "lut" a LUT multiplier; "dsp" and "auto" the `*` Yosys maps (`dsp_per_product`)."""
+    xt, wt = cfg.input_type, cfg.weight_type
+    xb, acc = xt.bits, cfg.output_type.bits
+    wbits = wt.bits
     lanes = cfg.pe * cfg.simd
-    # Bipolar weights: a conditional negate (~2 LUT per bit); integer weights: LUT multipliers.
-    per_lane = 2 * (xb + 1) if bipolar else xb * wbits
+    dsp_lane = lut_mul = neg = 0
+    if wt.kind == Kind.BIPOLAR:
+        neg = 2 * (xb + 1)  # +x or -x
+    elif xt.kind == Kind.BIPOLAR:
+        neg = wbits  # +w or -w
+    elif cfg.mult_style != "lut":
+        dsp_lane = dsp_per_product(xt, wt, family)
+    if not (neg or dsp_lane):
+        lut_mul = lut_multiplier(xb, wbits, family)
     tree = 8 * lanes  # adder tree of the lanes' products, per input lane
     lut_mem, bram = memory(lanes * wbits, cfg.nf * cfg.sf, family)
-    lut = CONTROL_LUT + 80 + _scaled(lanes * per_lane + tree + cfg.pe * acc, family) + lut_mem
-    product_bits = xb + (1 if bipolar else wbits)
-    ff = CONTROL_FF + cfg.pe * 2 * acc + lanes * product_bits
-    return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
+    logic = _scaled(lanes * neg + tree + cfg.pe * acc, family)
+    lut = CONTROL_LUT + 80 + logic + lanes * lut_mul + lut_mem
+    product_bits = xb + wbits
+    # Xilinx DSPs absorb the product register (MREG); ECP5's MULT18X18D registers stay unused.
+    absorbed = lanes * product_bits if dsp_lane and family != "ecp5" else 0
+    ff = CONTROL_FF + cfg.pe * 2 * acc + lanes * product_bits - absorbed
+    return Estimate(cfg.cycles_per_frame, lut, ff, bram, lanes * dsp_lane)
 
 
 def threshold(cfg: Threshold, family: str) -> Estimate:
@@ -158,11 +199,18 @@ def sliding_window(cfg: SlidingWindow, family: str, bits: int | None = None) -> 
 
 
 def max_pool(cfg: MaxPool, family: str, bits: int | None = None) -> Estimate:
-    """One output row of running maxima in memory plus a comparator per lane (analytic only)."""
+    """Separable maximum (hw/templates/max_pool.v.j2): k-1 delay memories of NF words (row pass)
+    and k-1 of out_w*NF words (column pass), two chains of k-1 comparators per lane, scan
+    counters. Analytic only (not yet fitted to a synthesis)."""
     bits = _element_bits(cfg, bits)
-    lut_mem, bram = memory(cfg.pe * bits, cfg.in_w * cfg.channels // cfg.pe, family)
-    lut = CONTROL_LUT + _scaled(cfg.pe * bits * 2, family) + lut_mem
-    ff = CONTROL_FF + 2 * cfg.pe * bits
+    nf, taps = cfg.channels // cfg.pe, cfg.kernel - 1
+    width = cfg.pe * bits
+    lut_mem = bram = 0
+    for depth in (nf, cfg.out_w * nf):
+        luts, blocks = memory(width, depth, family)
+        lut_mem, bram = lut_mem + taps * luts, bram + taps * blocks
+    lut = CONTROL_LUT + 20 + _scaled(2 * max(taps, 1) * width * 2, family) + lut_mem
+    ff = CONTROL_FF + 20 + 2 * width + 2 * taps
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
 
 

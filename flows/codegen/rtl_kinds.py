@@ -138,6 +138,21 @@ def _product(cfg: XnorMVAU | IntMVAU) -> tuple[str, int, int, bool]:
     return kind, min(prods), max(prods), True
 
 
+def _mult_style(cfg: XnorMVAU | IntMVAU) -> dict:
+    """IntMVAU multiplier style; for "lut", the shift-and-add selects on the narrower operand's
+    bits (`sel`) and shifts the other, both already extended to the product width."""
+    style = getattr(cfg, "mult_style", "auto")
+    xt, wt = cfg.input_type, cfg.weight_type
+    x_narrow = xt.bits < wt.bits
+    return dict(
+        mult_style=style,
+        sel="xe" if x_narrow else "we",
+        sel_bits=xt.bits if x_narrow else wt.bits,
+        sel_signed=xt.signed if x_narrow else wt.signed,
+        other="ws" if x_narrow else "xs",
+    )
+
+
 def mvau(node: Node) -> LayerRTL:
     """XnorMVAU and IntMVAU: one template, differing in the per-lane product only."""
     cfg = node.config
@@ -180,6 +195,7 @@ def mvau(node: Node) -> LayerRTL:
         aw=clog2(depth),
         weight_file=f"{cfg.name}_w.mem",
         rom_style=rom_style(ww, depth),
+        **_mult_style(cfg),
     )
     # Word at address nf*SF + sf holds W[nf*PE + p, sf*SIMD + s] in lane p*SIMD + s.
     f = wt.encode(w).reshape(cfg.nf, cfg.pe, cfg.sf, cfg.simd).transpose(0, 2, 1, 3)

@@ -11,16 +11,20 @@ test); `rtl_kinds.ports` refuses a config without it.
   integers). `rows` = k + s, or, if more, the rows from the last window of a frame to the first
   window of the next, so the writer can run ahead across frame boundaries and the frame interval
   is `max(input words, output words)` = `cycles_per_frame`.
-* MaxPool (stride >= kernel, windows do not overlap): one accumulator word per output column and
-  channel group (`out_w * nf` words of PE lanes); every input word is read-modified-written there
-  and the last word of a window is emitted. One input word per clock: `cycles_per_frame`.
+* MaxPool (any stride, padding with the type minimum): a separable maximum. The scan walks
+  `(vy, vx, f)` over `scan_h x scan_w` positions (the map, plus right/bottom padding columns and
+  rows where a window ends), taking an input word at real positions and the pad word elsewhere.
+  Row pass: k-1 chained NF-word memories give the same channel group 1..k-1 columns back; where a
+  window's last column is reached, the row maximum (taps in the left padding masked) goes on.
+  Column pass: k-1 chained `out_w * nf`-word memories of row maxima give the same window column
+  1..k-1 rows back; where a window's last row is reached the output word is emitted. One
+  position per clock: `cycles_per_frame` = `scan_h * scan_w * nf`.
 """
 
 from __future__ import annotations
 
 from flows.codegen.rtl_kinds import LayerRTL, _common, clog2, ports
 from flows.datatypes import Kind, pack_words
-from flows.errors import UnsupportedPatternError
 from flows.graph import Node
 
 
@@ -73,43 +77,36 @@ def sliding_window(node: Node) -> LayerRTL:
 def max_pool(node: Node) -> LayerRTL:
     cfg = node.config
     t = ports(cfg)[0].dtype
-    if cfg.stride < cfg.kernel:
-        raise UnsupportedPatternError(
-            f"{node.name}: MaxPool RTL needs stride >= kernel (non-overlapping windows), got "
-            f"kernel {cfg.kernel} stride {cfg.stride}"
-        )
     nf = cfg.channels // cfg.pe
-    cols = -(-cfg.in_w // cfg.stride)  # column groups of the input row (the last may be cut)
-    rows = -(-cfg.in_h // cfg.stride)
-    cw, oxw, oyw = clog2(cfg.stride), clog2(cols), clog2(rows)
-    win_terms = []
-    if cfg.kernel < cfg.stride:
-        win_terms += [f"(cx <= {cw}'d{cfg.kernel - 1})", f"(cy <= {cw}'d{cfg.kernel - 1})"]
-    if cfg.out_w < cols:
-        win_terms.append(f"(ox <= {oxw}'d{cfg.out_w - 1})")
-    if cfg.out_h < rows:
-        win_terms.append(f"(oy <= {oyw}'d{cfg.out_h - 1})")
+    real_terms = []  # positions past the map (right/bottom padding) take the pad word
+    if cfg.scan_w > cfg.in_w:
+        real_terms.append(f"(vx < {clog2(max(cfg.scan_w, cfg.kernel))}'d{cfg.in_w})")
+    if cfg.scan_h > cfg.in_h:
+        real_terms.append(f"(vy < {clog2(max(cfg.scan_h, cfg.kernel))}'d{cfg.in_h})")
     ctx = _common(cfg) | dict(
         channels=cfg.channels,
         pe=cfg.pe,
         nf=nf,
         k=cfg.kernel,
         s=cfg.stride,
-        win_terms=win_terms,
+        pad=cfg.pad,
+        pad_word=pack_words(t.encode([t.min] * cfg.pe), t.bits, cfg.pe)[0],
+        real_terms=real_terms,
         in_h=cfg.in_h,
         in_wd=cfg.in_w,
         out_h=cfg.out_h,
         out_wd=cfg.out_w,
-        out_vectors=cfg.out_vectors,
+        scan_h=cfg.scan_h,
+        scan_w=cfg.scan_w,
+        first_end=cfg.kernel - 1 - cfg.pad,  # first column/row where a window ends
         signed=t.kind == Kind.INT,  # BIPOLAR: 1 bit, unsigned max = OR (1 means +1)
         fw=clog2(nf),
-        ixw=clog2(cfg.in_w),
-        iyw=clog2(cfg.in_h),
-        cw=cw,
-        oxw=oxw,
-        oyw=oyw,
-        depth=cfg.out_w * nf,
-        dw=clog2(cfg.out_w * nf),
-        paw=clog2(cols * nf) + 1,
+        vxw=clog2(max(cfg.scan_w, cfg.kernel)),
+        vyw=clog2(max(cfg.scan_h, cfg.kernel)),
+        cw=clog2(max(cfg.kernel - cfg.pad, cfg.stride)),
+        oxw=clog2(cfg.out_w + 1),
+        oyw=clog2(cfg.out_h + 1),
+        aw=clog2(cfg.out_w * nf),
+        paw=clog2((cfg.out_w + 1) * nf) + 1,
     )
     return LayerRTL("max_pool.v.j2", ctx)

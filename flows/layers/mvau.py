@@ -8,6 +8,9 @@ ascending (docs/numerics.md, section 2).
 
 from __future__ import annotations
 
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +18,7 @@ import numpy as np
 from flows.datatypes import BIPOLAR, INT, UINT, DataType, Kind, smallest_type
 from flows.errors import ConfigError
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
+from flows.layers.sliding_window import SlidingWindow, check_map, windows
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,13 @@ class XnorMVAU:
 
 @dataclass(frozen=True)
 class IntMVAU:
-    """Integer (or bipolar) weights x integer inputs; output = signed dot product, full precision."""
+    """Integer (or bipolar) weights x integer inputs; output = signed dot product, full precision.
+
+    `mult_style` (integer x integer products only; docs/hardware.md): "dsp" puts every lane's
+    product in a DSP block, "lut" builds it from LUTs (shift-and-add, no multiplier for synthesis
+    to map), "auto" leaves the choice to the synthesis tool (a plain `*`). A bipolar operand needs
+    no multiplier (a conditional negate), so "dsp" is refused there.
+    """
 
     name: str
     mw: int
@@ -77,13 +87,24 @@ class IntMVAU:
     simd: int = 1
     pe: int = 1
     num_vectors: int = 1
+    mult_style: str = "auto"
 
     def __post_init__(self) -> None:
         check_positive(self.name, mw=self.mw, mh=self.mh, num_vectors=self.num_vectors)
         check_divides(self.name, self.mw, "SIMD", self.simd)
         check_divides(self.name, self.mh, "PE", self.pe)
+        bipolar = Kind.BIPOLAR in (self.input_type.kind, self.weight_type.kind)
         if self.input_type.kind == Kind.BIPOLAR and self.weight_type.kind == Kind.BIPOLAR:
             raise ConfigError(f"{self.name}: bipolar x bipolar is an XnorMVAU, not an IntMVAU")
+        if self.mult_style not in ("auto", "dsp", "lut"):
+            raise ConfigError(
+                f"{self.name}: mult_style must be 'auto', 'dsp' or 'lut', got {self.mult_style!r}"
+            )
+        if self.mult_style == "dsp" and bipolar:
+            raise ConfigError(
+                f"{self.name}: mult_style='dsp' needs integer x integer products; with a bipolar "
+                "operand the product is a conditional negate in LUTs: use 'auto' or 'lut'"
+            )
 
     @property
     def output_type(self) -> DataType:
@@ -117,9 +138,13 @@ def _check_weights(cfg, params: dict[str, np.ndarray]) -> np.ndarray:
     return w.astype(np.int64)
 
 
-# Rows of XOR words held at once by the packed XnorMVAU (bounds the temporaries to a few MB).
-_XNOR_CHUNK_WORDS = 1 << 16
-# Largest integer below which every float64 integer is exact.
+# XOR words held at once by the packed XnorMVAU: (mh x columns) temporaries of about 2 MB.
+_XNOR_CHUNK_WORDS = 1 << 18
+# Worker threads of xnor_popcount, and the XOR word count from which it uses more than one.
+_XNOR_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+_XNOR_PARALLEL_WORDS = 1 << 21
+# Integers of magnitude below 2^24 (float32) resp. 2^53 (float64) are exact in that float type.
+_F32_EXACT = 1 << 24
 _F64_EXACT = 1 << 53
 
 
@@ -143,30 +168,52 @@ def pack_bipolar(a: np.ndarray) -> np.ndarray:
 def xnor_popcount(xp: np.ndarray, wp: np.ndarray, n: int) -> np.ndarray:
     """(M, K) x (mh, K) packed words of length-n bit vectors -> (M, mh) int64 popcount(XNOR).
 
-    popcount(~(x ^ w) & mask) over the n valid bits equals n - popcount(x ^ w), because the tail
-    bits (mask 0) are 0 in both operands and so never differ; the subtraction is the masking.
-    Disagreements are summed word by word in a narrow accumulator (uint16 while n < 2^16, so it
-    cannot wrap), over chunks of rows that bound the temporaries."""
+    popcount(~(x ^ w) & mask) over the n valid bits equals n - popcount(x ^ w) as long as every
+    bit outside the n valid ones is 0 in both operands (they never differ): the subtraction is the
+    masking. Large products split the rows into one run of chunks per worker thread (numpy
+    releases the GIL in these ufuncs); each output row is computed once, by one worker, so the
+    result does not depend on the split."""
     m, k = xp.shape
     mh = wp.shape[0]
     out = np.empty((m, mh), dtype=np.int64)
     if m == 0 or mh == 0:
         return out
-    rows = max(1, _XNOR_CHUNK_WORDS // mh)
-    acc_type = np.uint16 if n < (1 << 16) else np.int64
-    diff = np.empty((min(rows, m), mh), dtype=np.uint64)
+    cols = max(1, _XNOR_CHUNK_WORDS // mh)
+    xt = np.ascontiguousarray(xp.T)  # (K, M): word j of every input vector, contiguous
+    chunks = -(-m // cols)
+    workers = min(_XNOR_THREADS, chunks) if m * mh * k >= _XNOR_PARALLEL_WORDS else 1
+    bounds = [min(m, cols * (chunks * i // workers)) for i in range(workers + 1)]
+    runs = list(itertools.pairwise(bounds))
+    if workers == 1:
+        _xnor_rows(xt, wp, n, out, cols, 0, m)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda run: _xnor_rows(xt, wp, n, out, cols, *run), runs))
+    return out
+
+
+def _xnor_rows(xt, wp, n: int, out: np.ndarray, cols: int, first: int, last: int) -> None:
+    """Rows first..last-1 of xnor_popcount, `cols` rows at a time. The temporaries are
+    (mh, cols): one weight word per output channel XOR a contiguous run of input words.
+    Disagreements are summed in a narrow accumulator (uint16 while n < 2^16: it cannot wrap)."""
+    mh, k = wp.shape
+    diff = np.empty((mh, min(cols, last - first)), dtype=np.uint64)
     cnt = np.empty(diff.shape, dtype=np.uint8)
-    acc = np.empty(diff.shape, dtype=acc_type)
-    for start in range(0, m, rows):
-        stop = min(m, start + rows)
-        d, c, a = diff[: stop - start], cnt[: stop - start], acc[: stop - start]
+    acc = np.empty(diff.shape, dtype=np.uint16 if n < (1 << 16) else np.int64)
+    for start in range(first, last, cols):
+        stop = min(last, start + cols)
+        d, c, a = diff[:, : stop - start], cnt[:, : stop - start], acc[:, : stop - start]
         a.fill(0)
         for j in range(k):
-            np.bitwise_xor(xp[start:stop, j, None], wp[None, :, j], out=d)
+            np.bitwise_xor(wp[:, j, None], xt[j, None, start:stop], out=d)
             np.bitwise_count(d, out=c)
             np.add(a, c, out=a)
-        np.subtract(n, a, out=out[start:stop], dtype=np.int64)
-    return out
+        np.subtract(n, a.T, out=out[start:stop], dtype=np.int64)
+
+
+def _check_input_length(cfg, x: np.ndarray) -> None:
+    if x.shape[-1] != cfg.mw:
+        raise ConfigError(f"{cfg.name}: input vectors have length {x.shape[-1]}, expected {cfg.mw}")
 
 
 def xnor_mvau_execute(cfg: XnorMVAU, params, inputs):
@@ -177,29 +224,72 @@ def xnor_mvau_execute(cfg: XnorMVAU, params, inputs):
     w = _check_weights(cfg, params)
     (x,) = inputs
     x = np.asarray(x)
-    if x.shape[-1] != cfg.mw:
-        raise ConfigError(f"{cfg.name}: input vectors have length {x.shape[-1]}, expected {cfg.mw}")
+    _check_input_length(cfg, x)
     lead = x.shape[:-1]
     xp = pack_bipolar(x.reshape(-1, cfg.mw))
     out = xnor_popcount(xp, pack_bipolar(w), cfg.mw)
     return [out.reshape(*lead, cfg.mh)]
 
 
+def xnor_mvau_windowed_execute(window: SlidingWindow, cfg: XnorMVAU, params, x: np.ndarray):
+    """A SlidingWindow feeding an XnorMVAU, in one step: the same integers as
+    `xnor_mvau_execute(cfg, params, sliding_window_execute(window, {}, [x]))` without the int64
+    windows (kernel^2 copies of every element, 8 bytes each).
+
+    Bits are windowed instead of integers. When the channels fill whole words (C = 64, 128, ...)
+    or nearly so, every pixel is packed on its own and the windows gather whole words: vector
+    word (tap, j) = pixel word j, its tail bits 0. The weights are packed tap by tap to the same
+    layout (their tail bits 0 too), so the tails never differ and xnor_popcount counts exactly the
+    mw real bits. Otherwise (few channels) the windows gather bytes and are packed after. The
+    padding (-1 or 0 at the border) is bit 0 either way, as pack_bipolar maps it."""
+    w = _check_weights(cfg, params)
+    x = check_map(window.name, x, window.num_vectors, window.channels)
+    if window.out_channels != cfg.mw:
+        raise ConfigError(
+            f"{cfg.name}: input vectors have length {window.out_channels}, expected {cfg.mw}"
+        )
+    n, c, taps, p = x.shape[0], window.channels, window.kernel**2, window.pad
+    bits = (x > 0).reshape(n, window.in_h, window.in_w, c)
+    if taps * -(-c // 64) <= 2 * -(-cfg.mw // 64):
+        bits, wp = pack_bipolar(bits), pack_bipolar(w.reshape(cfg.mh, taps, c))
+    else:
+        wp = pack_bipolar(w)
+    bits = np.pad(bits, ((0, 0), (p, p), (p, p), (0, 0)))  # zeros: bit 0, i.e. -1
+    win = windows(bits, window.in_h + 2 * p, window.in_w + 2 * p, window.kernel, window.stride)
+    win = win.reshape(n * window.out_vectors, -1)
+    xp = win if win.dtype == np.uint64 else pack_bipolar(win)
+    out = xnor_popcount(xp, wp.reshape(cfg.mh, -1), cfg.mw)
+    return [out.reshape(n, window.out_vectors, cfg.mh)]
+
+
+def _exact_float_type(bound: int) -> type | None:
+    """The narrowest float type whose matmul is exact when every |partial sum| <= bound."""
+    if bound < _F32_EXACT:
+        return np.float32
+    if bound < _F64_EXACT:
+        return np.float64
+    return None
+
+
 def int_mvau_execute(cfg: IntMVAU, params, inputs):
     """(N, num_vectors, mw) integers -> (N, num_vectors, mh) exact dot products.
 
-    float64 BLAS when exact: every partial sum of a dot product is bounded in magnitude by
-    mw * max|x| * max|w| (from the data); below 2^53 every such integer, and so every rounding
-    step of any summation order, is exact in float64. Otherwise int64 matmul."""
+    BLAS in floating point where exact. Bound: with x of input_type and w of weight_type, every
+    product is at most P = max|x| * max|w| in magnitude, so every partial sum of a dot product,
+    in any summation order (blocking, FMA), is an integer of magnitude at most mw * P. Below 2^24
+    (float32) resp. 2^53 (float64) every such integer is representable, so no addition or
+    multiplication ever rounds and the result is the exact integer. The values' own maxima
+    (never above the types') give the bound used here; beyond 2^53, int64 matmul."""
     w = _check_weights(cfg, params)
     (x,) = inputs
     x = np.asarray(x, dtype=np.int64)
+    _check_input_length(cfg, x)
     if x.size and w.size:
         xmax = max(-int(x.min()), int(x.max()))  # Python ints: no overflow at INT64_MIN
         wmax = max(-int(w.min()), int(w.max()))
-        bound = cfg.mw * xmax * wmax
-        if bound < _F64_EXACT:
-            y = x.astype(np.float64) @ w.T.astype(np.float64)
+        ftype = _exact_float_type(cfg.mw * xmax * wmax)
+        if ftype is not None:
+            y = x.astype(ftype) @ w.T.astype(ftype)
             return [y.astype(np.int64)]
     return [x @ w.T]
 

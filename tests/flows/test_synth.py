@@ -145,3 +145,31 @@ def test_missed_clock_is_reported_not_raised() -> None:
     assert clock["constraint_mhz"] == pytest.approx(300, rel=1e-3)
     assert pnr["timing_met"] is False and clock["achieved_mhz"] < clock["constraint_mhz"]
     assert (out / "design.config").is_file()
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("style", ["dsp", "lut"])
+def test_int_mvau_mult_style(style: str, tmp_path: Path) -> None:
+    """IntMVAU UINT8 x INT8, 4 lanes: "dsp" puts every product in a MULT18X18D / DSP48E1, "lut"
+    none (shift-and-add: Yosys ignores use_dsp, so the RTL has no `*` for it to map); the
+    estimator's DSP count agrees on both families."""
+    import numpy as np
+
+    from flows.codegen import rtl
+    from flows.datatypes import INT, UINT
+    from flows.estimate import int_mvau
+    from flows.graph import Node
+    from flows.layers import IntMVAU
+
+    cfg = IntMVAU(f"mv_{style}", mw=8, mh=4, input_type=UINT(8), weight_type=INT(8), simd=2,
+                  pe=2, mult_style=style)  # fmt: skip
+    w = np.random.default_rng(0).integers(-128, 128, (cfg.mh, cfg.mw))
+    rtl.emit_layer(Node(cfg, [], [], {"weights": w}), tmp_path / "rtl")
+    sources = [tmp_path / "rtl" / f"{cfg.name}.v", *rtl.lib_sources()]
+    ecp5 = synth.synth_ecp5(sources, cfg.name, tmp_path / "ecp5", ooc=True)
+    xc7 = synth.synth_xilinx(sources, cfg.name, tmp_path / "xc7")
+    print(f"{style}: ecp5 {ecp5['LUT']} LUT {ecp5['FF']} FF {ecp5['DSP']} DSP; "
+          f"xc7 {xc7['LUT']} LUT {xc7['FF']} FF {xc7['DSP']} DSP")  # fmt: skip
+    lanes = cfg.simd * cfg.pe
+    assert (ecp5["DSP"], xc7["DSP"]) == ((lanes, lanes) if style == "dsp" else (0, 0))
+    assert int_mvau(cfg, "ecp5").dsp == ecp5["DSP"] and int_mvau(cfg, "xc7").dsp == xc7["DSP"]

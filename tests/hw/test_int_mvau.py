@@ -1,4 +1,4 @@
-"""IntMVAU RTL vs the golden function: exact words, back-pressure, reset, cycles per frame."""
+"""IntMVAU RTL vs the golden function: exact words, back-pressure, reset, cycles per frame, in\nevery multiplier style (auto `*`, dsp, lut shift-and-add)."""
 
 from __future__ import annotations
 
@@ -25,11 +25,21 @@ CONFIGS = [
     ),
     # INT4 x INT4 with SIMD = 6: an adder tree with odd levels (6 -> 3 -> 2 -> 1)
     IntMVAU("int_mvau", mw=24, mh=12, input_type=INT(4), weight_type=INT(4), simd=6, pe=3),
-]
+    # multiplier styles (docs/hardware.md): the same INT4 x INT4 unit with shift-and-add LUT
+    # products (signed selector bits), a UINT4 x INT8 one selecting on the unsigned input's bits,
+    # and a DSP product (use_dsp "yes")
+    IntMVAU("int_mvau", mw=24, mh=12, input_type=INT(4), weight_type=INT(4), simd=6, pe=3,
+            mult_style="lut"),
+    IntMVAU("int_mvau", mw=16, mh=8, input_type=UINT(4), weight_type=INT(8), simd=4, pe=2,
+            mult_style="lut"),
+    IntMVAU("int_mvau", mw=16, mh=8, input_type=UINT(8), weight_type=INT(8), simd=4, pe=2,
+            mult_style="dsp"),
+]  # fmt: skip
 
 
 def _id(c: IntMVAU) -> str:
-    return f"{c.input_type}x{c.weight_type}_mw{c.mw}_mh{c.mh}_simd{c.simd}_pe{c.pe}"
+    style = "" if c.mult_style == "auto" else f"_{c.mult_style}"
+    return f"{c.input_type}x{c.weight_type}_mw{c.mw}_mh{c.mh}_simd{c.simd}_pe{c.pe}{style}"
 
 
 def make_node(cfg: IntMVAU, rng: np.random.Generator) -> Node:
@@ -53,3 +63,13 @@ def test_int_mvau(cfg: IntMVAU, request: pytest.FixtureRequest) -> None:
     frames = make_frames(cfg, rng)
     r = sim.run_layer(node, frames)
     assert r["cycles_per_frame_out"][-4:] == [cfg.cycles_per_frame] * 4
+
+
+def test_mult_style_is_validated() -> None:
+    from flows.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="mult_style must be 'auto', 'dsp' or 'lut', got 'DSP'"):
+        IntMVAU("m", mw=4, mh=2, input_type=INT(8), weight_type=INT(8), mult_style="DSP")
+    with pytest.raises(ConfigError, match="mult_style='dsp' needs integer x integer"):
+        IntMVAU("m", mw=4, mh=2, input_type=UINT(8), weight_type=BIPOLAR, mult_style="dsp")
+    IntMVAU("m", mw=4, mh=2, input_type=UINT(8), weight_type=BIPOLAR, mult_style="lut")
