@@ -54,6 +54,13 @@ def _window_choice(cfg, target: int):
 
 def auto_fold(graph: DataflowGraph, target_cycles: int) -> DataflowGraph:
     """Fold a single-chain graph so that no layer needs more than `target_cycles` per frame."""
+    forks = [n.name for n in graph.nodes if len(n.inputs) > 1 or len(n.outputs) > 1]
+    if forks:
+        raise FoldingError(
+            f"automatic folding handles single-chain graphs; this one forks or joins at "
+            f"{', '.join(forks[:3])}{' ...' if len(forks) > 3 else ''} (a residual DAG): "
+            "residual folding is not implemented yet, build with --until agreement"
+        )
     g = graph.copy()
     lanes: int | None = None
     for node in g.topological():

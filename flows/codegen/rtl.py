@@ -261,8 +261,8 @@ def shortcut_words(fork: Node, branch: list[Node], fifo_depth: int = DEFAULT_FIF
       every branch node and in front of the join;
     * per node, NODE_WORDS of pipeline and output skid (an MVAU adds its popcount stages), plus
       its input buffer: a SlidingWindow max(its line buffer, (k + 1) rows of
-      (in_w + 2 * pad) * channels / pe words); a MaxPool (stride + 1) rows of in_w * channels / pe
-      words; an MVAU one input vector (mw / simd words).
+      (in_w + 2 * pad) * channels / pe words); a MaxPool max(stride, kernel - pad) + 1 rows of
+      scan_w * channels / pe words; an MVAU one input vector (mw / simd words).
 
     The link into the join on the other branch gets `max(fifo_depth, _pow2(this))` words.
     """
@@ -286,7 +286,8 @@ def shortcut_words(fork: Node, branch: list[Node], fifo_depth: int = DEFAULT_FIF
             line = rtl_window.sliding_window(n).context["depth"]
             total += held(max(line, (c.kernel + 1) * (c.in_w + 2 * c.pad) * nf), inp, nv_in)
         elif isinstance(c, MaxPool):
-            total += held((c.stride + 1) * c.in_w * (c.channels // c.pe), inp, nv_in)
+            rows = max(c.stride, c.kernel - c.pad) + 1  # line memories + the row being scanned
+            total += held(rows * c.scan_w * (c.channels // c.pe), inp, nv_in)
         elif isinstance(c, XnorMVAU | IntMVAU):
             total += held(c.sf, inp, nv_in)
         stages = getattr(c, "popcount_stages", 0)
