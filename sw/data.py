@@ -55,6 +55,25 @@ def digits() -> Split:
     return Split(xtr, ytr.astype(np.int64), xte, yte.astype(np.int64))
 
 
+DIGITS_GREY_GAIN = 15  # grey levels 0..16 -> pixels 0..240
+
+
+def digits_rgb(size: int = 16) -> Split:
+    """`digits()` as RGB images for the image models: (N, 3, size, size) uint8, each grey level
+    times 15 (0..240), upsampled from 8x8 by nearest neighbour (`size` a multiple of 8) and
+    replicated to three channels. Same split and labels as `digits()`."""
+    if size % 8 or size <= 0:
+        raise DataError(f"digits_rgb size must be a positive multiple of 8; got {size}")
+    d, k = digits(), size // 8
+
+    def rgb(x: np.ndarray) -> np.ndarray:
+        grey = (x.reshape(-1, 1, 8, 8) * DIGITS_GREY_GAIN).astype(np.uint8)
+        up = grey.repeat(k, axis=2).repeat(k, axis=3)
+        return np.ascontiguousarray(np.repeat(up, 3, axis=1))
+
+    return Split(rgb(d.x_train), d.y_train, rgb(d.x_test), d.y_test)
+
+
 def synthetic_images(
     n_train: int,
     n_test: int,

@@ -9,6 +9,7 @@
 | `se_finetune` | INSTA-BNN supplementary B | 8-bit LSQ SE weights, 10 epochs, lr 1e-4 linear |
 | `bnnplus` | BNN+ | SignSwish backward, R1/R2 with trainable scales |
 | `binaryduo` | BinaryDuo | coupled ternary model, decouple, fine-tune |
+| `digits_resnet` | ours | the `digits` recipe for a small insta_resnet20 on 3x16x16 digits |
 
 Each recipe module defines a frozen hyper-parameter dataclass (the paper's values as defaults,
 overridable with `--hp key=value`) and `train(run, hp) -> Result`.
@@ -16,12 +17,21 @@ overridable with `--hp key=value`) and `train(run, hp) -> Result`.
 
 from __future__ import annotations
 
-from sw.recipes import ablation, binaryduo, bnnplus, cifar, digits, se_finetune, two_stage
+from sw.recipes import (
+    ablation,
+    binaryduo,
+    bnnplus,
+    cifar,
+    digits,
+    digits_resnet,
+    se_finetune,
+    two_stage,
+)
 from sw.recipes.base import Recipe, Result, Run, UnknownRecipeError
 
 RECIPES: dict[str, Recipe] = {
     m.RECIPE.name: m.RECIPE
-    for m in (digits, ablation, cifar, two_stage, se_finetune, bnnplus, binaryduo)
+    for m in (digits, ablation, cifar, two_stage, se_finetune, bnnplus, binaryduo, digits_resnet)
 }
 
 

@@ -67,7 +67,7 @@ def test_other_schedules():
 def test_every_recipe_is_registered_with_the_papers_epochs():
     assert {n: r.epochs for n, r in RECIPES.items()} == {
         "digits": 60, "ablation": 90, "cifar": 400, "two_stage": 512, "se_finetune": 10,
-        "bnnplus": 250, "binaryduo": 140,
+        "bnnplus": 250, "binaryduo": 140, "digits_resnet": 30,
     }  # fmt: skip
 
 
