@@ -25,6 +25,7 @@ import numpy as np
 
 from flows.datatypes import BIPOLAR, INT, DataType, Kind, smallest_type
 from flows.errors import ConfigError, NumericContractError
+from flows.layers.insta_se import SEConfig, se_v
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
 
 # Largest per-layer exponent E: bounds E where M and A do not (alpha = 0 and a small offset) and
@@ -60,6 +61,8 @@ class InstaThreshold:
     mantissa_bits: int = 18
     offset_bits: int = 48
     statistic_output: bool = False  # a third output: S per frame, for a reuse INSTA-PReLU
+    se: SEConfig | None = None  # INSTA-Th+: T = (A + M * tanh_table[SE(S)]) 2^-E (numerics 10)
+    tanh_frac_bits: int = 12  # G of the INSTA-Th+ table: rne(3 tanh(v / 3) 2^G)
 
     def __post_init__(self) -> None:
         check_positive(self.name, channels=self.channels, height=self.height, width=self.width)
@@ -234,7 +237,15 @@ def thresholds(cfg: InstaThreshold, params: dict, s: np.ndarray) -> np.ndarray:
     [min - 1, max + 1] of the input, which changes no comparison.
     """
     _, a, m, sign = check_params(cfg, params)
-    dtype = object if cfg.mantissa_bits + cfg.acc_type.bits > 61 else np.int64
+    if cfg.se is not None:  # INSTA-Th+: the table value of v = SE(m3) replaces S
+        v_int = se_v(cfg.name, cfg.se, params, np.asarray(s), cfg.acc_type.bits)
+        tab = np.asarray(params["tanh"], dtype=np.int64)
+        if tab.shape != (1 << cfg.se.v_bits,):
+            raise ConfigError(f"{cfg.name}: tanh table has shape {tab.shape}")
+        s = tab[v_int - cfg.se.v_type.min]
+        dtype = object if cfg.mantissa_bits + cfg.tanh_frac_bits + 2 > 61 else np.int64
+    else:
+        dtype = object if cfg.mantissa_bits + cfg.acc_type.bits > 61 else np.int64
     v = a.astype(dtype) + m.astype(dtype) * np.asarray(s).astype(dtype)
     e, t = cfg.exponent, cfg.input_type
     th = np.where(sign > 0, -((-v) >> e), v >> e)  # >> floors: ceil = -floor(-v / 2^E)
@@ -316,13 +327,15 @@ def fold_insta_constants(
     input_type: DataType,
     mantissa_bits: int = 18,
     offset_bits: int = 48,
+    se_tanh_frac_bits: int | None = None,
 ) -> InstaConstants:
     """Float INSTA-Th parameters (real units; x_real = input_scale * x) -> integer constants.
 
     Exact rational arithmetic on the float64 values, one round-half-to-even per constant:
     mu_int = clamp(rne(mu / s)); with sigma_x = sigma / s,
     A = rne((mu_int + sigma_x * beta) 2^E), M = rne(alpha / (H W sigma_x^2) 2^E) and E the
-    largest exponent that fits (see `_exponent`); sign = sign(sigma).
+    largest exponent that fits (see `_exponent`); sign = sign(sigma). With `se_tanh_frac_bits`
+    = G (INSTA-Th+), alpha is ignored and M = rne(sigma_x 2^(E - G)) scales the tanh table.
     """
     mu_f = _vector("mu", mu, None)
     c = mu_f.size
@@ -337,7 +350,10 @@ def fold_insta_constants(
     mu_int = [min(max(round(Fraction(m) / s), input_type.min), input_type.max) for m in mu_f]
     sig_x = [Fraction(v) / s for v in sigma_f]
     offset = [mi + sx * Fraction(b) for mi, sx, b in zip(mu_int, sig_x, beta_f, strict=True)]
-    k = [Fraction(a) / (hw * sx * sx) for a, sx in zip(alpha_f, sig_x, strict=True)]
+    if se_tanh_frac_bits is None:
+        k = [Fraction(a) / (hw * sx * sx) for a, sx in zip(alpha_f, sig_x, strict=True)]
+    else:  # INSTA-Th+: T = offset + sigma_x * tanh_table / 2^G, so M carries sigma_x 2^-G
+        k = [sx / 2**se_tanh_frac_bits for sx in sig_x]
     e = _exponent(k, offset, mantissa_bits, offset_bits)
     return InstaConstants(
         mu=np.array(mu_int, dtype=np.int64),

@@ -30,9 +30,10 @@ from flows.datatypes import INT, DataType, Kind, smallest_type
 from flows.errors import ConfigError
 from flows.fixedpoint import rne, rne_shift, saturate
 from flows.layers.insta import statistic
+from flows.layers.insta_se import SEConfig, se_v
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
 
-FORMS = ("alpha", "reuse")
+FORMS = ("alpha", "se", "reuse")
 
 
 def gamma_table(v_exponent: int, input_scale: float, frac_bits: int, v_bits: int) -> np.ndarray:
@@ -61,6 +62,7 @@ class InstaPReLU:
     gamma_frac_bits: int = 8  # G
     v_bits: int = 8  # v_c is INT(v_bits): the table has 2^v_bits entries
     mu_frac_bits: int = 0  # k: mu_c is in units of 2^-k input steps
+    se: SEConfig | None = None  # form "se": v = SE(m3) (flows/layers/insta_se.py)
     mul_type: DataType = INT(16)
     add_type: DataType = INT(32)
     stat_channels: int | None = None  # reuse: channels of the INSTA-Th statistic (input 1)
@@ -81,6 +83,8 @@ class InstaPReLU:
                 raise ConfigError(f"{self.name}: the reuse form needs stat_channels and stat_type")
             check_divides(self.name + " (statistic channels)", self.channels, "C_stat",
                           self.stat_channels)  # fmt: skip
+        if (self.form == "se") != (self.se is not None):
+            raise ConfigError(f"{self.name}: form 'se' and an SE config go together")
         if self.shift < 0 or self.stat_exponent < 0:
             raise ConfigError(f"{self.name}: shift and stat_exponent must be >= 0")
 
@@ -125,17 +129,20 @@ def insta_prelu_execute(cfg: InstaPReLU, params, inputs):
         raise ConfigError(
             f"{cfg.name}: input has shape {x.shape}, expected (frames, {cfg.num_vectors}, {c})"
         )
-    if cfg.form == "alpha":
+    if cfg.form in ("alpha", "se"):
         s = statistic(x << cfg.mu_frac_bits, _param(cfg, params, "mu", cfg.mu_type, c))
     else:
         st = np.asarray(inputs[1], dtype=np.int64).reshape(x.shape[0], -1)
         s = np.tile(st, (1, c // cfg.stat_channels))
-    mv = _param(cfg, params, "Mv", INT(cfg.mantissa_bits), c)
-    bv = _param(cfg, params, "Bv", INT(cfg.offset_bits), c)
-    wide = cfg.mantissa_bits + cfg.acc_type.bits > 61
-    dt = object if wide else np.int64
-    v = rne_shift(mv.astype(dt) * s.astype(dt) + bv.astype(dt), cfg.stat_exponent)
     vt = INT(cfg.v_bits)
+    if cfg.se is not None:
+        v = se_v(cfg.name, cfg.se, params, s, cfg.acc_type.bits)
+    else:
+        mv = _param(cfg, params, "Mv", INT(cfg.mantissa_bits), c)
+        bv = _param(cfg, params, "Bv", INT(cfg.offset_bits), c)
+        wide = cfg.mantissa_bits + cfg.acc_type.bits > 61
+        dt = object if wide else np.int64
+        v = rne_shift(mv.astype(dt) * s.astype(dt) + bv.astype(dt), cfg.stat_exponent)
     v = np.clip(v, vt.min, vt.max).astype(np.int64)
     table = _param(cfg, params, "table", cfg.table_type, 1 << cfg.v_bits)
     d = (x << cfg.gamma_frac_bits) - table[v - vt.min][:, None, :]

@@ -56,6 +56,7 @@ from flows.layers import (
 )
 from flows.layers.insta import _exponent, fold_insta_constants
 from flows.layers.insta_prelu import gamma_table
+from flows.layers.insta_se import fold_se
 from flows.transforms.base import Transformation
 
 MUL_BITS = 16  # fixed-point mantissas of scales and slopes (numerics section 6)
@@ -63,6 +64,9 @@ MAX_ADD_BITS = 40  # widest offset accepted next to a 16-bit mantissa
 V_EXPONENT = 8  # INSTA-PReLU: v = a*m3 on the grid 2^-4, INT8 (|v| < 8; numerics section 10)
 GAMMA_FRAC_BITS = 8  # INSTA-PReLU: gamma with 8 fractional bits below x's grid
 V_BITS = 12  # INSTA-PReLU: the tanh table's index width
+SE_M3_EXPONENT = 4  # INSTA+ SE input: m3 on the INT8 grid 2^-4 (|m3| < 8)
+SE_HIDDEN_EXPONENT = 4  # INSTA+ SE hidden layer: UINT8 on the grid 2^-4 (0 .. 16)
+TANH_FRAC_BITS = 12  # INSTA-Th+: 3 tanh(v/3) with 12 fractional bits
 MU_FRAC_BITS = 4  # INSTA-PReLU: mu on a grid 2^-4 finer than x's (numerics section 10)
 
 
@@ -354,17 +358,28 @@ def _fractions(v) -> list[Fraction]:
     return [Fraction(float(x)) for x in np.asarray(v, np.float64).ravel()]
 
 
+def tanh_table(v_exponent: int, v_bits: int, frac_bits: int) -> np.ndarray:
+    """rne(3 tanh(v 2^-e / 3) 2^G) for every INT(v_bits) v: the INSTA-Th+ table (numerics 10)."""
+    vt = INT(v_bits)
+    v = np.arange(vt.min, vt.max + 1, dtype=np.float64) * 2.0**-v_exponent
+    return rne(3.0 * np.tanh(v / 3.0) * 2.0**frac_bits).astype(np.int64)
+
+
+def _fold_se(p: dict, hw: int, s: float, mu_frac_bits: int):
+    """The integer SE of an INSTA module with float parameters `p` (w1, s1, w2, s2, sigma)."""
+    sig_x = [Fraction(float(v)) / Fraction(s) for v in np.asarray(p["sigma"], np.float64)]
+    k = [1 / (hw * sx**3 * 2 ** (3 * mu_frac_bits)) for sx in sig_x]
+    return fold_se(k, p["w1"], p["s1"], p["w2"], p["s2"], m3_exponent=SE_M3_EXPONENT,
+                   hidden_exponent=SE_HIDDEN_EXPONENT, v_exponent=V_EXPONENT,
+                   v_bits=V_BITS)  # fmt: skip
+
+
 class InstaToInteger(Transformation):
     def rewrite(self, graph: DataflowGraph) -> bool:
         for node in graph.nodes:
             cfg = node.config
             if not isinstance(cfg, FloatInsta):
                 continue
-            if cfg.form == "se":
-                raise UnsupportedPatternError(
-                    f"{cfg.name}: INSTA-{'Th' if cfg.module == 'threshold' else 'PReLU'}+ (SE "
-                    "form) has no integer lowering yet; use the alpha or reuse forms"
-                )
             found = _positive_scale(graph, node, f"INSTA {cfg.module}")
             if found is None:
                 continue
@@ -381,14 +396,21 @@ class InstaToInteger(Transformation):
         cfg, p = node.config, node.params
         x = aff.inputs[0]
         xt = graph.streams[x].dtype
-        k = fold_insta_constants(p["mu"], p["sigma"], p["alpha"], p["beta"], cfg.height,
-                                 cfg.width, s, input_type=xt)  # fmt: skip
+        se = cfg.form == "se"
+        alpha = np.zeros(cfg.channels) if se else p["alpha"]
+        k = fold_insta_constants(p["mu"], p["sigma"], alpha, p["beta"], cfg.height, cfg.width, s,
+                                 input_type=xt,
+                                 se_tanh_frac_bits=TANH_FRAC_BITS if se else None)  # fmt: skip
+        se_cfg, se_params = _fold_se(p, cfg.num_vectors, s, 0) if se else (None, {})
         y, m3 = node.outputs[0], (node.outputs[1] if len(node.outputs) > 1 else None)
         want_stat = m3 is not None and bool(graph.consumers(m3))
         icfg = InstaThreshold(
             name=cfg.name, channels=cfg.channels, height=cfg.height, width=cfg.width,
-            input_type=xt, exponent=k.E, statistic_output=want_stat,
+            input_type=xt, exponent=k.E, statistic_output=want_stat, se=se_cfg,
+            tanh_frac_bits=TANH_FRAC_BITS,
         )  # fmt: skip
+        if se:
+            se_params["tanh"] = tanh_table(V_EXPONENT, V_BITS, TANH_FRAC_BITS)
         _remove(graph, aff)
         _remove(graph, node)
         del graph.streams[aff.outputs[0]]
@@ -398,7 +420,7 @@ class InstaToInteger(Transformation):
             outs.append(Stream(graph.unique_name(cfg.name + "_S"), None, (1, cfg.channels)))
         elif m3 is not None:
             graph.streams.pop(m3)
-        graph.add(icfg, [x], outs, **k.params())
+        graph.add(icfg, [x], outs, **k.params(), **se_params)
         if want_stat:
             sig_x = np.asarray(p["sigma"], np.float64) / s
             kf = FloatAffine(name=graph.unique_name(cfg.name + "_m3"), channels=cfg.channels)
@@ -429,6 +451,14 @@ class InstaToInteger(Transformation):
             bv = np.asarray(p["q"], np.float64) * 2.0**e
             extra = {"stat_channels": stat.shape[1], "stat_type": stat.dtype}
             stat_in = [kaff.inputs[0]]
+        elif cfg.form == "se":
+            kb = MU_FRAC_BITS
+            extra, se_params = _fold_se(p, hw, s, kb)
+            extra = {"mu_frac_bits": kb, "se": extra}
+            kv, bv = np.zeros(c), np.zeros(c)
+            mu = [min(max(round(Fraction(float(m)) / Fraction(s) * 2**kb), xt.min << kb),
+                      xt.max << kb) for m in np.asarray(p["mu"], np.float64)]  # fmt: skip
+            stat_in = []
         else:
             sig_x = np.asarray(p["sigma"], np.float64) / s
             kb = MU_FRAC_BITS  # S is in units of (2^-kb steps)^3
@@ -455,8 +485,11 @@ class InstaToInteger(Transformation):
             add_type=at, gamma_frac_bits=g, v_bits=V_BITS, **extra,
         )  # fmt: skip
         params = {"Mv": mv, "Bv": bvi, "table": table, "mul_pos": mp, "mul_neg": mn, "add": add}
-        if cfg.form == "alpha":
+        if cfg.form in ("alpha", "se"):
             params["mu"] = np.array(mu, dtype=np.int64)
+        if cfg.form == "se":
+            params.update(se_params)
+            del params["Mv"], params["Bv"]
         out = rq.outputs[0]
         for n in (aff, node, rq) + ((kaff,) if cfg.form == "reuse" else ()):
             _remove(graph, n)

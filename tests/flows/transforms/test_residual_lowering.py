@@ -43,6 +43,7 @@ FAMILIES = {
     "reactnet_resnet18": {**SMALL, "blocks": (1, 1)},
     "insta_resnet18": {**SMALL, "blocks": (1, 1)},
     "insta_resnet18_lat": {**SMALL, "blocks": (1, 1)},
+    "insta_resnet18_plus": {**SMALL, "blocks": (1, 1), "width": 16},  # SE ratio 16
     "insta_resnet20": {**SMALL, "blocks": (1, 1, 1)},
 }
 
@@ -77,21 +78,14 @@ def test_family_lowers_completely(exported, name):
         assert all(n.config.form == "reuse" and len(n.inputs) == 2 for n in reuse)
     else:
         assert kinds["InstaThreshold"] == kinds["InstaPReLU"] == units
+    if name == "insta_resnet18_plus":  # the SE is part of each INSTA module
+        insta = [n for n in graph.nodes if n.kind in ("InstaThreshold", "InstaPReLU")]
+        assert all(n.config.se.hidden == n.config.channels // 16 for n in insta)
     # every INSTA-Th input feeds only the INSTA-Th: the shortcut reads its delayed output
     for n in graph.nodes:
         if n.kind == "InstaThreshold":
             assert [u.name for u in graph.consumers(n.inputs[0])] == [n.name]
     assert graph.run(_pixels(2)).shape == (2, 1, 1)
-
-
-def test_se_form_is_refused_by_name(tmp_path):
-    from sw.export import export_untrained
-
-    path = export_untrained(
-        "insta_resnet18_plus", tmp_path / "p.onnx", **{**FAMILIES["insta_resnet18"], "width": 16}
-    )
-    with pytest.raises(UnsupportedPatternError, match="SE form"):
-        streamline(import_model(load(path)))
 
 
 def test_scale_movement_is_exact(exported):
