@@ -57,7 +57,7 @@ from flows.layers import (
 from flows.layers.insta import _exponent, fold_insta_constants
 from flows.layers.insta_prelu import gamma_table
 from flows.layers.insta_se import fold_se
-from flows.transforms.base import Transformation
+from flows.transforms.base import Transformation, infer_types
 
 MUL_BITS = 16  # fixed-point mantissas of scales and slopes (numerics section 6)
 MAX_ADD_BITS = 40  # widest offset accepted next to a 16-bit mantissa
@@ -77,11 +77,17 @@ class Group(Transformation):
         self.steps = steps
 
     def apply(self, graph: DataflowGraph) -> tuple[DataflowGraph, bool]:
+        """One copy per round; members rewrite it in place (each rewrite is followed by the
+        sort and type inference `Transformation.apply` does), so a full-size ResNet does not
+        copy its weights once per rewrite."""
+        g = graph.copy()
         changed = False
         for step in self.steps:
-            graph, c = step.apply(graph)
-            changed |= c
-        return graph, changed
+            while step.rewrite(g):
+                g.sort()
+                infer_types(g)
+                changed = True
+        return g, changed
 
 
 # --- helpers -------------------------------------------------------------------------------------
