@@ -116,6 +116,11 @@ def step_agreement(ctx: BuildContext) -> None:
         return
     ref = np.load(ctx.reference)
     result = agreement(ctx.graph, ref["images"], ref["logits"], ref["labels"], ctx.float_graph)
+    from flows.agreement import layer_flips, to_stream
+
+    result["layer_flips"] = layer_flips(
+        ctx.graph, ctx.float_graph, to_stream(ref["images"], ctx.graph)
+    )
     ctx.summary["agreement"] = result
     print(
         f"[agreement] integer vs float top-1: {result['agree']}/{result['images']} "

@@ -74,6 +74,12 @@ def test_parity_on_100_images_and_agreement(summary):
     assert s["parity"]["first_frame_latency_cycles"] > s["cycles_per_frame"]
     a = s["agreement"]
     assert a["images"] == 360 and a["unexplained"] == 0 and a["accuracy"] >= 0.93
+    # every binary activation of the integer graph equals the float model's (numerics 3), and
+    # the fixed-point logits stay within section 5's bound of the real ones
+    rows = a["layer_flips"]
+    binary = [r for r in rows if r["type"] == "BIPOLAR"]
+    assert len(binary) == 3 and all(r["propagated_flips"] == 0.0 for r in binary)
+    assert rows[-1]["max_abs_diff"] <= a["final_rounding_bound"]
 
 
 @pytest.mark.synth
