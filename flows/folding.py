@@ -1,23 +1,47 @@
 """Folding: how many input elements (SIMD) and output channels (PE) each layer handles per cycle.
 
-Stream words between two layers must have the same number of lanes (producer PE = consumer
-SIMD/PE; no width converter yet), so folding is chosen along the chain. `auto_fold` picks, for a
-target number of cycles per frame, the cheapest folding that meets it; `apply_folding` applies an
-explicit {layer: {"simd": s, "pe": p}} map and checks it.
+Stream words must have the same number of lanes at both ends of every stream (producer PE =
+consumer SIMD/PE; no width converter yet). `auto_fold` picks, for a target number of cycles per
+frame, the cheapest folding that meets it on chains and on residual DAGs (forks, joins, per-frame
+side streams); `apply_folding` applies an explicit {layer: {"simd": s, "pe": p}} map and checks it.
+
+How `auto_fold` works (docs/flow.md, Folding):
+
+1. *Lane classes*: a union-find over streams. A layer with one `pe` (every kind but the MVAUs)
+   reads and writes all its streams at `pe` lanes, so it ties them into one class; an MVAU
+   separates its input class (SIMD) from its output class (PE). LabelSelect emits 1 lane, so its
+   output is not tied to its input. A per-frame side stream (INSTA-Th's statistic S, one vector)
+   is an ordinary stream: it carries its producer's PE and its consumer reads it at its PE.
+2. *Legal lanes* of a class: the values every port in the class accepts, i.e. divisors of every
+   channel count, `mw` (SIMD ports) and `mh` (PE ports) in it for which the layer's config is
+   valid (e.g. INSTA-Th needs enough cycles per frame for its threshold evaluators).
+3. *Greedy in topological order*: the first layer that touches an undecided class decides it
+   (an MVAU decides its SIMD and PE classes together). Each option is scored by the cycles over the
+   target of every layer touching the layer's classes, worst first (an MVAU whose other class is
+   still open counts with that class at its largest legal value), then by its cost: SIMD*PE for an
+   MVAU (balanced SIMD ~ PE, then more PE, on ties), the lane count otherwise. So a class gets the
+   smallest lane count with which every layer touching it meets the target; where that is
+   impossible, the layers over the target are as fast as the legal lanes allow, and `auto_fold`
+   warns (`FoldingWarning`) naming them.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
-from flows.errors import FoldingError
-from flows.graph import DataflowGraph
-from flows.layers import IntMVAU, MaxPool, SlidingWindow, XnorMVAU
+from flows.errors import ConfigError, FoldingError
+from flows.graph import DataflowGraph, Node
+from flows.layers import IntMVAU, LabelSelect, XnorMVAU
 
 MVAUS = (XnorMVAU, IntMVAU)
-WINDOWS = (SlidingWindow, MaxPool)  # PE = channels per word, in and out
+
+
+class FoldingWarning(UserWarning):
+    """`auto_fold` could not meet the target cycles per frame on some layers."""
 
 
 def divisors(n: int) -> list[int]:
@@ -29,56 +53,170 @@ def in_lanes(cfg) -> int:
 
 
 def out_lanes(cfg) -> int:
-    return 1 if type(cfg).__name__ == "LabelSelect" else cfg.pe
+    return 1 if isinstance(cfg, LabelSelect) else cfg.pe
 
 
-def _mvau_choice(cfg, simd_fixed: int | None, target: int) -> tuple[int, int]:
-    """Smallest SIMD*PE meeting `target` cycles (balanced on ties); the fastest if none does."""
-    simds = [simd_fixed] if simd_fixed else divisors(cfg.mw)
-    options = []
-    for s in simds:
-        for p in divisors(cfg.mh):
-            cycles = cfg.num_vectors * (cfg.mw // s) * (cfg.mh // p)
-            cost = s * p if cycles <= target else cycles  # none meets it: the fastest
-            options.append((cycles > target, cost, abs(s - p), -p, s, p))
-    best = min(options)
-    return best[4], best[5]
+# --- lane classes --------------------------------------------------------------------------------
+class LaneClasses:
+    """Union-find over the streams of a graph: streams of one class carry the same lanes per word.
 
+    `ports[node]` is (SIMD class, PE class) of an MVAU, (None, class) of any other kind;
+    `legal[class]` the lane counts every port of the class accepts, ascending."""
 
-def _window_choice(cfg, target: int):
-    """Smallest PE (a divisor of the channels) meeting `target` cycles; the fastest if none does."""
-    options = [replace(cfg, pe=p) for p in divisors(cfg.channels)]
-    meeting = [o for o in options if o.cycles_per_frame <= target]
-    return meeting[0] if meeting else options[-1]
+    def __init__(self, graph: DataflowGraph) -> None:
+        self._parent: dict[str, str] = {}
+        fixed: set[str] = set()  # streams that carry exactly 1 lane (LabelSelect outputs)
+        for node in graph.nodes:
+            self._tie_node(node, fixed)
+        self.ports = {n.name: self._ports(n) for n in graph.nodes}
+        self.touching: dict[str, list[Node]] = {}
+        for node in graph.topological():
+            for c in dict.fromkeys(c for c in self.ports[node.name] if c is not None):
+                self.touching.setdefault(c, []).append(node)
+        self.legal = {c: self._legal(c, nodes) for c, nodes in self.touching.items()}
+        for s in fixed:
+            self.legal[self.find(s)] = [v for v in self.legal.get(self.find(s), [1]) if v == 1]
+        for c, values in self.legal.items():
+            if not values:
+                self._no_common_lanes(c)
 
+    def find(self, stream: str) -> str:
+        root = self._parent.setdefault(stream, stream)
+        if root != stream:
+            root = self._parent[stream] = self.find(root)
+        return root
 
-def auto_fold(graph: DataflowGraph, target_cycles: int) -> DataflowGraph:
-    """Fold a single-chain graph so that no layer needs more than `target_cycles` per frame."""
-    forks = [n.name for n in graph.nodes if len(n.inputs) > 1 or len(n.outputs) > 1]
-    if forks:
-        raise FoldingError(
-            f"automatic folding handles single-chain graphs; this one forks or joins at "
-            f"{', '.join(forks[:3])}{' ...' if len(forks) > 3 else ''} (a residual DAG): "
-            "residual folding is not implemented yet, build with --until agreement"
-        )
-    g = graph.copy()
-    lanes: int | None = None
-    for node in g.topological():
+    def _tie(self, streams: list[str]) -> None:
+        for s in streams[1:]:
+            self._parent[self.find(s)] = self.find(streams[0])
+
+    def _tie_node(self, node: Node, fixed: set[str]) -> None:
         cfg = node.config
         if isinstance(cfg, MVAUS):
-            if lanes is not None and cfg.mw % lanes:
-                raise FoldingError(f"{cfg.name}: incoming {lanes} lanes do not divide mw={cfg.mw}")
-            simd, pe = _mvau_choice(cfg, lanes, target_cycles)
-            node.config = replace(cfg, simd=simd, pe=pe)
-            lanes = pe
-        elif isinstance(cfg, WINDOWS) and lanes is None:  # on the graph input: free to choose
-            node.config = _window_choice(cfg, target_cycles)
-            lanes = node.config.pe
+            self._tie(node.inputs)
+            self._tie(node.outputs)
+        elif isinstance(cfg, LabelSelect):
+            self._tie(node.inputs)
+            fixed.update(node.outputs)
         elif hasattr(cfg, "pe"):
-            node.config = replace(cfg, pe=lanes or 1)
-            lanes = out_lanes(node.config)
+            self._tie(node.inputs + node.outputs)
+        else:
+            raise FoldingError(
+                f"{node.name}: a {node.kind} has no folding (a transient kind); "
+                "streamline the graph before folding it"
+            )
+
+    def _ports(self, node: Node) -> tuple[str | None, str]:
+        if isinstance(node.config, MVAUS):
+            return self.find(node.inputs[0]), self.find(node.outputs[0])
+        return None, self.find(node.inputs[0])
+
+    def _legal(self, c: str, nodes: list[Node]) -> list[int]:
+        values: set[int] | None = None
+        for node in nodes:
+            simd_class, pe_class = self.ports[node.name]
+            for field, cls in (("simd", simd_class), ("pe", pe_class)):
+                if cls == c:
+                    ok = _port_values(node.config, field)
+                    values = ok if values is None else values & ok
+        return sorted(values or ())
+
+    def _no_common_lanes(self, c: str) -> None:
+        names = ", ".join(n.name for n in self.touching[c])
+        raise FoldingError(
+            f"layers {names} share one stream width (lanes per word) but no lane count is legal "
+            "for all of them (their channel counts have no common divisor that every one accepts); "
+            "fold them by hand with --folding"
+        )
+
+
+def _port_values(cfg, field: str) -> set[int]:
+    """Lane counts a layer accepts on one folding field (its config validates them)."""
+    dim = (cfg.mw if field == "simd" else cfg.mh) if isinstance(cfg, MVAUS) else cfg.channels
+    ok = set()
+    for v in divisors(dim):
+        try:
+            replace(cfg, **{field: v})
+        except ConfigError:
+            continue
+        ok.add(v)
+    return ok
+
+
+def _folded(cfg, ports: tuple[str | None, str], lanes: dict[str, int]):
+    simd_class, pe_class = ports
+    if simd_class is None:
+        return replace(cfg, pe=lanes[pe_class])
+    return replace(cfg, simd=lanes[simd_class], pe=lanes[pe_class])
+
+
+# --- the greedy choice -----------------------------------------------------------------------------
+def _choose_lanes(graph: DataflowGraph, classes: LaneClasses, target: int) -> dict[str, int]:
+    """Lanes per class, decided in topological order by the first layer touching the class."""
+    lanes: dict[str, int] = {}
+    for node in graph.topological():
+        ports = classes.ports[node.name]
+        open_ = list(dict.fromkeys(c for c in ports if c is not None and c not in lanes))
+        if not open_:
+            continue
+        options = [
+            dict(zip(open_, values, strict=True))
+            for values in itertools.product(*(classes.legal[c] for c in open_))
+        ]
+        best = min(options, key=lambda o: _score(ports, classes, {**lanes, **o}, target))
+        lanes.update(best)
+    return lanes
+
+
+def _score(ports, classes: LaneClasses, trial: dict[str, int], target: int) -> tuple:
+    """Overshoots of every layer touching the node's classes (worst first), then the cost."""
+    decided = {c for c in ports if c is not None}
+    touched = {n.name: n for c in decided for n in classes.touching[c]}.values()
+    optimistic = {c: trial.get(c, values[-1]) for c, values in classes.legal.items()}
+    cycles = (
+        _folded(n.config, classes.ports[n.name], optimistic).cycles_per_frame for n in touched
+    )
+    over = sorted((max(0, c - target) for c in cycles), reverse=True)
+    simd_class, pe_class = ports
+    p = trial[pe_class]
+    if simd_class is None:
+        return over, p
+    s = trial[simd_class]
+    return over, s * p, abs(s - p), -p, s, p
+
+
+# --- public API -------------------------------------------------------------------------------------
+def auto_fold(graph: DataflowGraph, target_cycles: int) -> DataflowGraph:
+    """Fold a chain or residual DAG so that no layer needs more than `target_cycles` per frame.
+
+    Layers that cannot meet the target get the most parallel legal folding the greedy leaves them
+    (module docstring) and are named in a `FoldingWarning`."""
+    if target_cycles < 1:
+        raise FoldingError(f"target cycles per frame must be >= 1, got {target_cycles}")
+    g = graph.copy()
+    classes = LaneClasses(g)
+    lanes = _choose_lanes(g, classes, target_cycles)
+    for node in g.nodes:
+        node.config = _folded(node.config, classes.ports[node.name], lanes)
     check_lanes(g)
+    missed = missed_target(g, target_cycles)
+    if missed:
+        names = ", ".join(f"{name} ({c})" for name, c in list(missed.items())[:6])
+        names += f" and {len(missed) - 6} more" if len(missed) > 6 else ""
+        warnings.warn(
+            f"no legal folding meets {target_cycles} cycles per frame for {names}; they are "
+            "folded as fast as the shared stream widths allow, and the slowest of them sets the "
+            "design's cycles per frame",
+            FoldingWarning,
+            stacklevel=2,
+        )
     return g
+
+
+def missed_target(graph: DataflowGraph, target_cycles: int) -> dict[str, int]:
+    """Layers slower than `target_cycles` per frame: {name: cycles}, in topological order."""
+    nodes = graph.topological()
+    return {n.name: c for n in nodes if (c := n.config.cycles_per_frame) > target_cycles}
 
 
 def apply_folding(graph: DataflowGraph, folding: dict[str, dict[str, int]]) -> DataflowGraph:
@@ -129,5 +267,5 @@ def check_lanes(graph: DataflowGraph) -> None:
 
 
 def cycles_per_frame(graph: DataflowGraph) -> int:
-    """Steady-state initiation interval of the chain: its slowest layer."""
+    """Steady-state initiation interval of the graph: its slowest layer."""
     return max(n.config.cycles_per_frame for n in graph.nodes)
