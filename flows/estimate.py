@@ -12,11 +12,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from flows.datatypes import DataType, Kind
+from flows.codegen.rtl_insta_prelu import prelu_widths
+from flows.datatypes import INT, DataType, Kind
 from flows.errors import ConfigError
 from flows.graph import DataflowGraph
 from flows.layers import Affine, InstaThreshold, IntMVAU, LabelSelect, Threshold, XnorMVAU
+from flows.layers.avg_pool import AvgPool, GlobalAvgPool
+from flows.layers.insta_prelu import InstaPReLU
 from flows.layers.pool import MaxPool
+from flows.layers.rprelu import RPReLU
 from flows.layers.sliding_window import SlidingWindow
 
 BLOCK_ROM_MIN_BITS = 4096
@@ -147,6 +151,8 @@ def threshold(cfg: Threshold, family: str) -> Estimate:
 
 
 def affine(cfg: Affine, family: str) -> Estimate:
+    if cfg.shift or cfg.saturate_type is not None:  # requantising form (numerics 10)
+        return affine_requant(cfg, family)
     xb, mb = cfg.input_type.bits, cfg.mul_type.bits
     lut_mem, bram = memory(cfg.pe * (mb + cfg.add_type.bits), cfg.channels // cfg.pe, family)
     # Multipliers with both operands >= 10 bits go to DSPs (MULT18X18D / DSP48) in Yosys.
@@ -176,6 +182,68 @@ def insta_threshold(cfg: InstaThreshold, family: str) -> Estimate:
     lut = 150 + _scaled(cfg.pe * 5 * acc + g * (acc + 48), family)
     ff = 150 + cfg.pe * 5 * acc + g * (acc + 48)
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, dsp)
+
+
+# INSTA-PReLU own-statistics write side (cube pipeline, S accumulators): LUTs per lane and S bit;
+# fitted on 7x7x64 INT8 PE 8 (docs/insta.md): ECP5's LUT4 adders cost more than carry chains.
+PRELU_WRITE_LUT = {"ecp5": 4.0, "xc7": 1.2, "xcup": 1.2}
+
+
+def _lut_rom(width: int, depth: int, family: str) -> int:
+    """LUTs of a ROM kept in logic whatever its size (memory()'s LUT formula)."""
+    per_bit = math.ceil(depth / 2 ** LUT_K[family])
+    return width * (per_bit + (per_bit - 1 if per_bit > 1 else 0))
+
+
+def _prelu_memories(cfg: InstaPReLU, w: dict, family: str) -> tuple[int, int]:
+    """(LUT, BRAM) of the frame buffer (own form), one gamma table per evaluator, the gamma
+    banks and the constant ROMs (ROM LUTs weighted 0.6: constant bits fold, as in threshold)."""
+    g, pe, nf = cfg.num_evaluators, cfg.pe, cfg.nf
+    tables = [memory(w["tb"], 1 << cfg.v_bits, family)] * g
+    if cfg.form == "alpha":
+        tables.append(memory(pe * w["xb"], cfg.buffer_words, family))
+    # The constant ROMs are wide and shallow (no ram_style): Yosys keeps them in LUTs.
+    roms = [(g * (w["mb"] + w["bb"]), cfg.eval_steps), (pe * (2 * w["mulb"] + w["adb"]), nf)]
+    roms += [(pe * w["mu_b"], nf)] if cfg.form == "alpha" else []
+    rom_lut = sum(_lut_rom(width, depth, family) for width, depth in roms)
+    return sum(m[0] for m in tables) + math.ceil(0.6 * rom_lut), sum(m[1] for m in tables)
+
+
+def _prelu_dsp(cfg: InstaPReLU, w: dict, family: str) -> int:
+    """Products: (own) d^2 and d^3 per lane, Mv*S per evaluator, factor*d per lane."""
+
+    def dsp(a: int, b: int) -> int:
+        return dsp_per_product(INT(a), INT(b), family)
+
+    n = cfg.num_evaluators * dsp(w["mb"], w["sb"]) + cfg.pe * dsp(w["dgw"], w["mulb"])
+    if cfg.form == "alpha":
+        n += cfg.pe * (dsp(w["dw"], w["dw"]) + dsp(w["sqw"], w["dw"]))
+    return n
+
+
+def insta_prelu(cfg: InstaPReLU, family: str) -> Estimate:
+    """INSTA-PReLU (docs/insta.md): per lane x 2^G - gamma, one product, the add, rounding and
+    saturation; G evaluators (Mv*S, rounding of v, a gamma table each); the own form adds
+    InstaThreshold's write side and frame buffer. Fitted on one ECP5/xc7 synthesis per form
+    (7x7x64 INT8 PE 8)."""
+    w, g, pe = prelu_widths(cfg), cfg.num_evaluators, cfg.pe
+    lane = 2 * w["ysw"] + w["dgw"] + w["mulb"]
+    evaluator = 2 * w["esw"] + w["tb"]
+    lut_mem, bram = _prelu_memories(cfg, w, family)
+    logic = _scaled(150 + pe * lane + g * evaluator, family)
+    ff_lane = w["xb"] + w["tb"] + 2 * w["mulb"] + 3 * w["adb"] + w["dgw"] + w["ypw"] + w["ysw"]
+    ff_eval = w["sb"] + w["mb"] + 2 * w["bb"] + w["pw"] + w["esw"] + w["vb"] + w["tb"]
+    ff = 100 + pe * (ff_lane + w["ob_b"]) + g * ff_eval
+    absorbed = pe * (w["dgw"] + w["mulb"] + w["ypw"]) + g * (w["mb"] + w["sb"] + w["pw"])
+    if cfg.form == "alpha":
+        logic += math.ceil(pe * PRELU_WRITE_LUT[family] * w["sb"])
+        ff += pe * (w["xb"] + w["mu_b"] + 2 * w["dw"] + w["sqw"] + w["cuw"])
+        absorbed += pe * (w["dw"] + w["sqw"] + w["cuw"])
+    if family != "ecp5":  # DSP48 input/product registers, SRL delay lines
+        ff = 0.65 * (ff - absorbed)
+    return Estimate(
+        cfg.cycles_per_frame, logic + lut_mem, math.ceil(ff), bram, _prelu_dsp(cfg, w, family)
+    )
 
 
 def _element_bits(cfg, bits: int | None) -> int:
@@ -214,6 +282,111 @@ def max_pool(cfg: MaxPool, family: str, bits: int | None = None) -> Estimate:
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
 
 
+# --- residual-stream kinds (issue 5): fitted on one Yosys 0.70 synthesis each (docs/hardware.md) --
+# A constant ROM of at most 2**k words is a k-input function per bit column; with as few words as a
+# layer's channel groups many columns repeat, and Yosys merges identical LUTs and the registers
+# behind them: about half of the columns remain (measured: requantising Affine and RPReLU, NF 8).
+SHALLOW_ROM_SHARE = 0.5
+# Yosys for Xilinx keeps a written memory of at most 64 words in LUT RAM (RAM64M) whatever its size.
+XILINX_LUTRAM_MAX_DEPTH = 64
+
+
+def ram_blocks(width: int, depth: int, family: str) -> int:
+    """18-kbit blocks of a written memory (read address registered), 0 where Yosys uses LUT RAM
+    (not counted as LUT, as the synthesis reports it): block RAM from BLOCK_ROM_MIN_BITS, on
+    Xilinx only above XILINX_LUTRAM_MAX_DEPTH words (measured on AvgPool/GlobalAvgPool)."""
+    if width * depth < BLOCK_ROM_MIN_BITS:
+        return 0
+    if family != "ecp5" and depth <= XILINX_LUTRAM_MAX_DEPTH:
+        return 0
+    return bram_blocks(width, depth)
+
+
+def _rom(width: int, depth: int, family: str) -> tuple[int, int]:
+    """(LUT, BRAM) of a constant memory with registered read, shallow-ROM sharing included."""
+    luts, bram = memory(width, depth, family)
+    share = SHALLOW_ROM_SHARE if depth <= 2 ** LUT_K[family] else 1.0
+    return math.ceil(luts * share), bram
+
+
+def _requant(xt: DataType, mt: DataType, at: DataType, shift: int, sat, out: DataType) -> dict:
+    from flows.codegen.rtl_residual import requant_context, sum_range
+
+    return requant_context(*sum_range(xt, mt, at), shift, sat, out)
+
+
+def _requant_lane(cfg, rq: dict, compare_bits: int, roms: list[int], family: str) -> Estimate:
+    """One multiply-add per lane (a DSP where Yosys maps it), the exact sum register, rounding
+    (an increment of the quotient) and saturation (two comparators and a multiplexer); `roms`:
+    element bits of each constant memory (one memory per parameter, PE lanes a word)."""
+    xt, mt = cfg.input_type, cfg.mul_type
+    dsp_lane = dsp_per_product(xt, mt, family) if xt.kind != Kind.BIPOLAR else 0
+    mult = 0 if dsp_lane or xt.kind == Kind.BIPOLAR else lut_multiplier(xt.bits, mt.bits, family)
+    # Xilinx DSPs also take the post-adder and the sum register (P = A*B + C, PREG).
+    in_dsp = dsp_lane and family != "ecp5"
+    per_lane = compare_bits + (0 if in_dsp else rq["sw"]) + rq["qw"] + rq["cw"] + rq["ob"]
+    lut_mem = bram = 0
+    for bits in roms:
+        luts, blocks = _rom(cfg.pe * bits, cfg.channels // cfg.pe, family)
+        lut_mem, bram = lut_mem + luts, bram + blocks
+    rom_bits = sum(roms)
+    lut = CONTROL_LUT + _scaled(cfg.pe * per_lane, family) + cfg.pe * mult + lut_mem
+    regs = xt.bits + rq["ob"] + (0 if in_dsp else rq["sw"])
+    ff = CONTROL_FF + cfg.pe * regs + SHALLOW_ROM_SHARE * cfg.pe * rom_bits
+    return Estimate(cfg.cycles_per_frame, lut, math.ceil(ff), bram, cfg.pe * dsp_lane)
+
+
+def affine_requant(cfg: Affine, family: str) -> Estimate:
+    """Affine with `shift`/`saturate_type` (hw/templates/affine.v.j2, requantising form). Not in
+    ESTIMATORS: the Affine entry is `affine` (exact form); dispatch here when the config
+    requantises. Fitted: ResNet-like INT8 x INT16 + INT24, 64 channels, PE 8 (docs/hardware.md)."""
+    rq = _requant(cfg.input_type, cfg.mul_type, cfg.add_type, cfg.shift, cfg.saturate_type,
+                  cfg.output_type)  # fmt: skip
+    return _requant_lane(cfg, rq, 0, [cfg.mul_type.bits, cfg.add_type.bits], family)
+
+
+def rprelu(cfg: RPReLU, family: str) -> Estimate:
+    """RPReLU (hw/templates/rprelu.v.j2): five constant ROMs, a threshold comparator per lane, the
+    segment multiplexer (merged into the ROM LUTs by synthesis), one product, requantisation."""
+    rq = _requant(cfg.input_type, cfg.mul_type, cfg.add_type, cfg.shift, cfg.output_type,
+                  cfg.output_type)  # fmt: skip
+    tb, mb, ab = cfg.threshold_type.bits, cfg.mul_type.bits, cfg.add_type.bits
+    return _requant_lane(cfg, rq, tb, [tb, mb, ab, mb, ab], family)
+
+
+def _sum_bits(cfg, bits: int | None, terms: int) -> tuple[int, int]:
+    """(element bits, sum bits): from the config's types, or a signed guess from the stream."""
+    if cfg.input_type is not None:
+        return cfg.input_type.bits, cfg.output_type.bits
+    bits = _element_bits(cfg, bits)
+    return bits, bits + math.ceil(math.log2(terms)) + 1
+
+
+def avg_pool(cfg: AvgPool, family: str, bits: int | None = None) -> Estimate:
+    """AvgPool (hw/templates/avg_pool.v.j2): MaxPool's separable scan with adders; k-1 written
+    memories of NF words (row pass, input words) and k-1 of out_w*NF words (column pass, row
+    sums: LUT RAM or block RAM per `ram_blocks`)."""
+    xb, ob = _sum_bits(cfg, bits, cfg.kernel**2)
+    k, nf = cfg.kernel, cfg.channels // cfg.pe
+    rb = xb + math.ceil(math.log2(k)) if k > 1 else xb
+    bram = (k - 1) * (ram_blocks(cfg.pe * xb, nf, family)
+                      + ram_blocks(cfg.pe * rb, cfg.out_w * nf, family))  # fmt: skip
+    lut = CONTROL_LUT + 40 + _scaled(cfg.pe * (k - 1) * (rb + ob), family)
+    ff = CONTROL_FF + 40 + cfg.pe * (xb + rb + ob)
+    return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
+
+
+def global_avg_pool(cfg: GlobalAvgPool, family: str, bits: int | None = None) -> Estimate:
+    """GlobalAvgPool (hw/templates/global_avg_pool.v.j2): an NF-word accumulator memory read and
+    written every clock (LUT RAM or block RAM per `ram_blocks`), one adder and a clear per lane."""
+    xb, ob = _sum_bits(cfg, bits, cfg.num_vectors)
+    nf = cfg.channels // cfg.pe
+    bram = ram_blocks(cfg.pe * ob, nf, family)
+    lut = CONTROL_LUT + _scaled(cfg.pe * ob * 2, family)
+    ff = CONTROL_FF + cfg.pe * (xb + ob)
+    return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
+
+
 ESTIMATORS = {
     XnorMVAU: xnor_mvau,
     IntMVAU: int_mvau,
@@ -221,8 +394,12 @@ ESTIMATORS = {
     Affine: affine,
     LabelSelect: label_select,
     InstaThreshold: insta_threshold,
+    InstaPReLU: insta_prelu,
     SlidingWindow: sliding_window,
     MaxPool: max_pool,
+    RPReLU: rprelu,
+    AvgPool: avg_pool,
+    GlobalAvgPool: global_avg_pool,
 }
 
 
@@ -237,7 +414,7 @@ def estimate_layer(cfg, family: str) -> Estimate:
 
 
 # Kinds whose config does not carry the element type: the graph's input stream gives it.
-TYPE_FROM_STREAM = (SlidingWindow, MaxPool)
+TYPE_FROM_STREAM = (SlidingWindow, MaxPool, AvgPool, GlobalAvgPool)
 
 
 def estimate_graph(graph: DataflowGraph, family: str) -> dict[str, Estimate]:

@@ -40,7 +40,14 @@ from pathlib import Path
 
 import jinja2
 
-from flows.codegen import rtl_insta, rtl_kinds, rtl_streams, rtl_window
+from flows.codegen import (
+    rtl_insta,
+    rtl_insta_prelu,
+    rtl_kinds,
+    rtl_residual,
+    rtl_streams,
+    rtl_window,
+)
 from flows.codegen.rtl_kinds import LayerRTL, Port
 from flows.errors import ConfigError, FoldingError, UnsupportedPatternError
 from flows.graph import DataflowGraph, Node
@@ -142,10 +149,14 @@ EMITTERS: dict[type, Callable[[Node, Path], list[Path]]] = {
     Affine: functools.partial(_emit, rtl_kinds.affine),
     LabelSelect: functools.partial(_emit, rtl_kinds.label_select),
     rtl_insta.InstaThreshold: functools.partial(_emit, rtl_insta.insta_threshold),
+    rtl_insta_prelu.InstaPReLU: functools.partial(_emit, rtl_insta_prelu.insta_prelu),
     rtl_streams.DuplicateStreams: functools.partial(_emit, rtl_streams.duplicate_streams),
     rtl_streams.AddStreams: functools.partial(_emit, rtl_streams.add_streams),
     SlidingWindow: functools.partial(_emit, rtl_window.sliding_window),
     MaxPool: functools.partial(_emit, rtl_window.max_pool),
+    rtl_residual.RPReLU: functools.partial(_emit, rtl_residual.rprelu),
+    rtl_residual.AvgPool: functools.partial(_emit, rtl_residual.avg_pool),
+    rtl_residual.GlobalAvgPool: functools.partial(_emit, rtl_residual.global_avg_pool),
 }
 
 

@@ -3,7 +3,8 @@
 `flows.codegen.rtl` renders `insta_threshold(node)` into `hw/templates/insta_threshold.v.j2`.
 The module has one input and two output streams (unlike the single-output kinds of
 `rtl_kinds.ports`): `m_axis` carries PE BIPOLAR bits per word, `m_axis_delay` the input words one
-frame later, for the residual shortcut (docs/insta.md). Every width follows from an exact range
+frame later, for the residual shortcut (docs/insta.md); with `statistic_output` a third,
+`m_axis_stat`, carries the frame's S vector (`stat_port`). Every width follows from an exact range
 (docs/numerics.md sections 2 and 8): nothing wraps or saturates.
 """
 
@@ -13,16 +14,23 @@ import numpy as np
 
 from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
 from flows.datatypes import BIPOLAR, INT, DataType, pack_words
+from flows.errors import ConfigError
 from flows.graph import Node
 from flows.layers.insta import InstaThreshold, check_params
 
-__all__ = ["InstaThreshold", "hw_offsets", "insta_ports", "insta_threshold", "widths"]
+__all__ = ["InstaThreshold", "hw_offsets", "insta_ports", "insta_threshold", "stat_port", "widths"]
 
 
 def insta_ports(cfg: InstaThreshold) -> tuple[Port, Port, Port]:
     """(s_axis, m_axis, m_axis_delay): input, activations, delayed input."""
     x = Port(cfg.pe, cfg.input_type, cfg.channels)
     return x, Port(cfg.pe, BIPOLAR, cfg.channels), x
+
+
+def stat_port(cfg: InstaThreshold) -> Port:
+    """m_axis_stat (statistic_output only): S of a frame, one vector of C acc_type values in
+    C/PE words of PE lanes."""
+    return Port(cfg.pe, cfg.acc_type, cfg.channels)
 
 
 def hw_offsets(cfg: InstaThreshold, a: np.ndarray, sign: np.ndarray) -> list[int]:
@@ -117,6 +125,7 @@ def _context(cfg: InstaThreshold) -> dict:
         a_file=f"{cfg.name}_a.mem",
         m_file=f"{cfg.name}_m.mem",
         neg_file=f"{cfg.name}_neg.mem",
+        stat=cfg.statistic_output,
     )
 
 
@@ -124,6 +133,8 @@ def insta_threshold(node: Node) -> LayerRTL:
     """InstaThreshold: the template context and four memories (mu per PE lane; A', M, sigma < 0
     per evaluator lane, word k holding channels k*G .. k*G + G - 1)."""
     cfg = node.config
+    if getattr(cfg, "se", None) is not None:
+        raise ConfigError(f"{cfg.name}: the INSTA-Th+ (SE) form has no RTL yet")
     mu, a, m, sign = check_params(cfg, node.params)
     ctx = _context(cfg)
     g, x = ctx["g"], cfg.input_type

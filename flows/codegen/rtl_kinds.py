@@ -16,16 +16,19 @@ from flows.datatypes import DataType, Kind, pack_words
 from flows.errors import ConfigError
 from flows.graph import Node
 from flows.layers.affine import Affine
+from flows.layers.avg_pool import AvgPool, GlobalAvgPool
 from flows.layers.label_select import LabelSelect
 from flows.layers.mvau import IntMVAU, XnorMVAU
 from flows.layers.pool import MaxPool
+from flows.layers.rprelu import RPReLU
 from flows.layers.sliding_window import SlidingWindow
 from flows.layers.threshold import Threshold, check_thresholds
 
 # IntMVAU has no pipeline knob in its config: one register after the products, the natural
 # pipeline register of a multiplier (DSP M register, or a LUT multiplier's output).
 INT_MVAU_TREE_STAGES = 1
-SUPPORTED = (XnorMVAU, IntMVAU, Threshold, Affine, LabelSelect, SlidingWindow, MaxPool)
+SUPPORTED = (XnorMVAU, IntMVAU, Threshold, Affine, LabelSelect, SlidingWindow, MaxPool, RPReLU,
+             AvgPool, GlobalAvgPool)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -56,13 +59,15 @@ def ports(config: object) -> tuple[Port, Port]:
     c = config
     if isinstance(c, XnorMVAU | IntMVAU):
         return Port(c.simd, c.input_type, c.mw), Port(c.pe, c.output_type, c.mh)
-    if isinstance(c, Threshold | Affine):
+    if isinstance(c, Threshold | Affine | RPReLU):
         return Port(c.pe, c.input_type, c.channels), Port(c.pe, c.output_type, c.channels)
     if isinstance(c, LabelSelect):
         return Port(c.pe, c.input_type, c.channels), Port(1, c.output_type, 1)
-    if isinstance(c, SlidingWindow | MaxPool):
+    if isinstance(c, SlidingWindow | MaxPool | AvgPool | GlobalAvgPool):
         if c.input_type is None:
             raise ConfigError(f"{c.name}: input_type is not set; the RTL needs the stream's type")
+        if isinstance(c, AvgPool | GlobalAvgPool):  # sums: the output type is wider
+            return Port(c.pe, c.input_type, c.channels), Port(c.pe, c.output_type, c.channels)
         out = c.out_channels if isinstance(c, SlidingWindow) else c.channels
         return Port(c.pe, c.input_type, c.channels), Port(c.pe, c.input_type, out)
     names = ", ".join(k.__name__ for k in SUPPORTED)
@@ -228,14 +233,13 @@ def threshold(node: Node) -> LayerRTL:
 
 
 def affine(node: Node) -> LayerRTL:
-    """Affine: mul and add as two memories of PE lanes per channel group."""
+    """Affine: mul and add as two memories of PE lanes per channel group. With `shift` or
+    `saturate_type` the exact sum is registered, then rounded half to even and saturated
+    (`rtl_residual.requant_context`); without, the template's text is the exact form's."""
+    from flows.codegen.rtl_residual import requant_context, sum_range
+
     cfg = node.config
-    if cfg.shift or cfg.saturate_type is not None:
-        raise ConfigError(
-            f"{cfg.name}: the Affine RTL computes x*mul+add exactly; requantisation (shift "
-            f"{cfg.shift}, saturation to {cfg.saturate_type}) has no RTL yet (issue 5): build "
-            "this model with --until estimate"
-        )
+    requant = bool(cfg.shift) or cfg.saturate_type is not None
     mt, at = cfg.mul_type, cfg.add_type
     mul = _param(node, "mul", (cfg.channels,), mt)
     add = _param(node, "add", (cfg.channels,), at)
@@ -256,7 +260,13 @@ def affine(node: Node) -> LayerRTL:
         frac_bits=cfg.frac_bits,
         mul_file=f"{cfg.name}_mul.mem",
         add_file=f"{cfg.name}_add.mem",
+        requant=requant,
     )
+    if requant:
+        lo, hi = sum_range(cfg.input_type, mt, at)
+        ctx["rq"] = requant_context(lo, hi, cfg.shift, cfg.saturate_type, cfg.output_type)
+        ctx["xsw"] = cfg.input_type.bits + (not cfg.input_type.signed)
+        ctx["msw"] = mt.bits + (not mt.signed)
     memories = {
         ctx["mul_file"]: (pack_words(mt.encode(mul), mt.bits, cfg.pe), cfg.pe * mt.bits),
         ctx["add_file"]: (pack_words(at.encode(add), at.bits, cfg.pe), cfg.pe * at.bits),

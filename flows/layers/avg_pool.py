@@ -92,6 +92,11 @@ class GlobalAvgPool:
         return self.height * self.width
 
     @property
+    def out_vectors(self) -> int:
+        """One vector per frame (the streams' and benches' `out_vectors` convention)."""
+        return 1
+
+    @property
     def output_type(self) -> DataType | None:
         return _sum_type(self.input_type, self.num_vectors)
 

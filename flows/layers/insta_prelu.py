@@ -110,6 +110,66 @@ class InstaPReLU:
     def cycles_per_frame(self) -> int:
         return self.num_vectors * self.channels // self.pe
 
+    # --- RTL schedule (hw/templates/insta_prelu.v.j2, docs/insta.md) -----------------------------
+    @property
+    def nf(self) -> int:
+        """Words per vector (channel groups of PE)."""
+        return self.channels // self.pe
+
+    @property
+    def stat_words(self) -> int:
+        """Words of S per frame on the reuse form's input 1 (PE lanes of stat_type)."""
+        return (self.stat_channels or self.channels) // self.pe
+
+    @property
+    def min_evaluators(self) -> int | None:
+        """Fewest evaluators G (a divisor of PE) with C/G + SNAPSHOT_SLACK <= (H*W - 1) * NF:
+        InstaThreshold's rule (the own form's write side is the same pipeline)."""
+        from flows.layers import insta
+
+        budget = (self.num_vectors - 1) * self.nf - insta.SNAPSHOT_SLACK
+        for g in range(1, self.pe + 1):
+            if self.pe % g == 0 and self.channels // g <= budget:
+                return g
+        return None
+
+    @property
+    def num_evaluators(self) -> int:
+        """The RTL's evaluators: the minimum (PE where even PE misses the rule)."""
+        return self.min_evaluators or self.pe
+
+    @property
+    def eval_steps(self) -> int:
+        """Cycles the evaluators take per frame (G channels per cycle)."""
+        return self.channels // self.num_evaluators
+
+    @property
+    def gamma_latency(self) -> int:
+        """Own statistics: cycles from accepting a frame's last word to reading its first word
+        out of the buffer; reuse: from accepting a frame's last S word to accepting its first
+        element (when that waits): the eval_steps reads plus the evaluator pipeline (RTL)."""
+        overhead = 9 if self.form == "reuse" else 12
+        return self.eval_steps + overhead
+
+    @property
+    def buffer_words(self) -> int:
+        """Own statistics: one frame plus the words that arrive while gamma is evaluated (as
+        InstaThreshold.buffer_words); reuse: no frame buffer."""
+        return 0 if self.form == "reuse" else self.cycles_per_frame + self.gamma_latency
+
+    @property
+    def buffer_bits(self) -> int:
+        return self.buffer_words * self.pe * self.input_type.bits
+
+    @property
+    def first_output_latency(self) -> int:
+        """Cycles from the first input transfer to the first output transfer (no stalls).
+        Own form: the frame, gamma, the 5 output stages. Reuse: from the first S transfer, with
+        the elements waiting: the S words, gamma, the 5 output stages."""
+        if self.form == "reuse":
+            return self.stat_words - 1 + self.gamma_latency + 5
+        return self.cycles_per_frame + self.gamma_latency + 5
+
 
 def _param(cfg: InstaPReLU, params: dict, key: str, t: DataType | None, size: int) -> np.ndarray:
     if key not in params:

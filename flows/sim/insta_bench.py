@@ -1,7 +1,9 @@
-"""cocotb bench for InstaThreshold: one input, two outputs, each checked against the golden model.
+"""cocotb bench for InstaThreshold: one input, two or three outputs, each checked against the
+golden model.
 
-`m_axis` carries the activations of frame k, `m_axis_delay` the input of frame k (the shortcut);
-both are compared word for word with `insta_execute`. Run from pytest through
+`m_axis` carries the activations of frame k, `m_axis_delay` the input of frame k (the shortcut)
+and, with `statistic_output`, `m_axis_stat` the S vector of frame k (C/PE words per frame); all are
+compared word for word with `insta_execute`. Run from pytest through
 `flows.sim.runner.run_bench(..., module="flows.sim.insta_bench")`, which passes the case file
 (the golden Node, the frames, a seed, the result path) as `+case=<path>`. Driver, back-pressure
 and monitors (the AXI-Stream protocol checkers of all three ports) are in flows/sim/axis.py; the
@@ -20,7 +22,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from flows.codegen.rtl_insta import insta_ports
+from flows.codegen.rtl_insta import insta_ports, stat_port
 from flows.layers.registry import kind_of
 from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
 from flows.sim.layer_bench import check
@@ -35,7 +37,7 @@ from flows.sim.ports import (
 
 
 class Model:
-    """Golden function and packing of all three ports."""
+    """Golden function and packing of every port."""
 
     def __init__(self, node) -> None:
         cfg = node.config
@@ -46,14 +48,19 @@ class Model:
         self.per_frame = cfg.cycles_per_frame  # words per frame on every port
         inp, out, delay = insta_ports(cfg)
         self.inp, self.out, self.delay = (PortModel(p, self.per_frame) for p in (inp, out, delay))
+        self.outputs = {"m_axis": self.out, "m_axis_delay": self.delay}
+        if cfg.statistic_output:
+            self.outputs["m_axis_stat"] = PortModel(stat_port(cfg), cfg.nf)
 
-    def expected(self, frames: np.ndarray) -> tuple[list[int], list[int]]:
-        y, x = self._run(frames)
-        return self.out.words(y), self.delay.words(x)
+    def expected(self, frames: np.ndarray) -> list[list[int]]:
+        """Words per output port, in the order of `outputs`."""
+        ys = self._run(frames)
+        return [m.words(y) for m, y in zip(self.outputs.values(), ys, strict=True)]
 
 
 class Bench:
-    """Clock, reset, a driver, two independent back-pressure sources and three monitors."""
+    """Clock, reset, a driver, an independent back-pressure source per output and a monitor per
+    port."""
 
     def __init__(self, dut) -> None:
         self.dut = dut
@@ -62,66 +69,66 @@ class Bench:
         self.rng = random.Random(self.case["seed"])
         dut.rst.value = 1
         dut.s_axis_tvalid.value = 0
-        dut.m_axis_tready.value = 0
-        dut.m_axis_delay_tready.value = 0
+        names = list(self.model.outputs)
+        for n in names:
+            getattr(dut, f"{n}_tready").value = 0
         Clock(dut.clk, CLOCK_NS, unit="ns").start()
         width = len(dut.s_axis_tdata)
         self.src = AxisDriver(
             dut.clk, dut.s_axis_tdata, dut.s_axis_tvalid, dut.s_axis_tready, self.rng, width
         )
-        self.sink = ReadyDriver(dut.clk, dut.m_axis_tready, self.rng)
-        self.sink_delay = ReadyDriver(dut.clk, dut.m_axis_delay_tready, self.rng)
+        self.sinks = [ReadyDriver(dut.clk, getattr(dut, f"{n}_tready"), self.rng) for n in names]
+        self.sink, self.sink_delay = self.sinks[:2]
         self.monitors = [
             AxisMonitor(n, dut.clk, dut.rst, *(getattr(dut, f"{n}_{s}") for s in SIGNALS))
-            for n in ("s_axis", "m_axis", "m_axis_delay")
+            for n in ("s_axis", *names)
         ]
-        self.in_mon, self.out_mon, self.delay_mon = self.monitors
+        self.in_mon, self.out_mon, self.delay_mon = self.monitors[:3]
+        self.out_mons = self.monitors[1:]
         for m in self.monitors:
             m.start()
 
     async def reset(self, cycles: int = 3) -> None:
         """Synchronous reset; the drivers restart afterwards with empty queues."""
-        for d in (self.src, self.sink, self.sink_delay):
+        for d in (self.src, *self.sinks):
             d.stop()
         self.dut.rst.value = 1
         await ClockCycles(self.dut.clk, cycles)
         self.dut.rst.value = 0
         for m in self.monitors:
             m.clear()
-        for d in (self.src, self.sink, self.sink_delay):
+        for d in (self.src, *self.sinks):
             d.start()
 
     def randomise_rates(self) -> None:
         async def vary() -> None:
             while True:
-                self.sink.ready = self.rng.choice(READY_RATES)
-                self.sink_delay.ready = self.rng.choice(READY_RATES)
+                for sink in self.sinks:
+                    sink.ready = self.rng.choice(READY_RATES)
                 self.src.gap = self.rng.choice(GAP_RATES)
                 await ClockCycles(self.dut.clk, RATE_PERIOD)
 
         cocotb.start_soon(vary())
 
-    async def stream(self, frames: np.ndarray) -> tuple[list[int], list[int]]:
-        """Send frames, wait for both outputs and a quiet period (extra words would show)."""
-        n = len(frames) * self.model.per_frame
+    async def stream(self, frames: np.ndarray) -> list[list[int]]:
+        """Send frames, wait for every output and a quiet period (extra words would show)."""
+        want = [len(frames) * m.out_per_frame for m in self.model.outputs.values()]
         self.src.send(self.model.inp.words(frames))
         timeout = 2000 + 60 * (len(frames) + 2) * self.model.cycles_per_frame
         for _ in range(timeout):
-            if len(self.out_mon.words) >= n and len(self.delay_mon.words) >= n:
+            if all(len(m.words) >= n for m, n in zip(self.out_mons, want, strict=True)):
                 break
             await RisingEdge(self.dut.clk)
         else:
-            raise TimeoutError(
-                f"after {timeout} cycles: {len(self.out_mon.words)} activation and "
-                f"{len(self.delay_mon.words)} delayed words of {n}"
-            )
+            got = {m.name: len(m.words) for m in self.out_mons}
+            raise TimeoutError(f"after {timeout} cycles: words per port {got}, expected {want}")
         await ClockCycles(self.dut.clk, 2 * self.model.cycles_per_frame + 40)
-        return list(self.out_mon.words), list(self.delay_mon.words)
+        return [list(m.words) for m in self.out_mons]
 
-    def check(self, got: tuple[list[int], list[int]], frames: np.ndarray, what: str) -> None:
+    def check(self, got: list[list[int]], frames: np.ndarray, what: str) -> None:
         want = self.model.expected(frames)
-        check(got[0], want[0], self.model.out, f"m_axis, {what}")
-        check(got[1], want[1], self.model.delay, f"m_axis_delay, {what}")
+        for (name, m), g, w in zip(self.model.outputs.items(), got, want, strict=True):
+            check(g, w, m, f"{name}, {what}")
 
 
 @cocotb.test()
@@ -177,6 +184,7 @@ async def steady_state_cycles(dut) -> None:
         "first_output_latency": out_first[0] - in_first[0],
         "first_output_latency_estimate": cfg.first_output_latency,
         "first_frame_latency": out_last[0] - in_first[0],
+        **_stat_timing(tb),
         "reset_to_first_input": in_first[0] - start,
         "buffer_words": cfg.buffer_words,
     }
@@ -184,7 +192,8 @@ async def steady_state_cycles(dut) -> None:
     path = Path(tb.case["result_path"])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"label": tb.case["label"], **result}, indent=1))
-    steady = [result[f"cycles_per_frame_{p}"][-4:] for p in ("in", "out", "delay")]
+    ports = ("in", "out", "delay", "stat") if cfg.statistic_output else ("in", "out", "delay")
+    steady = [result[f"cycles_per_frame_{p}"][-4:] for p in ports]
     assert all(c == m.cycles_per_frame for s in steady for c in s), (
         f"steady-state cycles per frame (in, out, delay) {steady} != estimate {m.cycles_per_frame}"
     )
@@ -192,3 +201,16 @@ async def steady_state_cycles(dut) -> None:
         f"first output after {result['first_output_latency']} cycles, estimate "
         f"{cfg.first_output_latency}"
     )
+
+
+def _stat_timing(tb: Bench) -> dict:
+    """m_axis_stat (statistic_output only): frame intervals of its last word per frame, and when
+    frame 0's S is complete (from the first input transfer)."""
+    if len(tb.out_mons) < 3:
+        return {}
+    per, mon = tb.model.cfg.nf, tb.out_mons[2]
+    last = mon.cycles[per - 1 :: per]
+    return {
+        "cycles_per_frame_stat": np.diff(last).tolist(),
+        "stat_latency": last[0] - tb.in_mon.cycles[0],
+    }

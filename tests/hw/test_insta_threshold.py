@@ -9,6 +9,7 @@ x == floor(T)) must occur, and the accumulator extremes +-H*W*(2^n - 1)^3 must b
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import subprocess
@@ -153,10 +154,18 @@ def check_test_data(node: Node, frames: np.ndarray, info: dict) -> dict:
     }
 
 
-def run(name: str, spec: Spec, request: pytest.FixtureRequest) -> None:
+def with_statistic(node: Node) -> Node:
+    """The same node with the third output (S per frame, m_axis_stat)."""
+    cfg = dataclasses.replace(node.config, statistic_output=True)
+    return Node(cfg, node.inputs, [*node.outputs, "s"], node.params)
+
+
+def run(name: str, spec: Spec, request: pytest.FixtureRequest, stat: bool = False) -> dict:
     rng = np.random.default_rng(seed_of(request.node.nodeid))
     node, frames, info = make_case(spec, rng)
     stated = check_test_data(node, frames, info)
+    if stat:
+        node = with_statistic(node)
     b = sim.build(node.name, lambda d: rtl.emit_layer(node, d))
     r = sim.run_bench(b, node, frames, module=BENCH)
     cfg = node.config
@@ -167,8 +176,9 @@ def run(name: str, spec: Spec, request: pytest.FixtureRequest) -> None:
         f"frame 0 complete after {r['first_frame_latency']}; buffer {cfg.buffer_words} words; "
         f"G={cfg.num_evaluators}; {stated}"
     )
-    for port in ("in", "out", "delay"):
+    for port in ("in", "out", "delay", "stat") if stat else ("in", "out", "delay"):
         assert r[f"cycles_per_frame_{port}"][-4:] == [cfg.cycles_per_frame] * 4
+    return r
 
 
 @pytest.mark.parametrize("name", SPECS)
@@ -219,3 +229,42 @@ def test_buffer_and_evaluator_rule_are_tight(
     b = sim.build(node.name, lambda d: rtl.emit_layer(node, d))
     with pytest.raises(AssertionError, match=r"steady-state cycles per frame .* != estimate"):
         sim.run_bench(b, node, frames, module=BENCH)
+
+
+# --- statistic output (m_axis_stat) --------------------------------------------------------------
+STAT_SPECS = {"int8_4x4x8_pe2": SPECS["int8_4x4x8_pe2"]}
+SLOW_STAT_SPECS = {
+    "uint4_3x3x16_pe4_negsigma": SPECS["uint4_3x3x16_pe4_negsigma"],
+    "int4_4x4x4_pe4_nf1": Spec(4, 4, 4, INT(4), 4, 0.5, 2.0**-2),
+    "int8_2x2x32_pe8_tight": SLOW_SPECS["int8_2x2x32_pe8_tight"],
+}
+
+
+def test_statistic_output_golden() -> None:
+    """The third output is S per frame (frames, 1, C) of acc_type; the other two are unchanged."""
+    node, frames, _ = make_case(SPECS["int8_4x4x8_pe2"], np.random.default_rng(1))
+    stat = with_statistic(node)
+    y, x, s = kind_of(stat.config).execute(stat.config, stat.params, [frames])
+    assert s.shape == (len(frames), 1, node.config.channels)
+    assert np.array_equal(s[:, 0], statistic(frames, node.params["mu"]))
+    assert np.array_equal(y, golden(node, frames))
+    assert stat.config.output_types[2] == stat.config.acc_type
+
+
+def _run_stat(name: str, spec: Spec, request: pytest.FixtureRequest) -> None:
+    """m_axis_stat exact under its own random back-pressure (stalls longer than a frame
+    included), the other ports unchanged, and at full rate one S vector per frame interval:
+    the S port costs no cycle."""
+    r = run(name, spec, request, stat=True)
+    print(f"{name}: S of frame 0 complete {r['stat_latency']} cycles after its first input")
+
+
+@pytest.mark.parametrize("name", STAT_SPECS)
+def test_statistic_port(name: str, request: pytest.FixtureRequest) -> None:
+    _run_stat(name, STAT_SPECS[name], request)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SLOW_STAT_SPECS)
+def test_statistic_port_sweep(name: str, request: pytest.FixtureRequest) -> None:
+    _run_stat(name, SLOW_STAT_SPECS[name], request)
