@@ -157,7 +157,7 @@ def step_estimate(ctx: BuildContext) -> None:
         )
         raise ResourceError(
             f"design does not fit {tgt.name} ({tgt.part}): {what}; "
-            "fold further (lower --target-cycles raises parallelism) or pick a larger target"
+            "fold further (a higher --target-cycles uses less parallel hardware) or pick a larger target"
         )
 
 

@@ -22,6 +22,7 @@ from flows.layers.insta_prelu import InstaPReLU
 from flows.layers.pool import MaxPool
 from flows.layers.rprelu import RPReLU
 from flows.layers.sliding_window import SlidingWindow
+from flows.layers.streams import AddStreams, DuplicateStreams
 
 BLOCK_ROM_MIN_BITS = 4096
 # LUT inputs per family: a LUT is a 2**k-deep, 1-bit ROM.
@@ -387,7 +388,26 @@ def global_avg_pool(cfg: GlobalAvgPool, family: str, bits: int | None = None) ->
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
 
 
+def duplicate_streams(cfg: DuplicateStreams, family: str) -> Estimate:
+    """Lockstep fork: control only (the data goes straight to the output links' FIFOs). Fitted on
+    Yosys 0.70, INT8: 2 copies PE 8 ECP5 31 LUT / 10 FF, xc7 14 / 10; 3 copies PE 4 ECP5 74 / 15,
+    xc7 23 / 15."""
+    k = cfg.copies
+    lut = 8 + 11 * k * (k - 1) if family == "ecp5" else 5 + 3 * k * (k - 1)
+    return Estimate(cfg.cycles_per_frame, lut, 5 * k, 0, 0)
+
+
+def add_streams(cfg: AddStreams, family: str) -> Estimate:
+    """PE adders and the registered sum. Fitted on Yosys 0.70: INT8+INT8 PE 8 ECP5 93 LUT / 78 FF,
+    xc7 76 / 78; INT9+INT8 PE 4 ECP5 53 / 46, xc7 48 / 46."""
+    bits = cfg.pe * cfg.output_type.bits
+    lut = bits + 5 + 2 * cfg.pe if family == "ecp5" else bits + 6
+    return Estimate(cfg.cycles_per_frame, lut, bits + 6, 0, 0)
+
+
 ESTIMATORS = {
+    DuplicateStreams: duplicate_streams,
+    AddStreams: add_streams,
     XnorMVAU: xnor_mvau,
     IntMVAU: int_mvau,
     Threshold: threshold,
