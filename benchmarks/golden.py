@@ -1,9 +1,11 @@
 """Golden-model throughput: integer dataflow graph vs Brevitas float model vs qonnx execute_onnx.
 
-Run with `make bench-golden`. Prints images/second for each engine on the same inputs (seeded,
+Run with `make bench-golden`, or quickly from the repository root, e.g.
+`.venv/bin/python -m benchmarks.golden --models cnv_w1a1 --batch 16`. Prints one table of images/second for each engine on the same inputs (seeded,
 untrained export of the full-size model) and writes the figures to build/bench/golden.json.
-Warm-up runs are excluded; each figure is the median of a few timed repeats. This is a
-measurement, not a test: nothing here asserts a speed.
+Every model is lowered (import + streamline); a model whose lowering raises a FlowError gets the
+row "not lowered: <message>". Warm-up runs are excluded; each figure is the median of a few timed
+repeats. This is a measurement, not a test: nothing here asserts a speed.
 """
 
 from __future__ import annotations
@@ -21,9 +23,8 @@ import numpy as np
 BATCH = 64  # images per timed run: integer graph and PyTorch
 REPEATS = 5  # timed repeats (median reported), after one warm-up run
 QONNX_IMAGES = 3  # execute_onnx is per image and slow: a few images, after one warm-up image
-NOT_LOWERABLE = {
-    "insta_resnet18": "not lowered yet: residual/INSTA lowering is pending (issue 4 item 1)",
-}
+# Benchmarked models and their build configuration (insta_resnet18 at ImageNet size).
+MODELS = {"cnv_w1a1": {}, "insta_resnet18": {"input_size": 224}}
 
 
 def median_seconds(fn, repeats: int) -> float:
@@ -42,25 +43,48 @@ def to_stream(x: np.ndarray) -> np.ndarray:
     return x.transpose(0, 2, 3, 1).reshape(n, h * w, c)
 
 
-def bench_model(name: str, workdir: Path, batch: int, repeats: int, qonnx_images: int) -> dict:
-    import torch
-    from qonnx.core.onnx_exec import execute_onnx
-
+def lower(name: str, workdir: Path):
+    """(float model, qonnx model, integer graph); raises FlowError if `name` does not lower."""
     from flows.frontend.qonnx_import import import_model, load
     from flows.transforms.streamline import streamline
     from sw.export import build_untrained, export
 
-    model = build_untrained(name, 0).eval()  # = what export_untrained(name, path, 0) exports
+    model = build_untrained(name, 0, **MODELS[name]).eval()  # = what export_untrained exports
     path = export(model, workdir / f"{name}.onnx")
     qmodel = load(path)
-    graph = streamline(import_model(qmodel))
-    shape = tuple(model.input_shape[1:])
-    x = np.random.default_rng(0).integers(0, 256, (batch, *shape))
+    return model, qmodel, streamline(import_model(qmodel))
 
-    # Integer dataflow graph: the whole batch at once.
+
+def bench_model(name: str, workdir: Path, batch: int, repeats: int, qonnx_images: int) -> dict:
+    """One row of the table: images/s of the three engines, or why the model was not lowered."""
+    from flows.errors import FlowError
+
+    try:
+        model, qmodel, graph = lower(name, workdir)
+    except FlowError as e:
+        return {"model": name, "status": f"not lowered: {e}"}
+    return run_engines(name, model, qmodel, graph, batch, repeats, qonnx_images)
+
+
+def run_engines(
+    name: str, model, qmodel, graph, batch: int, repeats: int, qonnx_images: int
+) -> dict:
+    """Time the integer graph, the float model and qonnx on the same seeded images."""
+    import torch
+    from qonnx.core.onnx_exec import execute_onnx
+    from threadpoolctl import threadpool_limits
+
+    shape = tuple(model.input_shape[1:])
+    images = np.random.default_rng(0).integers(0, 256, (max(batch, qonnx_images + 1), *shape))
+    x = images[:batch]
+
+    # Integer dataflow graph: the whole batch at once. numpy's BLAS (the IntMVAU matmuls) runs on
+    # one thread: OpenBLAS workers spin after each call and would take the cores from the XNOR
+    # popcount threads that follow.
     xs = to_stream(x)
-    t_graph = median_seconds(lambda: graph.run(xs), repeats)
-    labels = graph.run(xs)[:, 0, 0]
+    with threadpool_limits(1, user_api="blas"):
+        t_graph = median_seconds(lambda: graph.run(xs), repeats)
+        labels = graph.run(xs)[:, 0, 0]
 
     # Brevitas float model, eval mode, no autograd.
     xt = torch.from_numpy(x).float()
@@ -70,9 +94,10 @@ def bench_model(name: str, workdir: Path, batch: int, repeats: int, qonnx_images
 
     # qonnx execute_onnx on the exported model: one image per call (the graph has batch 1).
     iname, oname = qmodel.graph.input[0].name, qmodel.graph.output[0].name
-    imgs = [x[i][None].astype(np.float32) for i in range(qonnx_images + 1)]
+    imgs = [images[i][None].astype(np.float32) for i in range(qonnx_images + 1)]
     execute_onnx(qmodel, {iname: imgs[0]})  # warm-up
     per_image, qonnx_cls = [], []
+    graph_cls = graph.run(to_stream(images[1 : qonnx_images + 1]))[:, 0, 0]
     for img in imgs[1:]:
         t = time.perf_counter()
         out = execute_onnx(qmodel, {iname: img})[oname]
@@ -95,13 +120,11 @@ def bench_model(name: str, workdir: Path, batch: int, repeats: int, qonnx_images
         "repeats": repeats,
         "qonnx_images": qonnx_images,
         "top1_agreement_graph_torch": float(np.mean(labels == torch_cls)),
-        "top1_agreement_graph_qonnx": float(
-            np.mean(labels[1 : qonnx_images + 1] == np.array(qonnx_cls))
-        ),
+        "top1_agreement_graph_qonnx": float(np.mean(graph_cls == np.array(qonnx_cls))),
     }
 
 
-def table(rows: list[dict], threads: int) -> str:
+def table(rows: list[dict], threads: int, args: argparse.Namespace) -> str:
     head = (
         f"{'model':<16} {'graph img/s':>12} {'torch img/s':>12} {'qonnx img/s':>12} "
         f"{'graph/torch':>12} {'graph/qonnx':>12}"
@@ -116,19 +139,22 @@ def table(rows: list[dict], threads: int) -> str:
             f"{r['model']:<16} {ips['graph']:>12.1f} {ips['torch']:>12.1f} {ips['qonnx']:>12.2f} "
             f"{r['graph_over_torch']:>11.2f}x {r['graph_over_qonnx']:>11.1f}x"
         )
+    from flows.layers.mvau import _XNOR_THREADS
+
     lines.append(
-        f"torch threads: {threads} (machine cores: {os.cpu_count()}); numpy golden: 1 thread; "
-        f"graph/torch batch {rows[0].get('batch', BATCH)}, median of "
-        f"{rows[0].get('repeats', REPEATS)} after warm-up; qonnx per image, median of "
-        f"{rows[0].get('qonnx_images', QONNX_IMAGES)} after warm-up"
+        f"torch threads: {threads} (machine cores: {os.cpu_count()}); integer graph: numpy, "
+        f"XNOR popcount in {_XNOR_THREADS} threads, BLAS 1 thread; graph/torch batch {args.batch}, "
+        f"median of {args.repeats} after warm-up; qonnx per image, median of {args.qonnx_images} "
+        "after warm-up"
     )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     ap.add_argument("--out", type=Path, default=Path("build/bench/golden.json"))
-    ap.add_argument("--batch", type=int, default=BATCH)
+    ap.add_argument("--batch", type=int, default=BATCH, help="images per timed graph/torch run")
     ap.add_argument("--repeats", type=int, default=REPEATS)
     ap.add_argument("--qonnx-images", type=int, default=QONNX_IMAGES)
     args = ap.parse_args(argv)
@@ -139,16 +165,17 @@ def main(argv: list[str] | None = None) -> int:
 
     threads = os.cpu_count() or 1
     torch.set_num_threads(threads)
-    rows = []
     with tempfile.TemporaryDirectory() as d:
-        rows.append(bench_model("cnv_w1a1", Path(d), args.batch, args.repeats, args.qonnx_images))
-    for name, why in NOT_LOWERABLE.items():
-        rows.append({"model": name, "status": why})
-    print(table(rows, threads))
+        rows = [
+            bench_model(name, Path(d), args.batch, args.repeats, args.qonnx_images)
+            for name in args.models
+        ]
+    print(table(rows, threads, args))
     write_json(
         args.out,
         {
             "torch_threads": threads,
+            "load_average": os.getloadavg(),
             "cpu_count": os.cpu_count(),
             "machine": platform.machine(),
             "numpy": np.__version__,

@@ -16,6 +16,7 @@ import numpy as np
 
 from flows.datatypes import DataType
 from flows.errors import ConfigError, UnsupportedPatternError
+from flows.layers.mvau import xnor_mvau_windowed_execute
 from flows.layers.registry import kind_of
 
 
@@ -132,15 +133,38 @@ class DataflowGraph:
     def execute(
         self, feeds: dict[str, np.ndarray], keep_all: bool = False
     ) -> dict[str, np.ndarray]:
-        """Run every node's golden function; returns the graph outputs (or every stream)."""
+        """Run every node's golden function; returns the graph outputs (or every stream).
+
+        Unless `keep_all`, a SlidingWindow whose only consumer is an XnorMVAU runs fused with it
+        (`xnor_mvau_windowed_execute`: the same integers, no int64 windows in between), and a
+        stream is dropped once its last consumer has run."""
         values = {}
         for name in self.inputs:
             if name not in feeds:
                 raise ConfigError(f"missing graph input {name!r}")
             values[name] = np.asarray(feeds[name])
-        for n in self.topological():
-            results = kind_of(n.config).execute(n.config, n.params, [values[i] for i in n.inputs])
+        order = self.topological()
+        fused = {} if keep_all else _windows_into_xnor(self, order)
+        skipped = {window.name for window in fused.values()}
+        pending = dict.fromkeys(self.streams, 0)  # consumers still to run, per stream
+        for n in order:
+            for i in n.inputs:
+                pending[i] += 1
+        for n in order:
+            if n.name in skipped:
+                continue
+            if n.name in fused:
+                used = fused[n.name].inputs
+                window = fused[n.name].config
+                results = xnor_mvau_windowed_execute(window, n.config, n.params, values[used[0]])
+            else:
+                used = n.inputs
+                results = kind_of(n.config).execute(n.config, n.params, [values[i] for i in used])
             values.update(zip(n.outputs, results, strict=True))
+            for i in used:
+                pending[i] -= 1
+                if not keep_all and pending[i] == 0 and i not in self.outputs:
+                    del values[i]
         if keep_all:
             return values
         return {o: values[o] for o in self.outputs}
@@ -162,3 +186,16 @@ class DataflowGraph:
                 raise UnsupportedPatternError(
                     f"stream {s.name} is still real-valued after lowering"
                 )
+
+
+def _windows_into_xnor(graph: DataflowGraph, order: list[Node]) -> dict[str, Node]:
+    """XnorMVAU name -> the SlidingWindow node that feeds it and nothing else."""
+    pairs = {}
+    for n in order:
+        if n.kind != "XnorMVAU":
+            continue
+        window = graph.producer(n.inputs[0])
+        if window is not None and window.kind == "SlidingWindow":
+            if graph.single_consumer(window.outputs[0]) is n:
+                pairs[n.name] = window
+    return pairs

@@ -146,6 +146,8 @@ _XNOR_PARALLEL_WORDS = 1 << 21
 # Integers of magnitude below 2^24 (float32) resp. 2^53 (float64) are exact in that float type.
 _F32_EXACT = 1 << 24
 _F64_EXACT = 1 << 53
+# Elements per block of the float IntMVAU (rows x max(mw, mh)).
+_MATMUL_BLOCK = 1 << 18
 
 
 def pack_bipolar(a: np.ndarray) -> np.ndarray:
@@ -289,9 +291,21 @@ def int_mvau_execute(cfg: IntMVAU, params, inputs):
         wmax = max(-int(w.min()), int(w.max()))
         ftype = _exact_float_type(cfg.mw * xmax * wmax)
         if ftype is not None:
-            y = x.astype(ftype) @ w.T.astype(ftype)
-            return [y.astype(np.int64)]
+            return [_float_matmul(x, w, ftype)]
     return [x @ w.T]
+
+
+def _float_matmul(x: np.ndarray, w: np.ndarray, ftype: type) -> np.ndarray:
+    """x @ w.T in `ftype` (exact, see int_mvau_execute), in blocks of rows: the float copies
+    stay small and are reused, only the int64 result is a new large array."""
+    rows = x.reshape(-1, x.shape[-1])
+    y = np.empty((rows.shape[0], w.shape[0]), dtype=np.int64)
+    wt = w.T.astype(ftype)
+    step = max(1, _MATMUL_BLOCK // max(rows.shape[1], w.shape[0]))
+    for start in range(0, rows.shape[0], step):
+        block = rows[start : start + step].astype(ftype)
+        np.matmul(block, wt, out=y[start : start + step], casting="unsafe")
+    return y.reshape(*x.shape[:-1], w.shape[0])
 
 
 register(LayerKind("XnorMVAU", XnorMVAU, xnor_mvau_execute))

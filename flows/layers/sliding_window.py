@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from flows.datatypes import DataType, Kind
 from flows.errors import ConfigError
@@ -102,19 +103,15 @@ class SlidingWindow:
 
 
 def windows(x: np.ndarray, in_h: int, in_w: int, kernel: int, stride: int) -> np.ndarray:
-    """(N, H, W, C) already padded -> (N, out_h, out_w, kernel*kernel, C), (ky, kx) row-major."""
-    out_h = (in_h - kernel) // stride + 1
-    out_w = (in_w - kernel) // stride + 1
-    taps = [
-        x[
-            :,
-            ky : ky + stride * (out_h - 1) + 1 : stride,
-            kx : kx + stride * (out_w - 1) + 1 : stride,
-        ]
-        for ky in range(kernel)
-        for kx in range(kernel)
-    ]
-    return np.stack(taps, axis=3)
+    """(N, H, W, C) already padded -> (N, out_h, out_w, kernel*kernel, C), (ky, kx) row-major.
+
+    Any dtype (the packed XnorMVAU windows uint64 words, AvgPool floats). One copy of a strided
+    view: `window[n, oy, ox, ky*kernel + kx] = x[n, oy*stride + ky, ox*stride + kx]`."""
+    view = sliding_window_view(x[:, :in_h, :in_w], (kernel, kernel), axis=(1, 2))
+    # (N, in_h-k+1, in_w-k+1, C, ky, kx) -> every stride-th origin, taps before channels.
+    view = view[:, ::stride, ::stride].transpose(0, 1, 2, 4, 5, 3)
+    n, out_h, out_w = view.shape[:3]
+    return view.reshape(n, out_h, out_w, kernel * kernel, x.shape[3])
 
 
 def check_map(name: str, x: np.ndarray, vectors: int, channels: int) -> np.ndarray:

@@ -66,11 +66,20 @@ def check_thresholds(cfg: Threshold, t: np.ndarray) -> np.ndarray:
 
 
 def threshold_execute(cfg: Threshold, params, inputs):
+    """out[..., c] = #{i : x[..., c] >= T[c, i]}, or 2*out - 1 for a BIPOLAR output.
+
+    One comparison pass per threshold column (broadcast over channels), counted in int64: no
+    (..., channels, thresholds) temporary, and a single pass for the usual one threshold."""
     t = check_thresholds(cfg, params["thresholds"])
     (x,) = inputs
     x = np.asarray(x, dtype=np.int64)
-    count = (x[..., None] >= t).sum(axis=-1)
-    return [2 * count - 1 if cfg.bipolar_output else count]
+    count = (x >= t[:, 0]).astype(np.int64)
+    for column in t.T[1:]:
+        count += x >= column
+    if cfg.bipolar_output:
+        count *= 2
+        count -= 1
+    return [count]
 
 
 register(LayerKind("Threshold", Threshold, threshold_execute))
