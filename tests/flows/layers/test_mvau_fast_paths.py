@@ -42,16 +42,6 @@ def test_packed_xnor_equals_formula(frames, vectors, mw, mh):
     assert np.array_equal(got, xnor_reference(x, w, mw))
 
 
-def test_packed_xnor_extremes_all_agree_all_differ():
-    mw, mh = 130, 2
-    cfg = XnorMVAU(name="m", mw=mw, mh=mh)
-    w = np.stack([np.ones(mw, int), -np.ones(mw, int)])
-    x = np.ones((2, 1, mw), int)
-    x[1] = -1
-    got = run(cfg, {"weights": w}, x)
-    assert got[:, 0].tolist() == [[mw, 0], [0, mw]]
-
-
 def test_packed_xnor_chunks_span_many_rows(monkeypatch):
     import flows.layers.mvau as mvau
 
