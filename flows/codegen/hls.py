@@ -8,7 +8,9 @@ The include path of the generated code is `hls/include` (`INCLUDE_DIR`).
 `csim(node, inputs, workdir)` compiles both with g++ against hls4ml's open ap_types headers,
 streams the inputs through the kernel frame by frame, and returns the outputs decoded to semantic
 values in the shape of the golden function's result. Compiled binaries are cached per content hash
-(sources, kernel headers, flags, compiler) so that reruns skip the compiler.
+(sources, kernel headers, flags, compiler) so that reruns skip the compiler. Kernels with several
+streams (the INSTA blocks, flows/codegen/hls_insta.py) use `csim_streams`: one array per input
+port, the golden function's list of outputs back.
 """
 
 from __future__ import annotations
@@ -22,16 +24,26 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import numpy as np
 
-from flows.datatypes import DataType, Kind, pack_words, unpack_words
+from flows.codegen.hls_insta import insta_prelu_kernel, insta_threshold_kernel
+from flows.codegen.hls_kernel import (
+    HlsKernel,
+    StreamSpec,
+    int_literal,
+    per_line,
+    policy,
+    word_literal,
+)
+from flows.datatypes import pack_words, unpack_words
 from flows.errors import ConfigError, ToolFailedError, ToolMissingError
 from flows.graph import Node
+from flows.layers.insta import InstaThreshold
+from flows.layers.insta_prelu import InstaPReLU
 from flows.layers.mvau import IntMVAU, XnorMVAU
 from flows.layers.threshold import Threshold, check_thresholds
 
@@ -48,60 +60,7 @@ MAX_WORD_BITS = 1024
 _INSTALL_HINT = "run `make setup` (installs g++ from Debian and hls4ml==1.3.0 into .venv)"
 
 
-@dataclass(frozen=True)
-class StreamSpec:
-    """One kernel port: element type, lanes per word and the (num_vectors, channels) per frame."""
-
-    dtype: DataType
-    lanes: int
-    num_vectors: int
-    channels: int
-
-    @property
-    def word_bits(self) -> int:
-        return self.dtype.bits * self.lanes
-
-    @property
-    def words_per_frame(self) -> int:
-        return self.num_vectors * self.channels // self.lanes
-
-
-@dataclass(frozen=True)
-class HlsKernel:
-    """What one layer needs from the templates: template file, ports and template variables."""
-
-    template: str
-    summary: str
-    inp: StreamSpec
-    out: StreamSpec
-    context: dict[str, Any]
-
-
 # --- per-kind emitters: config + params -> HlsKernel ---------------------------------------------
-
-
-def _policy(t: DataType) -> str:
-    """The element policy of hls/include/bnn_common.hpp for a data type."""
-    if t.kind == Kind.BIPOLAR:
-        return "BipolarElem"
-    return f"{'IntElem' if t.kind == Kind.INT else 'UIntElem'}<{t.bits}>"
-
-
-def _word_literal(value: int, bits: int) -> str:
-    """A packed word as a C++ initialiser: a hex literal up to 64 bits, else ap_uint's string ctor."""
-    digits = f"0x{value:0{(bits + 3) // 4}x}"
-    if bits > 64:
-        return f'ap_uint<{bits}>("{digits}", 16)'
-    return digits + ("ULL" if bits > 32 else "")
-
-
-def _int_literal(value: int) -> str:
-    return f"{value}LL" if not -(2**31) < value < 2**31 else str(value)
-
-
-def _per_line(literals: list[str]) -> int:
-    """How many array entries fit an ~88-character line of generated code."""
-    return max(1, min(16, 88 // (max(len(s) for s in literals) + 2)))
 
 
 def _check_weights(cfg: XnorMVAU | IntMVAU, params: dict[str, np.ndarray]) -> np.ndarray:
@@ -120,7 +79,7 @@ def _weight_rows(cfg: XnorMVAU | IntMVAU, params: dict[str, np.ndarray]) -> list
     tiles = fields.reshape(cfg.nf, cfg.pe, cfg.sf, cfg.simd).transpose(1, 0, 2, 3)
     bits = cfg.weight_type.bits * cfg.simd
     return [
-        [_word_literal(w, bits) for w in pack_words(row, cfg.weight_type.bits, cfg.simd)]
+        [word_literal(w, bits) for w in pack_words(row, cfg.weight_type.bits, cfg.simd)]
         for row in tiles.reshape(cfg.pe, -1)
     ]
 
@@ -130,7 +89,7 @@ def _mvau_context(cfg: XnorMVAU | IntMVAU, params: dict[str, np.ndarray]) -> dic
     return {
         "mw": cfg.mw, "mh": cfg.mh, "simd": cfg.simd, "pe": cfg.pe,
         "num_vectors": cfg.num_vectors, "tiles": cfg.sf * cfg.nf,
-        "weight_rows": rows, "per_line": _per_line(rows[0]),
+        "weight_rows": rows, "per_line": per_line(rows[0]),
     }  # fmt: skip
 
 
@@ -154,8 +113,8 @@ def _xnor_kernel(cfg: XnorMVAU, params: dict[str, np.ndarray]) -> HlsKernel:
 def _int_kernel(cfg: IntMVAU, params: dict[str, np.ndarray]) -> HlsKernel:
     wt = cfg.weight_type
     context = _mvau_context(cfg, params) | {
-        "in_policy": _policy(cfg.input_type), "weight_policy": _policy(wt),
-        "out_policy": _policy(cfg.output_type), "weight_type": wt.name,
+        "in_policy": policy(cfg.input_type), "weight_policy": policy(wt),
+        "out_policy": policy(cfg.output_type), "weight_type": wt.name,
         "weight_bits": wt.bits, "weight_word_bits": wt.bits * cfg.simd,
     }  # fmt: skip
     return HlsKernel("int_mvau.cpp.j2", _mvau_summary(cfg), *_mvau_ports(cfg), context)
@@ -168,14 +127,14 @@ def _threshold_kernel(cfg: Threshold, params: dict[str, np.ndarray]) -> HlsKerne
     nf = cfg.channels // cfg.pe
     # thresholds[pe][nf][n] = T[nf*PE + pe][n]
     grouped = t.reshape(nf, cfg.pe, cfg.num_thresholds).transpose(1, 0, 2)
-    rows = [[[_int_literal(int(v)) for v in ch] for ch in pe_rows] for pe_rows in grouped]
+    rows = [[[int_literal(int(v)) for v in ch] for ch in pe_rows] for pe_rows in grouped]
     tt = cfg.threshold_type
     context = {
         "channels": cfg.channels, "pe": cfg.pe, "nf": nf, "num_vectors": cfg.num_vectors,
-        "num_thresholds": cfg.num_thresholds, "in_policy": _policy(cfg.input_type),
+        "num_thresholds": cfg.num_thresholds, "in_policy": policy(cfg.input_type),
         "threshold_ctype": f"ap_{'int' if tt.signed else 'uint'}<{tt.bits}>",
         "out_field_bits": cfg.output_type.bits, "threshold_rows": rows,
-        "per_line": _per_line([v for pe_rows in rows for ch in pe_rows for v in ch]),
+        "per_line": per_line([v for pe_rows in rows for ch in pe_rows for v in ch]),
     }  # fmt: skip
     summary = (
         f"channels={cfg.channels} pe={cfg.pe} num_vectors={cfg.num_vectors}, "
@@ -191,6 +150,8 @@ HLS_EMITTERS: dict[type, Callable[[Any, dict[str, np.ndarray]], HlsKernel]] = {
     XnorMVAU: _xnor_kernel,
     IntMVAU: _int_kernel,
     Threshold: _threshold_kernel,
+    InstaThreshold: insta_threshold_kernel,
+    InstaPReLU: insta_prelu_kernel,
 }
 
 
@@ -207,10 +168,13 @@ def hls_kernel(node: Node) -> HlsKernel:
             f"HLS kernels exist for {supported} (use the RTL backend for this layer)"
         )
     kernel = emitter(node.config, node.params)
+    extra = [(f"{name} stream word", spec.word_bits)
+             for name, spec in (*kernel.more_inputs, *kernel.more_outputs)]  # fmt: skip
     for what, bits in (
         ("input stream word", kernel.inp.word_bits),
         ("output stream word", kernel.out.word_bits),
         ("weight word", kernel.context.get("weight_word_bits", 0)),
+        *extra,
     ):
         if bits > MAX_WORD_BITS:
             raise ConfigError(
@@ -220,10 +184,17 @@ def hls_kernel(node: Node) -> HlsKernel:
     return kernel
 
 
+# Kernel templates of hls/include and main: a top-level function must not take these names.
+_RESERVED = frozenset(
+    {"XnorMVAU", "IntMVAU", "Threshold", "main", "InstaThreshold", "InstaThresholdStat",
+     "InstaPReLUOwn", "InstaPReLUReuse"}
+)  # fmt: skip
+
+
 def top_name(layer: str) -> str:
     """A C identifier for a layer's top-level function, distinct from the kernel templates."""
     ident = re.sub(r"\W", "_", layer)
-    if not ident or ident[0].isdigit() or ident in {"XnorMVAU", "IntMVAU", "Threshold", "main"}:
+    if not ident or ident[0].isdigit() or ident in _RESERVED:
         ident = f"layer_{ident}"
     return ident
 
@@ -250,12 +221,19 @@ def render_hls(node: Node) -> dict[str, str]:
         "in_lanes": kernel.inp.lanes, "in_type": kernel.inp.dtype.name,
         "out_bits": kernel.out.word_bits, "out_words": kernel.out.words_per_frame,
         "out_lanes": kernel.out.lanes, "out_type": kernel.out.dtype.name,
+        "inputs": [_port(name, spec) for name, spec in kernel.inputs],
+        "outputs": [_port(name, spec) for name, spec in kernel.outputs],
     }  # fmt: skip
     env = _environment()
     return {
         f"{top}.cpp": env.get_template(kernel.template).render(d=d),
-        f"{top}_tb.cpp": env.get_template("csim_tb.cpp.j2").render(d=d),
+        f"{top}_tb.cpp": env.get_template(kernel.testbench).render(d=d),
     }
+
+
+def _port(name: str, spec: StreamSpec) -> dict[str, Any]:
+    return {"name": name, "bits": spec.word_bits, "words": spec.words_per_frame,
+            "lanes": spec.lanes, "type": spec.dtype.name}  # fmt: skip
 
 
 def emit_hls(node: Node, outdir: Path) -> list[Path]:
@@ -320,7 +298,8 @@ def _build(sources: dict[str, str], cache_dir: Path) -> Path:
     """Compile the sources into a cached binary named by their content hash; return its path.
 
     Safe under concurrent test workers: each build happens in its own temporary folder and the
-    binary is published with an atomic rename, so a reader never sees a half-written file.
+    binary is published with an atomic rename, so a reader never sees a half-written file. The
+    sources compile in parallel (kernel and test bench take about as long), then link.
     """
     cxx, headers = find_cxx(), ap_types_dir()
     top = next(iter(sources)).removesuffix(".cpp")
@@ -332,27 +311,51 @@ def _build(sources: dict[str, str], cache_dir: Path) -> Path:
     try:
         for name, text in sources.items():
             (tmp / name).write_text(text)
-        cmd = [cxx, *CXXFLAGS, "-I", str(INCLUDE_DIR), "-isystem", str(headers)]
-        cmd += [str(tmp / name) for name in sources] + ["-o", str(tmp / "sim")]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0:
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-            raise ToolFailedError(f"{CXX} failed to compile the C-simulation of {top}:\n{tail}")
+        flags = [*CXXFLAGS, "-I", str(INCLUDE_DIR), "-isystem", str(headers)]
+        objects = [str(tmp / f"{name}.o") for name in sources]
+        compiles = [
+            subprocess.Popen(
+                [cxx, *flags, "-c", str(tmp / name), "-o", obj],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )  # fmt: skip
+            for name, obj in zip(sources, objects, strict=True)
+        ]
+        try:
+            logs = [proc.communicate(timeout=300)[0] for proc in compiles]
+        finally:
+            for proc in compiles:
+                proc.kill()  # no-op for a finished process; stops the others after a timeout
+                proc.wait()
+        for proc, log in zip(compiles, logs, strict=True):
+            _check_compiler(top, proc.returncode, log)
+        link = subprocess.run(
+            [cxx, *objects, "-o", str(tmp / "sim")], capture_output=True, text=True, timeout=300
+        )
+        _check_compiler(top, link.returncode, link.stdout + link.stderr)
         os.replace(tmp / "sim", binary)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return binary
 
 
-def _check_inputs(node: Node, kernel: HlsKernel, inputs: np.ndarray) -> np.ndarray:
-    x = np.asarray(inputs)
-    shape = (kernel.inp.num_vectors, kernel.inp.channels)
+def _check_compiler(top: str, returncode: int, log: str) -> None:
+    if returncode != 0:
+        tail = "\n".join(log.strip().splitlines()[-25:])
+        raise ToolFailedError(f"{CXX} failed to compile the C-simulation of {top}:\n{tail}")
+
+
+def _check_stream(node: Node, port: str, spec: StreamSpec, values: np.ndarray) -> np.ndarray:
+    what = "C-simulation inputs" if port == "in" else f"C-simulation input {port}"
+    x = np.asarray(values)
+    shape = (spec.num_vectors, spec.channels)
     if x.ndim != 3 or x.shape[1:] != shape or x.shape[0] < 1:
         raise ConfigError(
-            f"{node.config.name}: C-simulation inputs have shape {x.shape}, "
+            f"{node.config.name}: {what} have shape {x.shape}, "
             f"expected (frames, {shape[0]}, {shape[1]})"
         )
-    kernel.inp.dtype.check(x, f"{node.config.name}: C-simulation inputs")
+    spec.dtype.check(x, f"{node.config.name}: {what}")
     return x.astype(np.int64)
 
 
@@ -365,21 +368,58 @@ def csim(
     through the kernel in one process and returns the outputs as semantic values, shaped
     (frames, num_vectors, out_channels) like the golden function's result. Raises ToolMissingError
     without g++ or the ap_types headers, ToolFailedError if compilation or the simulation fails.
+    For a kernel with several input or output streams use `csim_streams`.
     """
     kernel = hls_kernel(node)
-    x = _check_inputs(node, kernel, inputs)
+    if kernel.more_inputs or kernel.more_outputs:
+        raise ConfigError(
+            f"{node.config.name}: the {type(node.config).__name__} kernel has "
+            f"{len(kernel.inputs)} input and {len(kernel.outputs)} output streams; "
+            "use csim_streams"
+        )
+    return csim_streams(node, [inputs], workdir, cache_dir=cache_dir)[0]
+
+
+def csim_streams(
+    node: Node,
+    inputs: list[np.ndarray],
+    workdir: Path,
+    *,
+    cache_dir: Path | None = None,
+) -> list[np.ndarray]:
+    """C-simulate a kernel with any number of streams: one (frames, num_vectors, channels) array
+    per input port (in the order of `HlsKernel.inputs`), one decoded array per output port, as
+    the golden function's list of outputs. Otherwise as `csim`."""
+    kernel = hls_kernel(node)
+    if len(inputs) != len(kernel.inputs):
+        raise ConfigError(
+            f"{node.config.name}: the kernel has {len(kernel.inputs)} input stream(s) "
+            f"({', '.join(n for n, _ in kernel.inputs)}), got {len(inputs)} arrays"
+        )
+    xs = [
+        _check_stream(node, n, spec, x) for (n, spec), x in zip(kernel.inputs, inputs, strict=True)
+    ]
+    frames = xs[0].shape[0]
+    if any(x.shape[0] != frames for x in xs):
+        raise ConfigError(
+            f"{node.config.name}: C-simulation inputs hold different numbers of frames: "
+            f"{[x.shape[0] for x in xs]}"
+        )
     workdir = Path(workdir)
     sources = {p.name: p.read_text() for p in emit_hls(node, workdir)}
     binary = _build(sources, Path(cache_dir) if cache_dir else DEFAULT_CACHE_DIR)
 
     top = top_name(node.config.name)
-    in_txt, out_txt = workdir / f"{top}_in.txt", workdir / f"{top}_out.txt"
-    words = pack_words(
-        kernel.inp.dtype.encode(x).reshape(-1), kernel.inp.dtype.bits, kernel.inp.lanes
-    )
-    in_txt.write_text("".join(f"{w:x}\n" for w in words))
+    in_txts = [workdir / f"{top}_{name}.txt" for name, _ in kernel.inputs]
+    out_txts = [workdir / f"{top}_{name}.txt" for name, _ in kernel.outputs]
+    for path, (_, spec), x in zip(in_txts, kernel.inputs, xs, strict=True):
+        words = pack_words(spec.dtype.encode(x).reshape(-1), spec.dtype.bits, spec.lanes)
+        path.write_text("".join(f"{w:x}\n" for w in words))
     proc = subprocess.run(
-        [str(binary), str(in_txt), str(out_txt)], capture_output=True, text=True, timeout=600
+        [str(binary), *map(str, in_txts), *map(str, out_txts)],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     log = (proc.stdout + proc.stderr).strip()
     # hls::stream's C model only warns on a read from an empty stream: treat it as a failure.
@@ -387,14 +427,19 @@ def csim(
         raise ToolFailedError(
             f"C-simulation of {top} failed (exit {proc.returncode}):\n{log[-2000:]}"
         )
+    return [
+        _read_stream(top, name, spec, path, frames)
+        for (name, spec), path in zip(kernel.outputs, out_txts, strict=True)
+    ]
 
-    out_words = [int(line, 16) for line in out_txt.read_text().split()]
-    frames = x.shape[0]
-    if len(out_words) != frames * kernel.out.words_per_frame:
+
+def _read_stream(top: str, port: str, spec: StreamSpec, path: Path, frames: int) -> np.ndarray:
+    out_words = [int(line, 16) for line in path.read_text().split()]
+    if len(out_words) != frames * spec.words_per_frame:
+        where = "" if port == "out" else f" on {port}"
         raise ToolFailedError(
-            f"C-simulation of {top} wrote {len(out_words)} words, "
-            f"expected {frames * kernel.out.words_per_frame}"
+            f"C-simulation of {top} wrote {len(out_words)} words{where}, "
+            f"expected {frames * spec.words_per_frame}"
         )
-    fields = unpack_words(out_words, kernel.out.dtype.bits, kernel.out.lanes)
-    values = kernel.out.dtype.decode(fields)
-    return values.reshape(frames, kernel.out.num_vectors, kernel.out.channels)
+    values = spec.dtype.decode(unpack_words(out_words, spec.dtype.bits, spec.lanes))
+    return values.reshape(frames, spec.num_vectors, spec.channels)

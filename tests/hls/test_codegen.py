@@ -12,7 +12,7 @@ from flows.codegen import hls
 from flows.datatypes import INT, UINT
 from flows.errors import ConfigError, NumericContractError, ToolMissingError
 from flows.graph import Node
-from flows.layers import Affine, IntMVAU, Threshold, XnorMVAU
+from flows.layers import Affine, InstaPReLU, InstaThreshold, IntMVAU, Threshold, XnorMVAU
 
 
 def _xnor_node(name: str = "xnor_small", **changes) -> Node:
@@ -22,7 +22,7 @@ def _xnor_node(name: str = "xnor_small", **changes) -> Node:
 
 
 def test_registry_is_keyed_by_config_class():
-    assert set(hls.HLS_EMITTERS) == {XnorMVAU, IntMVAU, Threshold}
+    assert set(hls.HLS_EMITTERS) == {XnorMVAU, IntMVAU, Threshold, InstaThreshold, InstaPReLU}
 
 
 def test_emit_writes_top_and_testbench(tmp_path):

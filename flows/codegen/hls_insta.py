@@ -1,0 +1,255 @@
+"""HLS emitters of the INSTA blocks: `InstaThreshold` (INSTA-Th) and `InstaPReLU` (forms "alpha"
+and "reuse"); kernels in hls/include/insta_threshold.hpp and insta_prelu.hpp, tops rendered from
+hls/templates/insta_threshold.cpp.j2 and insta_prelu.cpp.j2 (registered in flows/codegen/hls.py).
+
+Every ap_int type of the generated layer configuration holds the exact range of its value, derived
+here from the config's types (docs/numerics.md sections 8-10): nothing wraps, only v and the
+PReLU's output saturate, as the golden functions do. The SE forms have no HLS kernel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from flows.codegen.hls_kernel import HlsKernel, StreamSpec, int_literal, per_line, policy
+from flows.datatypes import BIPOLAR, INT, DataType
+from flows.errors import ConfigError
+from flows.layers.insta import InstaThreshold, check_params
+from flows.layers.insta_prelu import InstaPReLU, _param
+
+
+# --- exact ranges -> C++ types ---------------------------------------------------------------------
+def _bits(lo: int, hi: int, signed: bool) -> int:
+    """Bits of the narrowest ap_int (signed) or ap_uint holding [lo, hi]."""
+    if signed:
+        return max(2, max((-lo - 1).bit_length() if lo < 0 else 0, hi.bit_length()) + 1)
+    return max(1, hi.bit_length())
+
+
+def _ctype(lo: int, hi: int, min_bits: int = 1) -> str:
+    """ap_uint for a non-negative range, else ap_int; at least min_bits wide."""
+    signed = lo < 0
+    return f"ap_{'int' if signed else 'uint'}<{max(min_bits, _bits(lo, hi, signed))}>"
+
+
+def _sbits(lo: int, hi: int, min_bits: int = 2) -> int:
+    return max(min_bits, _bits(lo, hi, True))
+
+
+def _type_ctype(t: DataType) -> str:
+    return _ctype(t.min, t.max, t.bits)
+
+
+def _product(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    corners = [x * y for x in a for y in b]
+    return min(corners), max(corners)
+
+
+def _range(t: DataType) -> tuple[int, int]:
+    return t.min, t.max
+
+
+# --- constants -> C++ arrays ---------------------------------------------------------------------
+def _lanes(cfg: InstaThreshold | InstaPReLU, values: np.ndarray) -> list[list[int]]:
+    """Per-channel values -> [pe][nf] (channel nf*PE + pe), the kernels' layout."""
+    nf = cfg.channels // cfg.pe
+    return np.asarray(values, dtype=object).reshape(nf, cfg.pe).T.tolist()
+
+
+def _array(name: str, ctype: str, rows: list[list[int]], why: str) -> dict[str, Any]:
+    literals = [[int_literal(int(v)) for v in row] for row in rows]
+    return {
+        "name": name, "ctype": ctype, "rows": literals, "why": why,
+        "per_line": per_line([v for row in literals for v in row]),
+    }  # fmt: skip
+
+
+def _ports_summary(cfg, kind: str) -> str:
+    return (
+        f"{kind}, {cfg.height}x{cfg.width}x{cfg.channels} pe={cfg.pe} "
+        f"evaluators={cfg.num_evaluators}, {cfg.input_type} in"
+    )
+
+
+# --- InstaThreshold --------------------------------------------------------------------------------
+def _threshold_types(cfg: InstaThreshold) -> list[tuple[str, str]]:
+    """typedefs of the layer configuration (insta_threshold.hpp), from exact ranges."""
+    t, e = cfg.input_type, cfg.exponent
+    dev = cfg.max_deviation
+    acc = _range(cfg.acc_type)
+    mant = _range(cfg.mantissa_type)
+    offs = (cfg.offset_type.min, cfg.offset_type.max + (1 << e))  # A' = A + 2^E - 1 or A + 2^E
+    prod = _product(mant, acc)
+    return [
+        ("shifted_t", _type_ctype(t)),
+        ("mu_t", _type_ctype(t)),
+        ("d_t", _ctype(-dev, dev)),
+        ("cube_t", _ctype(-(dev**3), dev**3)),
+        ("acc_t", _type_ctype(cfg.acc_type)),
+        ("mant_t", _type_ctype(cfg.mantissa_type)),
+        ("offs_t", _ctype(*offs)),
+        ("sum_t", f"ap_int<{_sbits(offs[0] + prod[0], offs[1] + prod[1], e + 2)}>"),
+        ("th_t", _type_ctype(cfg.threshold_type)),
+    ]
+
+
+def insta_threshold_kernel(cfg: InstaThreshold, params: dict[str, np.ndarray]) -> HlsKernel:
+    """The HLS kernel of an InstaThreshold (INSTA-Th, not INSTA-Th+)."""
+    if cfg.se is not None:
+        raise ConfigError(
+            f"{cfg.name}: the INSTA-Th+ (SE) form has no HLS kernel; the HLS kernel implements "
+            "INSTA-Th with a per-channel alpha (se=None)"
+        )
+    mu, a, m, sign = check_params(cfg, params)
+    e, t = cfg.exponent, cfg.input_type
+    offs = [int(v) + (1 << e) - (1 if s > 0 else 0) for v, s in zip(a, sign, strict=True)]
+    types = dict(_threshold_types(cfg))
+    arrays = [
+        _array("mu", types["mu_t"], _lanes(cfg, mu), "mu_c on the input grid"),
+        _array("mant", types["mant_t"], _lanes(cfg, m), "M_c"),
+        _array("offs", types["offs_t"], _lanes(cfg, offs),
+               "A'_c = A_c + 2^E - 1 (sigma > 0) or A_c + 2^E (sigma < 0)"),
+        _array("neg", "bool", _lanes(cfg, (sign < 0).astype(int)), "sigma_c < 0"),
+    ]  # fmt: skip
+    consts = [
+        ("C", "unsigned", cfg.channels), ("PE", "unsigned", cfg.pe), ("NF", "unsigned", cfg.nf),
+        ("NUM_VECTORS", "unsigned", cfg.num_vectors), ("G", "unsigned", cfg.num_evaluators),
+        ("E", "unsigned", e), ("MU_SHIFT", "unsigned", 0),
+        ("TH_MIN", "long long", t.min), ("TH_MAX", "long long", t.max + 1),
+    ]  # fmt: skip
+    policies = [("TIn", policy(t))]
+    outputs: tuple[tuple[str, StreamSpec], ...] = (
+        ("out_delay", StreamSpec(t, cfg.pe, cfg.num_vectors, cfg.channels)),
+    )
+    if cfg.statistic_output:
+        policies.append(("TStat", policy(cfg.acc_type)))
+        outputs += (("out_stat", StreamSpec(cfg.acc_type, cfg.pe, 1, cfg.channels)),)
+    context = {
+        "kernel": "InstaThresholdStat" if cfg.statistic_output else "InstaThreshold", "pe": cfg.pe,
+        "consts": consts, "policies": policies, "types": list(types.items()), "arrays": arrays,
+        "call_args": ["mu", "mant", "offs", "neg"],
+    }  # fmt: skip
+    summary = _ports_summary(cfg, "INSTA-Th") + f", S {cfg.acc_type}, E={e}"
+    inp = StreamSpec(t, cfg.pe, cfg.num_vectors, cfg.channels)
+    out = StreamSpec(BIPOLAR, cfg.pe, cfg.num_vectors, cfg.channels)
+    return HlsKernel("insta.cpp.j2", summary, inp, out, context, more_outputs=outputs)
+
+
+# --- InstaPReLU ------------------------------------------------------------------------------------
+def _check_prelu(cfg: InstaPReLU, params: dict[str, np.ndarray]) -> None:
+    if cfg.form == "se":
+        raise ConfigError(
+            f"{cfg.name}: the INSTA-PReLU+ (SE) form has no HLS kernel; the HLS kernel implements "
+            "the forms 'alpha' and 'reuse'"
+        )
+    if cfg.form == "reuse" and cfg.stat_channels % cfg.pe:
+        raise ConfigError(
+            f"{cfg.name}: the statistic port carries PE={cfg.pe} lanes per word, which must "
+            f"divide stat_channels={cfg.stat_channels}; lower PE"
+        )
+    if cfg.form == "alpha":
+        t, k = cfg.input_type, cfg.mu_frac_bits
+        mu = _param(cfg, params, "mu", cfg.mu_type, cfg.channels)
+        if mu.min() < t.min << k or mu.max() > t.max << k:
+            raise ConfigError(
+                f"{cfg.name}: mu must lie in the input range ({t.min << k}..{t.max << k} in units "
+                "of 2^-mu_frac_bits), which bounds S (acc_type); clamp it at export"
+            )
+
+
+def _prelu_types(cfg: InstaPReLU) -> tuple[list[tuple[str, str]], list[tuple[str, str, int]]]:
+    """(typedefs, extra constants) of the layer configuration (insta_prelu.hpp)."""
+    t, k, gf = cfg.input_type, cfg.mu_frac_bits, cfg.gamma_frac_bits
+    dev = (t.max - t.min) << k
+    acc = _range(cfg.acc_type)
+    vsum = _product(_range(INT(cfg.mantissa_bits)), acc)
+    vsum = (vsum[0] + INT(cfg.offset_bits).min, vsum[1] + INT(cfg.offset_bits).max)
+    tab = _range(cfg.table_type)
+    xg = (t.min << gf, t.max << gf)
+    dg = (xg[0] - tab[1], xg[1] - tab[0])
+    y = _product(_range(cfg.mul_type), dg)
+    y = (y[0] + cfg.add_type.min, y[1] + cfg.add_type.max)
+    y_shift = cfg.shift + gf
+    types = [
+        ("shifted_t", _ctype(t.min << k, t.max << k)),
+        ("mu_t", _type_ctype(cfg.mu_type)),
+        ("d_t", _ctype(-dev, dev)),
+        ("cube_t", _ctype(-(dev**3), dev**3)),
+        ("acc_t", _type_ctype(cfg.acc_type)),
+        ("mv_t", _type_ctype(INT(cfg.mantissa_bits))),
+        ("bv_t", _type_ctype(INT(cfg.offset_bits))),
+        ("v_t", _type_ctype(INT(cfg.v_bits))),
+        ("table_t", _type_ctype(cfg.table_type)),
+        ("xg_t", _ctype(*xg)),
+        ("dg_t", _ctype(*dg)),
+        ("mul_t", _type_ctype(cfg.mul_type)),
+        ("add_t", _type_ctype(cfg.add_type)),
+    ]
+    consts = [
+        ("MU_SHIFT", "unsigned", k), ("EV", "int", cfg.stat_exponent),
+        ("VSUM_BITS", "int", _sbits(*vsum, cfg.stat_exponent + 2)),
+        ("VB", "unsigned", cfg.v_bits), ("V_MIN", "long long", INT(cfg.v_bits).min),
+        ("V_MAX", "long long", INT(cfg.v_bits).max), ("GF", "unsigned", gf),
+        ("YSUM_BITS", "int", _sbits(*y, y_shift + 2)), ("Y_SHIFT", "int", y_shift),
+        ("Y_MIN", "long long", cfg.output_type.min), ("Y_MAX", "long long", cfg.output_type.max),
+    ]  # fmt: skip
+    return types, consts
+
+
+def _prelu_arrays(cfg: InstaPReLU, params: dict[str, np.ndarray], types: dict[str, str]):
+    c = cfg.channels
+    table = _param(cfg, params, "table", cfg.table_type, 1 << cfg.v_bits)
+    rows = [[int(v) for v in table]] * cfg.num_evaluators
+    arrays = [] if cfg.form == "reuse" else [
+        _array("mu", types["mu_t"], _lanes(cfg, _param(cfg, params, "mu", cfg.mu_type, c)),
+               "mu_c in units of 2^-mu_frac_bits input steps"),
+    ]  # fmt: skip
+    arrays += [
+        _array("mv", types["mv_t"],
+               _lanes(cfg, _param(cfg, params, "Mv", INT(cfg.mantissa_bits), c)), "Mv_c"),
+        _array("bv", types["bv_t"],
+               _lanes(cfg, _param(cfg, params, "Bv", INT(cfg.offset_bits), c)), "Bv_c"),
+        _array("table", types["table_t"], rows,
+               "gamma table, one copy per evaluator: entry v - V_MIN = gamma(v) 2^GF"),
+        _array("mul_pos", types["mul_t"],
+               _lanes(cfg, _param(cfg, params, "mul_pos", cfg.mul_type, c)), "slope, d >= 0"),
+        _array("mul_neg", types["mul_t"],
+               _lanes(cfg, _param(cfg, params, "mul_neg", cfg.mul_type, c)), "slope, d < 0"),
+        _array("add", types["add_t"],
+               _lanes(cfg, _param(cfg, params, "add", cfg.add_type, c)),
+               "add_c on the grid 2^-(shift + GF)"),
+    ]  # fmt: skip
+    return arrays
+
+
+def insta_prelu_kernel(cfg: InstaPReLU, params: dict[str, np.ndarray]) -> HlsKernel:
+    """The HLS kernel of an InstaPReLU (forms "alpha" and "reuse")."""
+    _check_prelu(cfg, params)
+    types, consts = _prelu_types(cfg)
+    own = cfg.form == "alpha"
+    snf = cfg.nf if own else cfg.stat_channels // cfg.pe
+    consts = [
+        ("C", "unsigned", cfg.channels), ("PE", "unsigned", cfg.pe), ("NF", "unsigned", cfg.nf),
+        ("NUM_VECTORS", "unsigned", cfg.num_vectors), ("G", "unsigned", cfg.num_evaluators),
+        ("SNF", "unsigned", snf), *consts,
+    ]  # fmt: skip
+    policies = [("TIn", policy(cfg.input_type)), ("TOut", policy(cfg.output_type))]
+    more_inputs: tuple[tuple[str, StreamSpec], ...] = ()
+    if not own:
+        policies.append(("TStat", policy(cfg.stat_type)))
+        more_inputs = (("in_stat", StreamSpec(cfg.stat_type, cfg.pe, 1, cfg.stat_channels)),)
+    arrays = _prelu_arrays(cfg, params, dict(types))
+    context = {
+        "kernel": "InstaPReLUOwn" if own else "InstaPReLUReuse", "pe": cfg.pe,
+        "consts": consts, "policies": policies, "types": types, "arrays": arrays,
+        "call_args": [a["name"] for a in arrays],
+    }  # fmt: skip
+    summary = (
+        _ports_summary(cfg, f"INSTA-PReLU form {cfg.form}")
+        + f" -> {cfg.output_type}, S {cfg.acc_type}, v INT{cfg.v_bits} 2^-{cfg.v_exponent}"
+    )
+    inp = StreamSpec(cfg.input_type, cfg.pe, cfg.num_vectors, cfg.channels)
+    out = StreamSpec(cfg.output_type, cfg.pe, cfg.num_vectors, cfg.channels)
+    return HlsKernel("insta.cpp.j2", summary, inp, out, context, more_inputs=more_inputs)
