@@ -35,11 +35,17 @@ CONTROL_LUT, CONTROL_FF = 60, 60  # counters, handshake and the 2-word output FI
 
 @dataclass(frozen=True)
 class Estimate:
+    """Cycles per frame and resources: LUT (logic; LUTRAM counted separately, as Yosys and Vivado
+    report it), FF, BRAM in 18-kbit blocks, DSP, URAM288 blocks (UltraScale+ only) and LUTs used
+    as distributed RAM (Xilinx)."""
+
     cycles: int
     lut: int
     ff: int
     bram: int
     dsp: int
+    uram: int = 0
+    lutram: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -48,7 +54,34 @@ class Estimate:
             "FF": self.ff,
             "BRAM": self.bram,
             "DSP": self.dsp,
+            "URAM": self.uram,
+            "LUTRAM": self.lutram,
         }
+
+
+# UltraScale+ UltraRAM (UG573): URAM288 blocks are 4096 x 72 bits, cascade in depth, and cannot be
+# initialised by the bitstream, so only *written* memories (frame buffers) may use them. Decision:
+# on "xcup" a written memory of at least URAM_MIN_BITS and URAM_MIN_DEPTH words goes to URAM when
+# it fills at least URAM_MIN_FILL of the URAM bits it occupies (the INSTA frame buffers: deep, a few
+# hundred bits wide). URAM is the larger pool on these parts (ZCU104: 96 x 288 kbit = 27 Mbit vs
+# 624 x 18 kbit = 11 Mbit of BRAM), which is where the frame buffers belong (DESIGN.md section 4).
+URAM_WIDTH, URAM_DEPTH, URAM_BITS = 72, 4096, 288 * 1024
+URAM_MIN_BITS, URAM_MIN_DEPTH, URAM_MIN_FILL = 64 * 1024, 1024, 0.5
+
+
+def uram_blocks(width: int, depth: int) -> int:
+    return math.ceil(width / URAM_WIDTH) * math.ceil(depth / URAM_DEPTH)
+
+
+def buffer_memory(width: int, depth: int, family: str) -> tuple[int, int]:
+    """(BRAM18, URAM) of a written frame buffer (INSTA-Th, INSTA-PReLU): URAM on UltraScale+
+    under the rule above, else 18-kbit blocks."""
+    bram = bram_blocks(width, depth)
+    if family == "xcup" and width * depth >= URAM_MIN_BITS and depth >= URAM_MIN_DEPTH:
+        uram = uram_blocks(width, depth)
+        if width * depth >= URAM_MIN_FILL * uram * URAM_BITS:
+            return 0, uram
+    return bram, 0
 
 
 def bram_blocks(width: int, depth: int) -> int:
@@ -177,12 +210,12 @@ def insta_threshold(cfg: InstaThreshold, family: str) -> Estimate:
     synthesis (7x7x64 INT8, PE 8): a first cut until the synthesis baselines of issue 5."""
     acc = cfg.acc_type.bits
     g = cfg.num_evaluators
-    bram = bram_blocks(cfg.pe * cfg.input_type.bits, cfg.buffer_words)
+    bram, uram = buffer_memory(cfg.pe * cfg.input_type.bits, cfg.buffer_words, family)
     bram += bram_blocks(2 * cfg.threshold_type.bits, cfg.channels)  # double-banked thresholds
     dsp = 2 * cfg.pe + g * math.ceil(acc / 18)
     lut = 150 + _scaled(cfg.pe * 5 * acc + g * (acc + 48), family)
     ff = 150 + cfg.pe * 5 * acc + g * (acc + 48)
-    return Estimate(cfg.cycles_per_frame, lut, ff, bram, dsp)
+    return Estimate(cfg.cycles_per_frame, lut, ff, bram, dsp, uram)
 
 
 # INSTA-PReLU own-statistics write side (cube pipeline, S accumulators): LUTs per lane and S bit;
@@ -201,8 +234,6 @@ def _prelu_memories(cfg: InstaPReLU, w: dict, family: str) -> tuple[int, int]:
     banks and the constant ROMs (ROM LUTs weighted 0.6: constant bits fold, as in threshold)."""
     g, pe, nf = cfg.num_evaluators, cfg.pe, cfg.nf
     tables = [memory(w["tb"], 1 << cfg.v_bits, family)] * g
-    if cfg.form == "alpha":
-        tables.append(memory(pe * w["xb"], cfg.buffer_words, family))
     # The constant ROMs are wide and shallow (no ram_style): Yosys keeps them in LUTs.
     roms = [(g * (w["mb"] + w["bb"]), cfg.eval_steps), (pe * (2 * w["mulb"] + w["adb"]), nf)]
     roms += [(pe * w["mu_b"], nf)] if cfg.form == "alpha" else []
@@ -231,6 +262,10 @@ def insta_prelu(cfg: InstaPReLU, family: str) -> Estimate:
     lane = 2 * w["ysw"] + w["dgw"] + w["mulb"]
     evaluator = 2 * w["esw"] + w["tb"]
     lut_mem, bram = _prelu_memories(cfg, w, family)
+    uram = 0
+    if cfg.form == "alpha":  # the frame buffer (a written memory: URAM on UltraScale+)
+        buf_bram, uram = buffer_memory(pe * w["xb"], cfg.buffer_words, family)
+        bram += buf_bram
     logic = _scaled(150 + pe * lane + g * evaluator, family)
     ff_lane = w["xb"] + w["tb"] + 2 * w["mulb"] + 3 * w["adb"] + w["dgw"] + w["ypw"] + w["ysw"]
     ff_eval = w["sb"] + w["mb"] + 2 * w["bb"] + w["pw"] + w["esw"] + w["vb"] + w["tb"]
@@ -243,7 +278,12 @@ def insta_prelu(cfg: InstaPReLU, family: str) -> Estimate:
     if family != "ecp5":  # DSP48 input/product registers, SRL delay lines
         ff = 0.65 * (ff - absorbed)
     return Estimate(
-        cfg.cycles_per_frame, logic + lut_mem, math.ceil(ff), bram, _prelu_dsp(cfg, w, family)
+        cfg.cycles_per_frame,
+        logic + lut_mem,
+        math.ceil(ff),
+        bram,
+        _prelu_dsp(cfg, w, family),
+        uram,
     )
 
 
@@ -301,6 +341,17 @@ def ram_blocks(width: int, depth: int, family: str) -> int:
     if family != "ecp5" and depth <= XILINX_LUTRAM_MAX_DEPTH:
         return 0
     return bram_blocks(width, depth)
+
+
+def lutram_luts(width: int, depth: int, family: str) -> int:
+    """LUTs of a written memory that `ram_blocks` leaves in distributed RAM on Xilinx: Yosys maps
+    it to RAM64M (64 words x 3 bits, simple dual port, 4 LUTs). 0 on ECP5 (its small memories
+    are counted in LUT by the fitted coefficients) and for memories in block RAM."""
+    if family == "ecp5" or ram_blocks(width, depth, family):
+        return 0
+    if width * depth < BLOCK_ROM_MIN_BITS and depth <= 2:
+        return 0  # registers
+    return 4 * math.ceil(width / 3) * math.ceil(depth / 64)
 
 
 def _rom(width: int, depth: int, family: str) -> tuple[int, int]:
@@ -372,9 +423,11 @@ def avg_pool(cfg: AvgPool, family: str, bits: int | None = None) -> Estimate:
     rb = xb + math.ceil(math.log2(k)) if k > 1 else xb
     bram = (k - 1) * (ram_blocks(cfg.pe * xb, nf, family)
                       + ram_blocks(cfg.pe * rb, cfg.out_w * nf, family))  # fmt: skip
+    lutram = (k - 1) * (lutram_luts(cfg.pe * xb, nf, family)
+                        + lutram_luts(cfg.pe * rb, cfg.out_w * nf, family))  # fmt: skip
     lut = CONTROL_LUT + 40 + _scaled(cfg.pe * (k - 1) * (rb + ob), family)
     ff = CONTROL_FF + 40 + cfg.pe * (xb + rb + ob)
-    return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
+    return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0, 0, lutram)
 
 
 def global_avg_pool(cfg: GlobalAvgPool, family: str, bits: int | None = None) -> Estimate:
@@ -383,9 +436,10 @@ def global_avg_pool(cfg: GlobalAvgPool, family: str, bits: int | None = None) ->
     xb, ob = _sum_bits(cfg, bits, cfg.num_vectors)
     nf = cfg.channels // cfg.pe
     bram = ram_blocks(cfg.pe * ob, nf, family)
+    lutram = lutram_luts(cfg.pe * ob, nf, family)
     lut = CONTROL_LUT + _scaled(cfg.pe * ob * 2, family)
     ff = CONTROL_FF + cfg.pe * (xb + ob)
-    return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
+    return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0, 0, lutram)
 
 
 def duplicate_streams(cfg: DuplicateStreams, family: str) -> Estimate:
@@ -450,7 +504,7 @@ def estimate_graph(graph: DataflowGraph, family: str) -> dict[str, Estimate]:
 
 
 def total(estimates: dict[str, Estimate]) -> dict[str, int]:
-    keys = ("LUT", "FF", "BRAM", "DSP")
+    keys = ("LUT", "FF", "BRAM", "DSP", "URAM", "LUTRAM")
     out = {k: sum(e.as_dict()[k] for e in estimates.values()) for k in keys}
     out["cycles"] = max(e.cycles for e in estimates.values())
     return out

@@ -27,7 +27,7 @@ PARAM_TYPE_FIELDS = {
 # Parameters whose element type is fixed by their meaning.
 PARAM_TYPES = {"sign": BIPOLAR}
 
-ESTIMATE_KEYS = ("cycles", "LUT", "FF", "BRAM", "DSP")
+ESTIMATE_KEYS = ("cycles", "LUT", "FF", "BRAM", "DSP", "URAM", "LUTRAM")
 COLUMNS = (
     ("layer", "name"),
     ("kind", "kind"),
