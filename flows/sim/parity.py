@@ -12,6 +12,7 @@ import shutil
 
 import numpy as np
 
+from flows.agreement import to_stream
 from flows.errors import FlowError
 from flows.sim import runner
 from flows.sim.parity_bench import parity_path
@@ -20,13 +21,12 @@ from flows.sim.parity_bench import parity_path
 def run_parity(ctx) -> dict:
     ref = np.load(ctx.reference) if ctx.reference is not None else None
     n = ctx.cfg.parity_images
-    if ref is not None:
-        images = ref["images"][:n]
+    if ref is not None:  # NCHW (or flat) images -> (images, vectors, channels), raster order
+        frames = to_stream(ref["images"][:n], ctx.graph)
     else:  # a user's ONNX file: random pixels on the input type's range
         t = ctx.graph.streams[ctx.graph.inputs[0]]
         rng = np.random.default_rng(ctx.cfg.seed)
-        images = rng.integers(t.dtype.min, t.dtype.max + 1, size=(n, t.shape[1]))
-    frames = images.reshape(len(images), 1, -1).astype(np.int64)
+        frames = rng.integers(t.dtype.min, t.dtype.max + 1, size=(n, *t.shape), dtype=np.int64)
     rtl_dir = ctx.out / "rtl"
 
     layers = {n.name for n in ctx.graph.nodes} | {"accel_top"}
@@ -56,7 +56,8 @@ def run_parity(ctx) -> dict:
         f"[parity] {result['bit_exact']}/{result['images']} images bit-exact (accel_top in "
         f"Verilator, random back-pressure); cycles/frame measured {measured} vs estimate "
         f"{timing['cycles_per_frame_estimate']}; first-frame latency "
-        f"{timing['first_frame_latency']} cycles"
+        f"{timing['first_frame_latency']} cycles; simulated {result['cycles_per_second']} "
+        "cycles/s"
     )
     return {
         "images": result["images"],
@@ -65,4 +66,5 @@ def run_parity(ctx) -> dict:
         "cycles_per_frame_measured": measured[-1],
         "cycles_per_frame_estimate": timing["cycles_per_frame_estimate"],
         "first_frame_latency_cycles": timing["first_frame_latency"],
+        "simulated_cycles_per_second": result["cycles_per_second"],
     }

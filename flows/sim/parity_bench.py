@@ -1,24 +1,76 @@
 """cocotb bench of the build's parity step: whole images through accel_top vs the golden graph.
 
-Same driver, monitors (AXI-Stream checks) and model as layer_bench; random back-pressure and input
-gaps; records how many images came out bit-exact (equal output words) before asserting all did.
-Also runs layer_bench's steady-state test on the same design, so the build reports measured cycles
-per frame and first-frame latency of the whole accelerator.
+Same driver, monitors (AXI-Stream checks) and model as layer_bench. Two tests:
+
+* `images_bit_exact`: the case's images under random back-pressure and input gaps; records how
+  many came out bit-exact (equal output words) before asserting all did.
+* `steady_state`: the images repeated to `perf_frames` at full rate; measured cycles per frame
+  (last 4 intervals, in and out) must equal the slowest layer's estimate, and the first-frame
+  latency is recorded (a case with `perf_frames` = 0 skips it: the deadlock tests).
+
+Both watch for a deadlock instead of waiting out a long timeout: no transfer on either port for
+`quiet_cycles` (a bound on the design's first-frame latency) while words are still owed is
+reported as "deadlock" (the tests of the FIFO rules look for that word). Both record simulated
+cycles and wall time, for the simulated cycles per second of docs/hardware.md.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import cocotb
+import numpy as np
+from cocotb.triggers import ClockCycles
 
-from flows.sim.layer_bench import Bench, steady_state_cycles  # noqa: F401 - also run here
+from flows.sim.axis import cycle
+from flows.sim.layer_bench import Bench, check
+
+POLL = 64  # cycles between two progress checks (the monitors record every transfer anyway)
+
+
+class DeadlockError(AssertionError):
+    """No transfer on either port of accel_top for longer than its latency bound."""
 
 
 def parity_path(result_path: str) -> Path:
     """Where images_bit_exact writes its counts (next to the steady-state result)."""
     return Path(result_path).with_suffix(".parity.json")
+
+
+def quiet_cycles(tb: Bench) -> int:
+    """Longest legitimate silence on both ports: every layer holding a frame for its own
+    cycles per frame, twice over (stalls of the random back-pressure included), plus slack."""
+    golden = tb.case["golden"]
+    total = sum(n.config.cycles_per_frame for n in golden.nodes)
+    return 4 * total + 20 * tb.model.in_per_frame + 5000
+
+
+async def stream_watched(tb: Bench, frames: np.ndarray) -> list[int]:
+    """Send frames and collect their outputs, raising DeadlockError when both ports fall silent for
+    more than `quiet_cycles` while outputs are owed; then a quiet period (extra words show)."""
+    want = len(frames) * tb.model.out_per_frame
+    tb.src.send(tb.model.words_in(frames))
+    quiet, last, seen = quiet_cycles(tb), cycle(), (0, 0)
+    while len(tb.out_mon.words) < want:
+        await ClockCycles(tb.dut.clk, POLL)
+        now = (len(tb.in_mon.words), len(tb.out_mon.words))
+        if now != seen:
+            seen, last = now, cycle()
+        elif cycle() - last > quiet:
+            raise DeadlockError(
+                f"deadlock: no transfer for {cycle() - last} cycles (bound {quiet}); "
+                f"{now[0]} of {len(frames) * tb.model.in_per_frame} input words taken, "
+                f"{now[1]} of {want} output words out"
+            )
+    await ClockCycles(tb.dut.clk, 2 * tb.model.cycles_per_frame + 40)
+    return list(tb.out_mon.words)
+
+
+def _write(path: Path, result: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1))
 
 
 @cocotb.test()
@@ -27,7 +79,9 @@ async def images_bit_exact(dut) -> None:
     await tb.reset()
     tb.randomise_rates()
     m, frames = tb.model, tb.case["frames"]
-    got = await tb.stream(frames)
+    start, wall = cycle(), time.perf_counter()
+    got = await stream_watched(tb, frames)
+    wall = time.perf_counter() - wall
     want = m.words_out(frames)
     per = m.out_per_frame
     exact = [
@@ -38,8 +92,47 @@ async def images_bit_exact(dut) -> None:
         "bit_exact": int(sum(exact)),
         "extra_words": max(0, len(got) - len(want)),
         "first_mismatch": next((i for i, ok in enumerate(exact) if not ok), None),
+        "simulated_cycles": cycle() - start,
+        "wall_seconds": round(wall, 2),
+        "cycles_per_second": round((cycle() - start) / wall),
     }
-    path = parity_path(tb.case["result_path"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=1))
+    _write(parity_path(tb.case["result_path"]), result)
     assert result["bit_exact"] == len(frames) and not result["extra_words"], result
+
+
+@cocotb.test()
+async def steady_state(dut) -> None:
+    """No gaps, no back-pressure: the last 4 frame intervals, in and out, equal the estimate."""
+    tb = Bench(dut)
+    n = tb.case.get("perf_frames", 12)
+    if not n:
+        _write(Path(tb.case["result_path"]), {"label": tb.case["label"], "skipped": True})
+        return
+    await tb.reset()
+    m = tb.model
+    frames = np.resize(tb.case["frames"], (n, *tb.case["frames"].shape[1:]))
+    start, wall = cycle(), time.perf_counter()
+    got = await stream_watched(tb, frames)
+    wall = time.perf_counter() - wall
+    check(got, m.words_out(frames), m, "full-rate frames")
+    in_first = tb.in_mon.cycles[:: m.in_per_frame]
+    out_first = tb.out_mon.cycles[:: m.out_per_frame]
+    out_last = tb.out_mon.cycles[m.out_per_frame - 1 :: m.out_per_frame]
+    result = {
+        "label": tb.case["label"],
+        "cycles_per_frame_estimate": m.cycles_per_frame,
+        "cycles_per_frame_in": np.diff(in_first).tolist(),
+        "cycles_per_frame_out": np.diff(out_last).tolist(),
+        "first_output_latency": out_first[0] - in_first[0],
+        "first_frame_latency": out_last[0] - in_first[0],
+        "reset_to_first_input": in_first[0] - start,
+        "simulated_cycles": cycle() - start,
+        "wall_seconds": round(wall, 2),
+        "cycles_per_second": round((cycle() - start) / wall),
+    }
+    dut._log.info("steady state: %s", result)
+    _write(Path(tb.case["result_path"]), result)
+    steady = result["cycles_per_frame_out"][-4:] + result["cycles_per_frame_in"][-4:]
+    assert all(c == m.cycles_per_frame for c in steady), (
+        f"steady-state cycles per frame {steady} != estimate {m.cycles_per_frame}"
+    )

@@ -13,7 +13,7 @@ import pytest
 
 from flows.codegen import rtl
 from flows.datatypes import BIPOLAR, INT
-from flows.errors import FoldingError, UnsupportedPatternError
+from flows.errors import ConfigError, FoldingError, UnsupportedPatternError
 from flows.graph import DataflowGraph, Stream
 from flows.layers import (
     AddStreams,
@@ -151,3 +151,24 @@ def test_stitched_rejects_several_inputs_and_bare_fanout(tmp_path) -> None:
     g.add(a, ["x", "x"], [Stream("y", a.output_type, (1, 8))])
     with pytest.raises(UnsupportedPatternError, match="'x' is read by t, a, a.*DuplicateStreams"):
         rtl.emit_stitched(g, tmp_path)
+
+
+def test_shortcut_below_rule_deadlocks() -> None:
+    """The block with its shortcut cut to 16 words (the rule asks for 220, emitted as 256): the
+    3x3 window needs about W + 2 rows of the long branch before the first sum, the fork stalls
+    on the full shortcut and the two branches wait on each other."""
+    from flows.sim.parity_bench import DeadlockError
+
+    g = make_block(np.random.default_rng(0))
+    frames = random_values(INT(8), (2, NV, C), np.random.default_rng(1))
+    b = sim.build("accel_top", lambda d: rtl.emit_stitched(g, d, depths={"x_short": 16}))
+    with pytest.raises(AssertionError, match=f"{DeadlockError.__name__}: deadlock: no transfer"):
+        sim.run_bench(b, g, frames, module="flows.sim.parity_bench", perf_frames=0)
+
+
+def test_depth_override_is_checked(tmp_path) -> None:
+    g = make_block(np.random.default_rng(0))
+    with pytest.raises(ConfigError, match=r"depths names unknown streams \['nope'\]"):
+        rtl.emit_stitched(g, tmp_path, depths={"nope": 16})
+    with pytest.raises(ConfigError, match="'x_short' into res_add needs 1 words"):
+        rtl.emit_stitched(g, tmp_path, depths={"x_short": 1})

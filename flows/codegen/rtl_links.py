@@ -1,0 +1,382 @@
+"""How `emit_stitched` connects the layers of a DAG: ports per node, links, FIFO depths (no I/O).
+
+Every stream between two nodes becomes a Link with a `stream_fifo` of `fifo_depth` words. Two
+kinds of link are deeper, per a deadlock rule (docs/hardware.md, "Stitching a DAG"):
+
+* **Shortcut of a fork/join pair.** A fork is a DuplicateStreams or a multi-output node whose
+  outputs leave in lockstep (InstaThreshold: binary output and the delayed input, which is the
+  shortcut source of an INSTA block); the join is an AddStreams, which takes one word of each
+  input in the same cycle. The link into the join on each branch holds `shortcut_words` of the
+  other branch (every buffer on it), unless that branch has no node (a bare shortcut).
+* **Side stream S** (InstaThreshold's statistic -> a reuse-form InstaPReLU): `stat_link_words`.
+
+Ports follow `hw/templates`: one `s_axis`/`m_axis` pair for the single-stream kinds
+(`rtl_kinds.ports`); DuplicateStreams/AddStreams per `rtl_streams.stream_ports`; InstaThreshold
+`s_axis` -> `m_axis`, `m_axis_delay` (and `m_axis_stat`); InstaPReLU `s_axis` (and
+`s_axis_stat`) -> `m_axis`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flows.codegen import rtl_insta, rtl_insta_prelu, rtl_kinds, rtl_streams, rtl_window
+from flows.codegen.rtl_kinds import Port
+from flows.errors import ConfigError, FoldingError, UnsupportedPatternError
+from flows.graph import DataflowGraph, Node
+from flows.layers.avg_pool import AvgPool, GlobalAvgPool
+from flows.layers.insta import InstaThreshold
+from flows.layers.insta_prelu import InstaPReLU
+from flows.layers.mvau import IntMVAU, XnorMVAU
+from flows.layers.pool import MaxPool
+from flows.layers.sliding_window import SlidingWindow
+
+# Words of FIFO between two stitched layers: absorbs an MVAU's bursts (it reads SF words, then
+# replays them for NF - 1 groups) at the price of a few LUT RAM words per link.
+DEFAULT_FIFO_DEPTH = 8
+MAX_FIFO_DEPTH = 4096
+
+# Words a layer can hold besides its input buffer: its pipeline registers plus its 2-word output
+# skid FIFO ("a few words"; an MVAU adds its popcount stages).
+NODE_WORDS = 8
+
+# Frames of S the side-stream link holds (stat_link_words).
+STAT_FRAMES = 2
+
+_STREAM_KINDS = (rtl_streams.DuplicateStreams, rtl_streams.AddStreams)
+
+__all__ = [
+    "DEFAULT_FIFO_DEPTH",
+    "MAX_FIFO_DEPTH",
+    "NODE_WORDS",
+    "Link",
+    "buffer_words",
+    "node_ports",
+    "plan_links",
+    "port_map",
+    "ports",
+    "shortcut_words",
+    "stat_link_words",
+]
+
+
+def port_map(cfg: object) -> tuple[dict[str, Port], dict[str, Port]]:
+    """({input port prefix: Port}, {output port prefix: Port}) of a layer config, in the order
+    of its golden function's inputs and outputs; ConfigError for kinds without RTL."""
+    if isinstance(cfg, _STREAM_KINDS):
+        return rtl_streams.stream_ports(cfg)
+    if isinstance(cfg, InstaThreshold):
+        x, b, d = rtl_insta.insta_ports(cfg)
+        outs = {"m_axis": b, "m_axis_delay": d}
+        if cfg.statistic_output:
+            outs["m_axis_stat"] = rtl_insta.stat_port(cfg)
+        return {"s_axis": x}, outs
+    if isinstance(cfg, InstaPReLU):
+        named = rtl_insta_prelu.prelu_ports(cfg)
+        return (
+            {k: p for k, p in named.items() if k.startswith("s_")},
+            {k: p for k, p in named.items() if k.startswith("m_")},
+        )
+    i, o = rtl_kinds.ports(cfg)
+    return {"s_axis": i}, {"m_axis": o}
+
+
+def ports(cfg: object) -> tuple[Port, Port]:
+    """(first input, first output) Port of a layer config."""
+    ins, outs = port_map(cfg)
+    return next(iter(ins.values())), next(iter(outs.values()))
+
+
+def port_vectors(cfg: object, port: str) -> int:
+    """Vectors per frame on a port: one S vector on the statistic ports, `out_vectors` (windows,
+    pools) or `num_vectors` elsewhere."""
+    if port.endswith("_stat"):
+        return 1
+    if port.startswith("m_axis"):
+        return getattr(cfg, "out_vectors", cfg.num_vectors)
+    return cfg.num_vectors
+
+
+def node_ports(n: Node) -> tuple[list[tuple[str, str, Port]], list[tuple[str, str, Port]]]:
+    """([(stream, port prefix, Port)] of the inputs, same of the outputs) in the node's order."""
+    ins, outs = port_map(n.config)
+    for what, streams, named in (("input", n.inputs, ins), ("output", n.outputs, outs)):
+        if len(streams) != len(named):
+            raise ConfigError(
+                f"{n.name} ({n.kind}) has {len(streams)} {what} stream(s) {streams} but its RTL "
+                f"has {len(named)} {what} port(s) {list(named)}"
+            )
+    return (
+        [(s, k, p) for s, (k, p) in zip(n.inputs, ins.items(), strict=True)],
+        [(s, k, p) for s, (k, p) in zip(n.outputs, outs.items(), strict=True)],
+    )
+
+
+def _check_link(a: Node, aport: str, out: Port, b: Node, bport: str, inp: Port) -> None:
+    if out.lanes != inp.lanes:
+        fold = "simd" if isinstance(b.config, XnorMVAU | IntMVAU) else "pe"
+        raise FoldingError(
+            f"{a.name} -> {b.name}: {a.name} writes {out.lanes} lanes per word (PE={out.lanes}) "
+            f"but {b.name} reads {inp.lanes} ({fold.upper()}={inp.lanes}); set {b.name}.{fold} = "
+            f"{out.lanes} or {a.name}.pe = {inp.lanes} (a stream width converter is future work)"
+        )
+    if out.dtype != inp.dtype:
+        raise ConfigError(
+            f"{a.name} -> {b.name}: {a.name} produces {out.dtype} but {b.name} reads "
+            f"{inp.dtype}; the element types of a link must be equal"
+        )
+    produced, expected = port_vectors(a.config, aport), port_vectors(b.config, bport)
+    if (out.channels, produced) != (inp.channels, expected):
+        raise ConfigError(
+            f"{a.name} -> {b.name}: {a.name} produces {produced} x {out.channels} "
+            f"per frame but {b.name} expects {expected} x {inp.channels}"
+        )
+
+
+def _pow2(n: int) -> int:
+    return 1 << max(1, (n - 1).bit_length())
+
+
+def _held(words: int, per_vector: int, fork_per_vector: int) -> int:
+    """Fork words a buffer of `words` words (vectors of `per_vector` words, each standing for
+    `fork_per_vector` fork words) can stand for: every vector it touches, partial ones included."""
+    return (math.ceil(words / per_vector) + 1) * fork_per_vector
+
+
+def buffer_words(n: Node) -> int:
+    """Input-port words a node takes in before its output catches up (0 for a pure pipeline):
+
+    SlidingWindow max(its line buffer, (k + 1) rows of the padded input); MaxPool max(stride,
+    kernel - pad) + 1 rows of scan_w; AvgPool k + 1 input rows (row and column memories plus the
+    row being scanned); an MVAU one input vector (SF words); GlobalAvgPool a whole frame;
+    InstaThreshold (on a branch, not as the fork) and an own-statistics InstaPReLU their frame
+    buffers (`buffer_words`: a frame plus the evaluation slack); the reuse InstaPReLU none."""
+    c = n.config
+    if isinstance(c, SlidingWindow):
+        nf = c.channels // c.pe
+        line = rtl_window.sliding_window(n).context["depth"]
+        return max(line, (c.kernel + 1) * (c.in_w + 2 * c.pad) * nf)
+    if isinstance(c, MaxPool):
+        return (max(c.stride, c.kernel - c.pad) + 1) * c.scan_w * (c.channels // c.pe)
+    if isinstance(c, AvgPool):
+        return (c.kernel + 1) * c.in_w * (c.channels // c.pe)
+    if isinstance(c, GlobalAvgPool):
+        return c.num_vectors * c.channels // c.pe
+    if isinstance(c, XnorMVAU | IntMVAU):
+        return c.sf
+    if isinstance(c, InstaThreshold | InstaPReLU):
+        return c.buffer_words
+    return 0
+
+
+def shortcut_words(fork: Node, branch: list[Node], fifo_depth: int = DEFAULT_FIFO_DEPTH) -> int:
+    """Deadlock rule: fork words the `branch` (its nodes in order from `fork` to the join) can
+    absorb before its first word reaches the join, computed conservatively.
+
+    The fork pushes a word into both branches at once and the join pops both at once, so the
+    other branch holds exactly this branch's backlog, measured in fork words; that backlog is at
+    most what the branch's buffers can hold. Buffers (each with words per vector `v` at its
+    place, counted as `(ceil(words / v) + 1) * r * F` fork words, where F = fork channels / PE
+    words per fork vector and r = ceil(fork vectors / vectors per frame at that place)):
+
+    * the fork's SKID_WORDS skid FIFO of the branch (DuplicateStreams and InstaThreshold alike),
+      a `fifo_depth` link FIFO in front of every branch node and in front of the join;
+    * per node, NODE_WORDS of pipeline and output skid (an MVAU adds its popcount stages), plus
+      its input buffer (`buffer_words`).
+
+    The link into the join on the other branch gets `max(fifo_depth, _pow2(this))` words.
+    """
+    fcfg = fork.config
+    fork_nv, fork_v = fcfg.num_vectors, fcfg.channels // fcfg.pe
+
+    def held(words: int, port: Port, vectors: int) -> int:
+        r = math.ceil(fork_nv / vectors)
+        return _held(words, port.channels // port.lanes, r * fork_v)
+
+    fport = Port(fcfg.pe, fcfg.input_type, fcfg.channels)
+    total = held(rtl_streams.SKID_WORDS, fport, fork_nv)
+    for n in branch:
+        c = n.config
+        inp, out = ports(c)
+        nv_in, nv_out = c.num_vectors, port_vectors(c, "m_axis")
+        total += held(fifo_depth, inp, nv_in)  # the link FIFO in front of n
+        if words := buffer_words(n):
+            total += held(words, inp, nv_in)
+        total += held(NODE_WORDS + getattr(c, "popcount_stages", 0), out, nv_out)
+    if branch:
+        c = branch[-1].config
+        total += held(fifo_depth, ports(c)[1], port_vectors(c, "m_axis"))
+    else:
+        total += held(fifo_depth, fport, fork_nv)
+    return total
+
+
+def stat_link_words(port: Port) -> int:
+    """Side-stream rule: the S link holds STAT_FRAMES frames of S (C/PE words each).
+
+    Never a deadlock, at any depth: S of frame k leaves InstaThreshold when frame k is complete
+    there (its last vector of frame k + 1 waits only until S of frame k has left the snapshot);
+    the reuse InstaPReLU takes S of frame k once it has read S of frame k - 1, which depends only
+    on frames before k, so no wait closes a cycle. The depth is for throughput: InstaThreshold
+    stalls if S of frame k finds the link full, and the PReLU takes S one frame ahead at most,
+    so two frames of S keep the INSTA-Th from ever waiting on it (measured, tests/hw)."""
+    return STAT_FRAMES * (port.channels // port.lanes)
+
+
+@dataclass(frozen=True)
+class Link:
+    """One stream of the stitched graph: producer port -> consumer port, FIFO depth in words.
+
+    `src`/`dst` are None at the graph input/output (wired straight to the top-level port, no
+    FIFO); `shortcut_words` is the deadlock-rule requirement of a deepened link, else 0."""
+
+    stream: str
+    src: Node | None
+    src_port: str
+    dst: Node | None
+    dst_port: str
+    width: int
+    depth: int
+    shortcut_words: int = 0
+
+
+def _is_fork(n: Node) -> bool:
+    """A node whose outputs leave in lockstep: DuplicateStreams, InstaThreshold."""
+    return isinstance(n.config, rtl_streams.DuplicateStreams | InstaThreshold)
+
+
+def _trace_branch(graph: DataflowGraph, join: Node, stream: str) -> tuple[Node, list[Node]]:
+    """(fork, branch nodes in order from the fork) behind the join's input `stream`."""
+    branch, cur = [], stream
+    while True:
+        p = graph.producer(cur)
+        if p is None:
+            raise UnsupportedPatternError(
+                f"emit_stitched: input {stream!r} of the join {join.name} does not come from a "
+                "fork (DuplicateStreams or InstaThreshold; it reaches the graph input); add the "
+                "fork explicitly"
+            )
+        if _is_fork(p):
+            return p, branch[::-1]
+        if len(p.inputs) != 1:
+            raise UnsupportedPatternError(
+                f"emit_stitched: the branch into {join.name} through {stream!r} contains the "
+                f"join {p.name}; nested residual blocks are not supported yet"
+            )
+        branch.append(p)
+        cur = p.inputs[0]
+
+
+def _deepened(graph: DataflowGraph, order: list[Node], fifo_depth: int) -> dict[str, int]:
+    """{stream: words} of the links a deadlock rule deepens (shortcuts and S side streams)."""
+    deep: dict[str, int] = {}
+    for j in order:
+        if isinstance(j.config, InstaPReLU) and len(j.inputs) == 2:
+            deep[j.inputs[1]] = stat_link_words(port_map(j.config)[0]["s_axis_stat"])
+        if not isinstance(j.config, rtl_streams.AddStreams):
+            continue
+        (fa, ba), (fb, bb) = (_trace_branch(graph, j, s) for s in j.inputs)
+        if fa is not fb:
+            raise UnsupportedPatternError(
+                f"emit_stitched: the inputs of the join {j.name} come from different forks "
+                f"({fa.name}, {fb.name}); only fork/join pairs are supported"
+            )
+        # the link into the join on each branch holds the other branch's backlog, converted
+        # from fork words into words of that link (a downsampling branch's words stand for
+        # several fork words each); a bare shortcut (no node) has no backlog to hold
+        for stream, other in ((j.inputs[0], bb), (j.inputs[1], ba)):
+            if other:
+                deep[stream] = _link_words(fa, j, shortcut_words(fa, other, fifo_depth))
+    return deep
+
+
+def _link_words(fork: Node, join: Node, fork_words: int) -> int:
+    """Words of a link into `join` that stand for `fork_words` words at the fork (rounded up)."""
+    f, c = fork.config, join.config
+    per_fork = f.num_vectors * f.channels // f.pe
+    per_join = c.num_vectors * c.channels // c.pe
+    return math.ceil(fork_words * per_join / per_fork)
+
+
+def _check_consumers(graph: DataflowGraph, users: dict, producers: dict) -> None:
+    (gin,), (gout,) = graph.inputs, graph.outputs
+    for s, us in users.items():
+        if s == gout:
+            if us:
+                raise UnsupportedPatternError(
+                    f"emit_stitched: the graph output {s!r} is also read by "
+                    f"{', '.join(u[0].name for u in us)}; fork it with a DuplicateStreams"
+                )
+            if s == gin:
+                raise UnsupportedPatternError("emit_stitched: the graph input is its output")
+        elif len(us) != 1:
+            who = f"read by {', '.join(u[0].name for u in us)}" if us else "read by no node"
+            raise UnsupportedPatternError(
+                f"emit_stitched: stream {s!r} is {who}; every stream but the graph output needs "
+                "exactly one consumer (a fork needs a DuplicateStreams node, every copy consumed)"
+            )
+    if gout not in producers:
+        raise UnsupportedPatternError(f"emit_stitched: no node produces the output {gout!r}")
+
+
+def _topological(graph: DataflowGraph) -> list[Node]:
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise UnsupportedPatternError(
+            f"emit_stitched needs one graph input and one output, got {len(graph.inputs)} and "
+            f"{len(graph.outputs)}; multi-stream top levels are future work"
+        )
+    order = graph.topological()
+    if not order:
+        raise UnsupportedPatternError("emit_stitched: the graph has no nodes")
+    names = [n.name for n in order]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"emit_stitched: node names must be unique, got {names}")
+    return order
+
+
+def plan_links(
+    graph: DataflowGraph,
+    fifo_depth: int = DEFAULT_FIFO_DEPTH,
+    depths: Mapping[str, int] | None = None,
+) -> list[Link]:
+    """Every stream of a single-input, single-output DAG as a Link, in topological order of the
+    consumers; checks fan-out (a fork needs DuplicateStreams or a multi-output node), widths and
+    types, and deepens the links of the deadlock rules. `depths` ({stream: words}) overrides a
+    link's depth, rules included: for tests that show what happens below a rule."""
+    order = _topological(graph)
+    producers = {s: (n, k, p) for n in order for s, k, p in node_ports(n)[1]}
+    (gin,), (gout,) = graph.inputs, graph.outputs
+    users = {s: [] for s in [gin, *producers]}
+    for n in order:
+        for s, k, p in node_ports(n)[0]:
+            users.setdefault(s, []).append((n, k, p))
+    _check_consumers(graph, users, producers)
+    deep = _deepened(graph, order, fifo_depth)
+    depths = dict(depths or {})
+    unknown = set(depths) - set(users)
+    if unknown:
+        raise ConfigError(f"emit_stitched: depths names unknown streams {sorted(unknown)}")
+
+    links = []
+    for s, us in users.items():
+        if not us:
+            continue
+        (dst, dport, dp), src = us[0], producers.get(s)
+        if src is None:
+            links.append(Link(s, None, "s_axis", dst, dport, dp.bits, 0))
+            continue
+        a, aport, ap = src
+        _check_link(a, aport, ap, dst, dport, dp)
+        need = deep.get(s, 0)
+        depth = depths.get(s, max(fifo_depth, _pow2(need)) if need else fifo_depth)
+        if depth > MAX_FIFO_DEPTH or depth < 2:
+            raise ConfigError(
+                f"emit_stitched: the link {s!r} into {dst.name} needs {depth} words (deadlock "
+                f"rule: {need}); a link holds 2..{MAX_FIFO_DEPTH} words"
+            )
+        links.append(Link(s, a, aport, dst, dport, dp.bits, depth, need))
+    a, aport, ap = producers[gout]
+    links.append(Link(gout, a, aport, None, "m_axis", ap.bits, 0))
+    return links
