@@ -22,7 +22,17 @@ from flows import tools
 from flows.codegen import rtl
 from flows.datatypes import BIPOLAR, INT, UINT
 from flows.graph import DataflowGraph, Node, Stream
-from flows.layers import Affine, IntMVAU, LabelSelect, Threshold, XnorMVAU
+from flows.layers import (
+    Affine,
+    AvgPool,
+    GlobalAvgPool,
+    IntMVAU,
+    LabelSelect,
+    MaxPool,
+    RPReLU,
+    Threshold,
+    XnorMVAU,
+)
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
@@ -91,6 +101,53 @@ def _accel_top(d: Path) -> list[Path]:
     return sorted(d.iterdir())
 
 
+def _affine_requant(d: Path) -> list[Path]:
+    cfg = Affine("snap_affine_rq", channels=4, input_type=INT(6), mul_type=INT(8),
+                 add_type=INT(10), pe=2, shift=3, saturate_type=INT(4))  # fmt: skip
+    rng = _rng()
+    params = {"mul": rng.integers(-128, 128, 4), "add": rng.integers(-512, 512, 4)}
+    return rtl.emit_layer(Node(cfg, [], [], params), d)
+
+
+def _rprelu(d: Path) -> list[Path]:
+    cfg = RPReLU("snap_rprelu", channels=4, input_type=INT(5), output_type=INT(4),
+                 mul_type=INT(6), add_type=INT(8), shift=2, pe=2)  # fmt: skip
+    rng = _rng()
+    params = {"threshold": rng.integers(-16, 17, 4), "mul_hi": rng.integers(-32, 32, 4),
+              "add_hi": rng.integers(-128, 128, 4), "mul_lo": rng.integers(-32, 32, 4),
+              "add_lo": rng.integers(-128, 128, 4)}  # fmt: skip
+    return rtl.emit_layer(Node(cfg, [], [], params), d)
+
+
+def _pools(d: Path) -> list[Path]:
+    ap = AvgPool("snap_avg_pool", channels=4, in_h=4, in_w=4, kernel=2, stride=2, pe=2,
+                 input_type=INT(4))  # fmt: skip
+    gp = GlobalAvgPool("snap_global_avg_pool", channels=4, height=2, width=3, pe=2,
+                       input_type=UINT(3))  # fmt: skip
+    mp = MaxPool("snap_max_pool_pad", channels=4, in_h=5, in_w=5, kernel=3, stride=2, pe=2,
+                 pad=1, input_type=INT(4))  # fmt: skip
+    return [p for cfg in (ap, gp, mp) for p in rtl.emit_layer(Node(cfg, [], []), d)]
+
+
+def _insta(d: Path) -> list[Path]:
+    """InstaThreshold with the statistic port and both InstaPReLU forms, with the parameters the
+    cocotb tests generate (tests/hw/test_insta_threshold.py, test_insta_prelu.py)."""
+    from dataclasses import replace
+
+    from tests.hw import test_insta_prelu as tp
+    from tests.hw import test_insta_threshold as tt
+
+    th, _, _ = tt.make_case(tt.SPECS["int8_4x4x8_pe2"], _rng())
+    th.config = replace(th.config, name="snap_insta_threshold", statistic_output=True)
+    files = rtl.emit_layer(th, d)
+    for key, name in (("alpha_int8_4x4x8_pe2", "snap_insta_prelu_own"),
+                      ("reuse_int8_4x4x8_pe2_cs4", "snap_insta_prelu_reuse")):  # fmt: skip
+        node, _, _ = tp.make_case(tp.SPECS[key], _rng())
+        node.config = replace(node.config, name=name)
+        files += rtl.emit_layer(node, d)
+    return files
+
+
 CASES = {
     "xnor_mvau": _xnor,
     "int_mvau": _int,
@@ -99,6 +156,10 @@ CASES = {
     "affine": _affine,
     "label_select": _label_select,
     "accel_top": _accel_top,
+    "affine_requant": _affine_requant,
+    "rprelu": _rprelu,
+    "pools": _pools,
+    "insta": _insta,
 }
 
 
@@ -131,4 +192,7 @@ def test_rtl_snapshot_is_plain_verilog_2005(case: str, tmp_path: Path) -> None:
         text=True,
     )
     assert r.returncode == 0 and not r.stderr, f"iverilog -g2005 on {case}:\n{r.stderr}"
-    tools.run(["verilator", "--lint-only", "-Wall", "-Wno-UNUSEDSIGNAL", *sources], cwd=tmp_path)
+    tools.run(
+        ["verilator", "--lint-only", "-Wall", "-Wno-UNUSEDSIGNAL", "-Wno-MULTITOP", *sources],
+        cwd=tmp_path,
+    )  # several independent layers per case: several top modules
