@@ -1,0 +1,158 @@
+"""RTL of the integer SE block of INSTA-Th+ / INSTA-PReLU+ (`insta_se`, docs/insta.md "InstaSE RTL").
+
+A sub-block, not a layer kind: it is not registered in `flows.codegen.rtl.EMITTERS`; the INSTA-Th+
+and INSTA-PReLU+ blocks instantiate it. Per frame it takes the statistic S (C values of
+INT(stat_bits), `lanes` per word) on `s_axis` and returns v (C values of INT(v_bits), `lanes` per
+word) on `m_axis`, bit-exact to `flows.layers.insta_se.se_v`:
+
+    m3 = sat_INT8(rne(Mm*S >> m3_shift))                  L rescalers, as S arrives
+    h  = sat_UINT8(rne(Mh*max(w1 @ m3, 0) >> hidden_shift)) FC1 on M MACs, then M rescalers
+    v  = sat_INT(v_bits)(rne(Mo*(w2 @ h) >> v_shift))      FC2 on M MACs, then M rescalers
+
+Schedule (M = macs_per_cycle, output-stationary): FC1 in hidden/M groups of C cycles (M hidden
+units, one m3 broadcast per cycle), FC2 in C/M groups of `hidden` cycles; weights in two ROMs of
+M lanes, one word per cycle. One frame at a time: S is accepted, the two layers run, v streams
+out, then the next S is accepted (`se_cycles` gives the latency from the last S word to the last v
+word at full output rate).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from flows.codegen.rtl import _render, _write_mem
+from flows.codegen.rtl_kinds import clog2, rom_style, width
+from flows.datatypes import INT, DataType, pack_words
+from flows.errors import ConfigError
+from flows.layers.insta_se import SE_HIDDEN, SE_INPUT, WEIGHT, SEConfig, _check
+
+# Pipeline cycles between the phases (hw/templates/insta_se.v.j2): the last S word's m3 reaches
+# its register 4 cycles after the transfer (S/Mm register, product, rounding, shift-in); a MAC's
+# result reaches h or v 5 cycles after its issue (ROM read, accumulate, product, rounding,
+# shift-in), so each layer starts one cycle after the previous layer's last value is stored.
+M3_DRAIN = 3
+LAYER_DRAIN = 4
+MAX_OUT_BITS = 31  # v and the saturation bounds are compared as signed literals
+
+
+def se_cycles(se: SEConfig, lanes: int, macs_per_cycle: int) -> int:
+    """Cycles from the last S transfer to the last v transfer (full output rate).
+
+    FC1 and FC2 each take C*hidden/M issue cycles, v leaves in C/lanes words, plus the drains:
+    `2*C*hidden/M + C/lanes + 11`.
+    """
+    issue = se.channels * se.hidden // macs_per_cycle
+    return M3_DRAIN + issue + LAYER_DRAIN + issue + LAYER_DRAIN + se.channels // lanes
+
+
+def check_folding(se: SEConfig, lanes: int, macs_per_cycle: int, stat_bits: int) -> None:
+    """ConfigError unless lanes divides C and M divides both C and hidden."""
+    c, h, m = se.channels, se.hidden, macs_per_cycle
+    if lanes < 1 or c % lanes:
+        raise ConfigError(f"insta_se: lanes={lanes} must divide channels={c}")
+    if m < 1 or c % m or h % m:
+        raise ConfigError(
+            f"insta_se: macs_per_cycle={m} must divide channels={c} and hidden={h}; pick a "
+            "common divisor"
+        )
+    if not 2 <= se.v_bits <= MAX_OUT_BITS or stat_bits < 2:
+        raise ConfigError(
+            f"insta_se: v_bits={se.v_bits} must lie in 2..{MAX_OUT_BITS} and stat_bits="
+            f"{stat_bits} be >= 2"
+        )
+
+
+def _slit(value: int, bits: int) -> str:
+    """A signed Verilog literal of `bits` bits (two's complement hex)."""
+    return f"{bits}'sh{value & ((1 << bits) - 1):x}"
+
+
+def _rescaler(tag: str, iw: int, mw: int, sh: int, out: DataType, relu: bool) -> dict:
+    """One rne-and-saturate unit: inputs iw x mw bits signed, product pw, floor q of qw bits."""
+    pw = iw + mw
+    w = max(pw, sh + out.bits + 1)  # q keeps at least out.bits + 1 bits for the comparisons
+    qw = w - sh
+    return dict(
+        tag=tag, iw=iw, mw=mw, pw=pw, w=w, sh=sh, qw=qw, ob=out.bits, relu=relu,
+        lo=_slit(out.min, qw + 1), hi=_slit(out.max, qw + 1),
+        lo_o=f"{out.bits}'h{out.min & ((1 << out.bits) - 1):x}",
+        hi_o=f"{out.bits}'h{out.max & ((1 << out.bits) - 1):x}",
+    )  # fmt: skip
+
+
+def se_widths(se: SEConfig) -> dict[str, int]:
+    """The MAC accumulator width: the exact range of w1 @ m3 and of w2 @ h, whichever is wider."""
+    p1 = [a * b for a in (WEIGHT.min, WEIGHT.max) for b in (SE_INPUT.min, SE_INPUT.max)]
+    p2 = [a * b for a in (WEIGHT.min, WEIGHT.max) for b in (SE_HIDDEN.min, SE_HIDDEN.max)]
+    c, h = se.channels, se.hidden
+    acc1 = width(c * min(p1), c * max(p1), True)
+    acc2 = width(h * min(p2), h * max(p2), True)
+    return {"acc1": acc1, "acc2": acc2, "aw": max(acc1, acc2)}
+
+
+def _context(se: SEConfig, name: str, lanes: int, m: int, stat_bits: int) -> dict:
+    c, h, mb, vb = se.channels, se.hidden, se.mantissa_bits, se.v_bits
+    aw = se_widths(se)["aw"]
+    issue = c * h // m
+    files = {f"{k}_file": f"{name}_{k}.mem" for k in ("mm", "w1", "mh", "w2", "mo")}
+    return files | dict(
+        name=name, channels=c, hidden=h, lanes=lanes, macs=m, sb=stat_bits, mb=mb, vb=vb, aw=aw,
+        in_w=lanes * stat_bits, out_w=lanes * vb, in_words=c // lanes, inw=clog2(c // lanes),
+        issue=issue, iaw=clog2(issue), kw=clog2(max(c, h)), g1=h // m, g1w=clog2(h // m),
+        g2=c // m, g2w=clog2(c // m), cycles=se_cycles(se, lanes, m), m3_drain=M3_DRAIN,
+        drain=LAYER_DRAIN, w_style=rom_style(8 * m, issue),
+        r_m3=_rescaler("m3", stat_bits, mb, se.m3_shift, SE_INPUT, False),
+        r_h=_rescaler("hid", aw, mb, se.hidden_shift, SE_HIDDEN, True),
+        r_v=_rescaler("v", aw, mb, se.v_shift, INT(vb), False),
+        shifts=(se.m3_shift, se.hidden_shift, se.v_shift),
+    )  # fmt: skip
+
+
+def _words(values: np.ndarray, t: DataType, lanes: int) -> tuple[list[int], int]:
+    return pack_words(t.encode(values.reshape(-1)), t.bits, lanes), lanes * t.bits
+
+
+def se_memories(se: SEConfig, params: dict, name: str, lanes: int, m: int) -> dict:
+    """{file: (words, width)}: Mm (C/lanes words of `lanes` lanes); w1 (word g*C + c, lane k =
+    w1[g*M + k, c]); Mh (word g, lane k = Mh[g*M + k]); w2 (word g*hidden + j, lane k =
+    w2[g*M + k, j]); Mo (word g, lane k = Mo[g*M + k])."""
+    c, h = se.channels, se.hidden
+    mant = INT(se.mantissa_bits)
+    mm = _check(name, params, "se_Mm", (c,), mant)
+    w1 = _check(name, params, "se_w1", (h, c), WEIGHT)
+    mh = _check(name, params, "se_Mh", (h,), mant)
+    w2 = _check(name, params, "se_w2", (c, h), WEIGHT)
+    mo = _check(name, params, "se_Mo", (c,), mant)
+    # (groups, M, inner) -> (groups, inner, M): lane k of word (g, i) is row g*M + k
+    w1g = w1.reshape(h // m, m, c).transpose(0, 2, 1)
+    w2g = w2.reshape(c // m, m, h).transpose(0, 2, 1)
+    return {
+        f"{name}_mm.mem": _words(mm, mant, lanes),
+        f"{name}_w1.mem": _words(w1g, WEIGHT, m),
+        f"{name}_mh.mem": _words(mh, mant, m),
+        f"{name}_w2.mem": _words(w2g, WEIGHT, m),
+        f"{name}_mo.mem": _words(mo, mant, m),
+    }
+
+
+def emit_insta_se(
+    se_cfg: SEConfig,
+    params: dict,
+    name: str,
+    outdir: Path,
+    *,
+    stat_bits: int,
+    lanes: int = 1,
+    macs_per_cycle: int = 1,
+) -> list[Path]:
+    """Write `<name>.v` (module `name`, plus its rescaler modules) and its five ROM images."""
+    check_folding(se_cfg, lanes, macs_per_cycle, stat_bits)
+    mems = se_memories(se_cfg, params, name, lanes, macs_per_cycle)
+    ctx = _context(se_cfg, name, lanes, macs_per_cycle, stat_bits)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    files = [_render("insta_se.v.j2", outdir / f"{name}.v", ctx)]
+    files += [_write_mem(outdir / f, words, w) for f, (words, w) in mems.items()]
+    return files
