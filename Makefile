@@ -19,11 +19,11 @@ test-all: lint             ## everything, including the slow sweeps and synthesi
 	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 lint:
-	$(PY) -m ruff check flows sw tests
-	$(PY) -m ruff format --check flows sw tests
+	$(PY) -m ruff check flows sw tests benchmarks
+	$(PY) -m ruff format --check flows sw tests benchmarks
 
 format:
-	$(PY) -m ruff format flows sw tests
+	$(PY) -m ruff format flows sw tests benchmarks
 
 doctor:
 	$(PY) -m flows.doctor
