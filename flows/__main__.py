@@ -52,7 +52,15 @@ def _doctor(args) -> int:
     return doctor_main()
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Flow warnings (e.g. a folding target that cannot be met) as one line on the console."""
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    warnings.formatwarning = _one_line_warning
     p = argparse.ArgumentParser(prog="python -m flows")
     sub = p.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="model -> QONNX -> dataflow HW -> reports (+ bitstream)")
