@@ -272,3 +272,57 @@ def test_insta_prelu_reuse_tiles_the_statistic():
                 m = int(params["mul_pos"][ch]) if d >= 0 else int(params["mul_neg"][ch])
                 y = round(Fraction(m * d + int(params["add"][ch]), 2 ** (2 + 1)))
                 assert got[f, k, ch] == min(max(y, -128), 127)
+
+
+# --- bad input: activation quantisers outside numerics section 6 ----------------------------------
+def _mutated_residual_quant(exported, tmp_path, mutate):
+    """The small ReActNet with its first residual-stream Quant (after the stem BN) changed."""
+    import onnx
+    from onnx import numpy_helper
+
+    m = load(exported["reactnet_resnet18"]).model  # cleaned: tensors named after their nodes
+    inits = {i.name: i for i in m.graph.initializer}
+    node = next(
+        n for n in m.graph.node if n.op_type == "Quant" and n.input[0].startswith("BatchNorm")
+    )
+    mutate(node, inits, numpy_helper)
+    changed = {i for i in node.input}
+    keep = [v for v in m.graph.value_info if v.name not in changed]
+    del m.graph.value_info[:]
+    m.graph.value_info.extend(keep)  # let shape inference redo the changed parameters
+    path = tmp_path / "mutated.onnx"
+    onnx.save(m, str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("what", "match"),
+    [
+        ("narrow", "narrow-range activation quantisers"),
+        ("rounding", "rounding mode FLOOR"),
+        ("zero_point", "zero point must be 0"),
+        ("per_channel", "single positive"),
+    ],
+)
+def test_activation_quant_outside_the_contract_is_refused(exported, tmp_path, what, match):
+    import onnx
+
+    from flows.errors import NumericContractError
+
+    def mutate(node, inits, nh):
+        attrs = {a.name: a for a in node.attribute}
+        if what == "narrow":
+            attrs["narrow"].i = 1
+        elif what == "rounding":
+            attrs["rounding_mode"].s = b"FLOOR"
+        else:
+            idx = 2 if what == "zero_point" else 1
+            t = inits[node.input[idx]]
+            v = nh.to_array(t).astype(np.float32)
+            new = v + 1 if what == "zero_point" else np.full((1, 8, 1, 1), float(v.ravel()[0]))
+            t.CopyFrom(nh.from_array(new.astype(np.float32), t.name))
+
+    path = _mutated_residual_quant(exported, tmp_path, mutate)
+    onnx.checker.check_model(onnx.load(str(path)))
+    with pytest.raises(NumericContractError, match=match):
+        import_model(load(path))
