@@ -326,3 +326,18 @@ def test_activation_quant_outside_the_contract_is_refused(exported, tmp_path, wh
     onnx.checker.check_model(onnx.load(str(path)))
     with pytest.raises(NumericContractError, match=match):
         import_model(load(path))
+
+
+def test_prelu_without_a_quantiser_is_refused():
+    def build(g):
+        g.add(FloatAffine(name="pre", channels=2, num_vectors=6), ["x"],
+              [Stream("v", None, (6, 2))], mul=np.ones(2), add=np.zeros(2))  # fmt: skip
+        g.add(FloatPReLU(name="lonely_prelu", channels=2, num_vectors=6), ["v"],
+              [Stream("p", None, (6, 2))], slope=np.full(2, 0.25))  # fmt: skip
+        g.add(FloatAffine(name="post", channels=2, num_vectors=6), ["p"],
+              [Stream("z", None, (6, 2))], mul=np.ones(2), add=np.zeros(2))  # fmt: skip
+
+    g = _toy(2, INT(8), build)
+    g.outputs = ["z"]
+    with pytest.raises(UnsupportedPatternError, match="lonely_prelu.*activation quantiser"):
+        apply_repeatedly(g, PReLUToInteger())
