@@ -17,7 +17,7 @@ from flows.codegen.hls_kernel import HlsKernel, StreamSpec, int_literal, per_lin
 from flows.datatypes import BIPOLAR, INT, DataType
 from flows.errors import ConfigError
 from flows.layers.insta import InstaThreshold, check_params
-from flows.layers.insta_prelu import InstaPReLU, _param
+from flows.layers.insta_prelu import InstaPReLU, param
 
 
 # --- exact ranges -> C++ types ---------------------------------------------------------------------
@@ -151,7 +151,7 @@ def _check_prelu(cfg: InstaPReLU, params: dict[str, np.ndarray]) -> None:
         )
     if cfg.form == "alpha":
         t, k = cfg.input_type, cfg.mu_frac_bits
-        mu = _param(cfg, params, "mu", cfg.mu_type, cfg.channels)
+        mu = param(cfg, params, "mu", cfg.mu_type, cfg.channels)
         if mu.min() < t.min << k or mu.max() > t.max << k:
             raise ConfigError(
                 f"{cfg.name}: mu must lie in the input range ({t.min << k}..{t.max << k} in units "
@@ -200,25 +200,25 @@ def _prelu_types(cfg: InstaPReLU) -> tuple[list[tuple[str, str]], list[tuple[str
 
 def _prelu_arrays(cfg: InstaPReLU, params: dict[str, np.ndarray], types: dict[str, str]):
     c = cfg.channels
-    table = _param(cfg, params, "table", cfg.table_type, 1 << cfg.v_bits)
+    table = param(cfg, params, "table", cfg.table_type, 1 << cfg.v_bits)
     rows = [[int(v) for v in table]] * cfg.num_evaluators
     arrays = [] if cfg.form == "reuse" else [
-        _array("mu", types["mu_t"], _lanes(cfg, _param(cfg, params, "mu", cfg.mu_type, c)),
+        _array("mu", types["mu_t"], _lanes(cfg, param(cfg, params, "mu", cfg.mu_type, c)),
                "mu_c in units of 2^-mu_frac_bits input steps"),
     ]  # fmt: skip
     arrays += [
         _array("mv", types["mv_t"],
-               _lanes(cfg, _param(cfg, params, "Mv", INT(cfg.mantissa_bits), c)), "Mv_c"),
+               _lanes(cfg, param(cfg, params, "Mv", INT(cfg.mantissa_bits), c)), "Mv_c"),
         _array("bv", types["bv_t"],
-               _lanes(cfg, _param(cfg, params, "Bv", INT(cfg.offset_bits), c)), "Bv_c"),
+               _lanes(cfg, param(cfg, params, "Bv", INT(cfg.offset_bits), c)), "Bv_c"),
         _array("table", types["table_t"], rows,
                "gamma table, one copy per evaluator: entry v - V_MIN = gamma(v) 2^GF"),
         _array("mul_pos", types["mul_t"],
-               _lanes(cfg, _param(cfg, params, "mul_pos", cfg.mul_type, c)), "slope, d >= 0"),
+               _lanes(cfg, param(cfg, params, "mul_pos", cfg.mul_type, c)), "slope, d >= 0"),
         _array("mul_neg", types["mul_t"],
-               _lanes(cfg, _param(cfg, params, "mul_neg", cfg.mul_type, c)), "slope, d < 0"),
+               _lanes(cfg, param(cfg, params, "mul_neg", cfg.mul_type, c)), "slope, d < 0"),
         _array("add", types["add_t"],
-               _lanes(cfg, _param(cfg, params, "add", cfg.add_type, c)),
+               _lanes(cfg, param(cfg, params, "add", cfg.add_type, c)),
                "add_c on the grid 2^-(shift + GF)"),
     ]  # fmt: skip
     return arrays

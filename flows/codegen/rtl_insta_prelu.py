@@ -17,7 +17,7 @@ from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
 from flows.datatypes import INT, DataType, pack_words
 from flows.errors import ConfigError
 from flows.graph import Node
-from flows.layers.insta_prelu import InstaPReLU, _param
+from flows.layers.insta_prelu import InstaPReLU, param
 
 __all__ = ["InstaPReLU", "insta_prelu", "prelu_ports", "prelu_widths"]
 
@@ -188,7 +188,7 @@ def insta_prelu(node: Node) -> LayerRTL:
     g = ctx["g"]
 
     def p(key: str, t: DataType | None, size: int = c) -> np.ndarray:
-        return _param(cfg, node.params, key, t, size)
+        return param(cfg, node.params, key, t, size)
 
     mt, bt = INT(cfg.mantissa_bits), INT(cfg.offset_bits)
     mems = {

@@ -26,7 +26,8 @@ from flows.codegen.rtl import _render, _write_mem
 from flows.codegen.rtl_kinds import clog2, rom_style, width
 from flows.datatypes import INT, DataType, pack_words
 from flows.errors import ConfigError
-from flows.layers.insta_se import SE_HIDDEN, SE_INPUT, WEIGHT, SEConfig, _check
+from flows.layers.insta_se import SE_HIDDEN, SE_INPUT, WEIGHT, SEConfig
+from flows.layers.registry import checked_param
 
 # Pipeline cycles between the phases (hw/templates/insta_se.v.j2): the last S word's m3 reaches
 # its register 4 cycles after the transfer (S/Mm register, product, rounding, shift-in); a MAC's
@@ -120,11 +121,11 @@ def se_memories(se: SEConfig, params: dict, name: str, lanes: int, m: int) -> di
     w2[g*M + k, j]); Mo (word g, lane k = Mo[g*M + k])."""
     c, h = se.channels, se.hidden
     mant = INT(se.mantissa_bits)
-    mm = _check(name, params, "se_Mm", (c,), mant)
-    w1 = _check(name, params, "se_w1", (h, c), WEIGHT)
-    mh = _check(name, params, "se_Mh", (h,), mant)
-    w2 = _check(name, params, "se_w2", (c, h), WEIGHT)
-    mo = _check(name, params, "se_Mo", (c,), mant)
+    mm = checked_param(name, params, "se_Mm", (c,), mant)
+    w1 = checked_param(name, params, "se_w1", (h, c), WEIGHT)
+    mh = checked_param(name, params, "se_Mh", (h,), mant)
+    w2 = checked_param(name, params, "se_w2", (c, h), WEIGHT)
+    mo = checked_param(name, params, "se_Mo", (c,), mant)
     # (groups, M, inner) -> (groups, inner, M): lane k of word (g, i) is row g*M + k
     w1g = w1.reshape(h // m, m, c).transpose(0, 2, 1)
     w2g = w2.reshape(c // m, m, h).transpose(0, 2, 1)

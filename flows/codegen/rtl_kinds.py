@@ -20,6 +20,7 @@ from flows.layers.avg_pool import AvgPool, GlobalAvgPool
 from flows.layers.label_select import LabelSelect
 from flows.layers.mvau import IntMVAU, XnorMVAU
 from flows.layers.pool import MaxPool
+from flows.layers.registry import checked_param
 from flows.layers.rprelu import RPReLU
 from flows.layers.sliding_window import SlidingWindow
 from flows.layers.threshold import Threshold, check_thresholds
@@ -103,13 +104,7 @@ def tree_nodes(leaves: int) -> list[int]:
 
 
 def _param(node: Node, key: str, shape: tuple[int, ...], dtype: DataType) -> np.ndarray:
-    if key not in node.params:
-        raise ConfigError(f"{node.name}: parameter {key!r} is missing; the emitter needs it")
-    a = np.asarray(node.params[key])
-    if a.shape != shape:
-        raise ConfigError(f"{node.name}: {key} has shape {a.shape}, expected {shape}")
-    dtype.check(a, f"{node.name}: {key}")
-    return a.astype(np.int64)
+    return checked_param(node.name, node.params, key, shape, dtype)
 
 
 def _common(cfg) -> dict:

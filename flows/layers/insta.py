@@ -26,7 +26,13 @@ import numpy as np
 from flows.datatypes import BIPOLAR, INT, DataType, Kind, smallest_type
 from flows.errors import ConfigError, NumericContractError
 from flows.layers.insta_se import SEConfig, se_v
-from flows.layers.registry import LayerKind, check_divides, check_positive, register
+from flows.layers.registry import (
+    LayerKind,
+    check_divides,
+    check_positive,
+    checked_param,
+    register,
+)
 
 # Largest per-layer exponent E: bounds E where M and A do not (alpha = 0 and a small offset) and
 # keeps the evaluator's sum and shifter widths finite (docs/numerics.md section 9).
@@ -212,16 +218,7 @@ def check_params(cfg: InstaThreshold, params: dict) -> tuple[np.ndarray, ...]:
         "M": cfg.mantissa_type,
         "sign": BIPOLAR,
     }
-    out = []
-    for key, t in types.items():
-        if key not in params:
-            raise ConfigError(f"{cfg.name}: parameter {key!r} is missing")
-        a = np.asarray(params[key])
-        if a.shape != (cfg.channels,):
-            raise ConfigError(f"{cfg.name}: {key} has shape {a.shape}, expected ({cfg.channels},)")
-        t.check(a, f"{cfg.name}: {key}")
-        out.append(a.astype(np.int64))
-    return tuple(out)
+    return tuple(checked_param(cfg.name, params, k, (cfg.channels,), t) for k, t in types.items())
 
 
 def statistic(x: np.ndarray, mu: np.ndarray) -> np.ndarray:

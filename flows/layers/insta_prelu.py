@@ -31,7 +31,13 @@ from flows.errors import ConfigError
 from flows.fixedpoint import rne, rne_shift, saturate
 from flows.layers.insta import statistic
 from flows.layers.insta_se import SEConfig, se_v
-from flows.layers.registry import LayerKind, check_divides, check_positive, register
+from flows.layers.registry import (
+    LayerKind,
+    check_divides,
+    check_positive,
+    checked_param,
+    register,
+)
 
 FORMS = ("alpha", "se", "reuse")
 
@@ -171,15 +177,9 @@ class InstaPReLU:
         return self.cycles_per_frame + self.gamma_latency + 5
 
 
-def _param(cfg: InstaPReLU, params: dict, key: str, t: DataType | None, size: int) -> np.ndarray:
-    if key not in params:
-        raise ConfigError(f"{cfg.name}: parameter {key!r} is missing")
-    a = np.asarray(params[key])
-    if a.shape != (size,):
-        raise ConfigError(f"{cfg.name}: {key} has shape {a.shape}, expected ({size},)")
-    if t is not None:
-        t.check(a, f"{cfg.name}: {key}")
-    return a.astype(np.int64)
+def param(cfg: InstaPReLU, params: dict, key: str, t: DataType | None, size: int) -> np.ndarray:
+    """A per-channel (or table) constant of the layer, checked (flows.layers.registry)."""
+    return checked_param(cfg.name, params, key, (size,), t)
 
 
 def insta_prelu_execute(cfg: InstaPReLU, params, inputs):
@@ -190,7 +190,7 @@ def insta_prelu_execute(cfg: InstaPReLU, params, inputs):
             f"{cfg.name}: input has shape {x.shape}, expected (frames, {cfg.num_vectors}, {c})"
         )
     if cfg.form in ("alpha", "se"):
-        s = statistic(x << cfg.mu_frac_bits, _param(cfg, params, "mu", cfg.mu_type, c))
+        s = statistic(x << cfg.mu_frac_bits, param(cfg, params, "mu", cfg.mu_type, c))
     else:
         st = np.asarray(inputs[1], dtype=np.int64).reshape(x.shape[0], -1)
         s = np.tile(st, (1, c // cfg.stat_channels))
@@ -198,17 +198,17 @@ def insta_prelu_execute(cfg: InstaPReLU, params, inputs):
     if cfg.se is not None:
         v = se_v(cfg.name, cfg.se, params, s, cfg.acc_type.bits)
     else:
-        mv = _param(cfg, params, "Mv", INT(cfg.mantissa_bits), c)
-        bv = _param(cfg, params, "Bv", INT(cfg.offset_bits), c)
+        mv = param(cfg, params, "Mv", INT(cfg.mantissa_bits), c)
+        bv = param(cfg, params, "Bv", INT(cfg.offset_bits), c)
         wide = cfg.mantissa_bits + cfg.acc_type.bits > 61
         dt = object if wide else np.int64
         v = rne_shift(mv.astype(dt) * s.astype(dt) + bv.astype(dt), cfg.stat_exponent)
     v = np.clip(v, vt.min, vt.max).astype(np.int64)
-    table = _param(cfg, params, "table", cfg.table_type, 1 << cfg.v_bits)
+    table = param(cfg, params, "table", cfg.table_type, 1 << cfg.v_bits)
     d = (x << cfg.gamma_frac_bits) - table[v - vt.min][:, None, :]
-    mp = _param(cfg, params, "mul_pos", cfg.mul_type, c)
-    mn = _param(cfg, params, "mul_neg", cfg.mul_type, c)
-    add = _param(cfg, params, "add", cfg.add_type, c)
+    mp = param(cfg, params, "mul_pos", cfg.mul_type, c)
+    mn = param(cfg, params, "mul_neg", cfg.mul_type, c)
+    add = param(cfg, params, "add", cfg.add_type, c)
     y = np.where(d >= 0, mp * d, mn * d) + add
     return [saturate(rne_shift(y, cfg.shift + cfg.gamma_frac_bits), cfg.output_type)]
 

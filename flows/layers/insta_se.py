@@ -27,6 +27,7 @@ import numpy as np
 from flows.datatypes import INT, UINT, DataType
 from flows.errors import ConfigError, NumericContractError
 from flows.fixedpoint import rne_shift
+from flows.layers.registry import checked_param
 
 MAX_SHIFT = 62
 SE_INPUT = INT(8)
@@ -65,16 +66,6 @@ class SEConfig:
         return 2 * self.channels * self.hidden
 
 
-def _check(name: str, params: dict, key: str, shape: tuple, t: DataType) -> np.ndarray:
-    if key not in params:
-        raise ConfigError(f"{name}: SE parameter {key!r} is missing")
-    a = np.asarray(params[key])
-    if a.shape != shape:
-        raise ConfigError(f"{name}: {key} has shape {a.shape}, expected {shape}")
-    t.check(a, f"{name}: {key}")
-    return a.astype(np.int64)
-
-
 def _scaled(m: np.ndarray, v: np.ndarray, shift: int, wide: bool) -> np.ndarray:
     dt = object if wide else np.int64
     return rne_shift(m.astype(dt) * np.asarray(v).astype(dt), shift)
@@ -84,11 +75,11 @@ def se_v(name: str, se: SEConfig, params: dict, s: np.ndarray, stat_bits: int) -
     """v (frames, C) as integers on the grid 2^-v_exponent from S (frames, C)."""
     c, h, mb = se.channels, se.hidden, se.mantissa_bits
     mant = INT(mb)
-    mm = _check(name, params, "se_Mm", (c,), mant)
-    w1 = _check(name, params, "se_w1", (h, c), WEIGHT)
-    mh = _check(name, params, "se_Mh", (h,), mant)
-    w2 = _check(name, params, "se_w2", (c, h), WEIGHT)
-    mo = _check(name, params, "se_Mo", (c,), mant)
+    mm = checked_param(name, params, "se_Mm", (c,), mant)
+    w1 = checked_param(name, params, "se_w1", (h, c), WEIGHT)
+    mh = checked_param(name, params, "se_Mh", (h,), mant)
+    w2 = checked_param(name, params, "se_w2", (c, h), WEIGHT)
+    mo = checked_param(name, params, "se_Mo", (c,), mant)
     m3 = _scaled(mm, s, se.m3_shift, mb + stat_bits > 61)
     m3 = np.clip(m3, SE_INPUT.min, SE_INPUT.max).astype(np.int64)
     acc1 = np.maximum(m3 @ w1.T, 0)

@@ -50,6 +50,21 @@ def all_kinds() -> list[LayerKind]:
     return list(_KINDS.values())
 
 
+def checked_param(
+    layer: str, params: dict, key: str, shape: tuple[int, ...], dtype=None
+) -> np.ndarray:
+    """params[key] as int64, checked: present, of `shape`, inside `dtype` (a DataType; None skips
+    the range check). Every golden function and emitter reads its constants through this."""
+    if key not in params:
+        raise ConfigError(f"{layer}: parameter {key!r} is missing")
+    a = np.asarray(params[key])
+    if a.shape != tuple(shape):
+        raise ConfigError(f"{layer}: {key} has shape {a.shape}, expected {tuple(shape)}")
+    if dtype is not None:
+        dtype.check(a, f"{layer}: {key}")
+    return a.astype(np.int64)
+
+
 def check_divides(what: str, dim: int, fold_name: str, fold: int) -> None:
     """Raise FoldingError unless `fold` is a positive divisor of `dim`."""
     if fold < 1 or dim % fold:

@@ -20,7 +20,13 @@ import numpy as np
 from flows.datatypes import DataType, smallest_type
 from flows.errors import ConfigError
 from flows.fixedpoint import rne_shift, saturate
-from flows.layers.registry import LayerKind, check_divides, check_positive, register
+from flows.layers.registry import (
+    LayerKind,
+    check_divides,
+    check_positive,
+    checked_param,
+    register,
+)
 
 PARAMS = ("threshold", "mul_hi", "add_hi", "mul_lo", "add_lo")
 
@@ -56,18 +62,10 @@ class RPReLU:
 
 
 def check_rprelu_params(cfg: RPReLU, params: dict) -> dict[str, np.ndarray]:
-    types = dict(zip(PARAMS, (cfg.threshold_type, cfg.mul_type, cfg.add_type) * 2, strict=False))
-    types["mul_lo"], types["add_lo"] = cfg.mul_type, cfg.add_type
-    out = {}
-    for key, t in types.items():
-        if key not in params:
-            raise ConfigError(f"{cfg.name}: parameter {key!r} is missing")
-        a = np.asarray(params[key])
-        if a.shape != (cfg.channels,):
-            raise ConfigError(f"{cfg.name}: {key} has shape {a.shape}, expected ({cfg.channels},)")
-        t.check(a, f"{cfg.name}: {key}")
-        out[key] = a.astype(np.int64)
-    return out
+    t = {"threshold": cfg.threshold_type}
+    t.update({k: cfg.mul_type for k in ("mul_hi", "mul_lo")})
+    t.update({k: cfg.add_type for k in ("add_hi", "add_lo")})
+    return {k: checked_param(cfg.name, params, k, (cfg.channels,), t[k]) for k in PARAMS}
 
 
 def rprelu_execute(cfg: RPReLU, params, inputs):
