@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from flows.datatypes import DataType, smallest_type
 from flows.errors import ConfigError
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
-from flows.layers.sliding_window import windows
+from flows.layers.sliding_window import check_map, windows
 
 
 def _sum_type(t: DataType | None, n: int) -> DataType | None:
@@ -105,20 +103,9 @@ class GlobalAvgPool:
         return self.num_vectors * self.channels // self.pe
 
 
-def _map(name: str, x, vectors: int, channels: int) -> np.ndarray:
-    """The input as int64 (integer streams) or float64 (the transient float graph)."""
-    x = np.asarray(x)
-    x = x.astype(np.int64) if np.issubdtype(x.dtype, np.integer) else x.astype(np.float64)
-    if x.ndim != 3 or x.shape[1:] != (vectors, channels):
-        raise ConfigError(
-            f"{name}: input has shape {x.shape}, expected (frames, {vectors}, {channels})"
-        )
-    return x
-
-
 def avg_pool_execute(cfg: AvgPool, params, inputs):
     """(N, in_h*in_w, C) -> (N, out_h*out_w, C): the sum of each window, per channel."""
-    x = _map(cfg.name, inputs[0], cfg.num_vectors, cfg.channels)
+    x = check_map(cfg.name, inputs[0], cfg.num_vectors, cfg.channels)
     n = x.shape[0]
     w = windows(x.reshape(n, cfg.in_h, cfg.in_w, cfg.channels), cfg.in_h, cfg.in_w, cfg.kernel,
                 cfg.stride)  # fmt: skip
@@ -127,7 +114,7 @@ def avg_pool_execute(cfg: AvgPool, params, inputs):
 
 def global_avg_pool_execute(cfg: GlobalAvgPool, params, inputs):
     """(N, H*W, C) -> (N, 1, C): the sum over the map, per channel."""
-    x = _map(cfg.name, inputs[0], cfg.num_vectors, cfg.channels)
+    x = check_map(cfg.name, inputs[0], cfg.num_vectors, cfg.channels)
     return [x.sum(axis=1, keepdims=True)]
 
 

@@ -115,7 +115,10 @@ def windows(x: np.ndarray, in_h: int, in_w: int, kernel: int, stride: int) -> np
 
 
 def check_map(name: str, x: np.ndarray, vectors: int, channels: int) -> np.ndarray:
-    x = np.asarray(x, dtype=np.int64)
+    """The input map as int64 (integer streams) or float64 (the transient float graph, whose
+    values must not be truncated), checked against (frames, vectors, channels)."""
+    x = np.asarray(x)
+    x = x.astype(np.int64) if np.issubdtype(x.dtype, np.integer) else x.astype(np.float64)
     if x.ndim != 3 or x.shape[1:] != (vectors, channels):
         raise ConfigError(
             f"{name}: input has shape {x.shape}, expected (frames, {vectors}, {channels})"
