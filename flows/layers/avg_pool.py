@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flows.datatypes import DataType, smallest_type
-from flows.errors import ConfigError
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
-from flows.layers.sliding_window import check_map, windows
+from flows.layers.sliding_window import check_map, check_window_fits, window_out, windows
 
 
 def _sum_type(t: DataType | None, n: int) -> DataType | None:
@@ -39,19 +38,15 @@ class AvgPool:
             kernel=self.kernel, stride=self.stride,
         )  # fmt: skip
         check_divides(self.name, self.channels, "PE", self.pe)
-        if min(self.in_h, self.in_w) < self.kernel:
-            raise ConfigError(
-                f"{self.name}: a {self.kernel}x{self.kernel} pool does not fit the "
-                f"{self.in_h}x{self.in_w} map"
-            )
+        check_window_fits(self.name, "pool", self.in_h, self.in_w, self.kernel, None)
 
     @property
     def out_h(self) -> int:
-        return (self.in_h - self.kernel) // self.stride + 1
+        return window_out(self.in_h, self.kernel, self.stride)
 
     @property
     def out_w(self) -> int:
-        return (self.in_w - self.kernel) // self.stride + 1
+        return window_out(self.in_w, self.kernel, self.stride)
 
     @property
     def num_vectors(self) -> int:

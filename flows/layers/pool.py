@@ -29,7 +29,7 @@ import numpy as np
 from flows.datatypes import DataType
 from flows.errors import ConfigError
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
-from flows.layers.sliding_window import windows
+from flows.layers.sliding_window import check_window_fits, window_out, windows
 
 
 @dataclass(frozen=True)
@@ -62,19 +62,15 @@ class MaxPool:
                 f"{self.name}: MaxPool pad must be in 0..kernel-1 = 0..{self.kernel - 1} (every "
                 f"window needs a real element), got {self.pad}"
             )
-        if min(self.in_h, self.in_w) + 2 * self.pad < self.kernel:
-            raise ConfigError(
-                f"{self.name}: a {self.kernel}x{self.kernel} pool does not fit the "
-                f"{self.in_h}x{self.in_w} map padded by {self.pad}"
-            )
+        check_window_fits(self.name, "pool", self.in_h, self.in_w, self.kernel, self.pad)
 
     @property
     def out_h(self) -> int:
-        return (self.in_h + 2 * self.pad - self.kernel) // self.stride + 1
+        return window_out(self.in_h, self.kernel, self.stride, self.pad)
 
     @property
     def out_w(self) -> int:
-        return (self.in_w + 2 * self.pad - self.kernel) // self.stride + 1
+        return window_out(self.in_w, self.kernel, self.stride, self.pad)
 
     def _scan(self, size: int, out: int) -> int:
         # Virtual rows/columns past the map where the last window ends (0..pad).

@@ -69,19 +69,15 @@ class SlidingWindow:
                     f"{self.name}: a {self.input_type} stream pads with {want}, "
                     f"got pad_value={self.pad_value}"
                 )
-        if min(self.in_h, self.in_w) + 2 * self.pad < self.kernel:
-            raise ConfigError(
-                f"{self.name}: a {self.kernel}x{self.kernel} window does not fit the "
-                f"{self.in_h}x{self.in_w} map padded by {self.pad}"
-            )
+        check_window_fits(self.name, "window", self.in_h, self.in_w, self.kernel, self.pad)
 
     @property
     def out_h(self) -> int:
-        return (self.in_h + 2 * self.pad - self.kernel) // self.stride + 1
+        return window_out(self.in_h, self.kernel, self.stride, self.pad)
 
     @property
     def out_w(self) -> int:
-        return (self.in_w + 2 * self.pad - self.kernel) // self.stride + 1
+        return window_out(self.in_w, self.kernel, self.stride, self.pad)
 
     @property
     def num_vectors(self) -> int:
@@ -112,6 +108,24 @@ def windows(x: np.ndarray, in_h: int, in_w: int, kernel: int, stride: int) -> np
     view = view[:, ::stride, ::stride].transpose(0, 1, 2, 4, 5, 3)
     n, out_h, out_w = view.shape[:3]
     return view.reshape(n, out_h, out_w, kernel * kernel, x.shape[3])
+
+
+def window_out(size: int, kernel: int, stride: int, pad: int = 0) -> int:
+    """Output rows (or columns) of kernel-wide windows at `stride` over `size` padded by `pad`
+    on both sides (ONNX ceil_mode=0); shared by SlidingWindow, MaxPool and AvgPool."""
+    return (size + 2 * pad - kernel) // stride + 1
+
+
+def check_window_fits(
+    name: str, what: str, in_h: int, in_w: int, kernel: int, pad: int | None
+) -> None:
+    """ConfigError unless a kernel x kernel `what` fits the in_h x in_w map padded by `pad`
+    (None: a kind without padding)."""
+    if min(in_h, in_w) + 2 * (pad or 0) < kernel:
+        padded = f" padded by {pad}" if pad is not None else ""
+        raise ConfigError(
+            f"{name}: a {kernel}x{kernel} {what} does not fit the {in_h}x{in_w} map{padded}"
+        )
 
 
 def check_map(name: str, x: np.ndarray, vectors: int, channels: int) -> np.ndarray:
