@@ -100,7 +100,7 @@ def step_synth(ctx) -> None:
     est_ecp5 = estimate_graph(ctx.graph, "ecp5")
     est_xc7 = estimate_graph(ctx.graph, "xc7")
     for node in ctx.graph.topological():
-        src = [ctx.out / "rtl" / f"{node.name}.v", *libs]
+        src = [ctx.out / "rtl" / f for f in rtl.module_files(node)] + libs
         e5 = synth.synth_ecp5(src, node.name, d / node.name / "ecp5", ooc=True)
         x7 = synth.synth_xilinx(src, node.name, d / node.name / "xc7", family="xc7")
         rows[node.name] = {

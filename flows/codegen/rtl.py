@@ -38,8 +38,6 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import jinja2
-
 from flows.codegen import (
     rtl_insta,
     rtl_insta_prelu,
@@ -48,6 +46,7 @@ from flows.codegen import (
     rtl_streams,
     rtl_window,
 )
+from flows.codegen.render import REPO_ROOT, render, write_mem
 from flows.codegen.rtl_kinds import LayerRTL, Port
 from flows.codegen.rtl_links import (
     DEFAULT_FIFO_DEPTH,
@@ -70,8 +69,6 @@ from flows.layers.pool import MaxPool
 from flows.layers.sliding_window import SlidingWindow
 from flows.layers.threshold import Threshold
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_DIR = REPO_ROOT / "hw" / "templates"
 LIB_DIR = REPO_ROOT / "hw" / "lib"
 LIB_MODULES = ("stream_fifo.v",)
 
@@ -102,70 +99,34 @@ _RESERVED = set(
 )
 
 
-# --- one-line fragments for the templates --------------------------------------------------------
-def _ext(sig: str, frm: int, to: int, signed: bool) -> str:
-    """`sig` (a plain wire of `frm` bits) sign/zero-extended or truncated to `to` bits."""
-    if to == frm:
-        return sig
-    if to < frm:
-        return f"{sig}[{to - 1}:0]"
-    fill = f"{sig}[{frm - 1}]" if signed else "1'b0"
-    return f"{{{{{to - frm}{{{fill}}}}}, {sig}}}"
-
-
-def _lit(value: int, bits: int) -> str:
-    return f"{bits}'d{value}"
-
-
-def _index(sig: str, depth: int) -> str:
-    """Address of a memory of `depth` words (a 1-word memory takes the constant 0)."""
-    return sig if depth > 1 else "0"
-
-
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-_ENV.globals.update(ext=_ext, lit=_lit, index=_index)
-
-
-def _render(template: str, path: Path, ctx: dict) -> Path:
-    path.write_text(_ENV.get_template(template).render(**ctx))
-    return path
-
-
-def _write_mem(path: Path, words: list[int], width: int) -> Path:
-    digits = (width + 3) // 4
-    path.write_text("".join(f"{w:0{digits}x}\n" for w in words))
-    return path
-
-
 def _emit(build: Callable[[Node], LayerRTL], node: Node, outdir: Path) -> list[Path]:
     layer = build(node)
-    files = [_render(layer.template, outdir / f"{node.name}.v", layer.context)]
+    files = [render(layer.template, outdir / f"{node.name}.v", layer.context)]
     for name, (words, width) in layer.memories.items():
-        files.append(_write_mem(outdir / name, words, width))
+        files.append(write_mem(outdir / name, words, width))
+    for _, write in layer.submodules:
+        files += write(outdir)
     return files
 
 
+BUILDERS: dict[type, Callable[[Node], LayerRTL]] = {
+    XnorMVAU: rtl_kinds.mvau,
+    IntMVAU: rtl_kinds.mvau,
+    Threshold: rtl_kinds.threshold,
+    Affine: rtl_kinds.affine,
+    LabelSelect: rtl_kinds.label_select,
+    rtl_insta.InstaThreshold: rtl_insta.insta_threshold,
+    rtl_insta_prelu.InstaPReLU: rtl_insta_prelu.insta_prelu,
+    rtl_streams.DuplicateStreams: rtl_streams.duplicate_streams,
+    rtl_streams.AddStreams: rtl_streams.add_streams,
+    SlidingWindow: rtl_window.sliding_window,
+    MaxPool: rtl_window.max_pool,
+    rtl_residual.RPReLU: rtl_residual.rprelu,
+    rtl_residual.AvgPool: rtl_residual.avg_pool,
+    rtl_residual.GlobalAvgPool: rtl_residual.global_avg_pool,
+}
 EMITTERS: dict[type, Callable[[Node, Path], list[Path]]] = {
-    XnorMVAU: functools.partial(_emit, rtl_kinds.mvau),
-    IntMVAU: functools.partial(_emit, rtl_kinds.mvau),
-    Threshold: functools.partial(_emit, rtl_kinds.threshold),
-    Affine: functools.partial(_emit, rtl_kinds.affine),
-    LabelSelect: functools.partial(_emit, rtl_kinds.label_select),
-    rtl_insta.InstaThreshold: functools.partial(_emit, rtl_insta.insta_threshold),
-    rtl_insta_prelu.InstaPReLU: functools.partial(_emit, rtl_insta_prelu.insta_prelu),
-    rtl_streams.DuplicateStreams: functools.partial(_emit, rtl_streams.duplicate_streams),
-    rtl_streams.AddStreams: functools.partial(_emit, rtl_streams.add_streams),
-    SlidingWindow: functools.partial(_emit, rtl_window.sliding_window),
-    MaxPool: functools.partial(_emit, rtl_window.max_pool),
-    rtl_residual.RPReLU: functools.partial(_emit, rtl_residual.rprelu),
-    rtl_residual.AvgPool: functools.partial(_emit, rtl_residual.avg_pool),
-    rtl_residual.GlobalAvgPool: functools.partial(_emit, rtl_residual.global_avg_pool),
+    kind: functools.partial(_emit, build) for kind, build in BUILDERS.items()
 }
 
 
@@ -192,6 +153,14 @@ def emit_layer(node: Node, outdir: Path) -> list[Path]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     return emitter(node, outdir)
+
+
+def module_files(node: Node) -> list[str]:
+    """The Verilog files `emit_layer` writes for a node: `<name>.v` and its sub-blocks'."""
+    build = BUILDERS.get(type(node.config))
+    if build is None:
+        ports(node.config)  # raises the ConfigError that names the supported kinds
+    return [f"{node.name}.v"] + [f"{m}.v" for m, _ in build(node).submodules]
 
 
 def lib_sources() -> list[Path]:
@@ -278,4 +247,4 @@ def emit_stitched(
         "in_sig": _signal(first.dst, first.dst_port),
         "out_sig": _signal(last.src, last.src_port),
     }
-    return _render("accel_top.v.j2", outdir / "accel_top.v", ctx)
+    return render("accel_top.v.j2", outdir / "accel_top.v", ctx)

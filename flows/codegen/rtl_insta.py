@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from flows.codegen.rtl_insta_se import reader_context, se_submodule
 from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
-from flows.datatypes import BIPOLAR, INT, DataType, pack_words
-from flows.errors import ConfigError
+from flows.datatypes import BIPOLAR, INT, DataType, pack_words, smallest_type
 from flows.graph import Node
 from flows.layers.insta import InstaThreshold, check_params
+from flows.layers.registry import checked_param
 
 __all__ = ["InstaThreshold", "hw_offsets", "insta_ports", "insta_threshold", "stat_port", "widths"]
 
@@ -44,18 +45,27 @@ def _extremes(t: DataType) -> tuple[int, int]:
     return t.min, t.max
 
 
+def tanh_type(cfg: InstaThreshold) -> DataType:
+    """INSTA-Th+: the tanh table's entries rne(3 tanh(v/3) 2^G) lie in [-3 * 2^G, 3 * 2^G]."""
+    bound = 3 << cfg.tanh_frac_bits
+    return smallest_type(-bound, bound)
+
+
 def widths(cfg: InstaThreshold) -> dict[str, int]:
-    """Bit widths of the datapath, each from the exact range of its value."""
+    """Bit widths of the datapath, each from the exact range of its value. `ob` is the
+    evaluators' operand: S, or for INSTA-Th+ the tanh table entry of v = SE(S)."""
     n, dmax = cfg.input_type.bits, cfg.max_deviation
     ot, mt, st = cfg.offset_type, cfg.mantissa_type, cfg.acc_type
+    op = st if cfg.se is None else tanh_type(cfg)
     a_lo, a_hi = ot.min, ot.max + (1 << cfg.exponent)  # A' of hw_offsets
-    prods = [m * s for m in _extremes(mt) for s in _extremes(st)]
+    prods = [m * s for m in _extremes(mt) for s in _extremes(op)]
     return dict(
         xb=n,
         dw=width(-dmax, dmax, True),  # x - mu
         sqw=width(0, dmax**2, True),  # (x - mu)^2, kept signed for the next product
         cuw=width(-(dmax**3), dmax**3, True),  # (x - mu)^3
         sb=st.bits,
+        ob=op.bits,
         mb=mt.bits,
         pw=width(min(prods), max(prods), True),  # M*S
         ab=width(a_lo, a_hi, True),
@@ -84,57 +94,68 @@ def _context(cfg: InstaThreshold) -> dict:
     t, g = cfg.input_type, cfg.num_evaluators
     lo, hi = t.min, t.max + 1  # the clamp of Threshold: always passed / never passed
     nfw = clog2(cfg.nf)
-    return w | dict(
-        name=cfg.name,
-        channels=cfg.channels,
-        height=cfg.height,
-        width=cfg.width,
-        hw=cfg.num_vectors,
-        pe=cfg.pe,
-        nf=cfg.nf,
-        cycles=cfg.cycles_per_frame,
-        in_type=t.name,
-        acc_type=cfg.acc_type.name,
-        t_type=cfg.threshold_type.name,
-        exponent=cfg.exponent,
-        x_signed=t.signed,
-        in_w=cfg.pe * t.bits,
-        snw=cfg.pe * w["sb"],
-        lb=w["tb"] + 1,
-        bw=cfg.pe * (w["tb"] + 1),
-        depth=cfg.buffer_words,
-        buffer_style=_buffer_style(cfg),
-        slack=cfg.buffer_words - cfg.cycles_per_frame,
-        aw=clog2(cfg.buffer_words),
-        cntw=cfg.buffer_words.bit_length(),
-        nfw=nfw,
-        vw=clog2(cfg.num_vectors),
-        g=g,
-        groups=cfg.pe // g,
-        steps=cfg.eval_steps,
-        kw=clog2(cfg.eval_steps),
-        jw=clog2(cfg.pe // g),
-        bank_depth=(2 << nfw) if cfg.nf > 1 else 2,
-        bank_waddr="{e_par, enf4}" if cfg.nf > 1 else "e_par",
-        bank_raddr="{r_par, r_nf}" if cfg.nf > 1 else "r_par",
-        lo_sw=_slit(lo, w["sw"]),
-        hi_sw=_slit(hi, w["sw"]),
-        lo_tb=_hlit(lo, w["tb"]),
-        hi_tb=_hlit(hi, w["tb"]),
-        mu_file=f"{cfg.name}_mu.mem",
-        a_file=f"{cfg.name}_a.mem",
-        m_file=f"{cfg.name}_m.mem",
-        neg_file=f"{cfg.name}_neg.mem",
-        stat=cfg.statistic_output,
+    return (
+        w
+        | dict(
+            name=cfg.name,
+            channels=cfg.channels,
+            height=cfg.height,
+            width=cfg.width,
+            hw=cfg.num_vectors,
+            pe=cfg.pe,
+            nf=cfg.nf,
+            cycles=cfg.cycles_per_frame,
+            in_type=t.name,
+            acc_type=cfg.acc_type.name,
+            t_type=cfg.threshold_type.name,
+            exponent=cfg.exponent,
+            x_signed=t.signed,
+            in_w=cfg.pe * t.bits,
+            snw=cfg.pe * w["sb"],
+            lb=w["tb"] + 1,
+            bw=cfg.pe * (w["tb"] + 1),
+            depth=cfg.buffer_words,
+            buffer_style=_buffer_style(cfg),
+            slack=cfg.buffer_words - cfg.cycles_per_frame,
+            aw=clog2(cfg.buffer_words),
+            cntw=cfg.buffer_words.bit_length(),
+            nfw=nfw,
+            vw=clog2(cfg.num_vectors),
+            g=g,
+            groups=cfg.pe // g,
+            steps=cfg.eval_steps,
+            kw=clog2(cfg.eval_steps),
+            jw=clog2(cfg.pe // g),
+            bank_depth=(2 << nfw) if cfg.nf > 1 else 2,
+            bank_waddr="{e_par, enf4}" if cfg.nf > 1 else "e_par",
+            bank_raddr="{r_par, r_nf}" if cfg.nf > 1 else "r_par",
+            lo_sw=_slit(lo, w["sw"]),
+            hi_sw=_slit(hi, w["sw"]),
+            lo_tb=_hlit(lo, w["tb"]),
+            hi_tb=_hlit(hi, w["tb"]),
+            mu_file=f"{cfg.name}_mu.mem",
+            a_file=f"{cfg.name}_a.mem",
+            m_file=f"{cfg.name}_m.mem",
+            neg_file=f"{cfg.name}_neg.mem",
+            stat=cfg.statistic_output,
+        )
+        | _se_context(cfg, w)
     )
+
+
+def _se_context(cfg: InstaThreshold, w: dict) -> dict:
+    """The statistic reader (statistic port and/or SE) and the INSTA-Th+ evaluator operand."""
+    ctx = reader_context(cfg, cfg.statistic_output)
+    if cfg.se is None:
+        return ctx | dict(lw=w["sb"], enw=cfg.pe * w["sb"])
+    vb = cfg.se.v_bits
+    return ctx | dict(lw=vb, tdepth=1 << vb, tanh_file=f"{cfg.name}_tanh.mem")
 
 
 def insta_threshold(node: Node) -> LayerRTL:
     """InstaThreshold: the template context and four memories (mu per PE lane; A', M, sigma < 0
     per evaluator lane, word k holding channels k*G .. k*G + G - 1)."""
     cfg = node.config
-    if getattr(cfg, "se", None) is not None:
-        raise ConfigError(f"{cfg.name}: the INSTA-Th+ (SE) form has no RTL yet")
     mu, a, m, sign = check_params(cfg, node.params)
     ctx = _context(cfg)
     g, x = ctx["g"], cfg.input_type
@@ -146,4 +167,9 @@ def insta_threshold(node: Node) -> LayerRTL:
         ctx["m_file"]: (pack_words(mt.encode(m), mt.bits, g), g * mt.bits),
         ctx["neg_file"]: (pack_words((sign < 0).astype(np.uint64), 1, g), g),
     }
-    return LayerRTL("insta_threshold.v.j2", ctx, memories)
+    if cfg.se is None:
+        return LayerRTL("insta_threshold.v.j2", ctx, memories)
+    tt = tanh_type(cfg)
+    tab = checked_param(cfg.name, node.params, "tanh", (1 << cfg.se.v_bits,), tt)
+    memories[ctx["tanh_file"]] = (pack_words(tt.encode(tab), tt.bits, 1), tt.bits)
+    return LayerRTL("insta_threshold.v.j2", ctx, memories, (se_submodule(cfg, node.params),))

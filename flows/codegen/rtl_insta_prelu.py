@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flows.codegen.rtl_insta_se import reader_context, se_submodule
 from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
 from flows.datatypes import INT, DataType, pack_words
 from flows.errors import ConfigError
@@ -80,8 +81,6 @@ def _hlit(value: int, bits: int) -> str:
 
 
 def _check(cfg: InstaPReLU) -> None:
-    if cfg.form not in ("alpha", "reuse"):
-        raise ConfigError(f"{cfg.name}: the INSTA-PReLU form {cfg.form!r} has no RTL yet")
     if cfg.form == "reuse" and cfg.stat_channels % cfg.pe:
         raise ConfigError(
             f"{cfg.name}: the statistic port carries PE={cfg.pe} lanes per word, which must "
@@ -98,7 +97,7 @@ def _names(cfg: InstaPReLU) -> dict[str, str]:
 
 def _context(cfg: InstaPReLU) -> dict:
     w = prelu_widths(cfg)
-    own, g = cfg.form == "alpha", cfg.num_evaluators
+    own, g = cfg.form != "reuse", cfg.num_evaluators
     nfw, vb, ot = clog2(cfg.nf), w["vb"], cfg.output_type
     snf = cfg.nf if own else cfg.stat_words
     ev, rs = cfg.stat_exponent, cfg.shift + cfg.gamma_frac_bits
@@ -134,6 +133,7 @@ def _context(cfg: InstaPReLU) -> dict:
             out_w=cfg.pe * w["ob_b"],
             mu_w=cfg.pe * w["mu_b"],
             snw=cfg.pe * w["sb"],
+            enw=cfg.pe * w["sb"],
             gbw=cfg.pe * w["tb"],
             depth=depth,
             slack=cfg.buffer_words - cfg.cycles_per_frame,
@@ -165,6 +165,7 @@ def _context(cfg: InstaPReLU) -> dict:
             olo=_hlit(ot.min, w["ob_b"]),
             ohi=_hlit(ot.max, w["ob_b"]),
         )
+        | reader_context(cfg, False)
     )
 
 
@@ -191,15 +192,17 @@ def insta_prelu(node: Node) -> LayerRTL:
         return param(cfg, node.params, key, t, size)
 
     mt, bt = INT(cfg.mantissa_bits), INT(cfg.offset_bits)
-    mems = {
+    mems = {} if cfg.se is not None else {
         ctx["mv_file"]: _lanes(p("Mv", mt), mt, g),
         ctx["bv_file"]: _lanes(p("Bv", bt), bt, g),
+    }  # fmt: skip
+    mems |= {
         ctx["table_file"]: _lanes(p("table", cfg.table_type, 1 << cfg.v_bits), cfg.table_type, 1),
         ctx["mp_file"]: _lanes(p("mul_pos", cfg.mul_type), cfg.mul_type, pe),
         ctx["mn_file"]: _lanes(p("mul_neg", cfg.mul_type), cfg.mul_type, pe),
         ctx["add_file"]: _lanes(p("add", cfg.add_type), cfg.add_type, pe),
     }
-    if cfg.form == "alpha":
+    if cfg.form != "reuse":
         mu, t, k = p("mu", cfg.mu_type), cfg.input_type, cfg.mu_frac_bits
         if np.any(mu < t.min << k) or np.any(mu > t.max << k):
             raise ConfigError(
@@ -207,4 +210,5 @@ def insta_prelu(node: Node) -> LayerRTL:
                 "of 2^-mu_frac_bits), which bounds S (acc_type); clamp it at export"
             )
         mems[ctx["mu_file"]] = _lanes(mu, cfg.mu_type, pe)
-    return LayerRTL("insta_prelu.v.j2", ctx, mems)
+    subs = () if cfg.se is None else (se_submodule(cfg, node.params),)
+    return LayerRTL("insta_prelu.v.j2", ctx, mems, subs)

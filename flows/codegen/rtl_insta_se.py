@@ -1,7 +1,7 @@
 """RTL of the integer SE block of INSTA-Th+ / INSTA-PReLU+ (`insta_se`, docs/insta.md "InstaSE RTL").
 
-A sub-block, not a layer kind: it is not registered in `flows.codegen.rtl.EMITTERS`; the INSTA-Th+
-and INSTA-PReLU+ blocks instantiate it. Per frame it takes the statistic S (C values of
+A sub-block, not a layer kind: it is not registered in `flows.codegen.rtl.BUILDERS`; the INSTA-Th+
+and INSTA-PReLU+ blocks instantiate it (`se_submodule`, their statistic reader: `reader_context`). Per frame it takes the statistic S (C values of
 INT(stat_bits), `lanes` per word) on `s_axis` and returns v (C values of INT(v_bits), `lanes` per
 word) on `m_axis`, bit-exact to `flows.layers.insta_se.se_v`:
 
@@ -18,34 +18,28 @@ word at full output rate).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from flows.codegen.rtl import _render, _write_mem
+from flows.codegen.render import render, write_mem
 from flows.codegen.rtl_kinds import clog2, rom_style, width
 from flows.datatypes import INT, DataType, pack_words
 from flows.errors import ConfigError
-from flows.layers.insta_se import SE_HIDDEN, SE_INPUT, WEIGHT, SEConfig
+from flows.layers.insta_se import (
+    LAYER_DRAIN,
+    M3_DRAIN,
+    SE_HIDDEN,
+    SE_INPUT,
+    WEIGHT,
+    SEConfig,
+    se_cycles,
+)
 from flows.layers.registry import checked_param
 
-# Pipeline cycles between the phases (hw/templates/insta_se.v.j2): the last S word's m3 reaches
-# its register 4 cycles after the transfer (S/Mm register, product, rounding, shift-in); a MAC's
-# result reaches h or v 5 cycles after its issue (ROM read, accumulate, product, rounding,
-# shift-in), so each layer starts one cycle after the previous layer's last value is stored.
-M3_DRAIN = 3
-LAYER_DRAIN = 4
 MAX_OUT_BITS = 31  # v and the saturation bounds are compared as signed literals
-
-
-def se_cycles(se: SEConfig, lanes: int, macs_per_cycle: int) -> int:
-    """Cycles from the last S transfer to the last v transfer (full output rate).
-
-    FC1 and FC2 each take C*hidden/M issue cycles, v leaves in C/lanes words, plus the drains:
-    `2*C*hidden/M + C/lanes + 11`.
-    """
-    issue = se.channels * se.hidden // macs_per_cycle
-    return M3_DRAIN + issue + LAYER_DRAIN + issue + LAYER_DRAIN + se.channels // lanes
 
 
 def check_folding(se: SEConfig, lanes: int, macs_per_cycle: int, stat_bits: int) -> None:
@@ -154,6 +148,27 @@ def emit_insta_se(
     ctx = _context(se_cfg, name, lanes, macs_per_cycle, stat_bits)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    files = [_render("insta_se.v.j2", outdir / f"{name}.v", ctx)]
-    files += [_write_mem(outdir / f, words, w) for f, (words, w) in mems.items()]
+    files = [render("insta_se.v.j2", outdir / f"{name}.v", ctx)]
+    files += [write_mem(outdir / f, words, w) for f, (words, w) in mems.items()]
     return files
+
+
+def se_submodule(cfg, params: dict) -> tuple[str, Callable[[Path], list[Path]]]:
+    """(`<name>_se`, its writer): the InstaSE sub-block of an INSTA+ layer (PE lanes, the layer's
+    SE MACs, S of its acc_type) and its ROM images."""
+    name = f"{cfg.name}_se"
+    return name, functools.partial(
+        emit_insta_se, cfg.se, params, name, stat_bits=cfg.acc_type.bits, lanes=cfg.pe,
+        macs_per_cycle=cfg.num_se_macs,
+    )  # fmt: skip
+
+
+def reader_context(cfg, stat: bool) -> dict:
+    """Template context of an INSTA block's statistic reader (hw/templates/_insta_stat_reader.v.j2)
+    and of the SE it feeds, for InstaThreshold (`stat`: its statistic port) and InstaPReLU."""
+    se = cfg.se is not None
+    users = ["m_axis_stat"] * stat + [f"the SE block {cfg.name}_se"] * se
+    ctx = dict(se=se, stat=stat, reader=se or stat, reader_for=" and ".join(users))
+    if se:
+        ctx |= dict(vb=cfg.se.v_bits, enw=cfg.pe * cfg.se.v_bits, se_macs=cfg.num_se_macs)
+    return ctx

@@ -8,7 +8,9 @@ channel group (`nf`), or per `nf*SF + sf` for MVAU weights.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -48,11 +50,13 @@ class Port:
 
 @dataclass(frozen=True)
 class LayerRTL:
-    """A layer's template, its render context and its memory images {file: (words, width)}."""
+    """A layer's template, its render context, its memory images {file: (words, width)} and its
+    sub-blocks: (module name, writer of `<module>.v` and its memories, called with the directory)."""
 
     template: str
     context: dict
     memories: dict[str, tuple[list[int], int]] = field(default_factory=dict)
+    submodules: tuple[tuple[str, Callable[[Path], list[Path]]], ...] = ()
 
 
 def ports(config: object) -> tuple[Port, Port]:

@@ -17,7 +17,7 @@ x_hat = (x - mu)/sigma, t = beta + alpha * mean_hw(x_hat^3) (INSTA-BNN supplemen
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from flows.datatypes import BIPOLAR, INT, DataType, Kind, smallest_type
 from flows.errors import ConfigError, NumericContractError
-from flows.layers.insta_se import SEConfig, se_v
+from flows.layers.insta_se import SEConfig, pick_macs, se_path_cycles, se_v
 from flows.layers.registry import (
     LayerKind,
     check_divides,
@@ -69,6 +69,8 @@ class InstaThreshold:
     statistic_output: bool = False  # a third output: S per frame, for a reuse INSTA-PReLU
     se: SEConfig | None = None  # INSTA-Th+: T = (A + M * tanh_table[SE(S)]) 2^-E (numerics 10)
     tanh_frac_bits: int = 12  # G of the INSTA-Th+ table: rne(3 tanh(v / 3) 2^G)
+    se_macs: int | None = None  # INSTA-Th+: MACs per cycle of the SE (None: fewest that keep up)
+    _se_macs: int | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         check_positive(self.name, channels=self.channels, height=self.height, width=self.width)
@@ -92,6 +94,16 @@ class InstaThreshold:
                 f"use a narrower input than {self.input_type} or a smaller map"
             )
         self._check_evaluators()
+        if self.se is not None:
+            if self.se.channels != self.channels:
+                raise ConfigError(
+                    f"{self.name}: the SE block has {self.se.channels} channels, the layer "
+                    f"{self.channels}"
+                )
+            m = pick_macs(self.name, self.se, self.pe, self.cycles_per_frame, self.se_macs)
+            object.__setattr__(self, "_se_macs", m)  # checked once, kept when pickled
+        elif self.se_macs is not None:
+            raise ConfigError(f"{self.name}: se_macs without an SE config")
 
     def _check_evaluators(self) -> None:
         g_min = self.min_evaluators
@@ -183,9 +195,16 @@ class InstaThreshold:
         return self.channels // self.num_evaluators
 
     @property
+    def num_se_macs(self) -> int | None:
+        """INSTA-Th+: the SE block's MACs per cycle (`se_macs` or the fewest that keep up)."""
+        return self._se_macs
+
+    @property
     def threshold_latency(self) -> int:
-        """Cycles from accepting a frame's last word to reading its first word out."""
-        return self.eval_steps + THRESHOLD_OVERHEAD
+        """Cycles from accepting a frame's last word to reading its first word out; INSTA-Th+
+        adds its SE path between the statistic and the evaluators."""
+        se = 0 if self.se is None else se_path_cycles(self.se, self.pe, self.num_se_macs)
+        return self.eval_steps + THRESHOLD_OVERHEAD + se
 
     @property
     def buffer_words(self) -> int:

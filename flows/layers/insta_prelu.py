@@ -22,7 +22,7 @@ Outputs: the requantised activation (INT on the output quantiser's grid).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from flows.datatypes import INT, DataType, Kind, smallest_type
 from flows.errors import ConfigError
 from flows.fixedpoint import rne, rne_shift, saturate
 from flows.layers.insta import statistic
-from flows.layers.insta_se import SEConfig, se_v
+from flows.layers.insta_se import SEConfig, pick_macs, se_path_cycles, se_v
 from flows.layers.registry import (
     LayerKind,
     check_divides,
@@ -76,6 +76,8 @@ class InstaPReLU:
     pe: int = 1
     mantissa_bits: int = 18
     offset_bits: int = 48
+    se_macs: int | None = None  # form "se": MACs per cycle of the SE (None: fewest that keep up)
+    _se_macs: int | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         check_positive(self.name, channels=self.channels, height=self.height, width=self.width)
@@ -93,6 +95,21 @@ class InstaPReLU:
             raise ConfigError(f"{self.name}: form 'se' and an SE config go together")
         if self.shift < 0 or self.stat_exponent < 0:
             raise ConfigError(f"{self.name}: shift and stat_exponent must be >= 0")
+        if self.se is not None:
+            if self.se.channels != self.channels:
+                raise ConfigError(
+                    f"{self.name}: the SE block has {self.se.channels} channels, the layer "
+                    f"{self.channels}"
+                )
+            if (self.se.v_bits, self.se.v_exponent) != (self.v_bits, self.v_exponent):
+                raise ConfigError(
+                    f"{self.name}: the SE's v (INT{self.se.v_bits} at 2^-{self.se.v_exponent}) "
+                    f"must index the gamma table (INT{self.v_bits} at 2^-{self.v_exponent})"
+                )
+            m = pick_macs(self.name, self.se, self.pe, self.cycles_per_frame, self.se_macs)
+            object.__setattr__(self, "_se_macs", m)  # checked once, kept when pickled
+        elif self.se_macs is not None:
+            raise ConfigError(f"{self.name}: se_macs without an SE config")
 
     @property
     def num_vectors(self) -> int:
@@ -150,12 +167,19 @@ class InstaPReLU:
         return self.channels // self.num_evaluators
 
     @property
+    def num_se_macs(self) -> int | None:
+        """Form "se": the SE block's MACs per cycle (`se_macs` or the fewest that keep up)."""
+        return self._se_macs
+
+    @property
     def gamma_latency(self) -> int:
         """Own statistics: cycles from accepting a frame's last word to reading its first word
         out of the buffer; reuse: from accepting a frame's last S word to accepting its first
-        element (when that waits): the eval_steps reads plus the evaluator pipeline (RTL)."""
+        element (when that waits): the eval_steps reads plus the evaluator pipeline (RTL); the
+        SE form adds its SE path between the statistic and the evaluators."""
         overhead = 9 if self.form == "reuse" else 12
-        return self.eval_steps + overhead
+        se = 0 if self.se is None else se_path_cycles(self.se, self.pe, self.num_se_macs)
+        return self.eval_steps + overhead + se
 
     @property
     def buffer_words(self) -> int:

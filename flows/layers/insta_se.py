@@ -19,6 +19,7 @@ its threshold or gamma through a 3 tanh(./3) table.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -30,6 +31,19 @@ from flows.fixedpoint import rne_shift
 from flows.layers.registry import checked_param
 
 MAX_SHIFT = 62
+# Pipeline cycles between the phases of the SE block's RTL (hw/templates/insta_se.v.j2): the last S
+# word's m3 reaches its register 4 cycles after the transfer (S/Mm register, product, rounding,
+# shift-in); a MAC's result reaches h or v 5 cycles after its issue (ROM read, accumulate,
+# product, rounding, shift-in), so each layer starts one cycle after the previous layer's last
+# value is stored.
+M3_DRAIN = 3
+LAYER_DRAIN = 4
+# The INSTA+ blocks' snapshot reader (hw/templates/_insta_stat_reader.v.j2): one cycle to start,
+# one registered read before the SE block takes the first S word.
+SE_FEED = 2
+# ... and when that reader has waited for the SE (busy with the previous frame), its registered
+# read refills one cycle after the SE is ready again: one cycle per frame on top of the SE's work.
+SE_RESTART = 1
 SE_INPUT = INT(8)
 SE_HIDDEN = UINT(8)
 WEIGHT = INT(8)
@@ -64,6 +78,56 @@ class SEConfig:
     def macs(self) -> int:
         """Multiply-accumulates per frame: 2 * C * hidden (2 C^2 / r)."""
         return 2 * self.channels * self.hidden
+
+
+def se_cycles(se: SEConfig, lanes: int, macs_per_cycle: int) -> int:
+    """Cycles of the SE block from its last S transfer to its last v transfer (full output rate):
+    FC1 and FC2 each take C*hidden/M issue cycles, v leaves in C/lanes words, plus the drains:
+    `2*C*hidden/M + C/lanes + 11`."""
+    issue = se.channels * se.hidden // macs_per_cycle
+    return M3_DRAIN + issue + LAYER_DRAIN + issue + LAYER_DRAIN + se.channels // lanes
+
+
+def mac_options(se: SEConfig) -> list[int]:
+    """MACs per cycle the SE block accepts: the common divisors of C and hidden, ascending."""
+    g = math.gcd(se.channels, se.hidden)
+    return [m for m in range(1, g + 1) if g % m == 0]
+
+
+def se_path_cycles(se: SEConfig, lanes: int, macs_per_cycle: int) -> int:
+    """Cycles an INSTA+ block's SE adds between a frame's S snapshot and its evaluators: the
+    reader's start and read, C/lanes S words into the SE, then `se_cycles`."""
+    return SE_FEED + se.channels // lanes + se_cycles(se, lanes, macs_per_cycle)
+
+
+def pick_macs(name: str, se: SEConfig, lanes: int, frame_cycles: int, macs: int | None) -> int:
+    """MACs per cycle of an INSTA+ block's SE: `macs` if given (checked), else the fewest that
+    keep up. The SE takes one frame at a time (C/lanes S words, then `se_cycles` to its last v,
+    then SE_RESTART), so it keeps up at one frame per `frame_cycles` iff
+    C/lanes + se_cycles + SE_RESTART <= frame_cycles."""
+    options = mac_options(se)
+    if macs is not None and macs not in options:
+        raise ConfigError(
+            f"{name}: se_macs={macs} must divide both C={se.channels} and the SE's hidden "
+            f"width {se.hidden}; one of {options}"
+        )
+
+    def period(m: int) -> int:
+        return se.channels // lanes + se_cycles(se, lanes, m) + SE_RESTART
+
+    fits = [m for m in options if period(m) <= frame_cycles]
+    if not fits:
+        need = period(options[-1])
+        raise ConfigError(
+            f"{name}: the SE block needs {need} cycles per frame even with {options[-1]} MACs, "
+            f"but a frame lasts {frame_cycles} cycles at this folding; lower PE"
+        )
+    if macs is not None and macs < fits[0]:
+        raise ConfigError(
+            f"{name}: se_macs={macs} cannot keep up with one frame per {frame_cycles} cycles; "
+            f"at least {fits[0]} are needed"
+        )
+    return macs if macs is not None else fits[0]
 
 
 def _scaled(m: np.ndarray, v: np.ndarray, shift: int, wide: bool) -> np.ndarray:

@@ -18,10 +18,9 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from flows.codegen.rtl_insta_se import se_cycles
 from flows.codegen.rtl_kinds import Port
 from flows.datatypes import INT
-from flows.layers.insta_se import se_v
+from flows.layers.insta_se import se_cycles, se_v
 from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver
 from flows.sim.layer_bench import check
 from flows.sim.ports import GAP_RATES, RATE_PERIOD, READY_RATES, SIGNALS, PortModel

@@ -23,11 +23,11 @@ import numpy as np
 import pytest
 
 from flows import tools
-from flows.codegen.rtl_insta_se import emit_insta_se, se_cycles
+from flows.codegen.rtl_insta_se import emit_insta_se
 from flows.datatypes import INT
 from flows.errors import ConfigError
 from flows.fixedpoint import rne_shift
-from flows.layers.insta_se import SEConfig, fold_se, se_v
+from flows.layers.insta_se import SEConfig, fold_se, se_cycles, se_v
 from flows.sim import runner as sim
 from tests.hw.stimuli import seed_of
 

@@ -148,6 +148,20 @@ def _insta(d: Path) -> list[Path]:
     return files
 
 
+def _insta_plus(d: Path) -> list[Path]:
+    """INSTA-Th+ and INSTA-PReLU+ with their SE sub-blocks (tests/hw/test_insta_plus.py)."""
+    from dataclasses import replace
+
+    from tests.hw import test_insta_plus as tq
+
+    th, _, _ = tq.th_case(tq.TH_SPECS["int8_4x4x8_pe2_h2"], _rng())
+    th.config = replace(th.config, name="snap_insta_threshold_plus")
+    files = rtl.emit_layer(th, d)
+    pr, _ = tq.pr_case(*tq.PR_SPECS["se_int8_4x4x8_pe2_h2"], _rng())
+    pr.config = replace(pr.config, name="snap_insta_prelu_plus")
+    return files + rtl.emit_layer(pr, d)
+
+
 CASES = {
     "xnor_mvau": _xnor,
     "int_mvau": _int,
@@ -160,6 +174,7 @@ CASES = {
     "rprelu": _rprelu,
     "pools": _pools,
     "insta": _insta,
+    "insta_plus": _insta_plus,
 }
 
 

@@ -124,6 +124,59 @@ module snap_insta_threshold (
         end
     end
 
+    // ============ statistic reader: the snapshot's NF words, once per frame, into m_axis_stat
+    reg stat_full;  // the snapshot holds a frame the statistic reader has not started on
+    reg st_run;
+    reg [1:0] st_nf;
+    wire rdy_stat;  // the statistic FIFO can take a word
+    // Every consumer can take a word: the reader's register advances.
+    wire st_en = rdy_stat;
+    wire st_last = (st_nf == 2'd3);
+    wire st_start = stat_full & ~st_run;
+    wire st_step = st_run & st_en;
+    always @(posedge clk) begin
+        if (rst) begin
+            stat_full <= 1'b0;
+            stat_pending <= 1'b0;
+            st_run <= 1'b0;
+        end else begin
+            if (v4 & fin4) stat_full <= 1'b1;
+            else if (st_start) stat_full <= 1'b0;
+            if (step_w & w_final) stat_pending <= 1'b1;
+            else if (st_step & st_last) stat_pending <= 1'b0;
+            if (st_start) st_run <= 1'b1;
+            else if (st_step & st_last) st_run <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if (st_start) st_nf <= 2'd0;
+        else if (st_step) st_nf <= st_nf + 1'b1;
+    end
+    // A registered read of the snapshot word; it advances with the consumers' ready (a fill
+    // count, a state register), so no m_axis tready reaches it combinationally.
+    reg [57:0] st_q;
+    reg st_v;
+    always @(posedge clk) begin
+        if (st_en) st_q <= snap[st_nf];
+    end
+    always @(posedge clk) begin
+        if (rst) st_v <= 1'b0;
+        else if (st_en) st_v <= st_step;
+    end
+    stream_fifo #(
+        .WIDTH(58),
+        .DEPTH(2)
+    ) u_stat (
+        .clk(clk),
+        .rst(rst),
+        .s_tdata(st_q),
+        .s_tvalid(st_v & st_en),
+        .s_tready(rdy_stat),
+        .m_tdata(m_axis_stat_tdata),
+        .m_tvalid(m_axis_stat_tvalid),
+        .m_tready(m_axis_stat_tready)
+    );
+
     // ============ evaluators: 1 thresholds per cycle from the snapshot, once per frame
     reg snap_full;  // the snapshot holds a frame the evaluators have not started on
     reg e_run;      // issuing the 8 evaluation steps
@@ -247,57 +300,6 @@ module snap_insta_threshold (
     always @(posedge clk) begin
         if (ev4 & (ej4 == 1'd1)) bank[{e_par, enf4}] <= wnext;
     end
-
-    // ============ statistic output: the snapshot's NF words, once per frame, into m_axis_stat
-    reg stat_full;  // the snapshot holds a frame the statistic reader has not started on
-    reg st_run;
-    reg [1:0] st_nf;
-    wire rdy_stat;  // the statistic FIFO can take a word: the reader's register advances
-    wire st_last = (st_nf == 2'd3);
-    wire st_start = stat_full & ~st_run;
-    wire st_step = st_run & rdy_stat;
-    always @(posedge clk) begin
-        if (rst) begin
-            stat_full <= 1'b0;
-            stat_pending <= 1'b0;
-            st_run <= 1'b0;
-        end else begin
-            if (v4 & fin4) stat_full <= 1'b1;
-            else if (st_start) stat_full <= 1'b0;
-            if (step_w & w_final) stat_pending <= 1'b1;
-            else if (st_step & st_last) stat_pending <= 1'b0;
-            if (st_start) st_run <= 1'b1;
-            else if (st_step & st_last) st_run <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (st_start) st_nf <= 2'd0;
-        else if (st_step) st_nf <= st_nf + 1'b1;
-    end
-    // A registered read of the snapshot word; it advances with the FIFO's ready (fill count
-    // only), so m_axis_stat_tready reaches nothing combinationally.
-    reg [57:0] st_q;
-    reg st_v;
-    always @(posedge clk) begin
-        if (rdy_stat) st_q <= snap[st_nf];
-    end
-    always @(posedge clk) begin
-        if (rst) st_v <= 1'b0;
-        else if (rdy_stat) st_v <= st_step;
-    end
-    stream_fifo #(
-        .WIDTH(58),
-        .DEPTH(2)
-    ) u_stat (
-        .clk(clk),
-        .rst(rst),
-        .s_tdata(st_q),
-        .s_tvalid(st_v & rdy_stat),
-        .s_tready(rdy_stat),
-        .m_tdata(m_axis_stat_tdata),
-        .m_tvalid(m_axis_stat_tvalid),
-        .m_tready(m_axis_stat_tready)
-    );
 
     // ============ read side: frame k leaves once its thresholds are ready
     wire en;  // both output FIFOs can take a word: the read pipeline advances

@@ -1,0 +1,54 @@
+"""Rendering of the Verilog templates (hw/templates) and of memory images, shared by every RTL
+emitter: the jinja2 environment with its one-line helpers `ext`, `lit` and `index`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_DIR = REPO_ROOT / "hw" / "templates"
+
+
+# --- one-line fragments for the templates --------------------------------------------------------
+def ext(sig: str, frm: int, to: int, signed: bool) -> str:
+    """`sig` (a plain wire of `frm` bits) sign/zero-extended or truncated to `to` bits."""
+    if to == frm:
+        return sig
+    if to < frm:
+        return f"{sig}[{to - 1}:0]"
+    fill = f"{sig}[{frm - 1}]" if signed else "1'b0"
+    return f"{{{{{to - frm}{{{fill}}}}}, {sig}}}"
+
+
+def lit(value: int, bits: int) -> str:
+    return f"{bits}'d{value}"
+
+
+def index(sig: str, depth: int) -> str:
+    """Address of a memory of `depth` words (a 1-word memory takes the constant 0)."""
+    return sig if depth > 1 else "0"
+
+
+ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+ENV.globals.update(ext=ext, lit=lit, index=index)
+
+
+def render(template: str, path: Path, ctx: dict) -> Path:
+    """Render hw/templates/`template` with `ctx` into `path`."""
+    path.write_text(ENV.get_template(template).render(**ctx))
+    return path
+
+
+def write_mem(path: Path, words: list[int], width: int) -> Path:
+    """A $readmemh image: one hex word of `width` bits per line."""
+    digits = (width + 3) // 4
+    path.write_text("".join(f"{w:0{digits}x}\n" for w in words))
+    return path
