@@ -16,12 +16,19 @@
 // DATAFLOW could overlap them too, but it would double-buffer the frame (ping-pong), which
 // DESIGN.md section 4 rules out; so this kernel keeps the single buffer and the lower rate.
 //
+// INSTA-Th+ (InstaThresholdSE, InstaThresholdSEStat, the SE form): S goes through the SE
+// (insta_se.hpp) to v, and th_c = clamp((A'_c + M_c * tanh[v_c - V_MIN]) >> E, min, max + 1)
+// with the 2^VB-entry table rne(3 tanh(v / 3) 2^tanh_frac_bits); the SE runs once per frame
+// between the statistic and the thresholds (about 2*C/G + 2*C*HID/PE more cycles per frame).
+//
 // Cfg members (besides those of insta_common.hpp, with MU_SHIFT = 0):
 //   C, G, E            channels; evaluators (divides PE); the exponent
 //   mant_t, offs_t     M (mantissa_bits); A' (offset_bits + the 2^E term)
-//   sum_t              A' + M*S, exact and at least E + 2 bits
+//   sum_t              A' + M*S (INSTA-Th+: A' + M*tanh), exact and at least E + 2 bits
 //   th_t, TH_MIN, TH_MAX   thresholds: N + 1 bits, clamped to [min, max + 1] of the input
-//   TStat              element policy of S on the statistic port (InstaThresholdStat only)
+//   TStat              element policy of S on the statistic port (the *Stat kernels only)
+//   tanh_t             INSTA-Th+: tanh table entries (|entry| <= 3 * 2^tanh_frac_bits); the SE's
+//                      members are listed in insta_se.hpp
 #ifndef INSTA_THRESHOLD_HPP
 #define INSTA_THRESHOLD_HPP
 
@@ -30,6 +37,22 @@
 
 #include "bnn_common.hpp"
 #include "insta_common.hpp"
+#include "insta_se.hpp"
+
+// One threshold: clamp((A' + M x) >> E, TH_MIN, TH_MAX), x = S (INSTA-Th) or tanh[v] (INSTA-Th+).
+template<
+    typename Cfg,  // layer configuration (see the top of this file)
+    typename X     // operand type: acc_t or tanh_t
+>
+typename Cfg::th_t insta_threshold_of(
+    const typename Cfg::offs_t &offs,
+    const typename Cfg::mant_t &mant,
+    const X &x
+) {
+    typename Cfg::sum_t sum = offs + mant * x;
+    typename Cfg::sum_t floored = sum >> Cfg::E;  // arithmetic shift: floor
+    return insta_saturate<typename Cfg::th_t, Cfg::TH_MIN, Cfg::TH_MAX>(floored);
+}
 
 // th[pe][nf] of channel nf*PE + pe from S; G channels (of one channel group) per cycle.
 template<
@@ -52,9 +75,41 @@ void insta_thresholds(
             // G parallel multiply-add-shift datapaths (M*S: a DSP cascade)
             #pragma HLS UNROLL
             const unsigned pe = pe0 + g;
-            typename Cfg::sum_t sum = offs[pe][nf] + mant[pe][nf] * acc[pe][nf];
-            typename Cfg::sum_t floored = sum >> Cfg::E;  // arithmetic shift: floor
-            th[pe][nf] = insta_saturate<typename Cfg::th_t, Cfg::TH_MIN, Cfg::TH_MAX>(floored);
+            th[pe][nf] = insta_threshold_of<Cfg>(offs[pe][nf], mant[pe][nf], acc[pe][nf]);
+        }
+        pe0 += Cfg::G;
+        if (pe0 == Cfg::PE) {
+            pe0 = 0;
+            nf++;
+        }
+    }
+}
+
+// INSTA-Th+: th[pe][nf] from v (the SE's output) through the tanh table; G channels per cycle.
+// `table` holds one copy per evaluator, so the G reads of a cycle hit G ROMs.
+template<
+    typename Cfg  // layer configuration (see the top of this file)
+>
+void insta_thresholds_se(
+    const typename Cfg::v_t v[Cfg::PE][Cfg::NF],
+    const typename Cfg::tanh_t table[Cfg::G][1 << Cfg::VB],
+    const typename Cfg::mant_t mant[Cfg::PE][Cfg::NF],
+    const typename Cfg::offs_t offs[Cfg::PE][Cfg::NF],
+    typename Cfg::th_t th[Cfg::PE][Cfg::NF]
+) {
+    static_assert(Cfg::PE % Cfg::G == 0, "G must divide PE");
+    constexpr unsigned STEPS = Cfg::C / Cfg::G;
+    unsigned pe0 = 0;
+    unsigned nf = 0;
+    for (unsigned j = 0; j < STEPS; j++) {
+        // G evaluators, one channel each per cycle
+        #pragma HLS PIPELINE II=1
+        for (unsigned g = 0; g < Cfg::G; g++) {
+            // G parallel datapaths: table read, M*tanh (a DSP), + A', shift, clamp
+            #pragma HLS UNROLL
+            const unsigned pe = pe0 + g;
+            ap_uint<Cfg::VB> index = v[pe][nf] - Cfg::V_MIN;
+            th[pe][nf] = insta_threshold_of<Cfg>(offs[pe][nf], mant[pe][nf], table[g][index]);
         }
         pe0 += Cfg::G;
         if (pe0 == Cfg::PE) {
@@ -171,6 +226,77 @@ void InstaThresholdStat(
     insta_accumulate<Cfg>(in, buffer, acc, mu);
     insta_write_statistic<Cfg>(acc, out_stat);
     insta_thresholds<Cfg>(acc, mant, offs, th);
+    insta_compare<Cfg>(buffer, th, neg, out, out_delay);
+}
+
+// One frame through INSTA-Th+ (the SE form): as InstaThreshold, with the SE (insta_se.hpp)
+// between the statistic and the thresholds. SE constants: see insta_se; `table` = tanh table.
+template<
+    typename Cfg  // layer configuration (see the top of this file)
+>
+void InstaThresholdSE(
+    hls::stream<ap_uint<Cfg::PE * Cfg::TIn::BITS> > &in,
+    hls::stream<ap_uint<Cfg::PE> > &out,
+    hls::stream<ap_uint<Cfg::PE * Cfg::TIn::BITS> > &out_delay,
+    const typename Cfg::mu_t mu[Cfg::PE][Cfg::NF],
+    const typename Cfg::mant_t mant[Cfg::PE][Cfg::NF],
+    const typename Cfg::offs_t offs[Cfg::PE][Cfg::NF],
+    const bool neg[Cfg::PE][Cfg::NF],
+    const typename Cfg::se_mant_t mm[Cfg::PE][Cfg::NF],
+    const typename Cfg::w_t w1[Cfg::PE][Cfg::HID * Cfg::NF],
+    const typename Cfg::se_mant_t mh[1][Cfg::HID],
+    const typename Cfg::w_t w2[Cfg::PE][Cfg::NF * Cfg::HID],
+    const typename Cfg::se_mant_t mo[Cfg::PE][Cfg::NF],
+    const typename Cfg::tanh_t table[Cfg::G][1 << Cfg::VB]
+) {
+    // static: see InstaThreshold
+    static ap_uint<Cfg::PE * Cfg::TIn::BITS> buffer[Cfg::NUM_VECTORS * Cfg::NF];
+    typename Cfg::acc_t acc[Cfg::PE][Cfg::NF];
+    typename Cfg::v_t v[Cfg::PE][Cfg::NF];
+    typename Cfg::th_t th[Cfg::PE][Cfg::NF];
+    // PE accumulators, v and thresholds per cycle: one memory (of NF words) per lane
+    #pragma HLS ARRAY_PARTITION variable=acc complete dim=1
+    #pragma HLS ARRAY_PARTITION variable=v complete dim=1
+    #pragma HLS ARRAY_PARTITION variable=th complete dim=1
+    insta_accumulate<Cfg>(in, buffer, acc, mu);
+    insta_se<Cfg>(acc, mm, w1, mh, w2, mo, v);
+    insta_thresholds_se<Cfg>(v, table, mant, offs, th);
+    insta_compare<Cfg>(buffer, th, neg, out, out_delay);
+}
+
+// INSTA-Th+ with the statistic port (statistic_output): S leaves before the SE runs.
+template<
+    typename Cfg  // layer configuration (see the top of this file)
+>
+void InstaThresholdSEStat(
+    hls::stream<ap_uint<Cfg::PE * Cfg::TIn::BITS> > &in,
+    hls::stream<ap_uint<Cfg::PE> > &out,
+    hls::stream<ap_uint<Cfg::PE * Cfg::TIn::BITS> > &out_delay,
+    hls::stream<ap_uint<Cfg::PE * Cfg::TStat::BITS> > &out_stat,
+    const typename Cfg::mu_t mu[Cfg::PE][Cfg::NF],
+    const typename Cfg::mant_t mant[Cfg::PE][Cfg::NF],
+    const typename Cfg::offs_t offs[Cfg::PE][Cfg::NF],
+    const bool neg[Cfg::PE][Cfg::NF],
+    const typename Cfg::se_mant_t mm[Cfg::PE][Cfg::NF],
+    const typename Cfg::w_t w1[Cfg::PE][Cfg::HID * Cfg::NF],
+    const typename Cfg::se_mant_t mh[1][Cfg::HID],
+    const typename Cfg::w_t w2[Cfg::PE][Cfg::NF * Cfg::HID],
+    const typename Cfg::se_mant_t mo[Cfg::PE][Cfg::NF],
+    const typename Cfg::tanh_t table[Cfg::G][1 << Cfg::VB]
+) {
+    // static: see InstaThreshold
+    static ap_uint<Cfg::PE * Cfg::TIn::BITS> buffer[Cfg::NUM_VECTORS * Cfg::NF];
+    typename Cfg::acc_t acc[Cfg::PE][Cfg::NF];
+    typename Cfg::v_t v[Cfg::PE][Cfg::NF];
+    typename Cfg::th_t th[Cfg::PE][Cfg::NF];
+    // PE accumulators, v and thresholds per cycle: one memory (of NF words) per lane
+    #pragma HLS ARRAY_PARTITION variable=acc complete dim=1
+    #pragma HLS ARRAY_PARTITION variable=v complete dim=1
+    #pragma HLS ARRAY_PARTITION variable=th complete dim=1
+    insta_accumulate<Cfg>(in, buffer, acc, mu);
+    insta_write_statistic<Cfg>(acc, out_stat);
+    insta_se<Cfg>(acc, mm, w1, mh, w2, mo, v);
+    insta_thresholds_se<Cfg>(v, table, mant, offs, th);
     insta_compare<Cfg>(buffer, th, neg, out, out_delay);
 }
 

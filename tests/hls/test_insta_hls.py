@@ -8,14 +8,20 @@ The kernels (docs until the project has an hls/README.md):
   `th_c = clamp((A'_c + M_c S_c) >> E, min, max + 1)` with `A' = A + 2^E - 1` (sigma > 0, ceil) or
   `A + 2^E` (sigma < 0, floor + 1) by G evaluators, then emit `(x >= th) XOR (sigma < 0)` on `out`
   and the buffered word on `out_delay` (numerics section 9); `out_stat` carries S
-  (`statistic_output`). The SE form (INSTA-Th+) is refused (`ConfigError`).
+  (`statistic_output`).
 * `InstaPReLU` (`flows/layers/insta_prelu.py`), forms "alpha" (own S with `mu_frac_bits`, frame
   buffered) and "reuse" (S of the INSTA-Th on a second input `in_stat`, C_stat/PE words per frame
   read before the frame; no buffer): `hls/include/insta_prelu.hpp`, same template and emitter.
   v = sat(rne((Mv S + Bv) 2^-Ev)), the gamma table (one copy per evaluator), d = x 2^Gf - g, the
   slope by the sign of d, y = sat(rne((f d + add) 2^-(shift + Gf))), round half to even written
-  out (`InstaRne` in `hls/include/insta_common.hpp`). Refused: the SE form, PE not dividing
-  C_stat, mu outside the input range (as the RTL emitter).
+  out (`InstaRne` in `hls/include/insta_common.hpp`). Refused: PE not dividing C_stat, mu
+  outside the input range (as the RTL emitter).
+* The SE forms (INSTA-Th+: `InstaThreshold` with `se`, INSTA-PReLU+: form "se"): the SE of
+  `hls/include/insta_se.hpp` (m3, FC1 + ReLU + h, FC2 + v; exact products, three half-to-even
+  rescalings with saturation) between the statistic and the thresholds resp. gamma; INSTA-Th+
+  reads `tanh[v]` in place of S. Parameters from `fold_se` of random floats shaped for the edges
+  (as tests/hw/test_insta_se.py, whose helpers are reused); frames reach m3 saturation at both
+  ends, h at 255, v at both ends and ties in all three rescalers (`test_insta_se_data_*`).
 * Widths: every ap_int of the generated `<top>_cfg` struct is derived from the exact range of its
   value (`flows/codegen/hls_insta.py`), so nothing wraps; the tests drive the extremes (S at
   +-H*W*(2^N - 1)^3 resp. the stat type's ends, v and y saturating at both ends).
@@ -31,7 +37,7 @@ Parameters are built by hand, random but valid for the config types, with the co
 of tests/hw: ties of the threshold (x == ceil(T), resp. floor(T)) and of both roundings, the S
 extremes, saturation. Each configuration is compiled once (the binary is cached by content).
 
-The generated code of three tiny configurations is snapshotted in tests/hls/snapshots/snap_insta_*;
+The generated code of five tiny configurations is snapshotted in tests/hls/snapshots/snap_insta_*;
 after an intended change regenerate them from the repository root with
 
     .venv/bin/python -m tests.hls.test_insta_hls --update
@@ -42,7 +48,8 @@ from __future__ import annotations
 import functools
 import sys
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +64,9 @@ from flows.hls_lint import lint_file
 from flows.layers import kind_of
 from flows.layers.insta import InstaThreshold, statistic, thresholds
 from flows.layers.insta_prelu import InstaPReLU, gamma_table
-from flows.layers.insta_se import SEConfig
+from flows.layers.insta_se import SEConfig, fold_se, se_v
+from flows.transforms.residual import tanh_table
+from tests.hw.test_insta_se import _odd, _place_v_ties, _ties, internals
 
 FRAMES = 5  # random frames per case, besides the constructed ones
 
@@ -272,12 +281,194 @@ def _stub(spec: PreluSpec, extra: dict, ev: int, table=None, add_type: DataType 
     )  # fmt: skip
 
 
+# --- SE forms: INSTA-Th+ and INSTA-PReLU+ ----------------------------------------------------------
+@dataclass(frozen=True)
+class SESpec:
+    """An SE-form configuration under test (the parameters are drawn in _se_case). The output
+    fields only matter for INSTA-PReLU+."""
+
+    name: str
+    module: str  # "threshold" (INSTA-Th+) or "prelu" (INSTA-PReLU+)
+    channels: int
+    size: int
+    input_type: DataType
+    pe: int
+    hidden: int
+    v_exponent: int
+    v_bits: int
+    mu_frac_bits: int = 0
+    evaluators: int | None = None
+    statistic_output: bool = False
+    output_type: DataType = INT(8)
+    gamma_frac_bits: int = 8
+    shift: int = 14
+
+
+# (Foldings where the RTL's SE keeps up with the frame, a config rule of INSTA-Th+.)
+SE_SPECS = [
+    # INSTA-Th+ INT8 4x4x8 PE 2, hidden 2, the lowering's grids (v INT12 on 2^-8), the S port
+    SESpec("hls_th_se_i8", "threshold", 8, 4, INT(8), 2, 2, 8, 12, statistic_output=True),
+    # INSTA-Th+ UINT4 4x4x16 PE 4 with 2 evaluators, hidden 4, v INT8 on 2^-4
+    SESpec("hls_th_se_u4", "threshold", 16, 4, UINT(4), 4, 4, 4, 8, evaluators=2),
+    # INSTA-PReLU+ INT8 4x4x8 PE 2, hidden 2: the lowering's numbers (k = 4, Gf = 8, v INT12)
+    SESpec("hls_prelu_se_i8", "prelu", 8, 4, INT(8), 2, 2, 8, 12, mu_frac_bits=4),
+    # INSTA-PReLU+ UINT4 3x3x16 PE 2 (NF = 8), hidden 4, k = 2, Gf = 0, v INT8 on 2^-4
+    SESpec("hls_prelu_se_u4", "prelu", 16, 3, UINT(4), 2, 4, 4, 8, mu_frac_bits=2,
+           output_type=INT(5), gamma_frac_bits=0),
+]  # fmt: skip
+FRAME_A = FRAMES + 2  # after the random frames and the extremes: A (m3, v ties), then B (h tie)
+
+
+def _se_mu(spec: SESpec, rng: np.random.Generator) -> np.ndarray:
+    """mu (units of 2^-k) with channel 0 at max and channel 1 at min (the S extremes); on x's grid
+    (the tie frames need x 2^k - mu = 0), except odd channels from 3 on when k > 0."""
+    t, c, k = spec.input_type, spec.channels, spec.mu_frac_bits
+    base = rng.integers(t.min, t.max + 1, c)
+    base[0], base[1] = t.max, t.min
+    mu = base << k
+    if k:
+        off = (np.arange(c) % 2 == 1) & (np.arange(c) >= 3)
+        step = rng.integers(1, 1 << k, c)
+        mu = np.where(off, np.where(base < t.max, mu + step, mu - step), mu)
+    return mu
+
+
+def _se_grid(spec: SESpec, s_random: np.ndarray) -> tuple[int, int]:
+    """(a, r): the tie frames put 2^r (times an odd count) elements at a deviation of 2^a input
+    steps, S = +-odd 2^(3(a + k) + r); the SE scales S by 2^-(3(a + k) + r + 1), so a typical
+    random S (~2^(3(a + k) + r + 2)) gives m3 of a few units, but at most so much that the S
+    extremes (H*W (2^N - 1)^3 2^3k) still saturate m3 with kf = 1. 2^a <= 2^(N-1) always fits
+    on one side of mu; 2^r <= H*W."""
+    k, t, nv = spec.mu_frac_bits, spec.input_type, spec.size**2
+    typical = max(1.0, float(np.median(np.abs(s_random))) / 2 ** (3 * k) / 4)
+    te = min(int(np.log2(typical)), 3 * t.bits + int(np.log2(nv)) - 9)
+    a = min(max(te // 3, 1), t.bits - 1)
+    return a, min(max(te - 3 * a, 0), int(np.log2(nv)) - 1)
+
+
+def _se_tie_frames(spec: SESpec, mu: np.ndarray, grid: tuple[int, int], rng) -> np.ndarray:
+    """Frame A: in the even channels 2^r n elements (n odd) at x 2^k - mu = +-2^(a + k), the rest
+    at x 2^k = mu: S = +-n 2^(3(a + k) + r), so m3 = kf n / 2 is a tie (_se_params); odd channels
+    random. Frame B: S = 0 except S_0 in -(1, 3) 2^(3(a + k) + r), so m3 = -e_0 (h_0 a tie)."""
+    t, c, nv, k = spec.input_type, spec.channels, spec.size**2, spec.mu_frac_bits
+    (a, r), dev = grid, 2 ** grid[0]
+    base = np.clip(np.round(mu / 2**k), t.min, t.max).astype(np.int64)
+    tie_a = _skewed(rng, t, (1, nv, c))[0]
+    for ch in range(0, c, 2):
+        n = (2 * int(rng.integers(0, (nv >> r) // 2 + (nv >> r) % 2)) + 1) << r
+        tie_a[:, ch] = base[ch]
+        tie_a[:n, ch] += dev if base[ch] + dev <= t.max else -dev
+    tie_b = np.tile(base, (nv, 1))
+    unit = 1 << (3 * a + r)  # mu_0 is at max: n elements at -d with unit < n d^3 < 3 unit
+    n, d = next((n, d) for d in range(1, t.max - t.min + 1) for n in range(1, nv + 1)
+                if unit < n * d**3 < 3 * unit)  # fmt: skip
+    tie_b[:n, 0] -= d
+    return np.stack([tie_a, tie_b])
+
+
+def _se_params(spec: SESpec, grid: tuple[int, int], rng) -> tuple[SEConfig, dict]:
+    """fold_se of random floats shaped for the edges (as tests/hw/test_insta_se.py): in the even
+    channels k = kf 2^-(3(a + k) + r + 5) with kf odd (m3 ties on frame A), kf_0 = 1; w1[0] > 0 but
+    w1[0, 0] = -64 with s1[0] = 1/128 (h_0 = 1/2 on frame B, 255 on the extremes); w2 rows 0 and 1
+    at 127 and -128 (v saturates at both ends); s2 of the even channels odd / 512 (v ties)."""
+    c, h = spec.channels, spec.hidden
+    rnd = np.arange(c) % 2 == 0
+    kf = np.where(rnd, _odd(rng, c, 5), rng.uniform(1.2, 4.0, c))
+    kf[0] = 1
+    ke = 3 * (grid[0] + spec.mu_frac_bits) + grid[1] + 5
+    k = [Fraction(float(v)) / 2**ke for v in kf]
+    w1 = rng.integers(-128, 128, (h, c))
+    w1[0], w1[0, 0] = 100, -64
+    w2 = rng.integers(-128, 128, (c, h))
+    w2[0], w2[1] = 127, -128
+    s1 = np.where(np.arange(h) % 2 == 0, _odd(rng, h, 3), rng.uniform(0.5, 3.0, h)) / 128
+    s1[0] = 1 / 128
+    s2 = np.where(rnd, _odd(rng, c, 5), rng.uniform(1.0, 5.0, c)) / 512
+    s2[:2] = 3 / 512
+    return fold_se(k, w1, s1, w2, s2, m3_exponent=4, hidden_exponent=4,
+                   v_exponent=spec.v_exponent, v_bits=spec.v_bits)  # fmt: skip
+
+
+def _se_statistic(spec: SESpec, mu: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return statistic(x << spec.mu_frac_bits, mu)
+
+
+def _se_frames_and_params(spec: SESpec) -> tuple[np.ndarray, np.ndarray, SEConfig, dict, int]:
+    """(x, mu, SE config, SE params, stat bits): random frames, the extremes, tie frames A and B,
+    and w2 adjusted for v ties on frame A (tests/hw/test_insta_se._place_v_ties)."""
+    rng, t, c, nv = _rng(spec.name), spec.input_type, spec.channels, spec.size**2
+    mu = _se_mu(spec, rng)
+    random = _skewed(rng, t, (FRAMES, nv, c))
+    grid = _se_grid(spec, _se_statistic(spec, mu, random))
+    x = np.concatenate([random, _extremes(t, nv, c), _se_tie_frames(spec, mu, grid, rng)])
+    se, p = _se_params(spec, grid, rng)
+    _place_v_ties(se, p, _se_statistic(spec, mu, x[FRAME_A : FRAME_A + 1]), np.arange(c) % 2 == 0)
+    k = spec.mu_frac_bits
+    stat_bits = smallest_type(-nv * ((t.max - t.min) << k) ** 3, nv * ((t.max - t.min) << k) ** 3)
+    return x, mu, se, p, stat_bits.bits
+
+
+def _th_se_case(spec: SESpec) -> Case:
+    """INSTA-Th+: the SE frames plus three permutations of frame A (same S, so same v), M random
+    (tanh moves T by up to half the input range), A placed so that T is exactly a value of frame
+    A, one LSB below or one above (channel mod 3), half the channels sigma < 0: one LSB of v
+    more or less on frame A (a wrong m3 or v tie) flips bits."""
+    x, mu, se, p, stat_bits = _se_frames_and_params(spec)
+    rng, t, c, nv, e = _rng(spec.name + "/th"), spec.input_type, spec.channels, spec.size**2, 20
+    tie = x[FRAME_A]
+    x = np.concatenate([x, _permutations(rng, tie, 3)])
+    tanh = tanh_table(spec.v_exponent, spec.v_bits, 12)
+    v_tie = se_v(spec.name, se, p, statistic(tie[None], mu), stat_bits)[0]
+    m_max = int((t.max - t.min) / 2 * 2**e / (3 << 12)) + 1
+    m = rng.integers(-m_max, m_max + 1, c)
+    target = tie[rng.integers(0, nv, c), np.arange(c)]
+    delta = np.array([0, -1, 1])[np.arange(c) % 3]
+    a = [(int(tv) << e) + int(d) - int(mi) * int(tanh[vi - se.v_type.min])
+         for tv, d, mi, vi in zip(target, delta, m, v_tie, strict=True)]  # fmt: skip
+    sign = np.where(np.arange(c) % 4 < 2, 1, -1)
+    params = p | {"mu": mu, "A": np.array(a, dtype=np.int64), "M": m, "sign": sign, "tanh": tanh}
+    cfg = InstaThreshold(name=spec.name, channels=c, height=spec.size, width=spec.size,
+                         input_type=t, exponent=e, pe=spec.pe, evaluators=spec.evaluators,
+                         statistic_output=spec.statistic_output, se=se)  # fmt: skip
+    outputs = ["y", "x_delayed", "s"][: len(cfg.output_types)]
+    return Case(Node(cfg, ["x"], outputs, params), [x])
+
+
+def _prelu_se_case(spec: SESpec) -> Case:
+    """INSTA-PReLU+: the SE frames, the gamma table of the lowering, random slopes, add placed for
+    rounding ties of y on frame 0 (_tie_adds)."""
+    x, mu, se, p, stat_bits = _se_frames_and_params(spec)
+    rng, t, c = _rng(spec.name + "/prelu"), spec.input_type, spec.channels
+    table = gamma_table(spec.v_exponent, 2.0 ** -(t.bits // 2), spec.gamma_frac_bits, spec.v_bits)
+    cfg = InstaPReLU(name=spec.name, channels=c, height=spec.size, width=spec.size,
+                     input_type=t, output_type=spec.output_type, form="se",
+                     v_exponent=spec.v_exponent, stat_exponent=0, shift=spec.shift,
+                     table_type=smallest_type(int(table.min()), int(table.max())),
+                     gamma_frac_bits=spec.gamma_frac_bits, v_bits=spec.v_bits,
+                     mu_frac_bits=spec.mu_frac_bits, se=se, pe=spec.pe)  # fmt: skip
+    params = p | {
+        "mu": mu, "table": table,
+        "mul_pos": rng.integers(1 << 13, 1 << 15, c), "mul_neg": rng.integers(-(1 << 12), 1 << 14, c),
+    }  # fmt: skip
+    v0 = se_v(spec.name, se, p, _se_statistic(spec, mu, x[:1]), stat_bits)[0]
+    params["add"] = _tie_adds(cfg, params, x[0, 0], table[v0 - se.v_type.min], rng)
+    add_type = smallest_type(int(params["add"].min()), int(params["add"].max()))
+    return Case(Node(replace(cfg, add_type=add_type), ["x"], ["y"], params), [x])
+
+
+def _se_case(spec: SESpec) -> Case:
+    return _th_se_case(spec) if spec.module == "threshold" else _prelu_se_case(spec)
+
+
 # --- the tests -------------------------------------------------------------------------------------
 @functools.cache
 def _case(name: str) -> Case:
     for cfg in THRESHOLD_CONFIGS:
         if cfg.name == name:
             return _threshold_case(cfg)
+    for spec in SE_SPECS:
+        if spec.name == name:
+            return _se_case(spec)
     return _prelu_case(next(s for s in PRELU_SPECS if s.name == name))
 
 
@@ -370,8 +561,70 @@ def test_insta_prelu_data_reaches_the_edges(name):
     assert np.mean(without[:FRAMES] != got[:FRAMES]) > 0.05
 
 
+@pytest.mark.parametrize("name", [s.name for s in SE_SPECS])
+def test_insta_se_csim_matches_golden(name, tmp_path):
+    """INSTA-Th+ (all outputs, the S port included) and INSTA-PReLU+ vs the golden functions."""
+    case = _case(name)
+    got, expected = csim_streams(case.node, case.inputs, tmp_path), _golden(name)
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        assert g.shape == e.shape
+        np.testing.assert_array_equal(g, e)
+
+
+def _se_reached(cfg, params: dict, x: np.ndarray) -> dict[str, int]:
+    """How often the SE of the frames x saturates and ties, per rescaler (before the clamp)."""
+    se = cfg.se
+    s = statistic(x << getattr(cfg, "mu_frac_bits", 0), params["mu"])
+    it = internals(se, params, s)
+    assert np.array_equal(it["v"], se_v(cfg.name, se, params, s, cfg.acc_type.bits))
+    m3 = rne_shift(it["pm"], se.m3_shift)
+    h = rne_shift(it["ph"], se.hidden_shift)
+    v = rne_shift(it["pv"], se.v_shift)
+    vt = se.v_type
+    return {
+        "m3_below": int(np.sum(m3 < -128)), "m3_above": int(np.sum(m3 > 127)),
+        "h_above": int(np.sum(h > 255)),
+        "v_below": int(np.sum(v < vt.min)), "v_above": int(np.sum(v > vt.max)),
+        "m3_ties": _ties(it["pm"], se.m3_shift, -128, 127),
+        "h_ties": _ties(it["ph"], se.hidden_shift, 0, 255),
+        "v_ties": _ties(it["pv"], se.v_shift, vt.min, vt.max),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", [s.name for s in SE_SPECS])
+def test_insta_se_data_reaches_the_edges(name):
+    """m3 saturates at both ends, h at 255, v at both ends of INT(v_bits) (the extremes), and
+    every rescaler rounds ties inside its range (m3 on frame A, h on frame B, v where w2 was
+    placed); the SE matters: with w2 = 0 (v = 0) outputs of the random frames change."""
+    case = _case(name)
+    cfg, params, x = case.node.config, case.node.params, case.inputs[0]
+    reached = _se_reached(cfg, params, x)
+    assert all(n > 0 for n in reached.values()), reached
+    on_a = _se_reached(cfg, params, x[FRAME_A : FRAME_A + 1])
+    assert on_a["m3_ties"] == (cfg.channels + 1) // 2 and on_a["v_ties"] > 0  # even channels
+    got = _golden(name)[0]  # equal to the C-simulation (test_insta_se_csim_matches_golden)
+    flat = dict(params, se_w2=np.zeros_like(params["se_w2"]))
+    without = kind_of(cfg).execute(cfg, flat, case.inputs)[0]
+    assert np.mean(without[:FRAMES] != got[:FRAMES]) > 0.05
+    if isinstance(cfg, InstaThreshold):  # the permutations of frame A hit T exactly
+        th = thresholds(cfg, params, statistic(x, params["mu"]))
+        ties = x[-3:] == th[-3:, None, :]
+        assert ties.sum() >= 3 and np.all(got[-3:][ties] == 1)
+    else:  # y rounds ties (frame 0, _tie_adds), saturates at both ends, both slopes occur
+        s = statistic(x << cfg.mu_frac_bits, params["mu"])
+        v = se_v(cfg.name, cfg.se, params, s, cfg.acc_type.bits)
+        d = (x << cfg.gamma_frac_bits) - params["table"][v - cfg.se.v_type.min][:, None, :]
+        y = np.where(d >= 0, params["mul_pos"] * d, params["mul_neg"] * d) + params["add"]
+        shift, ot = cfg.shift + cfg.gamma_frac_bits, cfg.output_type
+        _assert_ties(y, shift, ot)
+        q = rne_shift(y, shift)
+        assert (q < ot.min).any() and (q > ot.max).any()
+        assert (d < 0).any() and (d > 0).any()  # both slopes
+
+
 @pytest.mark.parametrize(
-    "name", [c.name for c in THRESHOLD_CONFIGS] + [s.name for s in PRELU_SPECS]
+    "name", [c.name for c in THRESHOLD_CONFIGS] + [s.name for s in PRELU_SPECS + SE_SPECS]
 )
 def test_generated_insta_kernel_passes_lint(name, tmp_path):
     top, testbench = emit_hls(_case(name).node, tmp_path)
@@ -391,20 +644,29 @@ def test_widths_follow_the_config():
     assert consts["VSUM_BITS"] == 18 + 41 and consts["Y_SHIFT"] == 22
     consts = {n: v for n, _, v in hls_kernel(_case("hls_prelu_reuse_i8").node).context["consts"]}
     assert consts["VSUM_BITS"] == 66  # 2^17 * 2^47 + 2^47 needs 66 bits: beyond 64
+    node = _case("hls_th_se_i8").node
+    ctx, se = hls_kernel(node).context, node.config.se
+    types, consts = dict(ctx["types"]), {n: v for n, _, v in ctx["consts"]}
+    # w1 m3: 8 * [-128*127, 128*128] needs 19 bits; w2 h: 2 * [-128*255, 127*255] 17
+    assert types["fc1_t"] == "ap_int<19>" and types["fc2_t"] == "ap_int<17>"
+    assert types["tanh_t"] == "ap_int<15>" and types["sum_t"] == "ap_int<49>"  # +-3 * 2^12
+    assert consts["M3_W"] == max(29 + 18, se.m3_shift + 9)  # Mm * S (INT29), or the shift
+    assert consts["HID_W"] == max(19 + 18, se.hidden_shift + 9)
+    assert consts["V_W"] == max(17 + 18, se.v_shift + 13)
 
 
 def test_refusals_are_clear(tmp_path):
     cfg = THRESHOLD_CONFIGS[0]
-    se = SEConfig(channels=8, hidden=2, m3_exponent=4, hidden_exponent=4, v_exponent=8,
-                  v_bits=12, m3_shift=20, hidden_shift=20, v_shift=20)  # fmt: skip
-    plus = InstaThreshold(name="plus", channels=8, height=4, width=4, input_type=INT(8),
-                          exponent=36, pe=2, se=se)  # fmt: skip
-    with pytest.raises(ConfigError, match=r"plus: the INSTA-Th\+ \(SE\) form has no HLS kernel"):
-        hls_kernel(Node(plus, ["x"], ["y", "z"], _case(cfg.name).node.params))
+    plus = _case("hls_th_se_i8").node
+    wide_tanh = dict(plus.params, tanh=np.append(plus.params["tanh"][:-1], (3 << 12) + 1))
+    with pytest.raises(ConfigError, match=r"hls_th_se_i8: the tanh table holds -12170\.\.12289, "
+                       r"outside \+-3 \* 2\^tanh_frac_bits = -12288\.\.12288"):  # fmt: skip
+        hls_kernel(Node(plus.config, ["x"], ["y", "z", "s"], wide_tanh))
+    prelu_plus = _case("hls_prelu_se_i8").node
+    bad_se_mu = dict(prelu_plus.params, mu=np.full(8, 127 * 16 + 1))
+    with pytest.raises(ConfigError, match=r"mu must lie in the input range \(-2048\.\.2032"):
+        hls_kernel(Node(prelu_plus.config, ["x"], ["y"], bad_se_mu))
     own = _case("hls_prelu_own_i8").node
-    prelu_plus = InstaPReLU(**{**own.config.__dict__, "form": "se", "se": se})
-    with pytest.raises(ConfigError, match=r"INSTA-PReLU\+ \(SE\) form has no HLS kernel"):
-        hls_kernel(Node(prelu_plus, ["x"], ["y"], own.params))
     bad_mu = dict(own.params, mu=np.full(8, 127 * 16 + 1))
     with pytest.raises(ConfigError, match=r"mu must lie in the input range \(-2048\.\.2032"):
         hls_kernel(Node(own.config, ["x"], ["y"], bad_mu))
@@ -440,11 +702,23 @@ def snapshot_nodes() -> list[Node]:
     prelu = {"Mv": 300 * _pattern(4, 5) - 600, "Bv": _pattern(4, 64) - 32,
              "table": gamma_table(2, 0.25, 2, 4), "mul_pos": 8 + _pattern(4, 4),
              "mul_neg": _pattern(4, 6) - 2, "add": 100 * _pattern(4, 11) - 500}  # fmt: skip
+    se = SEConfig(channels=4, hidden=2, m3_exponent=4, hidden_exponent=4, v_exponent=2,
+                  v_bits=4, m3_shift=10, hidden_shift=8, v_shift=12)  # fmt: skip
+    se_params = {"se_Mm": 900 * _pattern(4, 7) - 2000, "se_w1": _pattern(8, 13).reshape(2, 4) - 6,
+                 "se_Mh": 300 * _pattern(2, 5, 1), "se_w2": _pattern(8, 11, 2).reshape(4, 2) - 5,
+                 "se_Mo": 700 * _pattern(4, 9, 3) - 2500}  # fmt: skip
+    th_se = InstaThreshold(name="snap_insta_th_se", channels=4, height=4, width=4,
+                           input_type=UINT(4), exponent=14, pe=2, se=se)  # fmt: skip
+    prelu_se = InstaPReLU(name="snap_insta_prelu_se", form="se", mu_frac_bits=1, se=se,
+                          **(common | {"height": 4, "width": 4}))  # fmt: skip
     return [
         Node(th, ["x"], ["y", "x_delayed", "s"], th_params),
         Node(own, ["x"], ["y"], prelu | {"mu": 2 * _pattern(4, 16) - 16}),
         Node(reuse, ["x", "s"], ["y"], prelu),
-    ]
+        Node(th_se, ["x"], ["y", "x_delayed"],
+             th_params | se_params | {"tanh": tanh_table(2, 4, 12)}),
+        Node(prelu_se, ["x"], ["y"], prelu | se_params | {"mu": 2 * _pattern(4, 16) - 16}),
+    ]  # fmt: skip
 
 
 def _rendered() -> dict[str, str]:
