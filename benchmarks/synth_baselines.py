@@ -64,8 +64,9 @@ EST_EXCEPTIONS: dict[tuple[str, str, str], float] = {
     # Estimate 3 blocks for the 466-word frame buffer and the constants, Yosys packs 2.
     ("insta_threshold", "ecp5", "BRAM"): 1,
     ("insta_threshold", "xc7", "BRAM"): 1,
-    # Yosys splits the own form's 18 x 43 Mv*S into 3 DSP48E1, the estimate says 2 (docs/insta.md).
-    ("insta_prelu_own", "xc7", "DSP"): 1,
+    # INSTA-Th+ as INSTA-Th: one block more than Yosys packs (frame buffer and thresholds).
+    ("insta_threshold_plus", "ecp5", "BRAM"): 1,
+    ("insta_threshold_plus", "xc7", "BRAM"): 1,
     # The exact Affine's estimate keeps UINT10 x INT16 in LUTs on ECP5; Yosys maps every product of
     # at least 2x2 bits to a MULT18X18D (`dsp_per_product` knows it; `affine` does not use it).
     ("affine_exact", "ecp5", "DSP"): 1,
@@ -219,6 +220,24 @@ def _insta_prelu(form: str) -> Callable[[], tuple]:
     return make
 
 
+def _insta_plus(form: str) -> Callable[[], tuple]:
+    """INSTA-Th+ / INSTA-PReLU+ at 7x7x64 INT8 PE 8 with an SE of reduction 16 (hidden 4):
+    tests/hw/test_insta_plus.py's cases at docs/insta.md's size."""
+
+    def make() -> tuple:
+        from flows.datatypes import INT
+        from tests.hw import test_insta_plus as tq
+
+        if form == "threshold":
+            node, _, _ = tq.th_case(tq.Spec(64, 7, 7, INT(8), 8, 4), _rng())
+        else:
+            base = tq.tp.Spec("alpha", 64, 7, 7, INT(8), 8, 2.0**-4, 4, 8, 12, 8, INT(8))
+            node, _ = tq.pr_case(base, 4, _rng())
+        return dataclasses.replace(node.config, name=f"bl_insta_{form}_plus"), node.params
+
+    return make
+
+
 BLOCKS: dict[str, Callable[[], tuple]] = {
     "xnor_mvau_pop1": _xnor_mvau(1),
     "xnor_mvau_pop2": _xnor_mvau(2),
@@ -238,6 +257,8 @@ BLOCKS: dict[str, Callable[[], tuple]] = {
     "insta_threshold": _insta_threshold,
     "insta_prelu_own": _insta_prelu("own"),
     "insta_prelu_reuse": _insta_prelu("reuse"),
+    "insta_threshold_plus": _insta_plus("threshold"),
+    "insta_prelu_plus": _insta_plus("prelu"),
 }
 # Fmax runs: the XnorMVAU at every popcount depth its adder tree allows (log2(SIMD) + 1 levels,
 # so 0..3 are all distinct) and the INSTA blocks.
@@ -245,6 +266,8 @@ FMAX_BLOCKS: dict[str, Callable[[], tuple]] = {
     **{f"xnor_mvau_pop{s}": _xnor_mvau(s) for s in range(4)},
     "insta_threshold": _insta_threshold,
     "insta_prelu_own": _insta_prelu("own"),
+    "insta_threshold_plus": _insta_plus("threshold"),
+    "insta_prelu_plus": _insta_plus("prelu"),
 }
 
 
@@ -267,8 +290,9 @@ def emit(cfg, params: dict, workdir: Path) -> list[Path]:
     from flows.codegen import rtl
     from flows.graph import Node
 
-    rtl.emit_layer(Node(cfg, [], [], params), workdir / "rtl")
-    return [workdir / "rtl" / f"{cfg.name}.v", *rtl.lib_sources()]
+    node = Node(cfg, [], [], params)
+    rtl.emit_layer(node, workdir / "rtl")
+    return [workdir / "rtl" / f for f in rtl.module_files(node)] + rtl.lib_sources()
 
 
 def _yosys_figures(res: dict) -> dict[str, int]:

@@ -126,7 +126,8 @@ def dsp_per_product(xt: DataType, wt: DataType, family: str) -> int:
     Measured with Yosys 0.70 (mul2dsp): ECP5 maps every product of at least 2x2 bits to
     MULT18X18D (18x18, signed or unsigned); Xilinx only products with a result of at least 9 bits
     to DSP48 (25x18 on xc7, 27x18 on UltraScale(+), signed only: an unsigned operand takes one
-    bit more). Yosys ignores `use_dsp`; Vivado honours it (docs/hardware.md).
+    bit more; a wider operand in 17-bit slices). Yosys ignores `use_dsp`; Vivado honours it
+    (docs/hardware.md).
     """
     a, b = xt.bits, wt.bits
     if min(a, b) < 2:
@@ -137,7 +138,10 @@ def dsp_per_product(xt: DataType, wt: DataType, family: str) -> int:
     if a + b - 1 < 9:
         return 0
     big = 25 if family == "xc7" else 27
-    return math.ceil(max(a, b) / big) * math.ceil(min(a, b) / 18)
+    hi, lo = max(a, b), min(a, b)
+    # A wider operand is cut into 17-bit slices (measured: 31 x 18 -> 2, 43 x 18 -> 3 DSP48E1).
+    slices = 1 if hi <= big else math.ceil(hi / 17)
+    return slices * math.ceil(lo / 18)
 
 
 def lut_multiplier(a: int, b: int, family: str) -> int:
@@ -204,17 +208,50 @@ def label_select(cfg: LabelSelect, family: str) -> Estimate:
     return Estimate(cfg.cycles_per_frame, lut, ff, 0, 0)
 
 
+# The SE path of INSTA-Th+ / INSTA-PReLU+ (the InstaSE sub-block, the statistic reader and vsnap):
+# LUT and FF per bit of its structure (`_se_bits`). Fitted on three Yosys 0.70 points (docs/insta.md,
+# "INSTA-Th+ and INSTA-PReLU+"): the sub-block alone (C 64, hidden 4, M 4, 4 lanes, S INT24) and
+# the SE increments of both INSTA+ blocks at 7x7x64 INT8 PE 8 (M 2, S INT31 / INT43); within 27 %.
+SE_LUT = {"ecp5": 1.1, "xc7": 0.7, "xcup": 0.7}
+SE_FF = {"ecp5": 1.0, "xc7": 0.62, "xcup": 0.62}
+
+
+def _se_path(cfg: InstaThreshold | InstaPReLU, family: str) -> Estimate:
+    """LUT, FF and DSP of an INSTA+ block's SE path: PE m3 rescalers (S x mantissa products),
+    M MACs and 2M h/v rescalers, the m3/h/v registers and vsnap (docs/insta.md)."""
+    from flows.codegen.rtl_insta_se import se_widths
+
+    se, lanes, m, sb = cfg.se, cfg.pe, cfg.num_se_macs, cfg.acc_type.bits
+    aw, mb = se_widths(se)["aw"], se.mantissa_bits
+
+    def dsp(a: int, b: int) -> int:
+        return dsp_per_product(INT(a), INT(b), family)
+
+    bits = lanes * (sb + mb) + 2 * m * (aw + mb) + m * aw
+    bits += se.channels * (8 + 2 * se.v_bits) + 8 * se.hidden
+    dsps = lanes * dsp(sb, mb) + 2 * m * dsp(aw, mb) + m * dsp(9, 8)
+    return Estimate(0, math.ceil(SE_LUT[family] * bits), math.ceil(SE_FF[family] * bits), 0, dsps)
+
+
 def insta_threshold(cfg: InstaThreshold, family: str) -> Estimate:
     """INSTA-Th (docs/insta.md): frame buffer in BRAM, exact cube pipeline per lane (two
     multipliers, DSPs), S accumulators, G evaluators (M*S in DSPs). Fitted on one ECP5/xc7
-    synthesis (7x7x64 INT8, PE 8): a first cut until the synthesis baselines of issue 5."""
-    acc = cfg.acc_type.bits
+    synthesis (7x7x64 INT8, PE 8): a first cut until the synthesis baselines of issue 5.
+    INSTA-Th+ adds its SE path and a tanh table per evaluator, whose entry replaces S in M*S."""
+    from flows.codegen.rtl_insta import widths
+
+    acc, op = cfg.acc_type.bits, widths(cfg)["ob"]
     g = cfg.num_evaluators
     bram, uram = buffer_memory(cfg.pe * cfg.input_type.bits, cfg.buffer_words, family)
     bram += bram_blocks(2 * cfg.threshold_type.bits, cfg.channels)  # double-banked thresholds
-    dsp = 2 * cfg.pe + g * math.ceil(acc / 18)
-    lut = 150 + _scaled(cfg.pe * 5 * acc + g * (acc + 48), family)
-    ff = 150 + cfg.pe * 5 * acc + g * (acc + 48)
+    dsp = 2 * cfg.pe + g * math.ceil(op / 18)
+    lut = 150 + _scaled(cfg.pe * 5 * acc + g * (op + 48), family)
+    ff = 150 + cfg.pe * 5 * acc + g * (op + 48)
+    if cfg.se is not None:
+        se = _se_path(cfg, family)
+        tab_lut, tab_bram = memory(op, 1 << cfg.se.v_bits, family)
+        lut, ff, dsp = lut + se.lut + g * tab_lut, ff + se.ff, dsp + se.dsp
+        bram += g * tab_bram
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, dsp, uram)
 
 
@@ -235,8 +272,9 @@ def _prelu_memories(cfg: InstaPReLU, w: dict, family: str) -> tuple[int, int]:
     g, pe, nf = cfg.num_evaluators, cfg.pe, cfg.nf
     tables = [memory(w["tb"], 1 << cfg.v_bits, family)] * g
     # The constant ROMs are wide and shallow (no ram_style): Yosys keeps them in LUTs.
-    roms = [(g * (w["mb"] + w["bb"]), cfg.eval_steps), (pe * (2 * w["mulb"] + w["adb"]), nf)]
-    roms += [(pe * w["mu_b"], nf)] if cfg.form == "alpha" else []
+    roms = [(pe * (2 * w["mulb"] + w["adb"]), nf)]
+    roms += [(g * (w["mb"] + w["bb"]), cfg.eval_steps)] if cfg.se is None else []
+    roms += [(pe * w["mu_b"], nf)] if cfg.form != "reuse" else []
     rom_lut = sum(_lut_rom(width, depth, family) for width, depth in roms)
     return sum(m[0] for m in tables) + math.ceil(0.6 * rom_lut), sum(m[1] for m in tables)
 
@@ -247,8 +285,10 @@ def _prelu_dsp(cfg: InstaPReLU, w: dict, family: str) -> int:
     def dsp(a: int, b: int) -> int:
         return dsp_per_product(INT(a), INT(b), family)
 
-    n = cfg.num_evaluators * dsp(w["mb"], w["sb"]) + cfg.pe * dsp(w["dgw"], w["mulb"])
-    if cfg.form == "alpha":
+    n = cfg.pe * dsp(w["dgw"], w["mulb"])
+    if cfg.se is None:
+        n += cfg.num_evaluators * dsp(w["mb"], w["sb"])
+    if cfg.form != "reuse":
         n += cfg.pe * (dsp(w["dw"], w["dw"]) + dsp(w["sqw"], w["dw"]))
     return n
 
@@ -257,34 +297,37 @@ def insta_prelu(cfg: InstaPReLU, family: str) -> Estimate:
     """INSTA-PReLU (docs/insta.md): per lane x 2^G - gamma, one product, the add, rounding and
     saturation; G evaluators (Mv*S, rounding of v, a gamma table each); the own form adds
     InstaThreshold's write side and frame buffer. Fitted on one ECP5/xc7 synthesis per form
-    (7x7x64 INT8 PE 8)."""
+    (7x7x64 INT8 PE 8). INSTA-PReLU+ (form "se"): the own form with the SE path in place of the
+    evaluators' Mv*S + Bv (v only delayed to the table read)."""
     w, g, pe = prelu_widths(cfg), cfg.num_evaluators, cfg.pe
+    own, se = cfg.form != "reuse", cfg.se is not None
     lane = 2 * w["ysw"] + w["dgw"] + w["mulb"]
-    evaluator = 2 * w["esw"] + w["tb"]
+    evaluator = w["tb"] if se else 2 * w["esw"] + w["tb"]
     lut_mem, bram = _prelu_memories(cfg, w, family)
     uram = 0
-    if cfg.form == "alpha":  # the frame buffer (a written memory: URAM on UltraScale+)
+    if own:  # the frame buffer (a written memory: URAM on UltraScale+)
         buf_bram, uram = buffer_memory(pe * w["xb"], cfg.buffer_words, family)
         bram += buf_bram
     logic = _scaled(150 + pe * lane + g * evaluator, family)
     ff_lane = w["xb"] + w["tb"] + 2 * w["mulb"] + 3 * w["adb"] + w["dgw"] + w["ypw"] + w["ysw"]
     ff_eval = w["sb"] + w["mb"] + 2 * w["bb"] + w["pw"] + w["esw"] + w["vb"] + w["tb"]
+    absorbed = pe * (w["dgw"] + w["mulb"] + w["ypw"])
+    if se:
+        ff_eval = 4 * w["vb"] + w["tb"]
+    else:
+        absorbed += g * (w["mb"] + w["sb"] + w["pw"])
     ff = 100 + pe * (ff_lane + w["ob_b"]) + g * ff_eval
-    absorbed = pe * (w["dgw"] + w["mulb"] + w["ypw"]) + g * (w["mb"] + w["sb"] + w["pw"])
-    if cfg.form == "alpha":
+    if own:
         logic += math.ceil(pe * PRELU_WRITE_LUT[family] * w["sb"])
         ff += pe * (w["xb"] + w["mu_b"] + 2 * w["dw"] + w["sqw"] + w["cuw"])
         absorbed += pe * (w["dw"] + w["sqw"] + w["cuw"])
     if family != "ecp5":  # DSP48 input/product registers, SRL delay lines
         ff = 0.65 * (ff - absorbed)
-    return Estimate(
-        cfg.cycles_per_frame,
-        logic + lut_mem,
-        math.ceil(ff),
-        bram,
-        _prelu_dsp(cfg, w, family),
-        uram,
-    )
+    dsp = _prelu_dsp(cfg, w, family)
+    if se:
+        path = _se_path(cfg, family)
+        logic, ff, dsp = logic + path.lut, ff + path.ff, dsp + path.dsp
+    return Estimate(cfg.cycles_per_frame, logic + lut_mem, math.ceil(ff), bram, dsp, uram)
 
 
 def _element_bits(cfg, bits: int | None) -> int:

@@ -34,6 +34,11 @@ MODELS = {
     "insta_resnet20": (dict(width=8, blocks=(1, 1, 1), input_size=16, num_classes=10), 2304),
     "insta_resnet18_lat": (dict(width=8, blocks=(1, 1), input_size=32, num_classes=10), 12544),
     "reactnet_resnet18": (dict(width=8, blocks=(1, 1), input_size=32, num_classes=10), 12544),
+    # INSTA-Th+ / INSTA-PReLU+ with their SE blocks (reduction 4: hidden 2 and 4 at width 8)
+    "insta_resnet18_plus": (
+        dict(width=8, blocks=(1, 1), input_size=32, num_classes=10, reduction=4),
+        12544,
+    ),
 }
 
 
