@@ -58,9 +58,6 @@ FMAX_CLOCK_MHZ = 100.0  # the build's clock; the achieved Fmax is reported wheth
 EST_FACTOR = 2.0
 EST_STRUCTURAL = 0
 EST_EXCEPTIONS: dict[tuple[str, str, str], float] = {
-    # The estimator's FF model has no xc7 branch for InstaThreshold (the ECP5 figure), while Yosys
-    # for xc7 puts the statistic's product registers into the DSP48s and delays into SRLs.
-    ("insta_threshold", "xc7", "FF"): 2.5,
     # Estimate 3 blocks for the 466-word frame buffer and the constants, Yosys packs 2.
     ("insta_threshold", "ecp5", "BRAM"): 1,
     ("insta_threshold", "xc7", "BRAM"): 1,

@@ -144,6 +144,14 @@ def dsp_per_product(xt: DataType, wt: DataType, family: str) -> int:
     return slices * math.ceil(lo / 18)
 
 
+def mul_pipe_blocks(a_bits: int, b_bits: int) -> int:
+    """Multiplier blocks of one hw/lib/mul_pipe.v product (a wider than 18 bits cut into 17-bit
+    unsigned slices and a signed top of at most 18): one 18x18 block per slice and 18 bits of b,
+    on every family (an 18x18 product maps to MULT18X18D and DSP48 alike)."""
+    slices = 1 if a_bits <= 18 else 1 + math.ceil((a_bits - 18) / 17)
+    return slices * math.ceil(b_bits / 18)
+
+
 def lut_multiplier(a: int, b: int, family: str) -> int:
     """LUTs of an a x b bit multiplier in logic, fitted on Yosys 0.70 IntMVAU lanes (INT4 x INT4
     and UINT8 x INT8, shift-and-add and `*` alike): ABC maps ECP5's LUT4 array superlinearly
@@ -229,8 +237,25 @@ def _se_path(cfg: InstaThreshold | InstaPReLU, family: str) -> Estimate:
 
     bits = lanes * (sb + mb) + 2 * m * (aw + mb) + m * aw
     bits += se.channels * (8 + 2 * se.v_bits) + 8 * se.hidden
-    dsps = lanes * dsp(sb, mb) + 2 * m * dsp(aw, mb) + m * dsp(9, 8)
+    dsps = lanes * mul_pipe_blocks(sb, mb) + 2 * m * mul_pipe_blocks(aw, mb) + m * dsp(9, 8)
     return Estimate(0, math.ceil(SE_LUT[family] * bits), math.ceil(SE_FF[family] * bits), 0, dsps)
+
+
+# Xilinx share of INSTA-Th's ECP5 flip-flop count (fitted: 7x7x64 INT8 PE 8, 851 / 2120 FF).
+INSTA_TH_XILINX_FF = 0.4
+
+
+def _insta_pipeline_ff(cfg: InstaThreshold, w: dict, op: int) -> int:
+    """Registers the Fmax pipelining added (docs/insta.md, "Fmax"): the cube's and M*S's
+    mul_pipe stages (each slice product and the sum, product-wide), the evaluators' second operand
+    register and offset delays, the read side's register of the buffered word and thresholds."""
+    sq, dw, mb, ab = w["sqw"], w["dw"], cfg.mantissa_bits, w["ab"]
+    slices = mul_pipe_blocks(sq, 18)
+    cube = (slices + 1) * (sq + dw)
+    ops = mul_pipe_blocks(op, 18) + 1
+    evaluator = ops * (op + mb) + op + mb + 3 * ab
+    read = cfg.pe * (cfg.input_type.bits + w["tb"] + 1)
+    return cfg.pe * cube + cfg.num_evaluators * evaluator + read - cfg.pe * w["cuw"]
 
 
 def insta_threshold(cfg: InstaThreshold, family: str) -> Estimate:
@@ -240,13 +265,17 @@ def insta_threshold(cfg: InstaThreshold, family: str) -> Estimate:
     INSTA-Th+ adds its SE path and a tanh table per evaluator, whose entry replaces S in M*S."""
     from flows.codegen.rtl_insta import widths
 
-    acc, op = cfg.acc_type.bits, widths(cfg)["ob"]
+    w = widths(cfg)
+    acc, op, mb = cfg.acc_type.bits, w["ob"], cfg.mantissa_bits
     g = cfg.num_evaluators
     bram, uram = buffer_memory(cfg.pe * cfg.input_type.bits, cfg.buffer_words, family)
     bram += bram_blocks(2 * cfg.threshold_type.bits, cfg.channels)  # double-banked thresholds
-    dsp = 2 * cfg.pe + g * math.ceil(op / 18)
+    cube = dsp_per_product(INT(w["dw"]), INT(w["dw"]), family) + mul_pipe_blocks(w["sqw"], w["dw"])
+    dsp = cfg.pe * cube + g * mul_pipe_blocks(op, mb)
     lut = 150 + _scaled(cfg.pe * 5 * acc + g * (op + 48), family)
-    ff = 150 + cfg.pe * 5 * acc + g * (op + 48)
+    ff = 150 + cfg.pe * 5 * acc + g * (op + 48) + _insta_pipeline_ff(cfg, w, op)
+    if family != "ecp5":  # DSP48 input/product registers and SRL delay lines absorb most of them
+        ff = math.ceil(INSTA_TH_XILINX_FF * ff)
     if cfg.se is not None:
         se = _se_path(cfg, family)
         tab_lut, tab_bram = memory(op, 1 << cfg.se.v_bits, family)
@@ -287,9 +316,9 @@ def _prelu_dsp(cfg: InstaPReLU, w: dict, family: str) -> int:
 
     n = cfg.pe * dsp(w["dgw"], w["mulb"])
     if cfg.se is None:
-        n += cfg.num_evaluators * dsp(w["mb"], w["sb"])
+        n += cfg.num_evaluators * mul_pipe_blocks(w["sb"], w["mb"])
     if cfg.form != "reuse":
-        n += cfg.pe * (dsp(w["dw"], w["dw"]) + dsp(w["sqw"], w["dw"]))
+        n += cfg.pe * (dsp(w["dw"], w["dw"]) + mul_pipe_blocks(w["sqw"], w["dw"]))
     return n
 
 

@@ -147,16 +147,17 @@ def _tanh_range(cfg: InstaThreshold) -> tuple[int, int]:
 
 def _threshold_types(cfg: InstaThreshold) -> list[tuple[str, str]]:
     """typedefs of the layer configuration (insta_threshold.hpp), from exact ranges. The operand
-    of M is S, or for INSTA-Th+ the tanh table entry."""
-    t, e = cfg.input_type, cfg.exponent
-    dev = cfg.max_deviation
+    of M is S, or for INSTA-Th+ the tanh table entry. With k = mu_frac_bits, x 2^k, mu and
+    d = x 2^k - mu are k bits wider and S 3k bits (numerics 8)."""
+    t, e, k = cfg.input_type, cfg.exponent, cfg.mu_frac_bits
+    dev = cfg.max_deviation  # (2^n - 1) 2^k
     operand = _range(cfg.acc_type) if cfg.se is None else _tanh_range(cfg)
     mant = _range(cfg.mantissa_type)
     offs = (cfg.offset_type.min, cfg.offset_type.max + (1 << e))  # A' = A + 2^E - 1 or A + 2^E
     prod = _product(mant, operand)
     types = [
-        ("shifted_t", _type_ctype(t)),
-        ("mu_t", _type_ctype(t)),
+        ("shifted_t", _ctype(t.min << k, t.max << k, t.bits)),
+        ("mu_t", _type_ctype(cfg.mu_type)),
         ("d_t", _ctype(-dev, dev)),
         ("cube_t", _ctype(-(dev**3), dev**3)),
         ("acc_t", _type_ctype(cfg.acc_type)),
@@ -190,15 +191,28 @@ def _threshold_se(cfg: InstaThreshold, params: dict, types: dict[str, str]):
     return se_types, consts, arrays
 
 
+def _check_threshold_mu(cfg: InstaThreshold, mu: np.ndarray) -> None:
+    """mu inside the input range (in units of 2^-k), which bounds S by acc_type; for k = 0 the
+    type check of check_params is that range already."""
+    t, k = cfg.input_type, cfg.mu_frac_bits
+    if mu.min() < t.min << k or mu.max() > t.max << k:
+        raise ConfigError(
+            f"{cfg.name}: mu must lie in the input range ({t.min << k}..{t.max << k} in units "
+            "of 2^-mu_frac_bits), which bounds S (acc_type); clamp it at export"
+        )
+
+
 def insta_threshold_kernel(cfg: InstaThreshold, params: dict[str, np.ndarray]) -> HlsKernel:
     """The HLS kernel of an InstaThreshold: INSTA-Th, or INSTA-Th+ (`se`) with the SE between
-    the statistic and the thresholds."""
+    the statistic and the thresholds; mu on a grid 2^-mu_frac_bits finer than x's."""
     mu, a, m, sign = check_params(cfg, params)
-    e, t = cfg.exponent, cfg.input_type
+    _check_threshold_mu(cfg, mu)
+    e, t, k = cfg.exponent, cfg.input_type, cfg.mu_frac_bits
     offs = [int(v) + (1 << e) - (1 if s > 0 else 0) for v, s in zip(a, sign, strict=True)]
     types = dict(_threshold_types(cfg))
     arrays = [
-        _array("mu", types["mu_t"], _lanes(cfg, mu), "mu_c on the input grid"),
+        _array("mu", types["mu_t"], _lanes(cfg, mu),
+               "mu_c in units of 2^-mu_frac_bits input steps" if k else "mu_c on the input grid"),
         _array("mant", types["mant_t"], _lanes(cfg, m), "M_c"),
         _array("offs", types["offs_t"], _lanes(cfg, offs),
                "A'_c = A_c + 2^E - 1 (sigma > 0) or A_c + 2^E (sigma < 0)"),
@@ -207,11 +221,13 @@ def insta_threshold_kernel(cfg: InstaThreshold, params: dict[str, np.ndarray]) -
     consts = [
         ("C", "unsigned", cfg.channels), ("PE", "unsigned", cfg.pe), ("NF", "unsigned", cfg.nf),
         ("NUM_VECTORS", "unsigned", cfg.num_vectors), ("G", "unsigned", cfg.num_evaluators),
-        ("E", "unsigned", e), ("MU_SHIFT", "unsigned", 0),
+        ("E", "unsigned", e), ("MU_SHIFT", "unsigned", k),
         ("TH_MIN", "long long", t.min), ("TH_MAX", "long long", t.max + 1),
     ]  # fmt: skip
     kind = "INSTA-Th" if cfg.se is None else "INSTA-Th+"
     kernel, summary = "InstaThreshold", _ports_summary(cfg, kind) + f", S {cfg.acc_type}"
+    if k:
+        summary += f" (mu on 2^-{k})"
     if cfg.se is not None:
         se_types, se_consts, se_arrays = _threshold_se(cfg, params, types)
         types |= dict(se_types)

@@ -70,7 +70,7 @@ from flows.layers.sliding_window import SlidingWindow
 from flows.layers.threshold import Threshold
 
 LIB_DIR = REPO_ROOT / "hw" / "lib"
-LIB_MODULES = ("stream_fifo.v",)
+LIB_MODULES = ("stream_fifo.v", "mul_pipe.v")
 
 __all__ = [
     "DEFAULT_FIFO_DEPTH",

@@ -15,8 +15,9 @@ import numpy as np
 from flows.codegen.rtl_insta_se import reader_context, se_submodule
 from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
 from flows.datatypes import BIPOLAR, INT, DataType, pack_words, smallest_type
+from flows.errors import ConfigError
 from flows.graph import Node
-from flows.layers.insta import InstaThreshold, check_params
+from flows.layers.insta import EVAL_STAGES, InstaThreshold, check_params
 from flows.layers.registry import checked_param
 
 __all__ = ["InstaThreshold", "hw_offsets", "insta_ports", "insta_threshold", "stat_port", "widths"]
@@ -127,13 +128,19 @@ def _context(cfg: InstaThreshold) -> dict:
             kw=clog2(cfg.eval_steps),
             jw=clog2(cfg.pe // g),
             bank_depth=(2 << nfw) if cfg.nf > 1 else 2,
-            bank_waddr="{e_par, enf4}" if cfg.nf > 1 else "e_par",
+            bank_waddr=f"{{e_par, enf{EVAL_STAGES}}}" if cfg.nf > 1 else "e_par",
+            ed=EVAL_STAGES,
             bank_raddr="{r_par, r_nf}" if cfg.nf > 1 else "r_par",
             lo_sw=_slit(lo, w["sw"]),
             hi_sw=_slit(hi, w["sw"]),
             lo_tb=_hlit(lo, w["tb"]),
             hi_tb=_hlit(hi, w["tb"]),
             mu_file=f"{cfg.name}_mu.mem",
+            mu_type=cfg.mu_type.name,
+            mu_b=cfg.mu_type.bits,
+            mu_w=cfg.pe * cfg.mu_type.bits,
+            mu_signed=cfg.mu_type.signed,
+            kfrac=cfg.mu_frac_bits,
             a_file=f"{cfg.name}_a.mem",
             m_file=f"{cfg.name}_m.mem",
             neg_file=f"{cfg.name}_neg.mem",
@@ -157,12 +164,18 @@ def insta_threshold(node: Node) -> LayerRTL:
     per evaluator lane, word k holding channels k*G .. k*G + G - 1)."""
     cfg = node.config
     mu, a, m, sign = check_params(cfg, node.params)
+    t, k = cfg.input_type, cfg.mu_frac_bits
+    if np.any(mu < t.min << k) or np.any(mu > t.max << k):
+        raise ConfigError(
+            f"{cfg.name}: mu must lie in the input range ({t.min << k}..{t.max << k} in units of "
+            "2^-mu_frac_bits), which bounds S (acc_type); clamp it at export"
+        )
     ctx = _context(cfg)
-    g, x = ctx["g"], cfg.input_type
+    g, ut = ctx["g"], cfg.mu_type
     at, mt = INT(ctx["ab"]), INT(ctx["mb"])
     a_hw = np.array(hw_offsets(cfg, a, sign), dtype=np.int64)
     memories = {
-        ctx["mu_file"]: (pack_words(x.encode(mu), x.bits, cfg.pe), cfg.pe * x.bits),
+        ctx["mu_file"]: (pack_words(ut.encode(mu), ut.bits, cfg.pe), cfg.pe * ut.bits),
         ctx["a_file"]: (pack_words(at.encode(a_hw), at.bits, g), g * at.bits),
         ctx["m_file"]: (pack_words(mt.encode(m), mt.bits, g), g * mt.bits),
         ctx["neg_file"]: (pack_words((sign < 0).astype(np.uint64), 1, g), g),

@@ -18,7 +18,7 @@ from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
 from flows.datatypes import INT, DataType, pack_words
 from flows.errors import ConfigError
 from flows.graph import Node
-from flows.layers.insta_prelu import InstaPReLU, param
+from flows.layers.insta_prelu import EVAL_STAGES, InstaPReLU, param
 
 __all__ = ["InstaPReLU", "insta_prelu", "prelu_ports", "prelu_widths"]
 
@@ -152,7 +152,8 @@ def _context(cfg: InstaPReLU) -> dict:
             jw=clog2(cfg.pe // g),
             tdepth=1 << vb,
             bank_depth=(2 << nfw) if cfg.nf > 1 else 2,
-            bank_waddr="{e_par, enf6}" if cfg.nf > 1 else "e_par",
+            bank_waddr=f"{{e_par, enf{EVAL_STAGES}}}" if cfg.nf > 1 else "e_par",
+            ed=EVAL_STAGES,
             bank_raddr="{r_par, r_nf}" if cfg.nf > 1 else "r_par",
             ev_half=f"{max(ev, 1)}'d{1 << (ev - 1)}" if ev else "",
             rs_half=f"{max(rs, 1)}'d{1 << (rs - 1)}" if rs else "",

@@ -97,6 +97,7 @@ def _context(se: SEConfig, name: str, lanes: int, m: int, stat_bits: int) -> dic
         in_w=lanes * stat_bits, out_w=lanes * vb, in_words=c // lanes, inw=clog2(c // lanes),
         issue=issue, iaw=clog2(issue), kw=clog2(max(c, h)), g1=h // m, g1w=clog2(h // m),
         g2=c // m, g2w=clog2(c // m), cycles=se_cycles(se, lanes, m), m3_drain=M3_DRAIN,
+        wcw=max(M3_DRAIN, LAYER_DRAIN).bit_length(),
         drain=LAYER_DRAIN, w_style=rom_style(8 * m, issue),
         r_m3=_rescaler("m3", stat_bits, mb, se.m3_shift, SE_INPUT, False),
         r_h=_rescaler("hid", aw, mb, se.hidden_shift, SE_HIDDEN, True),

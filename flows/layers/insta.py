@@ -3,8 +3,9 @@
 Per frame and channel c over the H*W positions of the input x (an INT<n> or UINT<n> stream),
 with the constants folded offline by `fold_insta_constants` (docs/numerics.md sections 8 and 9):
 
-    S_c = sum_hw (x - mu_c)^3                     exact integer, mu_c on the input grid
-    T_c = (A_c + M_c * S_c) * 2^-E                A_c INT48, M_c INT18, E per layer
+    S_c = sum_hw (x 2^k - mu_c)^3                 exact integer, mu_c on the input grid refined
+                                                  by k = mu_frac_bits fractional bits
+    T_c = (A_c + M_c * S_c) * 2^-E                A_c INT48, M_c INT18 (carries 2^-3k), E per layer
     y   = +1 if x >= ceil(T_c)   (sign_c = +1, sigma_c > 0)        else -1
           +1 if x <= floor(T_c)  (sign_c = -1, sigma_c < 0)        else -1
 
@@ -37,15 +38,18 @@ from flows.layers.registry import (
 # Largest per-layer exponent E: bounds E where M and A do not (alpha = 0 and a small offset) and
 # keeps the evaluator's sum and shifter widths finite (docs/numerics.md section 9).
 MAX_EXPONENT = 47
-# RTL pipeline (hw/templates/insta_threshold.v.j2): cycles from the clock edge that accepts a
-# frame's last word to the edge that reads its first word out is eval_steps + THRESHOLD_OVERHEAD:
-# 4 to the snapshot write (mu, d, d^2, d^3 + accumulate), 1 to start the evaluators, eval_steps
-# reads, 4 evaluator stages after the last read (operands, M*S, A' + M*S, bank write), 1 to the
-# reader's read.
-THRESHOLD_OVERHEAD = 10
-# The evaluator must have read the snapshot of frame k (eval_steps reads after 5 cycles of
+# RTL pipeline (hw/templates/insta_threshold.v.j2): the evaluators take EVAL_STAGES steps from the
+# read of the snapshot to the bank write (read, operand, operand register, two product stages of
+# mul_pipe, A' + M*S; the bank is written with the clamp at the last).
+EVAL_STAGES = 6
+# Cycles from the clock edge that accepts a frame's last word to the edge that reads its first
+# word out is eval_steps + THRESHOLD_OVERHEAD: 5 to the snapshot write (mu, d, d^2, two stages of
+# d^3, accumulate), 1 to start the evaluators, eval_steps reads, EVAL_STAGES - 1 more stages to the
+# clamp, 1 to the bank write, 1 to the reader's read.
+THRESHOLD_OVERHEAD = 5 + 1 + (EVAL_STAGES - 1) + 1 + 1
+# The evaluator must have read the snapshot of frame k (eval_steps reads after 6 cycles of
 # accumulate pipeline and start) before frame k+1's last vector starts to overwrite it.
-SNAPSHOT_SLACK = 5
+SNAPSHOT_SLACK = 6
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class InstaThreshold:
     se: SEConfig | None = None  # INSTA-Th+: T = (A + M * tanh_table[SE(S)]) 2^-E (numerics 10)
     tanh_frac_bits: int = 12  # G of the INSTA-Th+ table: rne(3 tanh(v / 3) 2^G)
     se_macs: int | None = None  # INSTA-Th+: MACs per cycle of the SE (None: fewest that keep up)
+    mu_frac_bits: int = 0  # k: mu_c is in units of 2^-k input steps, S in units of 2^-3k
     _se_macs: int | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
@@ -83,15 +88,19 @@ class InstaThreshold:
             raise ConfigError(
                 f"{self.name}: exponent E={self.exponent} is outside 0..{MAX_EXPONENT}"
             )
+        if self.mu_frac_bits < 0:
+            raise ConfigError(f"{self.name}: mu_frac_bits={self.mu_frac_bits} must be >= 0")
         if not (2 <= self.mantissa_bits <= 32 and 2 <= self.offset_bits <= 62):
             raise ConfigError(
                 f"{self.name}: mantissa_bits must be in 2..32 and offset_bits in 2..62, got "
                 f"{self.mantissa_bits} and {self.offset_bits}"
             )
-        if self.acc_type.bits > 62:
+        acc_bits = (self.num_vectors * self.max_deviation**3).bit_length() + 1  # acc_type's
+        if acc_bits > 62:
             raise ConfigError(
-                f"{self.name}: the accumulator needs {self.acc_type.bits} bits (more than 62): "
-                f"use a narrower input than {self.input_type} or a smaller map"
+                f"{self.name}: the accumulator needs {acc_bits} bits (more than 62): "
+                f"use a narrower input than {self.input_type}, a smaller map or fewer than "
+                f"{self.mu_frac_bits} mu_frac_bits"
             )
         self._check_evaluators()
         if self.se is not None:
@@ -151,13 +160,20 @@ class InstaThreshold:
         return BIPOLAR, self.input_type
 
     @property
+    def mu_type(self) -> DataType:
+        """mu_c in units of 2^-k input steps, inside the input range: [min 2^k, max 2^k]."""
+        t, k = self.input_type, self.mu_frac_bits
+        return t if k == 0 else smallest_type(t.min << k, t.max << k)
+
+    @property
     def max_deviation(self) -> int:
-        """max |x - mu| with x and mu in the input range: 2^n - 1."""
-        return self.input_type.max - self.input_type.min
+        """max |x 2^k - mu| with x and mu in the input range: (2^n - 1) 2^k."""
+        return (self.input_type.max - self.input_type.min) << self.mu_frac_bits
 
     @property
     def acc_type(self) -> DataType:
-        """S_c: |S| <= H*W*(2^n - 1)^3, at most INT(3n + ceil(log2(H*W)) + 1) (numerics 8)."""
+        """S_c: |S| <= H*W*((2^n - 1) 2^k)^3, at most INT(3(n + k) + ceil(log2(H*W)) + 1)
+        (numerics 8)."""
         bound = self.num_vectors * self.max_deviation**3
         return smallest_type(-bound, bound)
 
@@ -224,15 +240,15 @@ class InstaThreshold:
     @property
     def first_output_latency(self) -> int:
         """Cycles from the first input transfer to the first output transfer (no stalls): the
-        frame, the thresholds, then the read, compare and output FIFO stages."""
-        return self.cycles_per_frame + self.threshold_latency + 2
+        frame, the thresholds, then the read, its register and the compare."""
+        return self.cycles_per_frame + self.threshold_latency + 3
 
 
 # --- golden model --------------------------------------------------------------------------------
 def check_params(cfg: InstaThreshold, params: dict) -> tuple[np.ndarray, ...]:
     """(mu, A, M, sign) as int64 arrays, checked against the config's types."""
     types = {
-        "mu": cfg.input_type,
+        "mu": cfg.mu_type,
         "A": cfg.offset_type,
         "M": cfg.mantissa_type,
         "sign": BIPOLAR,
@@ -241,7 +257,8 @@ def check_params(cfg: InstaThreshold, params: dict) -> tuple[np.ndarray, ...]:
 
 
 def statistic(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    """S (frames, C) = sum over the H*W vectors of (x - mu)^3, exact in int64."""
+    """S (frames, C) = sum over the H*W vectors of (x - mu)^3, exact in int64 (callers with
+    mu_frac_bits = k pass x << k)."""
     d = np.asarray(x, dtype=np.int64) - np.asarray(mu, dtype=np.int64)
     return (d * d * d).sum(axis=1)
 
@@ -249,8 +266,9 @@ def statistic(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
 def thresholds(cfg: InstaThreshold, params: dict, s: np.ndarray) -> np.ndarray:
     """Integer thresholds (frames, C): ceil(T) where sign = +1, floor(T) where sign = -1.
 
-    Exact: int64 while |A + M*S| < 2^62, Python integers beyond; then clamped to
-    [min - 1, max + 1] of the input, which changes no comparison.
+    `s` is S in the config's units ((2^-k input steps)^3; M carries the 2^-3k). Exact: int64
+    while |A + M*S| < 2^62, Python integers beyond; then clamped to [min - 1, max + 1] of the
+    input, which changes no comparison.
     """
     _, a, m, sign = check_params(cfg, params)
     if cfg.se is not None:  # INSTA-Th+: the table value of v = SE(m3) replaces S
@@ -279,7 +297,7 @@ def insta_execute(cfg: InstaThreshold, params, inputs):
             f"(frames, {cfg.num_vectors}, {cfg.channels})"
         )
     cfg.input_type.check(x, f"{cfg.name}: input")
-    s = statistic(x, mu)
+    s = statistic(x << cfg.mu_frac_bits, mu)
     th = thresholds(cfg, params, s)[:, None, :]
     passed = np.where(sign > 0, x >= th, x <= th)
     out = [np.where(passed, 1, -1).astype(np.int64), x.copy()]
@@ -344,14 +362,17 @@ def fold_insta_constants(
     mantissa_bits: int = 18,
     offset_bits: int = 48,
     se_tanh_frac_bits: int | None = None,
+    mu_frac_bits: int = 0,
 ) -> InstaConstants:
     """Float INSTA-Th parameters (real units; x_real = input_scale * x) -> integer constants.
 
     Exact rational arithmetic on the float64 values, one round-half-to-even per constant:
-    mu_int = clamp(rne(mu / s)); with sigma_x = sigma / s,
-    A = rne((mu_int + sigma_x * beta) 2^E), M = rne(alpha / (H W sigma_x^2) 2^E) and E the
-    largest exponent that fits (see `_exponent`); sign = sign(sigma). With `se_tanh_frac_bits`
-    = G (INSTA-Th+), alpha is ignored and M = rne(sigma_x 2^(E - G)) scales the tanh table.
+    mu_int = clamp(rne(mu / s 2^k), min 2^k, max 2^k) with k = mu_frac_bits (mu on the input grid
+    refined by k bits); with sigma_x = sigma / s, A = rne((mu_int 2^-k + sigma_x * beta) 2^E),
+    M = rne(alpha / (H W sigma_x^2) 2^(E - 3k)) (S is in units of 2^-3k) and E the largest
+    exponent that fits (see `_exponent`); sign = sign(sigma). With `se_tanh_frac_bits` = G
+    (INSTA-Th+), alpha is ignored and M = rne(sigma_x 2^(E - G)) scales the tanh table (the SE
+    carries the 2^-3k of S).
     """
     mu_f = _vector("mu", mu, None)
     c = mu_f.size
@@ -362,12 +383,17 @@ def fold_insta_constants(
         raise NumericContractError("fold_insta_constants: sigma is 0 in a channel")
     if not (math.isfinite(input_scale) and input_scale > 0):
         raise NumericContractError(f"fold_insta_constants: input_scale={input_scale} must be > 0")
-    s, hw = Fraction(input_scale), H * W
-    mu_int = [min(max(round(Fraction(m) / s), input_type.min), input_type.max) for m in mu_f]
+    if mu_frac_bits < 0:
+        raise ConfigError(f"fold_insta_constants: mu_frac_bits={mu_frac_bits} must be >= 0")
+    s, hw, kb = Fraction(input_scale), H * W, mu_frac_bits
+    lo, hi = input_type.min << kb, input_type.max << kb
+    mu_int = [min(max(round(Fraction(m) / s * 2**kb), lo), hi) for m in mu_f]
     sig_x = [Fraction(v) / s for v in sigma_f]
-    offset = [mi + sx * Fraction(b) for mi, sx, b in zip(mu_int, sig_x, beta_f, strict=True)]
-    if se_tanh_frac_bits is None:
-        k = [Fraction(a) / (hw * sx * sx) for a, sx in zip(alpha_f, sig_x, strict=True)]
+    offset = [Fraction(mi, 2**kb) + sx * Fraction(b)
+              for mi, sx, b in zip(mu_int, sig_x, beta_f, strict=True)]  # fmt: skip
+    if se_tanh_frac_bits is None:  # S = sum (x 2^k - mu_int)^3 = 2^3k sum (x - mu_int 2^-k)^3
+        k = [Fraction(a) / (hw * sx * sx * 2 ** (3 * kb))
+             for a, sx in zip(alpha_f, sig_x, strict=True)]  # fmt: skip
     else:  # INSTA-Th+: T = offset + sigma_x * tanh_table / 2^G, so M carries sigma_x 2^-G
         k = [sx / 2**se_tanh_frac_bits for sx in sig_x]
     e = _exponent(k, offset, mantissa_bits, offset_bits)

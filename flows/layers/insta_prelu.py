@@ -40,6 +40,13 @@ from flows.layers.registry import (
 )
 
 FORMS = ("alpha", "se", "reuse")
+# RTL evaluator (hw/templates/insta_prelu.v.j2): steps from the read of the snapshot to the gamma
+# table read (read, operands, two product stages of mul_pipe, Bv + Mv*S, rounding, saturation,
+# table); the SE form delays v to the same step.
+EVAL_STAGES = 8
+# ... and of the read side: the reads, their register, x 2^G - gamma, the product, + add, the
+# rounded sum, the saturated output.
+OUTPUT_STAGES = 7
 
 
 def gamma_table(v_exponent: int, input_scale: float, frac_bits: int, v_bits: int) -> np.ndarray:
@@ -177,7 +184,7 @@ class InstaPReLU:
         out of the buffer; reuse: from accepting a frame's last S word to accepting its first
         element (when that waits): the eval_steps reads plus the evaluator pipeline (RTL); the
         SE form adds its SE path between the statistic and the evaluators."""
-        overhead = 9 if self.form == "reuse" else 12
+        overhead = EVAL_STAGES + (3 if self.form == "reuse" else 7)
         se = 0 if self.se is None else se_path_cycles(self.se, self.pe, self.num_se_macs)
         return self.eval_steps + overhead + se
 
@@ -194,11 +201,11 @@ class InstaPReLU:
     @property
     def first_output_latency(self) -> int:
         """Cycles from the first input transfer to the first output transfer (no stalls).
-        Own form: the frame, gamma, the 5 output stages. Reuse: from the first S transfer, with
-        the elements waiting: the S words, gamma, the 5 output stages."""
+        Own form: the frame, gamma, the OUTPUT_STAGES. Reuse: from the first S transfer, with
+        the elements waiting: the S words, gamma, the OUTPUT_STAGES."""
         if self.form == "reuse":
-            return self.stat_words - 1 + self.gamma_latency + 5
-        return self.cycles_per_frame + self.gamma_latency + 5
+            return self.stat_words - 1 + self.gamma_latency + OUTPUT_STAGES
+        return self.cycles_per_frame + self.gamma_latency + OUTPUT_STAGES
 
 
 def param(cfg: InstaPReLU, params: dict, key: str, t: DataType | None, size: int) -> np.ndarray:

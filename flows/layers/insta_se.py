@@ -32,12 +32,12 @@ from flows.layers.registry import checked_param
 
 MAX_SHIFT = 62
 # Pipeline cycles between the phases of the SE block's RTL (hw/templates/insta_se.v.j2): the last S
-# word's m3 reaches its register 4 cycles after the transfer (S/Mm register, product, rounding,
-# shift-in); a MAC's result reaches h or v 5 cycles after its issue (ROM read, accumulate,
-# product, rounding, shift-in), so each layer starts one cycle after the previous layer's last
-# value is stored.
-M3_DRAIN = 3
-LAYER_DRAIN = 4
+# word's m3 reaches its register 5 cycles after the transfer (S/Mm register, two product stages,
+# rounding, shift-in); a MAC's result reaches h or v 8 cycles after its issue (ROM read, weight
+# and operand register, product, accumulate, two rescaler product stages, rounding, shift-in), so
+# each layer starts one cycle after the previous layer's last value is stored.
+M3_DRAIN = 4
+LAYER_DRAIN = 7
 # The INSTA+ blocks' snapshot reader (hw/templates/_insta_stat_reader.v.j2): one cycle to start,
 # one registered read before the SE block takes the first S word.
 SE_FEED = 2
@@ -83,7 +83,7 @@ class SEConfig:
 def se_cycles(se: SEConfig, lanes: int, macs_per_cycle: int) -> int:
     """Cycles of the SE block from its last S transfer to its last v transfer (full output rate):
     FC1 and FC2 each take C*hidden/M issue cycles, v leaves in C/lanes words, plus the drains:
-    `2*C*hidden/M + C/lanes + 11`."""
+    `2*C*hidden/M + C/lanes + 18`."""
     issue = se.channels * se.hidden // macs_per_cycle
     return M3_DRAIN + issue + LAYER_DRAIN + issue + LAYER_DRAIN + se.channels // lanes
 

@@ -17,8 +17,9 @@ float kinds into integer layers:
 * `PReLUToInteger`      x -> FloatAffine -> FloatPReLU -> FloatAffine -> Requant -> `RPReLU`.
 * `InstaToInteger`      FloatInsta threshold / prelu on an integer input with a positive scalar
                         scale -> `InstaThreshold` / `InstaPReLU` (constants folded exactly, one
-                        rounding each); the m3 side tensor becomes the integer S stream followed by
-                        FloatAffine(1 / (H W sigma_x^3)).
+                        rounding each); the m3 side tensor becomes the integer S stream (units
+                        of 2^-3k, k = TH_MU_FRAC_BITS) followed by FloatAffine(1 / (H W sigma_x^3
+                        2^3k)).
 * `ShortcutFromInstaBuffer` other consumers of an InstaThreshold's input read its delayed copy
                         (output 1) instead: the shortcut is delayed by the same frame
                         (DESIGN.md section 4), so the block cannot deadlock.
@@ -68,6 +69,8 @@ SE_M3_EXPONENT = 4  # INSTA+ SE input: m3 on the INT8 grid 2^-4 (|m3| < 8)
 SE_HIDDEN_EXPONENT = 4  # INSTA+ SE hidden layer: UINT8 on the grid 2^-4 (0 .. 16)
 TANH_FRAC_BITS = 12  # INSTA-Th+: 3 tanh(v/3) with 12 fractional bits
 MU_FRAC_BITS = 4  # INSTA-PReLU: mu on a grid 2^-4 finer than x's (numerics section 10)
+TH_MU_FRAC_BITS = 4  # INSTA-Th(+): mu on a grid 2^-4 finer than x's (numerics section 8)
+TH_OFFSET_BITS = 48  # INSTA-Th(+): width of A; 48 + 3k gave no measurable gain (numerics 8)
 
 
 class Group(Transformation):
@@ -404,16 +407,17 @@ class InstaToInteger(Transformation):
         xt = graph.streams[x].dtype
         se = cfg.form == "se"
         alpha = np.zeros(cfg.channels) if se else p["alpha"]
+        kb = TH_MU_FRAC_BITS  # S is in units of (2^-kb steps)^3
         k = fold_insta_constants(p["mu"], p["sigma"], alpha, p["beta"], cfg.height, cfg.width, s,
-                                 input_type=xt,
-                                 se_tanh_frac_bits=TANH_FRAC_BITS if se else None)  # fmt: skip
-        se_cfg, se_params = _fold_se(p, cfg.num_vectors, s, 0) if se else (None, {})
+                                 input_type=xt, se_tanh_frac_bits=TANH_FRAC_BITS if se else None,
+                                 mu_frac_bits=kb, offset_bits=TH_OFFSET_BITS)  # fmt: skip
+        se_cfg, se_params = _fold_se(p, cfg.num_vectors, s, kb) if se else (None, {})
         y, m3 = node.outputs[0], (node.outputs[1] if len(node.outputs) > 1 else None)
         want_stat = m3 is not None and bool(graph.consumers(m3))
         icfg = InstaThreshold(
             name=cfg.name, channels=cfg.channels, height=cfg.height, width=cfg.width,
             input_type=xt, exponent=k.E, statistic_output=want_stat, se=se_cfg,
-            tanh_frac_bits=TANH_FRAC_BITS,
+            tanh_frac_bits=TANH_FRAC_BITS, mu_frac_bits=kb, offset_bits=TH_OFFSET_BITS,
         )  # fmt: skip
         if se:
             se_params["tanh"] = tanh_table(V_EXPONENT, V_BITS, TANH_FRAC_BITS)
@@ -431,7 +435,7 @@ class InstaToInteger(Transformation):
             sig_x = np.asarray(p["sigma"], np.float64) / s
             kf = FloatAffine(name=graph.unique_name(cfg.name + "_m3"), channels=cfg.channels)
             graph.nodes.append(Node(kf, [outs[2].name], [m3],
-                                    {"mul": 1.0 / (cfg.num_vectors * sig_x**3),
+                                    {"mul": 1.0 / (cfg.num_vectors * sig_x**3 * 2.0 ** (3 * kb)),
                                      "add": np.zeros(cfg.channels)}))  # fmt: skip
 
     @staticmethod

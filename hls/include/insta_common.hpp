@@ -8,7 +8,7 @@
 //   PE, NF            lanes per stream word; words per vector (C/PE)
 //   NUM_VECTORS       H*W, vectors per frame
 //   TIn               input element policy (UIntElem<n>/IntElem<n>, bnn_common.hpp)
-//   MU_SHIFT          K: mu is on a grid 2^-K finer than x's (0 for INSTA-Th)
+//   MU_SHIFT          K: mu is on a grid 2^-K finer than x's (mu_frac_bits)
 //   shifted_t         x 2^K;  mu_t: mu;  d_t: x 2^K - mu;  cube_t: d^3;  acc_t: S (acc_type)
 #ifndef INSTA_COMMON_HPP
 #define INSTA_COMMON_HPP

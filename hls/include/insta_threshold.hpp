@@ -1,12 +1,15 @@
 // INSTA-Th: the instance-aware threshold (DESIGN.md section 4, docs/numerics.md sections 8-9,
 // golden model flows/layers/insta.py). Per frame and channel c over the H*W vectors:
 //
-//     S_c  = sum_hw (x - mu_c)^3                       exact, acc_t
+//     S_c  = sum_hw (x 2^K - mu_c)^3                   exact, acc_t; K = MU_SHIFT = mu_frac_bits
 //     th_c = clamp((A'_c + M_c * S_c) >> E, min, max + 1)
 //     y    = (x >= th_c) XOR neg_c                     bit 1 = +1 (BIPOLAR)
 //
 // with A' = A + 2^E - 1 (sigma > 0: th = ceil(T)) or A + 2^E (sigma < 0: th = floor(T) + 1), so
-// one arithmetic shift gives both roundings and ties give +1 (numerics section 9).
+// one arithmetic shift gives both roundings and ties give +1 (numerics section 9). mu_c is on
+// the input grid refined by K bits (units of 2^-K input steps) and S in units of 2^-3K; the
+// folded M carries the 2^-3K, so the kernel only shifts x (insta_accumulate) and needs K more
+// bits in x 2^K, mu and d and 3K more in d^3 and S (numerics section 8).
 //
 // Schedule (one call per frame): the frame is read into a buffer while S accumulates (one word
 // per cycle), C/G cycles evaluate the thresholds (G evaluators), then the buffered frame leaves on
@@ -21,7 +24,7 @@
 // with the 2^VB-entry table rne(3 tanh(v / 3) 2^tanh_frac_bits); the SE runs once per frame
 // between the statistic and the thresholds (about 2*C/G + 2*C*HID/PE more cycles per frame).
 //
-// Cfg members (besides those of insta_common.hpp, with MU_SHIFT = 0):
+// Cfg members (besides those of insta_common.hpp, with MU_SHIFT = mu_frac_bits):
 //   C, G, E            channels; evaluators (divides PE); the exponent
 //   mant_t, offs_t     M (mantissa_bits); A' (offset_bits + the 2^E term)
 //   sum_t              A' + M*S (INSTA-Th+: A' + M*tanh), exact and at least E + 2 bits

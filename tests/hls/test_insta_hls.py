@@ -4,7 +4,8 @@ The kernels (docs until the project has an hls/README.md):
 
 * `InstaThreshold` (INSTA-Th, `flows/layers/insta.py`): `hls/include/insta_threshold.hpp`, top
   `hls/templates/insta.cpp.j2`, emitter `flows/codegen/hls_insta.py`. Per call one frame: read it
-  into a buffer while `S_c = sum (x - mu_c)^3` accumulates exactly (`acc_type`), evaluate
+  into a buffer while `S_c = sum (x 2^k - mu_c)^3` accumulates exactly (`acc_type`; mu on a grid
+  2^-k finer than x's, k = `mu_frac_bits`, 0 or 4 here), evaluate
   `th_c = clamp((A'_c + M_c S_c) >> E, min, max + 1)` with `A' = A + 2^E - 1` (sigma > 0, ceil) or
   `A + 2^E` (sigma < 0, floor + 1) by G evaluators, then emit `(x >= th) XOR (sigma < 0)` on `out`
   and the buffered word on `out_delay` (numerics section 9); `out_stat` carries S
@@ -37,7 +38,7 @@ Parameters are built by hand, random but valid for the config types, with the co
 of tests/hw: ties of the threshold (x == ceil(T), resp. floor(T)) and of both roundings, the S
 extremes, saturation. Each configuration is compiled once (the binary is cached by content).
 
-The generated code of five tiny configurations is snapshotted in tests/hls/snapshots/snap_insta_*;
+The generated code of six tiny configurations is snapshotted in tests/hls/snapshots/snap_insta_*;
 after an intended change regenerate them from the repository root with
 
     .venv/bin/python -m tests.hls.test_insta_hls --update
@@ -99,22 +100,27 @@ def _extremes(t: DataType, nv: int, c: int) -> np.ndarray:
 
 
 # --- InstaThreshold --------------------------------------------------------------------------------
+def _threshold_statistic(cfg: InstaThreshold, x: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    return statistic(x << cfg.mu_frac_bits, mu)
+
+
 def _threshold_case(cfg: InstaThreshold) -> Case:
-    """mu random with channel 0 at max and channel 1 at min (the S extremes under all-min and
-    all-max frames); M random; A placed from a tie frame: per channel the threshold T is exactly
-    a value of that frame, one LSB (2^-E) below it or one above (channel mod 3), so the
-    permutations of the tie frame hit ties."""
+    """mu random (units of 2^-k, mostly off x's grid when k > 0) with channel 0 at max and
+    channel 1 at min (the S extremes under all-min and all-max frames); M random; A placed from
+    a tie frame: per channel the threshold T is exactly a value of that frame, one LSB (2^-E)
+    below it or one above (channel mod 3), so the permutations of the tie frame hit ties."""
     rng, t, c, nv, e = _rng(cfg.name), cfg.input_type, cfg.channels, cfg.num_vectors, cfg.exponent
-    mu = rng.integers(t.min, t.max + 1, c)
-    mu[0], mu[1] = t.max, t.min
+    k = cfg.mu_frac_bits
+    mu = rng.integers(t.min << k, (t.max << k) + 1, c)
+    mu[0], mu[1] = t.max << k, t.min << k
     sign = np.where(np.arange(c) % 4 < 2, 1, -1)
     random = _skewed(rng, t, (FRAMES, nv, c))
     # M moves T by up to ~1/4 of the input range for a typical S (the term the block exists for)
-    s_typical = max(1.0, float(np.median(np.abs(statistic(random, mu)))))
+    s_typical = max(1.0, float(np.median(np.abs(_threshold_statistic(cfg, random, mu)))))
     m_max = min(2**17 - 1, int((t.max - t.min) / 4 * 2**e / s_typical) + 1)
     m = rng.integers(-m_max, m_max + 1, c)
     tie = _skewed(rng, t, (1, nv, c))[0]
-    s_tie = statistic(tie[None], mu)[0]
+    s_tie = _threshold_statistic(cfg, tie[None], mu)[0]
     target = tie[rng.integers(0, nv, c), np.arange(c)]
     delta = np.array([0, -1, 1])[np.arange(c) % 3]
     a = [
@@ -134,6 +140,12 @@ THRESHOLD_CONFIGS = [
     # UINT4 3x3x16 at PE 4 with 2 evaluators
     InstaThreshold(name="hls_insta_u4", channels=16, height=3, width=3, input_type=UINT(4),
                    exponent=20, pe=4, evaluators=2),
+    # INT8 4x4x8 at PE 2, mu on 2^-4 (the lowering's TH_MU_FRAC_BITS): S INT41, the S port
+    InstaThreshold(name="hls_insta_i8_k4", channels=8, height=4, width=4, input_type=INT(8),
+                   exponent=38, pe=2, statistic_output=True, mu_frac_bits=4),
+    # UINT4 3x3x16 at PE 4 with 2 evaluators, mu on 2^-3
+    InstaThreshold(name="hls_insta_u4_k3", channels=16, height=3, width=3, input_type=UINT(4),
+                   exponent=28, pe=4, evaluators=2, mu_frac_bits=3),
 ]  # fmt: skip
 
 
@@ -310,6 +322,9 @@ SE_SPECS = [
     SESpec("hls_th_se_i8", "threshold", 8, 4, INT(8), 2, 2, 8, 12, statistic_output=True),
     # INSTA-Th+ UINT4 4x4x16 PE 4 with 2 evaluators, hidden 4, v INT8 on 2^-4
     SESpec("hls_th_se_u4", "threshold", 16, 4, UINT(4), 4, 4, 4, 8, evaluators=2),
+    # INSTA-Th+ INT8 4x4x8 PE 2, hidden 2, the lowering's grids and mu on 2^-4 (k = 4; the seed
+    # of this name gives frame A an odd h, which _place_v_ties needs)
+    SESpec("hls_th_se_mu4_i8", "threshold", 8, 4, INT(8), 2, 2, 8, 12, mu_frac_bits=4),
     # INSTA-PReLU+ INT8 4x4x8 PE 2, hidden 2: the lowering's numbers (k = 4, Gf = 8, v INT12)
     SESpec("hls_prelu_se_i8", "prelu", 8, 4, INT(8), 2, 2, 8, 12, mu_frac_bits=4),
     # INSTA-PReLU+ UINT4 3x3x16 PE 2 (NF = 8), hidden 4, k = 2, Gf = 0, v INT8 on 2^-4
@@ -418,7 +433,7 @@ def _th_se_case(spec: SESpec) -> Case:
     tie = x[FRAME_A]
     x = np.concatenate([x, _permutations(rng, tie, 3)])
     tanh = tanh_table(spec.v_exponent, spec.v_bits, 12)
-    v_tie = se_v(spec.name, se, p, statistic(tie[None], mu), stat_bits)[0]
+    v_tie = se_v(spec.name, se, p, _se_statistic(spec, mu, tie[None]), stat_bits)[0]
     m_max = int((t.max - t.min) / 2 * 2**e / (3 << 12)) + 1
     m = rng.integers(-m_max, m_max + 1, c)
     target = tie[rng.integers(0, nv, c), np.arange(c)]
@@ -429,7 +444,8 @@ def _th_se_case(spec: SESpec) -> Case:
     params = p | {"mu": mu, "A": np.array(a, dtype=np.int64), "M": m, "sign": sign, "tanh": tanh}
     cfg = InstaThreshold(name=spec.name, channels=c, height=spec.size, width=spec.size,
                          input_type=t, exponent=e, pe=spec.pe, evaluators=spec.evaluators,
-                         statistic_output=spec.statistic_output, se=se)  # fmt: skip
+                         statistic_output=spec.statistic_output, se=se,
+                         mu_frac_bits=spec.mu_frac_bits)  # fmt: skip
     outputs = ["y", "x_delayed", "s"][: len(cfg.output_types)]
     return Case(Node(cfg, ["x"], outputs, params), [x])
 
@@ -498,7 +514,7 @@ def test_insta_threshold_data_reaches_the_edges(name):
     case = _case(name)
     cfg, params, (x,) = case.node.config, case.node.params, case.inputs
     t = cfg.input_type
-    s = statistic(x, params["mu"])
+    s = _threshold_statistic(cfg, x, params["mu"])
     bound = cfg.num_vectors * cfg.max_deviation**3
     assert s.min() == -bound and s.max() == bound
     assert not INT(cfg.acc_type.bits - 1).allowed(np.array([-bound, bound]))
@@ -575,7 +591,7 @@ def test_insta_se_csim_matches_golden(name, tmp_path):
 def _se_reached(cfg, params: dict, x: np.ndarray) -> dict[str, int]:
     """How often the SE of the frames x saturates and ties, per rescaler (before the clamp)."""
     se = cfg.se
-    s = statistic(x << getattr(cfg, "mu_frac_bits", 0), params["mu"])
+    s = statistic(x << cfg.mu_frac_bits, params["mu"])
     it = internals(se, params, s)
     assert np.array_equal(it["v"], se_v(cfg.name, se, params, s, cfg.acc_type.bits))
     m3 = rne_shift(it["pm"], se.m3_shift)
@@ -608,7 +624,7 @@ def test_insta_se_data_reaches_the_edges(name):
     without = kind_of(cfg).execute(cfg, flat, case.inputs)[0]
     assert np.mean(without[:FRAMES] != got[:FRAMES]) > 0.05
     if isinstance(cfg, InstaThreshold):  # the permutations of frame A hit T exactly
-        th = thresholds(cfg, params, statistic(x, params["mu"]))
+        th = thresholds(cfg, params, _threshold_statistic(cfg, x, params["mu"]))
         ties = x[-3:] == th[-3:, None, :]
         assert ties.sum() >= 3 and np.all(got[-3:][ties] == 1)
     else:  # y rounds ties (frame 0, _tie_adds), saturates at both ends, both slopes occur
@@ -638,6 +654,12 @@ def test_widths_follow_the_config():
     types = dict(ctx["types"])
     assert types["acc_t"] == "ap_int<29>" and types["d_t"] == "ap_int<9>"  # 16*255^3 < 2^28
     assert types["cube_t"] == "ap_int<25>" and types["th_t"] == "ap_int<9>"
+    ctx = hls_kernel(_case("hls_insta_i8_k4").node).context
+    types, consts = dict(ctx["types"]), {n: v for n, _, v in ctx["consts"]}
+    # k = 4: x 2^4 and mu in -2048..2032, d = 255*16 (13 bits), S 16*(255*16)^3 < 2^40
+    assert types["shifted_t"] == types["mu_t"] == "ap_int<12>" and types["d_t"] == "ap_int<13>"
+    assert types["cube_t"] == "ap_int<37>" and types["acc_t"] == "ap_int<41>"
+    assert types["sum_t"] == "ap_int<59>" and consts["MU_SHIFT"] == 4  # 2^17 * 2^40 + 2^47 + 2^38
     ctx = hls_kernel(_case("hls_prelu_own_i8").node).context
     types, consts = dict(ctx["types"]), {n: v for n, _, v in ctx["consts"]}
     assert types["d_t"] == "ap_int<13>" and types["acc_t"] == "ap_int<41>"  # (255*16)^3*16
@@ -662,6 +684,11 @@ def test_refusals_are_clear(tmp_path):
     with pytest.raises(ConfigError, match=r"hls_th_se_i8: the tanh table holds -12170\.\.12289, "
                        r"outside \+-3 \* 2\^tanh_frac_bits = -12288\.\.12288"):  # fmt: skip
         hls_kernel(Node(plus.config, ["x"], ["y", "z", "s"], wide_tanh))
+    th_k = _case("hls_insta_i8_k4").node
+    bad_th_mu = dict(th_k.params, mu=np.full(8, 127 * 16 + 1))
+    with pytest.raises(ConfigError, match=r"hls_insta_i8_k4: mu must lie in the input range "
+                       r"\(-2048\.\.2032 in units of 2\^-mu_frac_bits\)"):  # fmt: skip
+        hls_kernel(Node(th_k.config, ["x"], ["y", "z", "s"], bad_th_mu))
     prelu_plus = _case("hls_prelu_se_i8").node
     bad_se_mu = dict(prelu_plus.params, mu=np.full(8, 127 * 16 + 1))
     with pytest.raises(ConfigError, match=r"mu must lie in the input range \(-2048\.\.2032"):
@@ -693,6 +720,8 @@ def snapshot_nodes() -> list[Node]:
                         exponent=8, pe=2, statistic_output=True)  # fmt: skip
     th_params = {"mu": _pattern(4, 16), "A": 1000 * _pattern(4, 7, 1), "M": _pattern(4, 9) - 4,
                  "sign": np.array([1, -1, 1, -1])}  # fmt: skip
+    th_k = InstaThreshold(name="snap_insta_th_k", channels=4, height=3, width=3,
+                          input_type=UINT(4), exponent=14, pe=2, mu_frac_bits=2)  # fmt: skip
     common = dict(channels=4, height=3, width=3, input_type=INT(4), output_type=INT(4),
                   v_exponent=2, stat_exponent=6, shift=3, table_type=INT(6), gamma_frac_bits=2,
                   v_bits=4, add_type=INT(12), pe=2)  # fmt: skip
@@ -713,6 +742,7 @@ def snapshot_nodes() -> list[Node]:
                           **(common | {"height": 4, "width": 4}))  # fmt: skip
     return [
         Node(th, ["x"], ["y", "x_delayed", "s"], th_params),
+        Node(th_k, ["x"], ["y", "x_delayed"], th_params | {"mu": 3 * _pattern(4, 21)}),
         Node(own, ["x"], ["y"], prelu | {"mu": 2 * _pattern(4, 16) - 16}),
         Node(reuse, ["x", "s"], ["y"], prelu),
         Node(th_se, ["x"], ["y", "x_delayed"],

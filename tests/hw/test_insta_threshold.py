@@ -43,11 +43,14 @@ class Spec:
     negative: float  # fraction of channels with sigma < 0
     scale: float  # real value of one input step
     evaluators: int | None = None
+    mu_frac_bits: int = 0  # k: mu on a grid 2^-k finer than x's
 
 
 SPECS = {
     "int8_4x4x8_pe2": Spec(8, 4, 4, INT(8), 2, 0.0, 2.0**-4),
-    "uint4_3x3x16_pe4_negsigma": Spec(16, 3, 3, UINT(4), 4, 0.5, 2.0**-2, evaluators=2),
+    "uint4_3x3x16_pe4_negsigma_k3": Spec(
+        16, 3, 3, UINT(4), 4, 0.5, 2.0**-2, evaluators=2, mu_frac_bits=3
+    ),
 }
 SLOW_SPECS = {
     "int8_2x2x32_pe8_tight": Spec(32, 2, 2, INT(8), 8, 0.25, 2.0**-4),  # G = PE just keeps up
@@ -87,7 +90,9 @@ def make_case(spec: Spec, rng: np.random.Generator) -> tuple[Node, np.ndarray, d
     t, hw = spec.input_type, spec.height * spec.width
     rand = skewed_frames(spec, RANDOM_FRAMES, rng)
     f = float_module(spec, rand, rng)
-    k = fold_insta_constants(**f, H=spec.height, W=spec.width, input_scale=spec.scale, input_type=t)
+    kb = spec.mu_frac_bits
+    k = fold_insta_constants(**f, H=spec.height, W=spec.width, input_scale=spec.scale, input_type=t,
+                             mu_frac_bits=kb)  # fmt: skip
     cfg = InstaThreshold(
         "insta_th",
         spec.channels,
@@ -97,16 +102,17 @@ def make_case(spec: Spec, rng: np.random.Generator) -> tuple[Node, np.ndarray, d
         exponent=k.E,
         pe=spec.pe,
         evaluators=spec.evaluators,
+        mu_frac_bits=kb,
     )
     folded = Node(cfg, ["x"], ["y", "x_delayed"], k.params())
     params = {key: v.copy() for key, v in k.params().items()}
-    params["mu"][0], params["mu"][1] = t.max, t.min  # S extremes with the frames below
+    params["mu"][0], params["mu"][1] = t.max << kb, t.min << kb  # S extremes with these frames
     extremes = np.stack([np.full((hw, spec.channels), t.min), np.full((hw, spec.channels), t.max)])
     base = skewed_frames(spec, 1, rng)[0]
     ties = np.stack([rng.permuted(base, axis=0) for _ in range(TIE_FRAMES)])
     # Channels 2, 4, ...: T = t0 + delta * 2^-E with delta = 0, -1, +1 in turn and t0 a value
     # of the channel, so x == t0 meets the threshold exactly or misses it by one LSB of T.
-    s = statistic(base[None], params["mu"])[0]
+    s = statistic(base[None] << kb, params["mu"])[0]
     tie = {}
     for i, ch in enumerate(range(2, spec.channels, 2)):
         t0, delta = int(np.sort(base[:, ch])[hw // 2]), (0, -1, 1)[i % 3]
@@ -135,17 +141,18 @@ def check_test_data(node: Node, frames: np.ndarray, info: dict) -> dict:
     # Ties: x equals the integer threshold of a delta = 0 channel and comes out +1.
     y = golden(node, frames)
     ties = frames[-TIE_FRAMES:]
-    th = thresholds(cfg, node.params, statistic(ties, node.params["mu"]))
+    kb = cfg.mu_frac_bits
+    th = thresholds(cfg, node.params, statistic(ties << kb, node.params["mu"]))
     exact = [ch for ch, (_, d) in info["tie"].items() if d == 0]
     hit = ties[:, :, exact] == th[:, None, exact]
     assert hit.sum() >= TIE_FRAMES, "no tie x == threshold in the tie frames"
     assert np.all(y[-TIE_FRAMES:][:, :, exact][hit] == 1), "a tie did not give +1"
     # The accumulator reaches both extremes of its type, which holds them.
-    s = statistic(frames[RANDOM_FRAMES : RANDOM_FRAMES + 2], node.params["mu"])
-    bound = cfg.num_vectors * (t.max - t.min) ** 3
+    s = statistic(frames[RANDOM_FRAMES : RANDOM_FRAMES + 2] << kb, node.params["mu"])
+    bound = cfg.num_vectors * ((t.max - t.min) << kb) ** 3
     assert s[0, 0] == -bound and s[1, 1] == bound
     cfg.acc_type.check(s, "S extremes")
-    n, hw = t.bits, cfg.num_vectors
+    n, hw = t.bits + kb, cfg.num_vectors
     assert cfg.acc_type.bits <= 3 * n + math.ceil(math.log2(hw)) + 1
     return {
         "zero_M_flips_random_frames": round(float(zero_folded), 4),
@@ -213,9 +220,9 @@ def test_buffer_and_evaluator_rule_are_tight(
     cut: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One buffer word less, or one cycle less of evaluator budget than the rule asks, costs a
-    cycle per frame: the steady-state check fails. (2x2x10 PE 2 meets the rule with equality:
-    10 steps + 5 = 3 vectors x 5 words; 2x2x8 with G = 1 misses it by one cycle.)"""
-    channels = 10 if cut == "buffer_word" else 8
+    cycle per frame: the steady-state check fails. (2x2x12 PE 2 meets the rule with equality:
+    12 steps + 6 = 3 vectors x 6 words; 2x2x10 with G = 1 misses it by one cycle.)"""
+    channels = 12 if cut == "buffer_word" else 10
     if cut == "buffer_word":
         monkeypatch.setattr(
             InstaThreshold,
@@ -234,7 +241,7 @@ def test_buffer_and_evaluator_rule_are_tight(
 # --- statistic output (m_axis_stat) --------------------------------------------------------------
 STAT_SPECS = {"int8_4x4x8_pe2": SPECS["int8_4x4x8_pe2"]}
 SLOW_STAT_SPECS = {
-    "uint4_3x3x16_pe4_negsigma": SPECS["uint4_3x3x16_pe4_negsigma"],
+    "uint4_3x3x16_pe4_negsigma_k3": SPECS["uint4_3x3x16_pe4_negsigma_k3"],
     "int4_4x4x4_pe4_nf1": Spec(4, 4, 4, INT(4), 4, 0.5, 2.0**-2),
     "int8_2x2x32_pe8_tight": SLOW_SPECS["int8_2x2x32_pe8_tight"],
 }

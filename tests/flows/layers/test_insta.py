@@ -28,12 +28,14 @@ def run(cfg: InstaThreshold, params: dict, x: np.ndarray) -> list[np.ndarray]:
 
 
 def reference(cfg: InstaThreshold, params: dict, x: np.ndarray) -> np.ndarray:
-    """Loops over Python integers and Fractions: T = (A + M*S) / 2^E exactly."""
+    """Loops over Python integers and Fractions: S = sum (x 2^k - mu)^3 and T = (A + M*S) / 2^E
+    exactly."""
     out = np.empty(x.shape, dtype=np.int64)
+    k = cfg.mu_frac_bits
     for f in range(x.shape[0]):
         for c in range(cfg.channels):
             mu = int(params["mu"][c])
-            s = sum((int(v) - mu) ** 3 for v in x[f, :, c])
+            s = sum((int(v) * 2**k - mu) ** 3 for v in x[f, :, c])
             t = Fraction(int(params["A"][c]) + int(params["M"][c]) * s, 2**cfg.exponent)
             for v in range(x.shape[1]):
                 xv = int(x[f, v, c])
@@ -45,9 +47,9 @@ def reference(cfg: InstaThreshold, params: dict, x: np.ndarray) -> np.ndarray:
 def random_params(cfg: InstaThreshold, x: np.ndarray) -> dict:
     """Random constants over their types, scaled so that T = (A + M*S) 2^-E mostly falls inside
     the input range of `x` (else every bit would be constant)."""
-    t, c, e = cfg.input_type, cfg.channels, cfg.exponent
-    mu = rng.integers(t.min, t.max + 1, size=c)
-    s_max = max(1, int(np.abs(statistic(x, mu)).max()))
+    t, c, e, k = cfg.input_type, cfg.channels, cfg.exponent, cfg.mu_frac_bits
+    mu = rng.integers(t.min << k, (t.max << k) + 1, size=c)
+    s_max = max(1, int(np.abs(statistic(x << k, mu)).max()))
     m_max = max(1, min(cfg.mantissa_type.max, (2 ** (e + t.bits - 1)) // s_max))
     a = rng.integers(t.min, t.max + 1, size=c) * 2**e + rng.integers(-(2**e), 2**e + 1, size=c)
     return {
@@ -59,10 +61,23 @@ def random_params(cfg: InstaThreshold, x: np.ndarray) -> dict:
 
 
 @pytest.mark.parametrize(
-    "t, h, w, e", [(INT(8), 4, 4, 30), (UINT(4), 3, 3, 12), (INT(3), 5, 2, 0), (UINT(8), 7, 7, 47)]
+    "t, h, w, e, k",
+    [
+        (INT(8), 4, 4, 30, 0),
+        (UINT(4), 3, 3, 12, 0),
+        (INT(3), 5, 2, 0, 0),
+        (UINT(8), 7, 7, 47, 0),
+        (INT(8), 4, 4, 38, 4),
+        (UINT(4), 3, 3, 20, 3),
+        (INT(3), 5, 2, 2, 1),
+        (UINT(8), 7, 7, 47, 4),
+    ],
 )
-def test_golden_equals_fraction_reference(t: DataType, h: int, w: int, e: int) -> None:
-    cfg = InstaThreshold("i", channels=6, height=h, width=w, input_type=t, exponent=e, pe=2)
+def test_golden_equals_fraction_reference(t: DataType, h: int, w: int, e: int, k: int) -> None:
+    """The golden (int64 or Python integers where M*S needs more) against the loops; with
+    k = mu_frac_bits > 0, mu anywhere on the 2^-k grid of the input range."""
+    cfg = InstaThreshold("i", channels=6, height=h, width=w, input_type=t, exponent=e, pe=2,
+                         mu_frac_bits=k)  # fmt: skip
     x = rng.integers(t.min, t.max + 1, size=(5, h * w, 6))
     params = random_params(cfg, x)
     y, delayed = run(cfg, params, x)
@@ -91,61 +106,95 @@ def test_ties_resolve_to_plus_one_in_both_directions() -> None:
 
 
 @pytest.mark.parametrize(
-    "t, h, w",
-    [(INT(8), 56, 56), (UINT(8), 7, 7), (UINT(4), 3, 3), (INT(16), 56, 56), (INT(2), 3, 3)],
+    "t, h, w, k",
+    [
+        (INT(8), 56, 56, 0),
+        (UINT(8), 7, 7, 0),
+        (UINT(4), 3, 3, 0),
+        (INT(16), 56, 56, 0),
+        (INT(2), 3, 3, 0),
+        (INT(8), 56, 56, 4),
+        (UINT(4), 3, 3, 3),
+        (INT(12), 56, 56, 4),
+    ],
 )
-def test_statistic_extremes_fit_the_derived_width(t: DataType, h: int, w: int) -> None:
-    """All inputs at min with mu at max (and the reverse) reach +-H*W*(2^n - 1)^3, the derived
-    accumulator type holds it, one bit less would not, and it meets numerics section 8's bound."""
-    cfg = InstaThreshold("i", channels=2, height=h, width=w, input_type=t, exponent=0)
+def test_statistic_extremes_fit_the_derived_width(t: DataType, h: int, w: int, k: int) -> None:
+    """All inputs at min with mu at max (and the reverse) reach +-H*W*((2^n - 1) 2^k)^3, the
+    derived accumulator type holds it, one bit less would not, and it meets numerics section 8's
+    bound 3(n + k) + ceil(log2(H*W)) + 1."""
+    cfg = InstaThreshold("i", channels=2, height=h, width=w, input_type=t, exponent=0,
+                         mu_frac_bits=k)  # fmt: skip
     hw = h * w
     x = np.stack([np.full((hw, 2), t.min), np.full((hw, 2), t.max)])
-    s = statistic(x, np.array([t.max, t.min]))
-    bound = hw * (2**t.bits - 1) ** 3
+    mu = np.array([t.max << k, t.min << k])
+    s = statistic(x << k, mu)
+    bound = hw * ((2**t.bits - 1) << k) ** 3
     assert s[0, 0] == -bound and s[1, 1] == bound
     cfg.acc_type.check(s, "S")
     assert not INT(cfg.acc_type.bits - 1).allowed(np.array([-bound, bound]))
-    assert cfg.acc_type.bits <= 3 * t.bits + math.ceil(math.log2(hw)) + 1
+    assert cfg.acc_type.bits <= 3 * (t.bits + k) + math.ceil(math.log2(hw)) + 1
     # The golden runs the extremes exactly, M * S beyond 64 bits included (INT16 cases).
     m = np.array([cfg.mantissa_type.min, cfg.mantissa_type.max])
-    params = {"mu": np.array([t.max, t.min]), "A": np.zeros(2), "M": m, "sign": np.array([1, -1])}
+    params = {"mu": mu, "A": np.zeros(2), "M": m, "sign": np.array([1, -1])}
     assert np.array_equal(run(cfg, params, x)[0], reference(cfg, params, x))
 
 
-def skewed(t: DataType, frames: int, hw: int, c: int) -> np.ndarray:
+def skewed(gen: np.random.Generator, t: DataType, frames: int, hw: int, c: int) -> np.ndarray:
     span = t.max - t.min
-    centre = rng.uniform(t.min + 0.3 * span, t.max - 0.3 * span, size=(frames, 1, c))
-    k = rng.uniform(0.5, 4.0, size=(frames, 1, c))
-    g = (rng.gamma(k, size=(frames, hw, c)) - k) / np.sqrt(k)
-    x = centre + 0.15 * span * rng.choice([-1, 1], size=(frames, 1, c)) * g
+    centre = gen.uniform(t.min + 0.3 * span, t.max - 0.3 * span, size=(frames, 1, c))
+    k = gen.uniform(0.5, 4.0, size=(frames, 1, c))
+    g = (gen.gamma(k, size=(frames, hw, c)) - k) / np.sqrt(k)
+    x = centre + 0.15 * span * gen.choice([-1, 1], size=(frames, 1, c)) * g
     return np.clip(np.round(x), t.min, t.max).astype(np.int64)
 
 
-def disagreement(on_grid: bool, h: int = 14, w: int = 14, c: int = 64) -> dict:
-    """Integer layer (folded) vs the float module on skewed INT8 frames with scale 2^-4.
+def skewed_module(seed: int, on_grid: bool, h: int, w: int, c: int, grid_bits: int = 0):
+    """(x, mu, sigma, alpha, beta): skewed INT8 frames (scale 2^-4) and float INSTA-Th
+    parameters as trained (mu within half a step of the mean, off the grid unless on_grid:
+    then on the input grid refined by grid_bits)."""
+    gen, s = np.random.default_rng(seed), 2.0**-4
+    x = skewed(gen, INT(8), 4, h * w, c)
+    real = x * s
+    mu = real.mean(axis=(0, 1)) + gen.uniform(-0.5, 0.5, c) * s
+    if on_grid:
+        mu = np.round(mu / s * 2**grid_bits) * s / 2**grid_bits
+    sigma = real.std(axis=(0, 1)) * gen.choice([-1, 1], size=c)
+    return x, mu, sigma, gen.normal(0, 0.5, c), gen.normal(0, 0.2, c)
+
+
+def disagreement(
+    on_grid: bool,
+    mu_frac_bits: int = 0,
+    seed: int = 11,
+    h: int = 14,
+    w: int = 14,
+    c: int = 64,
+    grid_bits: int = 0,
+) -> dict:
+    """Integer layer (folded with mu on the grid 2^-k, k = mu_frac_bits) vs the float module on
+    skewed INT8 frames with scale 2^-4.
 
     Both are thresholds on the input grid: the float T_f = (mu + sigma*t) / s and the integer
-    T_i = (A + M*S) 2^-E. With d = mu/s - mu_int, the exact expansion of the cube gives
+    T_i = (A + M*S) 2^-E. With d = mu/s - mu_int 2^-k (|d| <= 2^-(k+1)), the exact expansion of
+    the cube gives
     |T_i - T_f| <= |d| (1 + 3|K| S2) + 3|K| d^2 |S1| + |K| HW |d|^3 + 2^-(E+1) (1 + |S|)
-    (S1, S2: sums of (x - mu_int) and its square); a flipped bit lies between T_i and T_f.
+    (S1, S2: sums of (x - mu_int 2^-k) and its square; S in units of 2^-3k); a flipped bit lies
+    between T_i and T_f.
     """
-    t, s = INT(8), 2.0**-4
-    x = skewed(t, 4, h * w, c)
+    t, s, kb = INT(8), 2.0**-4, mu_frac_bits
+    x, mu, sigma, alpha, beta = skewed_module(seed, on_grid, h, w, c, grid_bits)
     real = x * s
-    mu = real.mean(axis=(0, 1)) + rng.uniform(-0.5, 0.5, c) * s
-    if on_grid:
-        mu = np.round(mu / s) * s
-    sigma = real.std(axis=(0, 1)) * rng.choice([-1, 1], size=c)
-    alpha, beta = rng.normal(0, 0.5, c), rng.normal(0, 0.2, c)
-    k = fold_insta_constants(mu, sigma, alpha, beta, h, w, s, input_type=t)
-    cfg = InstaThreshold("i", channels=c, height=h, width=w, input_type=t, exponent=k.E, pe=8)
+    k = fold_insta_constants(mu, sigma, alpha, beta, h, w, s, input_type=t, mu_frac_bits=kb)
+    cfg = InstaThreshold("i", channels=c, height=h, width=w, input_type=t, exponent=k.E, pe=8,
+                         mu_frac_bits=kb)  # fmt: skip
     y_int = run(cfg, k.params(), x)[0]
     y_float = insta_threshold_float(real, mu, sigma, alpha, beta)
     x_hat = (real - mu) / sigma
     t_f = (mu + sigma * (beta + alpha * np.mean(x_hat**3, axis=1))) / s
-    big_s = statistic(x, k.mu)
+    big_s = statistic(x << kb, k.mu)
     t_i = (k.A + k.M.astype(np.float64) * big_s) / 2.0**k.E
-    d, kx, xi = mu / s - k.mu, alpha * s * s / (h * w * sigma**2), x - k.mu
+    mu_x = k.mu / 2.0**kb
+    d, kx, xi = mu / s - mu_x, alpha * s * s / (h * w * sigma**2), x - mu_x
     s1, s2 = xi.sum(axis=1), (xi * xi).sum(axis=1)
     bound = np.abs(d) * (1 + 3 * np.abs(kx) * s2) + 3 * np.abs(kx) * d * d * np.abs(s1)
     bound += np.abs(kx) * h * w * np.abs(d) ** 3 + 2.0 ** -(k.E + 1) * (1 + np.abs(big_s))
@@ -155,6 +204,7 @@ def disagreement(on_grid: bool, h: int = 14, w: int = 14, c: int = 64) -> dict:
     assert np.all(((x >= lo - 1e-9) & (x <= hi + 1e-9))[flips])
     return {
         "E": k.E,
+        "M_bits": int(np.abs(k.M).max()).bit_length() + 1,
         "flipped": float(np.mean(flips)),
         "max_T_error": float(np.abs(t_i - t_f).max()),
         "max_bound": float(bound.max()),
@@ -180,6 +230,36 @@ def test_fold_vs_float_reference_off_grid_mu_is_bounded() -> None:
     assert 0.0 < d["flipped"] < 0.01
 
 
+def test_fold_with_finer_mu_flips_fewer_bits() -> None:
+    """mu on the grid 2^-k (k = mu_frac_bits) instead of the input grid: |d| <= 2^-(k+1), so the
+    mu term of the bound shrinks 2^k times. Measured on three seeds of the skewed INT8 data
+    (14x14x64, 50,176 bits each), flipped bits vs the float module:
+        k = 0: 0.239 %, 0.241 %, 0.181 %   (max |T_i - T_f| 2.00, 2.14, 2.01 steps)
+        k = 2: 0.064 %, 0.054 %, 0.018 %   (0.61, 0.71, 0.57)
+        k = 4: 0.034 %, 0.012 %, 0.014 %   (0.15, 0.18, 0.12)
+    At k = 4 the 48-bit A caps E (41-42 here), so M keeps only 12-13 of its 18 bits; that
+    rounding, not mu, is most of the remaining error (on-grid mu: max error 0.04-0.09 steps
+    instead of 0.001-0.003, numerics section 8)."""
+    for seed in (11, 12, 13):
+        d0, d2, d4 = (disagreement(on_grid=False, mu_frac_bits=k, seed=seed) for k in (0, 2, 4))
+        print(f"\nseed {seed}: k=0 {d0}\n  k=2 {d2}\n  k=4 {d4}")
+        assert d4["flipped"] < d2["flipped"] / 1.2 or d4["flipped"] < 2e-4
+        assert d2["flipped"] < d0["flipped"] / 2 and d4["flipped"] < d0["flipped"] / 5
+        assert d4["max_T_error"] < d2["max_T_error"] / 2 < d0["max_T_error"] / 4
+        assert d4["max_T_error"] < 0.2 and d4["M_bits"] < 18 and d2["M_bits"] == 18
+
+
+def test_fold_with_finer_mu_on_its_grid_leaves_only_the_constant_rounding() -> None:
+    """mu on the 2^-4 grid itself: no mu error; what is left is the rounding of A and M, bounded
+    by 2^-(E+1) (1 + |S|) in units of M (checked inside). With M at 12-13 bits (E = 41-42, A's
+    48 bits bind) that is up to 0.04-0.09 input steps and flips 0.012 %, 0.004 %, 0.008 % of the
+    bits (k = 0 with mu on the input grid, M at 18 bits: 0.001-0.003 steps, no flip)."""
+    for seed in (11, 12, 13):
+        d = disagreement(on_grid=True, mu_frac_bits=4, seed=seed, grid_bits=4)
+        print(f"\nseed {seed}: {d}")
+        assert d["flipped"] < 2e-4 and d["max_bound"] < 0.11 and d["M_bits"] < 18
+
+
 def test_fold_rounds_half_to_even_and_clamps_mu() -> None:
     t = UINT(4)
     k = fold_insta_constants(
@@ -193,20 +273,43 @@ def test_fold_rounds_half_to_even_and_clamps_mu() -> None:
     assert k.A.tolist() == [0, 0]
 
 
-def test_fold_exponent_is_the_largest_that_fits() -> None:
+@pytest.mark.parametrize("kb", [0, 2, 4])
+def test_fold_exponent_is_the_largest_that_fits(kb: int) -> None:
+    """A = rne((mu_int 2^-k + sigma_x beta) 2^E), M = rne(alpha / (HW sigma_x^2) 2^(E - 3k)),
+    E the largest that fits both."""
     c, h, w, s = 16, 7, 7, 2.0**-4
-    mu, sigma = rng.normal(0, 1, c), rng.uniform(0.2, 2, c)
-    alpha, beta = rng.normal(0, 1, c), rng.normal(0, 0.3, c)
-    k = fold_insta_constants(mu, sigma, alpha, beta, h, w, s, input_type=INT(8))
+    gen = np.random.default_rng(21)
+    mu, sigma = gen.normal(0, 1, c), gen.uniform(0.2, 2, c)
+    alpha, beta = gen.normal(0, 1, c), gen.normal(0, 0.3, c)
+    k = fold_insta_constants(mu, sigma, alpha, beta, h, w, s, input_type=INT(8), mu_frac_bits=kb)
     assert np.abs(k.M).max() <= 2**17 and k.E < MAX_EXPONENT
-    mu_x = [Fraction(int(m)) for m in k.mu]
+    assert k.mu.tolist() == [round(Fraction(float(m)) / Fraction(s) * 2**kb) for m in mu]
+    mu_x = [Fraction(int(m), 2**kb) for m in k.mu]
     sig_x = [Fraction(float(v)) / Fraction(s) for v in sigma]
-    kk = [Fraction(float(a)) / (h * w * sx * sx) for a, sx in zip(alpha, sig_x, strict=True)]
+    kk = [Fraction(float(a)) / (h * w * sx * sx * 2 ** (3 * kb))
+          for a, sx in zip(alpha, sig_x, strict=True)]  # fmt: skip
     assert k.M.tolist() == [round(v * 2**k.E) for v in kk]
     off = [m + sx * Fraction(float(b)) for m, sx, b in zip(mu_x, sig_x, beta, strict=True)]
     assert k.A.tolist() == [round(v * 2**k.E) for v in off]
-    bigger = [round(v * 2 ** (k.E + 1)) for v in kk]
-    assert not all(-(2**17) <= v < 2**17 for v in bigger)
+    m_next = [round(v * 2 ** (k.E + 1)) for v in kk]
+    a_next = [round(v * 2 ** (k.E + 1)) for v in off]
+    m_fits = all(-(2**17) <= v < 2**17 for v in m_next)
+    assert not (m_fits and all(-(2**47) <= v < 2**47 for v in a_next))
+
+
+def test_fold_with_mu_frac_bits_rounds_mu_on_the_finer_grid() -> None:
+    """mu_int = clamp(rne(mu / s 2^k), min 2^k, max 2^k); the SE form's M (sigma_x 2^-G) does
+    not depend on k (the SE carries S's 2^-3k)."""
+    t = UINT(4)
+    k = fold_insta_constants([0.625, 0.375, -0.2, 99.0, 3.125], [1.0] * 5, [0.0] * 5, [0.0] * 5,
+                             1, 1, 1.0, input_type=t, mu_frac_bits=2)  # fmt: skip
+    assert k.mu.tolist() == [2, 2, 0, 60, 12]  # 2.5 -> 2, 1.5 -> 2 (even), clamped to 0 and 60
+    assert k.A.tolist() == [round(Fraction(m, 4) * 2**k.E) for m in (2, 2, 0, 60, 12)]
+    args = ([1.3, -2.1], [0.7, -0.4], [0.0, 0.0], [0.1, 0.2], 4, 4, 2.0**-4)
+    se0 = fold_insta_constants(*args, input_type=INT(8), se_tanh_frac_bits=12)
+    se4 = fold_insta_constants(*args, input_type=INT(8), se_tanh_frac_bits=12, mu_frac_bits=4)
+    assert se4.E == se0.E and np.array_equal(se4.M, se0.M)
+    assert se4.mu.tolist() == [333, -538] and se0.mu.tolist() == [21, -34]
 
 
 def test_float_reference_sign_of_zero_is_plus_one() -> None:
@@ -231,11 +334,20 @@ def test_config_errors_say_what_to_do() -> None:
         InstaThreshold("i", 4, 4, 4, INT(8), exponent=48)
     with pytest.raises(NumericContractError, match=r"sigma is 0"):
         fold_insta_constants([0.0], [0.0], [1.0], [0.0], 2, 2, 1.0, input_type=UINT(4))
+    with pytest.raises(ConfigError, match=r"accumulator needs 64 bits .* fewer than 1 mu_frac"):
+        InstaThreshold("i", 2, 56, 56, INT(16), exponent=0, mu_frac_bits=1)  # 3*17 + 12 + 1
+    with pytest.raises(ConfigError, match=r"mu_frac_bits=-1 must be >= 0"):
+        InstaThreshold("i", 2, 4, 4, INT(8), exponent=0, mu_frac_bits=-1)
+    cfg = InstaThreshold("i", 2, 4, 4, INT(8), exponent=0, mu_frac_bits=4)
+    params = {"mu": np.array([2047, 0]), "A": np.zeros(2), "M": np.zeros(2), "sign": np.ones(2)}
+    run(cfg, params, np.zeros((1, 16, 2), dtype=np.int64))  # mu_type INT12
+    with pytest.raises(NumericContractError, match=r"i: mu holds values outside INT12"):
+        run(cfg, params | {"mu": np.array([2048, 0])}, np.zeros((1, 16, 2), dtype=np.int64))
 
 
 def test_minimum_evaluators_at_small_maps() -> None:
     """7x7x512 at PE 64: 392 cycles per frame for 512 evaluations need 2 evaluators."""
     cfg = InstaThreshold("i", 512, 7, 7, INT(8), exponent=0, pe=64)
     assert cfg.cycles_per_frame == 392 and cfg.num_evaluators == 2 and cfg.eval_steps == 256
-    assert cfg.buffer_words == 392 + 256 + 10
+    assert cfg.buffer_words == 392 + 256 + 13  # + THRESHOLD_OVERHEAD (docs/insta.md)
     assert InstaThreshold("i", 64, 56, 56, INT(8), exponent=0, pe=8).num_evaluators == 1

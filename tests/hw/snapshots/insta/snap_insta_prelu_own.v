@@ -5,7 +5,7 @@
 //   v_c = sat_INT12(rne((Mv_c*S_c + Bv_c) * 2^-39)), g_c = table[v_c] (INT15),
 //   d = x*2^8 - g_c, y = sat(rne((d >= 0 ? mul_pos_c : mul_neg_c)*d + add_c) * 2^-22).
 // Ports: s_axis (input words), m_axis (output words of frame k).
-// Frame buffer: 84 words (64 of one frame + 20 that arrive while gamma is
+// Frame buffer: 87 words (64 of one frame + 23 that arrive while gamma is
 // evaluated), written and read in raster order as one circular FIFO: frame k leaves once its
 // gamma exists (as INSTA-Th, docs/insta.md).
 // Evaluators: 1 channel(s) per cycle, 8 cycle(s) per frame, one 4096-entry table
@@ -43,13 +43,13 @@ module snap_insta_prelu_own (
     wire w_last_vec = (w_v == 4'd15);
     wire w_final = w_last_vec & w_nf_last;
     // Registers only: tready never depends on tvalid.
-    assign s_axis_tready = (count != 7'd84) & ~(w_last_vec & snap_pending);
+    assign s_axis_tready = (count != 7'd87) & ~(w_last_vec & snap_pending);
     wire step_w = s_axis_tvalid & s_axis_tready;
     wire step_r = en & (count != 7'd0) & bank_ready[r_par];
 
     // One write and one registered read port: simple dual-port block RAM from 4 kbit on (the
     // estimator's rule), LUT RAM below.
-    (* ram_style = "distributed" *) reg [15:0] fbuf [0:83];
+    (* ram_style = "distributed" *) reg [15:0] fbuf [0:86];
     always @(posedge clk) begin
         if (step_w) fbuf[wr_ptr] <= s_axis_tdata;
     end
@@ -61,7 +61,7 @@ module snap_insta_prelu_own (
         end else if (step_w) begin
             w_nf <= w_nf_last ? 2'd0 : w_nf + 1'b1;
             if (w_nf_last) w_v <= w_last_vec ? 4'd0 : w_v + 1'b1;
-            wr_ptr <= (wr_ptr == 7'd83) ? 7'd0 : wr_ptr + 1'b1;
+            wr_ptr <= (wr_ptr == 7'd86) ? 7'd0 : wr_ptr + 1'b1;
         end
     end
     always @(posedge clk) begin
@@ -75,9 +75,9 @@ module snap_insta_prelu_own (
     initial $readmemh("snap_insta_prelu_own_mu.mem", mu_rom);
     reg [15:0] x1;
     reg [23:0] mu1;
-    reg [1:0] nf1, nf2, nf3, nf4;
-    reg v1, v2, v3, v4, first1, first2, first3, first4, last1, last2, last3, last4;
-    reg fin1, fin2, fin3, fin4;
+    reg [1:0] nf1, nf2, nf3, nf4, nf5;
+    reg v1, v2, v3, v4, v5, first1, first2, first3, first4, first5;
+    reg last1, last2, last3, last4, last5, fin1, fin2, fin3, fin4, fin5;
     always @(posedge clk) begin
         x1 <= s_axis_tdata;
         mu1 <= mu_rom[w_nf];
@@ -85,19 +85,20 @@ module snap_insta_prelu_own (
         {nf2, first2, last2, fin2} <= {nf1, first1, last1, fin1};
         {nf3, first3, last3, fin3} <= {nf2, first2, last2, fin2};
         {nf4, first4, last4, fin4} <= {nf3, first3, last3, fin3};
+        {nf5, first5, last5, fin5} <= {nf4, first4, last4, fin4};
     end
     always @(posedge clk) begin
-        if (rst) {v1, v2, v3, v4} <= 4'b0000;
-        else {v1, v2, v3, v4} <= {step_w, v1, v2, v3};
+        if (rst) {v1, v2, v3, v4, v5} <= 5'b00000;
+        else {v1, v2, v3, v4, v5} <= {step_w, v1, v2, v3, v4};
     end
 
-    // Stages 2-4: d = x*2^4 - mu (13 bits), d^2 (25), d^3 (37): exact, one
-    // registered multiplier per stage. S += d^3 in the accumulator of the word's channel group
+    // Stages 2-5: d = x*2^4 - mu (13 bits), d^2 (25), d^3 (37, two stages of
+    // mul_pipe): exact. S += d^3 in the accumulator of the word's channel group
     // (asynchronous read: back-to-back words of one group need no forwarding). The first vector
     // of a frame restarts S; the last one also writes the final S into `snap`.
     reg [81:0] acc [0:3];
     reg [81:0] snap [0:3];
-    wire [81:0] acc_rd = acc[nf4];
+    wire [81:0] acc_rd = acc[nf5];
     wire [81:0] acc_next;
     generate
         for (p = 0; p < 2; p = p + 1) begin : g_acc
@@ -108,25 +109,34 @@ module snap_insta_prelu_own (
             wire [12:0] md = {{1{me[11]}}, me};
             reg signed [12:0] d2, d3;
             reg signed [24:0] sq3;
-            reg signed [36:0] cu4;
+            wire signed [37:0] cu5;  // d^2 * d: mul_pipe, stages 4-5
+            mul_pipe #(
+                .AW(25),
+                .BW(13)
+            ) u_cube (
+                .clk(clk),
+                .a(sq3),
+                .b(d3),
+                .p(cu5)
+            );
             always @(posedge clk) begin
                 d2 <= xd - md;
                 sq3 <= d2 * d2;
                 d3 <= d2;
-                cu4 <= sq3 * d3;
             end
-            wire [40:0] s_old = first4 ? 41'd0 : acc_rd[p*41 +: 41];
-            wire [36:0] cu = cu4;
+            wire [40:0] s_old = first5 ? 41'd0 : acc_rd[p*41 +: 41];
+            wire [37:0] cu_w = cu5;
+            wire [36:0] cu = cu_w[36:0];  // the exact range
             assign acc_next[p*41 +: 41] = s_old + {{4{cu[36]}}, cu};
         end
     endgenerate
     always @(posedge clk) begin
-        if (v4) begin
-            acc[nf4] <= acc_next;
-            if (last4) snap[nf4] <= acc_next;
+        if (v5) begin
+            acc[nf5] <= acc_next;
+            if (last5) snap[nf5] <= acc_next;
         end
     end
-    wire s_done = v4 & fin4;  // the snapshot holds a whole frame's S
+    wire s_done = v5 & fin5;  // the snapshot holds a whole frame's S
 
     // ============ evaluators: 1 gamma values per cycle from the snapshot, once per frame
     reg snap_full;  // the snapshot holds a frame the evaluators have not started on
@@ -179,9 +189,11 @@ module snap_insta_prelu_own (
     reg [81:0] sn1;
     reg [17:0] em1;
     reg [47:0] eb1;
-    reg [0:0] ej1, ej2, ej3, ej4, ej5, ej6;
-    reg [1:0] enf1, enf2, enf3, enf4, enf5, enf6;
-    reg ev1, ev2, ev3, ev4, ev5, ev6, el1, el2, el3, el4, el5, el6;
+    // Control of the 8 evaluator steps: lane group (ej), channel group (enf), valid (ev) and
+    // last step (el) travel with the data.
+    reg [0:0] ej1, ej2, ej3, ej4, ej5, ej6, ej7, ej8;
+    reg [1:0] enf1, enf2, enf3, enf4, enf5, enf6, enf7, enf8;
+    reg ev1, ev2, ev3, ev4, ev5, ev6, ev7, ev8, el1, el2, el3, el4, el5, el6, el7, el8;
     always @(posedge clk) begin
         sn1 <= snap[e_nf];
         em1 <= mv_rom[e_k];
@@ -192,30 +204,42 @@ module snap_insta_prelu_own (
         {ej4, enf4, el4} <= {ej3, enf3, el3};
         {ej5, enf5, el5} <= {ej4, enf4, el4};
         {ej6, enf6, el6} <= {ej5, enf5, el5};
+        {ej7, enf7, el7} <= {ej6, enf6, el6};
+        {ej8, enf8, el8} <= {ej7, enf7, el7};
     end
     always @(posedge clk) begin
-        if (rst) {ev1, ev2, ev3, ev4, ev5, ev6} <= 6'b000000;
-        else {ev1, ev2, ev3, ev4, ev5, ev6} <= {e_run, ev1, ev2, ev3, ev4, ev5};
+        if (rst) {ev1, ev2, ev3, ev4, ev5, ev6, ev7, ev8} <= 8'b0;
+        else {ev1, ev2, ev3, ev4, ev5, ev6, ev7, ev8} <= {e_run, ev1, ev2, ev3, ev4, ev5, ev6, ev7};
     end
-    assign e_done = ev6 & el6;
+    assign e_done = ev8 & el8;
 
-    // Steps 2-6 per evaluator: the operands (S selected from the snapshot word), Mv*S (18 x
-    // 41 -> 59 bits: registered operands and product), Bv + Mv*S (59 bits), v = the
-    // sum rounded half to even at 2^-39 and saturated to INT12, then the table read (one
-    // 4096 x 15 ROM per evaluator, registered: block RAM from 4 kbit on).
+    // Steps 2-8 per evaluator: the operands (S selected from the snapshot word), Mv*S (18 x
+    // 41 -> 59 bits, mul_pipe: two stages), Bv + Mv*S (59 bits), the sum rounded half
+    // to even at 2^-39, v saturated to INT12, then the table read (one 4096 x 15 ROM per
+    // evaluator, registered: block RAM from 4 kbit on).
     wire [14:0] g_new;
     genvar i, j;
     generate
         for (i = 0; i < 1; i = i + 1) begin : g_eval
             reg signed [40:0] s2;
             reg signed [17:0] m2;
-            reg signed [47:0] b2, b3;
-            reg signed [58:0] p3;
-            reg signed [58:0] sum4;
-            reg [11:0] v5;
-            reg [14:0] g6;
-            wire [47:0] b3u = b3;
-            wire [58:0] p3u = p3;
+            reg signed [47:0] b2, b3, b4;
+            wire signed [58:0] p4;
+            reg signed [58:0] sum5, vr6;
+            reg [11:0] v7;
+            reg [14:0] g8;
+            wire [47:0] b4u = b4;
+            wire [58:0] p4w = p4;
+            wire [58:0] p4u = p4w;  // the exact range: 59 bits
+            mul_pipe #(
+                .AW(41),
+                .BW(18)
+            ) u_mul (
+                .clk(clk),
+                .a(s2),
+                .b(m2),
+                .p(p4)
+            );
             // Lanes i, G+i, 2G+i, ... of the snapshot word: a PE/G-input multiplexer.
             wire [40:0] s_opt [0:1];
             for (j = 0; j < 2; j = j + 1) begin : g_opt
@@ -223,27 +247,27 @@ module snap_insta_prelu_own (
             end
             wire [40:0] s_sel = s_opt[ej1];
             // Round half to even: floor, then +1 above half or at half with an odd floor.
-            wire signed [58:0] fl = sum4 >>> 39;
-            wire [38:0] rem = sum4[38:0];
+            wire signed [58:0] fl = sum5 >>> 39;
+            wire [38:0] rem = sum5[38:0];
             wire up = (rem > 39'd274877906944) | ((rem == 39'd274877906944) & fl[0]);
             wire signed [58:0] vr = fl + {{58{1'b0}}, up};
-            wire [11:0] vs = (vr < 59'sh7fffffffffff800) ? 12'h800 : (vr > 59'sh7ff) ? 12'h7ff :
-                vr[11:0];
+            wire [11:0] vs = (vr6 < 59'sh7fffffffffff800) ? 12'h800 : (vr6 > 59'sh7ff) ? 12'h7ff :
+                vr6[11:0];
             // table[v - min]: the index is v with its sign bit inverted.
             reg [14:0] tab [0:4095];
             initial $readmemh("snap_insta_prelu_own_table.mem", tab);
-            wire [11:0] t_addr = {~v5[11], v5[10:0]};
+            wire [11:0] t_addr = {~v7[11], v7[10:0]};
             always @(posedge clk) begin
                 s2 <= s_sel;
                 m2 <= em1[i*18 +: 18];
                 b2 <= eb1[i*48 +: 48];
-                p3 <= m2 * s2;
-                b3 <= b2;
-                sum4 <= {{11{b3u[47]}}, b3u} + p3u;
-                v5 <= vs;
-                g6 <= tab[t_addr];
+                {b3, b4} <= {b2, b3};
+                sum5 <= {{11{b4u[47]}}, b4u} + p4u;
+                vr6 <= vr;
+                v7 <= vs;
+                g8 <= tab[t_addr];
             end
-            assign g_new[i*15 +: 15] = g6;
+            assign g_new[i*15 +: 15] = g8;
         end
     endgenerate
 
@@ -254,10 +278,10 @@ module snap_insta_prelu_own (
     reg [29:0] wsr;
     wire [29:0] wnext = {g_new, wsr[29:15]};
     always @(posedge clk) begin
-        if (ev6) wsr <= wnext;
+        if (ev8) wsr <= wnext;
     end
     always @(posedge clk) begin
-        if (ev6 & (ej6 == 1'd1)) bank[{e_par, enf6}] <= wnext;
+        if (ev8 & (ej8 == 1'd1)) bank[{e_par, enf8}] <= wnext;
     end
 
     // ============ read side: frame k's elements with frame k's gamma
@@ -271,7 +295,7 @@ module snap_insta_prelu_own (
             r_nf <= r_nf_last ? 2'd0 : r_nf + 1'b1;
             if (r_nf_last) r_v <= (r_v == 4'd15) ? 4'd0 : r_v + 1'b1;
             if (r_final) r_par <= ~r_par;
-            rd_ptr <= (rd_ptr == 7'd83) ? 7'd0 : rd_ptr + 1'b1;
+            rd_ptr <= (rd_ptr == 7'd86) ? 7'd0 : rd_ptr + 1'b1;
         end
     end
     always @(posedge clk) begin
@@ -282,18 +306,19 @@ module snap_insta_prelu_own (
         end
     end
 
-    // Stage 1: registered reads of the word, its gamma and its channels' constants.
+    // Stage 1: registered reads of the word, its gamma and its channels' constants; stage 2
+    // registers them once more (a block RAM's read data does not drive logic).
     reg [31:0] mp_rom [0:3];
     reg [31:0] mn_rom [0:3];
     reg [63:0] add_rom [0:3];
     initial $readmemh("snap_insta_prelu_own_mp.mem", mp_rom);
     initial $readmemh("snap_insta_prelu_own_mn.mem", mn_rom);
     initial $readmemh("snap_insta_prelu_own_add.mem", add_rom);
-    reg [15:0] xr;
-    reg [29:0] gr;
-    reg [31:0] mpr, mnr;
-    reg [63:0] adr;
-    reg vr1, vr2, vr3, vr4, vr5;
+    reg [15:0] xr, xq;
+    reg [29:0] gr, gq;
+    reg [31:0] mpr, mnr, mpq, mnq;
+    reg [63:0] adr, adq;
+    reg vr1, vr2, vr3, vr4, vr5, vr6, vr7;
     always @(posedge clk) begin
         if (en) begin
             xr <= fbuf[rd_ptr];
@@ -301,21 +326,22 @@ module snap_insta_prelu_own (
             mpr <= mp_rom[r_nf];
             mnr <= mn_rom[r_nf];
             adr <= add_rom[r_nf];
+            {xq, gq, mpq, mnq, adq} <= {xr, gr, mpr, mnr, adr};
         end
     end
     always @(posedge clk) begin
-        if (rst) {vr1, vr2, vr3, vr4, vr5} <= 5'b00000;
-        else if (en) {vr1, vr2, vr3, vr4, vr5} <= {step_r, vr1, vr2, vr3, vr4};
+        if (rst) {vr1, vr2, vr3, vr4, vr5, vr6, vr7} <= 7'b0000000;
+        else if (en) {vr1, vr2, vr3, vr4, vr5, vr6, vr7} <= {step_r, vr1, vr2, vr3, vr4, vr5, vr6};
     end
 
-    // Stages 2-5 per lane: d = x*2^8 - gamma (17 bits, exact) and its segment's factor,
-    // the product (17 x 16 -> 32 bits, registered), + add (33 bits), then
-    // round half to even at 2^-22 and saturate to INT8.
+    // Stages 3-7 per lane: d = x*2^8 - gamma (17 bits, exact) and its segment's factor,
+    // the product (17 x 16 -> 32 bits, registered), + add (33 bits), the sum
+    // rounded half to even at 2^-22, then saturated to INT8.
     wire [15:0] ob;
     generate
         for (p = 0; p < 2; p = p + 1) begin : g_out
-            wire [7:0] xe = xr[p*8 +: 8];
-            wire [14:0] ge = gr[p*15 +: 15];
+            wire [7:0] xe = xq[p*8 +: 8];
+            wire [14:0] ge = gq[p*15 +: 15];
             wire [8:0] xh = {{1{xe[7]}}, xe};
             wire [16:0] xg = {xh, 8'b0};
             wire [16:0] gg = {{2{ge[14]}}, ge};
@@ -324,28 +350,29 @@ module snap_insta_prelu_own (
             reg signed [15:0] m2;
             reg signed [31:0] a2, a3;
             reg signed [31:0] p3;
-            reg signed [32:0] y4;
-            reg [7:0] o5;
+            reg signed [32:0] y4, yr5;
+            reg [7:0] o6;
             wire [31:0] a3u = a3;
             wire [31:0] p3u = p3;
             wire signed [32:0] fl = y4 >>> 22;
             wire [21:0] rem = y4[21:0];
             wire up = (rem > 22'd2097152) | ((rem == 22'd2097152) & fl[0]);
             wire signed [32:0] yr = fl + {{32{1'b0}}, up};
-            wire [7:0] ys = (yr < 33'sh1ffffff80) ? 8'h80 : (yr > 33'sh7f) ? 8'h7f :
-                yr[7:0];
+            wire [7:0] ys = (yr5 < 33'sh1ffffff80) ? 8'h80 : (yr5 > 33'sh7f) ? 8'h7f :
+                yr5[7:0];
             always @(posedge clk) begin
                 if (en) begin
                     d2 <= dd;
-                    m2 <= dd[16] ? mnr[p*16 +: 16] : mpr[p*16 +: 16];
-                    a2 <= adr[p*32 +: 32];
+                    m2 <= dd[16] ? mnq[p*16 +: 16] : mpq[p*16 +: 16];
+                    a2 <= adq[p*32 +: 32];
                     p3 <= m2 * d2;
                     a3 <= a2;
                     y4 <= {{1{a3u[31]}}, a3u} + {{1{p3u[31]}}, p3u};
-                    o5 <= ys;
+                    yr5 <= yr;
+                    o6 <= ys;
                 end
             end
-            assign ob[p*8 +: 8] = o5;
+            assign ob[p*8 +: 8] = o6;
         end
     endgenerate
 
@@ -358,7 +385,7 @@ module snap_insta_prelu_own (
         .clk(clk),
         .rst(rst),
         .s_tdata(ob),
-        .s_tvalid(vr5 & en),
+        .s_tvalid(vr7 & en),
         .s_tready(en),
         .m_tdata(m_axis_tdata),
         .m_tvalid(m_axis_tvalid),

@@ -109,9 +109,11 @@ module snap_insta_prelu_reuse (
     reg [57:0] sn1;
     reg [17:0] em1;
     reg [47:0] eb1;
-    reg [0:0] ej1, ej2, ej3, ej4, ej5, ej6;
-    reg [1:0] enf1, enf2, enf3, enf4, enf5, enf6;
-    reg ev1, ev2, ev3, ev4, ev5, ev6, el1, el2, el3, el4, el5, el6;
+    // Control of the 8 evaluator steps: lane group (ej), channel group (enf), valid (ev) and
+    // last step (el) travel with the data.
+    reg [0:0] ej1, ej2, ej3, ej4, ej5, ej6, ej7, ej8;
+    reg [1:0] enf1, enf2, enf3, enf4, enf5, enf6, enf7, enf8;
+    reg ev1, ev2, ev3, ev4, ev5, ev6, ev7, ev8, el1, el2, el3, el4, el5, el6, el7, el8;
     always @(posedge clk) begin
         sn1 <= snap[e_snf];
         em1 <= mv_rom[e_k];
@@ -122,30 +124,42 @@ module snap_insta_prelu_reuse (
         {ej4, enf4, el4} <= {ej3, enf3, el3};
         {ej5, enf5, el5} <= {ej4, enf4, el4};
         {ej6, enf6, el6} <= {ej5, enf5, el5};
+        {ej7, enf7, el7} <= {ej6, enf6, el6};
+        {ej8, enf8, el8} <= {ej7, enf7, el7};
     end
     always @(posedge clk) begin
-        if (rst) {ev1, ev2, ev3, ev4, ev5, ev6} <= 6'b000000;
-        else {ev1, ev2, ev3, ev4, ev5, ev6} <= {e_run, ev1, ev2, ev3, ev4, ev5};
+        if (rst) {ev1, ev2, ev3, ev4, ev5, ev6, ev7, ev8} <= 8'b0;
+        else {ev1, ev2, ev3, ev4, ev5, ev6, ev7, ev8} <= {e_run, ev1, ev2, ev3, ev4, ev5, ev6, ev7};
     end
-    assign e_done = ev6 & el6;
+    assign e_done = ev8 & el8;
 
-    // Steps 2-6 per evaluator: the operands (S selected from the snapshot word), Mv*S (18 x
-    // 29 -> 47 bits: registered operands and product), Bv + Mv*S (49 bits), v = the
-    // sum rounded half to even at 2^-27 and saturated to INT12, then the table read (one
-    // 4096 x 15 ROM per evaluator, registered: block RAM from 4 kbit on).
+    // Steps 2-8 per evaluator: the operands (S selected from the snapshot word), Mv*S (18 x
+    // 29 -> 47 bits, mul_pipe: two stages), Bv + Mv*S (49 bits), the sum rounded half
+    // to even at 2^-27, v saturated to INT12, then the table read (one 4096 x 15 ROM per
+    // evaluator, registered: block RAM from 4 kbit on).
     wire [14:0] g_new;
     genvar i, j;
     generate
         for (i = 0; i < 1; i = i + 1) begin : g_eval
             reg signed [28:0] s2;
             reg signed [17:0] m2;
-            reg signed [47:0] b2, b3;
-            reg signed [46:0] p3;
-            reg signed [48:0] sum4;
-            reg [11:0] v5;
-            reg [14:0] g6;
-            wire [47:0] b3u = b3;
-            wire [46:0] p3u = p3;
+            reg signed [47:0] b2, b3, b4;
+            wire signed [46:0] p4;
+            reg signed [48:0] sum5, vr6;
+            reg [11:0] v7;
+            reg [14:0] g8;
+            wire [47:0] b4u = b4;
+            wire [46:0] p4w = p4;
+            wire [46:0] p4u = p4w;  // the exact range: 47 bits
+            mul_pipe #(
+                .AW(29),
+                .BW(18)
+            ) u_mul (
+                .clk(clk),
+                .a(s2),
+                .b(m2),
+                .p(p4)
+            );
             // Lanes i, G+i, 2G+i, ... of the snapshot word: a PE/G-input multiplexer.
             wire [28:0] s_opt [0:1];
             for (j = 0; j < 2; j = j + 1) begin : g_opt
@@ -153,27 +167,27 @@ module snap_insta_prelu_reuse (
             end
             wire [28:0] s_sel = s_opt[ej1];
             // Round half to even: floor, then +1 above half or at half with an odd floor.
-            wire signed [48:0] fl = sum4 >>> 27;
-            wire [26:0] rem = sum4[26:0];
+            wire signed [48:0] fl = sum5 >>> 27;
+            wire [26:0] rem = sum5[26:0];
             wire up = (rem > 27'd67108864) | ((rem == 27'd67108864) & fl[0]);
             wire signed [48:0] vr = fl + {{48{1'b0}}, up};
-            wire [11:0] vs = (vr < 49'sh1fffffffff800) ? 12'h800 : (vr > 49'sh7ff) ? 12'h7ff :
-                vr[11:0];
+            wire [11:0] vs = (vr6 < 49'sh1fffffffff800) ? 12'h800 : (vr6 > 49'sh7ff) ? 12'h7ff :
+                vr6[11:0];
             // table[v - min]: the index is v with its sign bit inverted.
             reg [14:0] tab [0:4095];
             initial $readmemh("snap_insta_prelu_reuse_table.mem", tab);
-            wire [11:0] t_addr = {~v5[11], v5[10:0]};
+            wire [11:0] t_addr = {~v7[11], v7[10:0]};
             always @(posedge clk) begin
                 s2 <= s_sel;
                 m2 <= em1[i*18 +: 18];
                 b2 <= eb1[i*48 +: 48];
-                p3 <= m2 * s2;
-                b3 <= b2;
-                sum4 <= {{1{b3u[47]}}, b3u} + {{2{p3u[46]}}, p3u};
-                v5 <= vs;
-                g6 <= tab[t_addr];
+                {b3, b4} <= {b2, b3};
+                sum5 <= {{1{b4u[47]}}, b4u} + {{2{p4u[46]}}, p4u};
+                vr6 <= vr;
+                v7 <= vs;
+                g8 <= tab[t_addr];
             end
-            assign g_new[i*15 +: 15] = g6;
+            assign g_new[i*15 +: 15] = g8;
         end
     endgenerate
 
@@ -184,10 +198,10 @@ module snap_insta_prelu_reuse (
     reg [29:0] wsr;
     wire [29:0] wnext = {g_new, wsr[29:15]};
     always @(posedge clk) begin
-        if (ev6) wsr <= wnext;
+        if (ev8) wsr <= wnext;
     end
     always @(posedge clk) begin
-        if (ev6 & (ej6 == 1'd1)) bank[{e_par, enf6}] <= wnext;
+        if (ev8 & (ej8 == 1'd1)) bank[{e_par, enf8}] <= wnext;
     end
 
     // ============ read side: frame k's elements with frame k's gamma
@@ -210,18 +224,19 @@ module snap_insta_prelu_reuse (
         end
     end
 
-    // Stage 1: registered reads of the word, its gamma and its channels' constants.
+    // Stage 1: registered reads of the word, its gamma and its channels' constants; stage 2
+    // registers them once more (a block RAM's read data does not drive logic).
     reg [31:0] mp_rom [0:3];
     reg [31:0] mn_rom [0:3];
     reg [63:0] add_rom [0:3];
     initial $readmemh("snap_insta_prelu_reuse_mp.mem", mp_rom);
     initial $readmemh("snap_insta_prelu_reuse_mn.mem", mn_rom);
     initial $readmemh("snap_insta_prelu_reuse_add.mem", add_rom);
-    reg [15:0] xr;
-    reg [29:0] gr;
-    reg [31:0] mpr, mnr;
-    reg [63:0] adr;
-    reg vr1, vr2, vr3, vr4, vr5;
+    reg [15:0] xr, xq;
+    reg [29:0] gr, gq;
+    reg [31:0] mpr, mnr, mpq, mnq;
+    reg [63:0] adr, adq;
+    reg vr1, vr2, vr3, vr4, vr5, vr6, vr7;
     always @(posedge clk) begin
         if (en) begin
             xr <= s_axis_tdata;
@@ -229,21 +244,22 @@ module snap_insta_prelu_reuse (
             mpr <= mp_rom[r_nf];
             mnr <= mn_rom[r_nf];
             adr <= add_rom[r_nf];
+            {xq, gq, mpq, mnq, adq} <= {xr, gr, mpr, mnr, adr};
         end
     end
     always @(posedge clk) begin
-        if (rst) {vr1, vr2, vr3, vr4, vr5} <= 5'b00000;
-        else if (en) {vr1, vr2, vr3, vr4, vr5} <= {step_r, vr1, vr2, vr3, vr4};
+        if (rst) {vr1, vr2, vr3, vr4, vr5, vr6, vr7} <= 7'b0000000;
+        else if (en) {vr1, vr2, vr3, vr4, vr5, vr6, vr7} <= {step_r, vr1, vr2, vr3, vr4, vr5, vr6};
     end
 
-    // Stages 2-5 per lane: d = x*2^8 - gamma (17 bits, exact) and its segment's factor,
-    // the product (17 x 16 -> 32 bits, registered), + add (33 bits), then
-    // round half to even at 2^-22 and saturate to INT8.
+    // Stages 3-7 per lane: d = x*2^8 - gamma (17 bits, exact) and its segment's factor,
+    // the product (17 x 16 -> 32 bits, registered), + add (33 bits), the sum
+    // rounded half to even at 2^-22, then saturated to INT8.
     wire [15:0] ob;
     generate
         for (p = 0; p < 2; p = p + 1) begin : g_out
-            wire [7:0] xe = xr[p*8 +: 8];
-            wire [14:0] ge = gr[p*15 +: 15];
+            wire [7:0] xe = xq[p*8 +: 8];
+            wire [14:0] ge = gq[p*15 +: 15];
             wire [8:0] xh = {{1{xe[7]}}, xe};
             wire [16:0] xg = {xh, 8'b0};
             wire [16:0] gg = {{2{ge[14]}}, ge};
@@ -252,28 +268,29 @@ module snap_insta_prelu_reuse (
             reg signed [15:0] m2;
             reg signed [31:0] a2, a3;
             reg signed [31:0] p3;
-            reg signed [32:0] y4;
-            reg [7:0] o5;
+            reg signed [32:0] y4, yr5;
+            reg [7:0] o6;
             wire [31:0] a3u = a3;
             wire [31:0] p3u = p3;
             wire signed [32:0] fl = y4 >>> 22;
             wire [21:0] rem = y4[21:0];
             wire up = (rem > 22'd2097152) | ((rem == 22'd2097152) & fl[0]);
             wire signed [32:0] yr = fl + {{32{1'b0}}, up};
-            wire [7:0] ys = (yr < 33'sh1ffffff80) ? 8'h80 : (yr > 33'sh7f) ? 8'h7f :
-                yr[7:0];
+            wire [7:0] ys = (yr5 < 33'sh1ffffff80) ? 8'h80 : (yr5 > 33'sh7f) ? 8'h7f :
+                yr5[7:0];
             always @(posedge clk) begin
                 if (en) begin
                     d2 <= dd;
-                    m2 <= dd[16] ? mnr[p*16 +: 16] : mpr[p*16 +: 16];
-                    a2 <= adr[p*32 +: 32];
+                    m2 <= dd[16] ? mnq[p*16 +: 16] : mpq[p*16 +: 16];
+                    a2 <= adq[p*32 +: 32];
                     p3 <= m2 * d2;
                     a3 <= a2;
                     y4 <= {{1{a3u[31]}}, a3u} + {{1{p3u[31]}}, p3u};
-                    o5 <= ys;
+                    yr5 <= yr;
+                    o6 <= ys;
                 end
             end
-            assign ob[p*8 +: 8] = o5;
+            assign ob[p*8 +: 8] = o6;
         end
     endgenerate
 
@@ -286,7 +303,7 @@ module snap_insta_prelu_reuse (
         .clk(clk),
         .rst(rst),
         .s_tdata(ob),
-        .s_tvalid(vr5 & en),
+        .s_tvalid(vr7 & en),
         .s_tready(en),
         .m_tdata(m_axis_tdata),
         .m_tvalid(m_axis_tvalid),

@@ -6,7 +6,7 @@
 // Ports: s_axis (input words), m_axis (PE BIPOLAR bits per word: the activations of frame k) and
 // m_axis_delay (the input words of frame k, for the residual shortcut). Both outputs leave the
 // same buffered word in the same cycle; each has its own 2-word skid FIFO and tready.
-// Frame buffer: 82 words (64 of one frame + 18 that arrive while the
+// Frame buffer: 85 words (64 of one frame + 21 that arrive while the
 // thresholds are evaluated), written and read in raster order as one circular FIFO.
 // Evaluators: 1 channel(s) per cycle, 8 cycle(s) per frame; thresholds double banked.
 // m_axis_stat: the frame's S vector (4 word(s) of 2 INT29 lanes) once the frame is
@@ -45,12 +45,12 @@ module snap_insta_threshold (
     wire w_last_vec = (w_v == 4'd15);
     wire w_final = w_last_vec & w_nf_last;
     // Registers only: tready never depends on tvalid.
-    assign s_axis_tready = (count != 7'd82) & ~(w_last_vec & (snap_pending | stat_pending));
+    assign s_axis_tready = (count != 7'd85) & ~(w_last_vec & (snap_pending | stat_pending));
     wire step_w = s_axis_tvalid & s_axis_tready;
 
     // One write and one registered read port: simple dual-port block RAM from 4 kbit on (the
     // estimator's rule), LUT RAM below.
-    (* ram_style = "distributed" *) reg [15:0] fbuf [0:81];
+    (* ram_style = "distributed" *) reg [15:0] fbuf [0:84];
     always @(posedge clk) begin
         if (step_w) fbuf[wr_ptr] <= s_axis_tdata;
     end
@@ -62,18 +62,18 @@ module snap_insta_threshold (
         end else if (step_w) begin
             w_nf <= w_nf_last ? 2'd0 : w_nf + 1'b1;
             if (w_nf_last) w_v <= w_last_vec ? 4'd0 : w_v + 1'b1;
-            wr_ptr <= (wr_ptr == 7'd81) ? 7'd0 : wr_ptr + 1'b1;
+            wr_ptr <= (wr_ptr == 7'd84) ? 7'd0 : wr_ptr + 1'b1;
         end
     end
 
-    // Stage 1: the word and its channels' mu (registered ROM read).
+    // Stage 1: the word and its channels' mu (INT8, registered ROM read).
     reg [15:0] mu_rom [0:3];
     initial $readmemh("snap_insta_threshold_mu.mem", mu_rom);
     reg [15:0] x1;
     reg [15:0] mu1;
-    reg [1:0] nf1, nf2, nf3, nf4;
-    reg v1, v2, v3, v4, first1, first2, first3, first4, last1, last2, last3, last4;
-    reg fin1, fin2, fin3, fin4;
+    reg [1:0] nf1, nf2, nf3, nf4, nf5;
+    reg v1, v2, v3, v4, v5, first1, first2, first3, first4, first5;
+    reg last1, last2, last3, last4, last5, fin1, fin2, fin3, fin4, fin5;
     always @(posedge clk) begin
         x1 <= s_axis_tdata;
         mu1 <= mu_rom[w_nf];
@@ -81,20 +81,21 @@ module snap_insta_threshold (
         {nf2, first2, last2, fin2} <= {nf1, first1, last1, fin1};
         {nf3, first3, last3, fin3} <= {nf2, first2, last2, fin2};
         {nf4, first4, last4, fin4} <= {nf3, first3, last3, fin3};
+        {nf5, first5, last5, fin5} <= {nf4, first4, last4, fin4};
     end
     always @(posedge clk) begin
-        if (rst) {v1, v2, v3, v4} <= 4'b0000;
-        else {v1, v2, v3, v4} <= {step_w, v1, v2, v3};
+        if (rst) {v1, v2, v3, v4, v5} <= 5'b00000;
+        else {v1, v2, v3, v4, v5} <= {step_w, v1, v2, v3, v4};
     end
 
-    // Stages 2-4: d = x - mu (9 bits), d^2 (17), d^3 (25): exact, one registered
-    // multiplier per stage (DSP-friendly). Then S += d^3 in the accumulator of the word's
+    // Stages 2-5: d = x*2^0 - mu (9 bits), d^2 (17), d^3 (25, two stages of mul_pipe):
+    // exact, registered multipliers (DSP-friendly). Then S += d^3 in the accumulator of the word's
     // channel group: a one-cycle read-modify-write (asynchronous read), so back-to-back words of
     // the same group (NF = 1) need no forwarding. The first vector of a frame restarts S; the
     // last one also writes the final S into `snap`, which the evaluators read.
     reg [57:0] acc [0:3];
     reg [57:0] snap [0:3];
-    wire [57:0] acc_rd = acc[nf4];
+    wire [57:0] acc_rd = acc[nf5];
     wire [57:0] acc_next;
     genvar p;
     generate
@@ -105,22 +106,31 @@ module snap_insta_threshold (
             wire [8:0] md = {{1{me[7]}}, me};
             reg signed [8:0] d2, d3;
             reg signed [16:0] sq3;
-            reg signed [24:0] cu4;
+            wire signed [25:0] cu5;  // d^2 * d: mul_pipe, stages 4-5
+            mul_pipe #(
+                .AW(17),
+                .BW(9)
+            ) u_cube (
+                .clk(clk),
+                .a(sq3),
+                .b(d3),
+                .p(cu5)
+            );
             always @(posedge clk) begin
                 d2 <= xd - md;
                 sq3 <= d2 * d2;
                 d3 <= d2;
-                cu4 <= sq3 * d3;
             end
-            wire [28:0] s_old = first4 ? 29'd0 : acc_rd[p*29 +: 29];
-            wire [24:0] cu = cu4;
+            wire [28:0] s_old = first5 ? 29'd0 : acc_rd[p*29 +: 29];
+            wire [25:0] cu_w = cu5;
+            wire [24:0] cu = cu_w[24:0];  // the exact range
             assign acc_next[p*29 +: 29] = s_old + {{4{cu[24]}}, cu};
         end
     endgenerate
     always @(posedge clk) begin
-        if (v4) begin
-            acc[nf4] <= acc_next;
-            if (last4) snap[nf4] <= acc_next;
+        if (v5) begin
+            acc[nf5] <= acc_next;
+            if (last5) snap[nf5] <= acc_next;
         end
     end
 
@@ -140,7 +150,7 @@ module snap_insta_threshold (
             stat_pending <= 1'b0;
             st_run <= 1'b0;
         end else begin
-            if (v4 & fin4) stat_full <= 1'b1;
+            if (v5 & fin5) stat_full <= 1'b1;
             else if (st_start) stat_full <= 1'b0;
             if (step_w & w_final) stat_pending <= 1'b1;
             else if (st_step & st_last) stat_pending <= 1'b0;
@@ -198,7 +208,7 @@ module snap_insta_threshold (
             e_busy <= 1'b0;
             e_par <= 1'b0;
         end else begin
-            if (v4 & fin4) snap_full <= 1'b1;
+            if (v5 & fin5) snap_full <= 1'b1;
             else if (e_start) snap_full <= 1'b0;
             if (step_w & w_final) snap_pending <= 1'b1;
             else if (e_run & e_last) snap_pending <= 1'b0;
@@ -231,10 +241,12 @@ module snap_insta_threshold (
     reg [57:0] sn1;
     reg [48:0] ea1;
     reg [17:0] em1;
-    reg [0:0] en1, en2, en3, en4;
-    reg [0:0] ej1, ej2, ej3, ej4;
-    reg [1:0] enf1, enf2, enf3, enf4;
-    reg ev1, ev2, ev3, ev4, el1, el2, el3, el4;
+    // Control of the 6 evaluator steps: sigma < 0 (en), lane group (ej), channel group (enf),
+    // valid (ev) and last step (el) travel with the data.
+    reg [0:0] en1, en2, en3, en4, en5, en6;
+    reg [0:0] ej1, ej2, ej3, ej4, ej5, ej6;
+    reg [1:0] enf1, enf2, enf3, enf4, enf5, enf6;
+    reg ev1, ev2, ev3, ev4, ev5, ev6, el1, el2, el3, el4, el5, el6;
     always @(posedge clk) begin
         sn1 <= snap[e_nf];
         ea1 <= a_rom[e_k];
@@ -244,15 +256,17 @@ module snap_insta_threshold (
         {en2, ej2, enf2, el2} <= {en1, ej1, enf1, el1};
         {en3, ej3, enf3, el3} <= {en2, ej2, enf2, el2};
         {en4, ej4, enf4, el4} <= {en3, ej3, enf3, el3};
+        {en5, ej5, enf5, el5} <= {en4, ej4, enf4, el4};
+        {en6, ej6, enf6, el6} <= {en5, ej5, enf5, el5};
     end
     always @(posedge clk) begin
-        if (rst) {ev1, ev2, ev3, ev4} <= 4'b0000;
-        else {ev1, ev2, ev3, ev4} <= {e_run, ev1, ev2, ev3};
+        if (rst) {ev1, ev2, ev3, ev4, ev5, ev6} <= 6'b0;
+        else {ev1, ev2, ev3, ev4, ev5, ev6} <= {e_run, ev1, ev2, ev3, ev4, ev5};
     end
-    assign e_done = ev4 & el4;
+    assign e_done = ev6 & el6;
 
-    // Steps 2-4 per evaluator: the operands (S selected from the snapshot word), M*S (18 x
-    // 29 -> 47 bits: registered operands and product, a DSP's input and product registers),
+    // Steps 2-6 per evaluator: the operand (S selected from the snapshot word), the operands
+    // registered again, M*S (18 x 29 -> 47 bits, mul_pipe: two stages),
     // A' + M*S (49 bits, registered), with A' = A + 2^E - 1 (sigma > 0) or A + 2^E (sigma < 0)
     // so that the arithmetic shift by E gives ceil(T) or floor(T) + 1; then the clamp to
     // [min, max + 1] (INT9), as in Threshold.
@@ -260,13 +274,23 @@ module snap_insta_threshold (
     genvar i, j;
     generate
         for (i = 0; i < 1; i = i + 1) begin : g_eval
-            reg signed [28:0] s2;
-            reg signed [17:0] m2;
-            reg signed [48:0] a2, a3;
-            reg signed [46:0] p3;
-            reg signed [48:0] sum4;
-            wire [48:0] a3u = a3;
-            wire [46:0] p3u = p3;
+            reg signed [28:0] s2, s3;
+            reg signed [17:0] m2, m3;
+            reg signed [48:0] a2, a3, a4, a5;
+            wire signed [46:0] p5;
+            reg signed [48:0] sum6;
+            wire [48:0] a5u = a5;
+            wire [46:0] p5w = p5;
+            wire [46:0] p5u = p5w;  // the exact range: 47 bits
+            mul_pipe #(
+                .AW(29),
+                .BW(18)
+            ) u_mul (
+                .clk(clk),
+                .a(s3),
+                .b(m3),
+                .p(p5)
+            );
             // Lanes i, G+i, 2G+i, ... of the snapshot word: a PE/G-input multiplexer.
             wire [28:0] s_opt [0:1];
             for (j = 0; j < 2; j = j + 1) begin : g_opt
@@ -277,14 +301,14 @@ module snap_insta_threshold (
                 s2 <= s_sel;
                 m2 <= em1[i*18 +: 18];
                 a2 <= ea1[i*49 +: 49];
-                p3 <= m2 * s2;
-                a3 <= a2;
-                sum4 <= a3u + {{2{p3u[46]}}, p3u};
+                {s3, m3, a3} <= {s2, m2, a2};
+                {a4, a5} <= {a3, a4};
+                sum6 <= a5u + {{2{p5u[46]}}, p5u};
             end
-            wire signed [48:0] sh = sum4 >>> 31;
+            wire signed [48:0] sh = sum6 >>> 31;
             wire [8:0] th = (sh < 49'sh1ffffffffff80) ? 9'h180 :
                 (sh > 49'sh80) ? 9'h80 : sh[8:0];
-            assign th_new[i*10 +: 10] = {en4[i], th};
+            assign th_new[i*10 +: 10] = {en6[i], th};
         end
     endgenerate
 
@@ -295,10 +319,10 @@ module snap_insta_threshold (
     reg [19:0] wsr;
     wire [19:0] wnext = {th_new, wsr[19:10]};
     always @(posedge clk) begin
-        if (ev4) wsr <= wnext;
+        if (ev6) wsr <= wnext;
     end
     always @(posedge clk) begin
-        if (ev4 & (ej4 == 1'd1)) bank[{e_par, enf4}] <= wnext;
+        if (ev6 & (ej6 == 1'd1)) bank[{e_par, enf6}] <= wnext;
     end
 
     // ============ read side: frame k leaves once its thresholds are ready
@@ -321,7 +345,7 @@ module snap_insta_threshold (
             r_nf <= r_nf_last ? 2'd0 : r_nf + 1'b1;
             if (r_nf_last) r_v <= (r_v == 4'd15) ? 4'd0 : r_v + 1'b1;
             if (r_final) r_par <= ~r_par;
-            rd_ptr <= (rd_ptr == 7'd81) ? 7'd0 : rd_ptr + 1'b1;
+            rd_ptr <= (rd_ptr == 7'd84) ? 7'd0 : rd_ptr + 1'b1;
         end
     end
     always @(posedge clk) begin
@@ -337,28 +361,30 @@ module snap_insta_threshold (
         end
     end
 
-    // Registered reads of the buffered word and its thresholds, then the PE comparisons.
-    reg [15:0] xr, od;
-    reg [19:0] tr;
+    // Registered reads of the buffered word and its thresholds, registered once more (a block
+    // RAM's read data does not drive logic), then the PE comparisons.
+    reg [15:0] xr, xq, od;
+    reg [19:0] tr, tq;
     reg [1:0] ob;
-    reg vr1, vr2;
+    reg vr1, vr2, vr3;
     always @(posedge clk) begin
         if (en) begin
             xr <= fbuf[rd_ptr];
             tr <= bank[{r_par, r_nf}];
-            od <= xr;
+            {xq, tq} <= {xr, tr};
+            od <= xq;
         end
     end
     always @(posedge clk) begin
-        if (rst) {vr1, vr2} <= 2'b00;
-        else if (en) {vr1, vr2} <= {step_r, vr1};
+        if (rst) {vr1, vr2, vr3} <= 3'b000;
+        else if (en) {vr1, vr2, vr3} <= {step_r, vr1, vr2};
     end
     generate
         for (p = 0; p < 2; p = p + 1) begin : g_cmp
-            wire [7:0] xe = xr[p*8 +: 8];
+            wire [7:0] xe = xq[p*8 +: 8];
             wire [8:0] xt = {{1{xe[7]}}, xe};
-            wire [8:0] th = tr[p*10 +: 9];
-            wire neg = tr[p*10 + 9];
+            wire [8:0] th = tq[p*10 +: 9];
+            wire neg = tq[p*10 + 9];
             wire ge = $signed(xt) >= $signed(th);
             // sigma < 0: the stored threshold is floor(T) + 1 and x <= floor(T) is x < it.
             always @(posedge clk) begin
@@ -376,7 +402,7 @@ module snap_insta_threshold (
         .clk(clk),
         .rst(rst),
         .s_tdata(ob),
-        .s_tvalid(vr2 & en),
+        .s_tvalid(vr3 & en),
         .s_tready(rdy_bin),
         .m_tdata(m_axis_tdata),
         .m_tvalid(m_axis_tvalid),
@@ -389,7 +415,7 @@ module snap_insta_threshold (
         .clk(clk),
         .rst(rst),
         .s_tdata(od),
-        .s_tvalid(vr2 & en),
+        .s_tvalid(vr3 & en),
         .s_tready(rdy_dly),
         .m_tdata(m_axis_delay_tdata),
         .m_tvalid(m_axis_delay_tvalid),

@@ -5,12 +5,13 @@
 //   h  = sat_UINT8(rne(Mh*max(w1 @ m3, 0) * 2^-24))
 //   v  = sat_INT12(rne(Mo*(w2 @ h) * 2^-15))
 // One frame at a time: LOAD (S, 4 words) -> FC1 (16 cycles) -> FC2 (16 cycles) -> OUT
-// (v, 4 words); 47 cycles from the last S word to the last v word at full output rate.
+// (v, 4 words); 54 cycles from the last S word to the last v word at full output rate.
 // Constants: snap_insta_threshold_plus_se_mm.mem, snap_insta_threshold_plus_se_w1.mem, snap_insta_threshold_plus_se_mh.mem, snap_insta_threshold_plus_se_w2.mem, snap_insta_threshold_plus_se_mo.mem.
 // The rescalers are modules of this file, named after it (no library module).
 /* verilator lint_off DECLFILENAME */
 // rne-and-saturate unit of snap_insta_threshold_plus_se: y = sat(rne(a*m * 2^-33)) on 8 bits;
-// two registers (product, result), free running: the caller carries the valid flags.
+// three registers (the two of mul_pipe, the result), free running: the caller carries the valid
+// flags.
 module snap_insta_threshold_plus_se_m3 (
     input  wire clk,
     input  wire signed [28:0] a,
@@ -18,8 +19,16 @@ module snap_insta_threshold_plus_se_m3 (
     output reg  [7:0] y
 );
     wire signed [28:0] a_pos = a;
-    reg signed [46:0] p;
-    always @(posedge clk) p <= a_pos * m;
+    wire signed [46:0] p;
+    mul_pipe #(
+        .AW(29),
+        .BW(18)
+    ) u_mul (
+        .clk(clk),
+        .a(a_pos),
+        .b(m),
+        .p(p)
+    );
     wire [46:0] pu = p;
     wire [46:0] pe = pu;
     wire signed [13:0] q = pe[46:33];  // floor(p * 2^-33)
@@ -31,7 +40,8 @@ module snap_insta_threshold_plus_se_m3 (
 endmodule
 
 // rne-and-saturate unit of snap_insta_threshold_plus_se: y = sat(rne(max(a, 0)*m * 2^-24)) on 8 bits;
-// two registers (product, result), free running: the caller carries the valid flags.
+// three registers (the two of mul_pipe, the result), free running: the caller carries the valid
+// flags.
 module snap_insta_threshold_plus_se_hid (
     input  wire clk,
     input  wire signed [18:0] a,
@@ -39,8 +49,16 @@ module snap_insta_threshold_plus_se_hid (
     output reg  [7:0] y
 );
     wire signed [18:0] a_pos = a[18] ? 19'sd0 : a;
-    reg signed [36:0] p;
-    always @(posedge clk) p <= a_pos * m;
+    wire signed [36:0] p;
+    mul_pipe #(
+        .AW(19),
+        .BW(18)
+    ) u_mul (
+        .clk(clk),
+        .a(a_pos),
+        .b(m),
+        .p(p)
+    );
     wire [36:0] pu = p;
     wire [36:0] pe = pu;
     wire signed [12:0] q = pe[36:24];  // floor(p * 2^-24)
@@ -52,7 +70,8 @@ module snap_insta_threshold_plus_se_hid (
 endmodule
 
 // rne-and-saturate unit of snap_insta_threshold_plus_se: y = sat(rne(a*m * 2^-15)) on 12 bits;
-// two registers (product, result), free running: the caller carries the valid flags.
+// three registers (the two of mul_pipe, the result), free running: the caller carries the valid
+// flags.
 module snap_insta_threshold_plus_se_v (
     input  wire clk,
     input  wire signed [18:0] a,
@@ -60,8 +79,16 @@ module snap_insta_threshold_plus_se_v (
     output reg  [11:0] y
 );
     wire signed [18:0] a_pos = a;
-    reg signed [36:0] p;
-    always @(posedge clk) p <= a_pos * m;
+    wire signed [36:0] p;
+    mul_pipe #(
+        .AW(19),
+        .BW(18)
+    ) u_mul (
+        .clk(clk),
+        .a(a_pos),
+        .b(m),
+        .p(p)
+    );
     wire [36:0] pu = p;
     wire [36:0] pe = pu;
     wire signed [21:0] q = pe[36:15];  // floor(p * 2^-15)
@@ -87,7 +114,7 @@ module snap_insta_threshold_plus_se (
         OUT = 3'd6;
     genvar i;
     reg [2:0] state;
-    reg [1:0] wcnt;  // cycles left in a drain state (W1, W2, W3)
+    reg [2:0] wcnt;  // cycles left in a drain state (W1, W2, W3)
     reg [1:0] in_cnt;  // S word of the frame
     reg [1:0] out_cnt;  // v word of the frame
     reg [3:0] iss_a;  // weight ROM address: issue cycle of the layer
@@ -110,7 +137,7 @@ module snap_insta_threshold_plus_se (
     always @(posedge clk) begin
         if (rst) begin
             state <= LOAD;
-            wcnt <= 2'd0;
+            wcnt <= 3'd0;
             in_cnt <= 2'd0;
             out_cnt <= 2'd0;
             iss_a <= 4'd0;
@@ -123,12 +150,12 @@ module snap_insta_threshold_plus_se (
                     in_cnt <= in_last ? 2'd0 : in_cnt + 1'b1;
                     if (in_last) begin
                         state <= W1;
-                        wcnt <= 2'd2;
+                        wcnt <= 3'd3;
                     end
                 end
                 W1, W2, W3: begin
                     wcnt <= wcnt - 1'b1;
-                    if (wcnt == 2'd0) state <= (state == W1) ? FC1 : (state == W2) ? FC2 : OUT;
+                    if (wcnt == 3'd0) state <= (state == W1) ? FC1 : (state == W2) ? FC2 : OUT;
                 end
                 FC1, FC2: begin
                     iss_a <= a_last ? 4'd0 : iss_a + 1'b1;
@@ -137,7 +164,7 @@ module snap_insta_threshold_plus_se (
                     if (k_last & l2) g2 <= a_last ? 3'd0 : g2 + 1'b1;
                     if (a_last) begin
                         state <= l2 ? W3 : W2;
-                        wcnt <= 2'd3;
+                        wcnt <= 3'd6;
                     end
                 end
                 OUT: if (m_hs) begin
@@ -149,19 +176,20 @@ module snap_insta_threshold_plus_se (
         end
     end
 
-    // ============ input: m3 of 2 channel(s) per S word (S/Mm register, product, rounding)
+    // ============ input: m3 of 2 channel(s) per S word (S/Mm register, two product stages,
+    // rounding)
     reg [35:0] mm_rom [0:3];
     initial $readmemh("snap_insta_threshold_plus_se_mm.mem", mm_rom);
     reg [57:0] s_q;
     reg [35:0] mm_q;
-    reg in_v1, in_v2, in_v3;
+    reg in_v1, in_v2, in_v3, in_v4;
     always @(posedge clk) begin
         if (s_hs) s_q <= s_axis_tdata;
         mm_q <= mm_rom[in_cnt];
     end
     always @(posedge clk) begin
-        if (rst) {in_v1, in_v2, in_v3} <= 3'b000;
-        else {in_v1, in_v2, in_v3} <= {s_hs, in_v1, in_v2};
+        if (rst) {in_v1, in_v2, in_v3, in_v4} <= 4'b0000;
+        else {in_v1, in_v2, in_v3, in_v4} <= {s_hs, in_v1, in_v2, in_v3};
     end
     wire [15:0] m3_new;
     generate
@@ -181,7 +209,7 @@ module snap_insta_threshold_plus_se (
     // bits [7:0] and rotates by one channel per issue cycle (C cycles per group: back in place).
     reg [63:0] m3_all;
     always @(posedge clk) begin
-        if (in_v3)
+        if (in_v4)
             m3_all <= {m3_new, m3_all[63:16]};
         else if (issuing & ~l2)
             m3_all <= {m3_all[7:0], m3_all[63:8]};
@@ -191,11 +219,13 @@ module snap_insta_threshold_plus_se (
     // bits [7:0] and rotates by one unit per issue cycle.
     reg [15:0] h_all;
     wire [7:0] h_new;
-    reg v_d1, v_d2, v_d3, v_d4;  // an issue cycle's word is in stage 1..4
-    reg first_d1, last_d1, last_d2, last_d3, last_d4;  // first / last issue of a group
-    reg l2_d1, l2_d2, l2_d3, l2_d4;  // the issue belongs to FC2
-    wire h_done = v_d4 & last_d4 & ~l2_d4;
-    wire v_done = v_d4 & last_d4 & l2_d4;
+    // An issue cycle's word is in stage 1..7 (v_d), is the first / last issue of a group, belongs
+    // to FC2 (l2_d).
+    reg v_d1, v_d2, v_d3, v_d4, v_d5, v_d6, v_d7;
+    reg first_d1, first_d2, first_d3, last_d1, last_d2, last_d3, last_d4, last_d5, last_d6, last_d7;
+    reg l2_d1, l2_d2, l2_d3, l2_d4, l2_d5, l2_d6, l2_d7;
+    wire h_done = v_d7 & last_d7 & ~l2_d7;
+    wire v_done = v_d7 & last_d7 & l2_d7;
     always @(posedge clk) begin
         if (h_done)
             h_all <= {h_new, h_all[15:8]};
@@ -204,8 +234,9 @@ module snap_insta_threshold_plus_se (
     end
 
     // ============ MAC schedule, stage 1: registered weight reads (1 lanes: lane k is row
-    // g*M + k of w1 or w2), the broadcast operand (m3 signed or h unsigned, as 9-bit signed), and
-    // the group's mantissas (read one cycle later, so that they arrive with the final sums).
+    // g*M + k of w1 or w2) and the broadcast operand (m3 signed or h unsigned, as 9-bit signed);
+    // the group's mantissas are read with the group index delayed to stage 3, so that they arrive
+    // with the final sums (stage 4).
     (* rom_style = "logic" *) reg [7:0] w1_rom [0:15];
     (* rom_style = "logic" *) reg [7:0] w2_rom [0:15];
     reg [17:0] mh_rom [0:1];
@@ -216,37 +247,46 @@ module snap_insta_threshold_plus_se (
     initial $readmemh("snap_insta_threshold_plus_se_mo.mem", mo_rom);
     reg [7:0] w1_q, w2_q;
     reg [17:0] mh_q, mo_q;
-    reg [0:0] g1_d1;
-    reg [2:0] g2_d1;
-    reg signed [8:0] x_q;
+    reg [0:0] g1_d1, g1_d2, g1_d3;
+    reg [2:0] g2_d1, g2_d2, g2_d3;
+    reg signed [8:0] x_q, x_q2;
     always @(posedge clk) begin
         w1_q <= w1_rom[iss_a];
         w2_q <= w2_rom[iss_a];
         x_q <= l2 ? {1'b0, h_all[7:0]} : {m3_all[7], m3_all[7:0]};
+        x_q2 <= x_q;
         {g1_d1, g2_d1} <= {g1, g2};
-        mh_q <= mh_rom[g1_d1];
-        mo_q <= mo_rom[g2_d1];
+        {g1_d2, g2_d2, g1_d3, g2_d3} <= {g1_d1, g2_d1, g1_d2, g2_d2};
+        mh_q <= mh_rom[g1_d3];
+        mo_q <= mo_rom[g2_d3];
         {first_d1, last_d1, l2_d1} <= {iss_k == 3'd0, k_last, l2};
+        {first_d2, first_d3} <= {first_d1, first_d2};
         {last_d2, l2_d2} <= {last_d1, l2_d1};
         {last_d3, l2_d3} <= {last_d2, l2_d2};
         {last_d4, l2_d4} <= {last_d3, l2_d3};
+        {last_d5, l2_d5} <= {last_d4, l2_d4};
+        {last_d6, l2_d6} <= {last_d5, l2_d5};
+        {last_d7, l2_d7} <= {last_d6, l2_d6};
     end
     always @(posedge clk) begin
-        if (rst) {v_d1, v_d2, v_d3, v_d4} <= 4'b0000;
-        else {v_d1, v_d2, v_d3, v_d4} <= {issuing, v_d1, v_d2, v_d3};
+        if (rst) {v_d1, v_d2, v_d3, v_d4, v_d5, v_d6, v_d7} <= 7'b0;
+        else {v_d1, v_d2, v_d3, v_d4, v_d5, v_d6, v_d7} <= {issuing, v_d1, v_d2, v_d3, v_d4, v_d5, v_d6};
     end
 
-    // Stage 2: 1 accumulators of 19 bits (exact: |w1 @ m3| and |w2 @ h| fit); stages
-    // 3-4: the FC1 and FC2 rescalers of each lane read the final sum of a group.
+    // Stage 2: each lane's weight (w1 or w2) and the operand registered; stage 3: the 8 x 9-bit
+    // product; stage 4: 1 accumulators of 19 bits (exact: |w1 @ m3| and |w2 @ h| fit);
+    // stages 5-7: the FC1 and FC2 rescalers of each lane read the final sum of a group.
     wire [11:0] v_new;
     generate
         for (i = 0; i < 1; i = i + 1) begin : g_mac
-            wire signed [7:0] wt = l2_d1 ? w2_q[i*8 +: 8] : w1_q[i*8 +: 8];
-            wire signed [16:0] prod = wt * x_q;
+            reg signed [7:0] wt;
+            reg signed [16:0] prod;
             wire [16:0] produ = prod;
             reg signed [18:0] acc;
             always @(posedge clk) begin
-                if (v_d1) acc <= (first_d1 ? 19'sd0 : acc) + {{2{produ[16]}}, produ};
+                wt <= l2_d1 ? w2_q[i*8 +: 8] : w1_q[i*8 +: 8];
+                prod <= wt * x_q2;
+                if (v_d3) acc <= (first_d3 ? 19'sd0 : acc) + {{2{produ[16]}}, produ};
             end
             wire [7:0] yh;
             wire [11:0] yv;
