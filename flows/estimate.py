@@ -346,6 +346,12 @@ def insta_prelu(cfg: InstaPReLU, family: str) -> Estimate:
     else:
         absorbed += g * (w["mb"] + w["sb"] + w["pw"])
     ff = 100 + pe * (ff_lane + w["ob_b"]) + g * ff_eval
+    # The Fmax pipelining (docs/insta.md, "Fmax"): the read side's register of the word and its
+    # gamma, the rounded output sum, and (own forms) the cube's mul_pipe stages.
+    ff += pe * (w["xb"] + w["tb"] + w["ysw"])
+    if own:
+        cube = (mul_pipe_blocks(w["sqw"], 18) + 1) * (w["sqw"] + w["dw"]) - w["cuw"]
+        ff += pe * cube
     if own:
         logic += math.ceil(pe * PRELU_WRITE_LUT[family] * w["sb"])
         ff += pe * (w["xb"] + w["mu_b"] + 2 * w["dw"] + w["sqw"] + w["cuw"])
