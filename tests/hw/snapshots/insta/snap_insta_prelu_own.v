@@ -64,11 +64,6 @@ module snap_insta_prelu_own (
             wr_ptr <= (wr_ptr == 7'd86) ? 7'd0 : wr_ptr + 1'b1;
         end
     end
-    always @(posedge clk) begin
-        if (rst) count <= 7'd0;
-        else if (step_w & ~step_r) count <= count + 1'b1;
-        else if (step_r & ~step_w) count <= count - 1'b1;
-    end
 
     // Stage 1: the word and its channels' mu (INT12, registered ROM read).
     reg [23:0] mu_rom [0:3];
@@ -92,10 +87,11 @@ module snap_insta_prelu_own (
         else {v1, v2, v3, v4, v5} <= {step_w, v1, v2, v3, v4};
     end
 
-    // Stages 2-5: d = x*2^4 - mu (13 bits), d^2 (25), d^3 (37, two stages of
-    // mul_pipe): exact. S += d^3 in the accumulator of the word's channel group
-    // (asynchronous read: back-to-back words of one group need no forwarding). The first vector
-    // of a frame restarts S; the last one also writes the final S into `snap`.
+    // Stages 2-5: d = x*2^4 - mu (13 bits), d^2 (25), d^3 (37, two stages of mul_pipe):
+    // exact, registered multipliers (DSP-friendly). Then S += d^3 in the accumulator of the word's
+    // channel group: a one-cycle read-modify-write (asynchronous read), so back-to-back words of
+    // the same group (NF = 1) need no forwarding. The first vector of a frame restarts S; the
+    // last one also writes the final S into `snap`, which the evaluators read.
     reg [81:0] acc [0:3];
     reg [81:0] snap [0:3];
     wire [81:0] acc_rd = acc[nf5];
@@ -105,7 +101,7 @@ module snap_insta_prelu_own (
             wire [7:0] xe = x1[p*8 +: 8];
             wire [11:0] me = mu1[p*12 +: 12];
             wire [8:0] xh = {{1{xe[7]}}, xe};
-            wire [12:0] xd = {xh, 4'b0};
+            wire [12:0] xd = {xh, 4'b0};  // x 2^4
             wire [12:0] md = {{1{me[11]}}, me};
             reg signed [12:0] d2, d3;
             reg signed [24:0] sq3;
@@ -135,6 +131,11 @@ module snap_insta_prelu_own (
             acc[nf5] <= acc_next;
             if (last5) snap[nf5] <= acc_next;
         end
+    end
+    always @(posedge clk) begin
+        if (rst) count <= 7'd0;
+        else if (step_w & ~step_r) count <= count + 1'b1;
+        else if (step_r & ~step_w) count <= count - 1'b1;
     end
     wire s_done = v5 & fin5;  // the snapshot holds a whole frame's S
 

@@ -43,6 +43,7 @@ module snap_insta_threshold_plus (
     assign s_axis_tready = (count != 8'd145) & ~(w_last_vec & stat_pending);
     wire step_w = s_axis_tvalid & s_axis_tready;
 
+    genvar p;
     // One write and one registered read port: simple dual-port block RAM from 4 kbit on (the
     // estimator's rule), LUT RAM below.
     (* ram_style = "distributed" *) reg [15:0] fbuf [0:144];
@@ -92,7 +93,6 @@ module snap_insta_threshold_plus (
     reg [57:0] snap [0:3];
     wire [57:0] acc_rd = acc[nf5];
     wire [57:0] acc_next;
-    genvar p;
     generate
         for (p = 0; p < 2; p = p + 1) begin : g_acc
             wire [7:0] xe = x1[p*8 +: 8];
