@@ -26,6 +26,16 @@ def lit(value: int, bits: int) -> str:
     return f"{bits}'d{value}"
 
 
+def slit(value: int, bits: int) -> str:
+    """A signed Verilog literal of `bits` bits (two's complement pattern in hex)."""
+    return f"{bits}'sh{value & ((1 << bits) - 1):x}"
+
+
+def hlit(value: int, bits: int) -> str:
+    """An unsigned Verilog literal of `bits` bits (the two's complement pattern of `value`)."""
+    return f"{bits}'h{value & ((1 << bits) - 1):x}"
+
+
 def index(sig: str, depth: int) -> str:
     """Address of a memory of `depth` words (a 1-word memory takes the constant 0)."""
     return sig if depth > 1 else "0"

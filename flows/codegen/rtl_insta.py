@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flows.codegen.render import hlit, slit
 from flows.codegen.rtl_insta_se import reader_context, se_submodule
 from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
 from flows.datatypes import BIPOLAR, INT, DataType, pack_words, smallest_type
@@ -75,15 +76,6 @@ def widths(cfg: InstaThreshold) -> dict[str, int]:
     )
 
 
-def _slit(value: int, bits: int) -> str:
-    """A signed Verilog literal of `bits` bits (two's complement pattern)."""
-    return f"{bits}'sh{value & ((1 << bits) - 1):x}"
-
-
-def _hlit(value: int, bits: int) -> str:
-    return f"{bits}'h{value & ((1 << bits) - 1):x}"
-
-
 def _buffer_style(cfg: InstaThreshold) -> str:
     """ram_style of the frame buffer: the estimator's block/LUT rule (rtl_kinds.rom_style)."""
     style = rom_style(cfg.pe * cfg.input_type.bits, cfg.buffer_words)
@@ -131,10 +123,10 @@ def _context(cfg: InstaThreshold) -> dict:
             bank_waddr=f"{{e_par, enf{EVAL_STAGES}}}" if cfg.nf > 1 else "e_par",
             ed=EVAL_STAGES,
             bank_raddr="{r_par, r_nf}" if cfg.nf > 1 else "r_par",
-            lo_sw=_slit(lo, w["sw"]),
-            hi_sw=_slit(hi, w["sw"]),
-            lo_tb=_hlit(lo, w["tb"]),
-            hi_tb=_hlit(hi, w["tb"]),
+            lo_sw=slit(lo, w["sw"]),
+            hi_sw=slit(hi, w["sw"]),
+            lo_tb=hlit(lo, w["tb"]),
+            hi_tb=hlit(hi, w["tb"]),
             mu_file=f"{cfg.name}_mu.mem",
             mu_type=cfg.mu_type.name,
             mu_b=cfg.mu_type.bits,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flows.codegen.render import hlit, slit
 from flows.codegen.rtl_insta_se import reader_context, se_submodule
 from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
 from flows.datatypes import INT, DataType, pack_words
@@ -70,14 +71,6 @@ def prelu_widths(cfg: InstaPReLU) -> dict[str, int]:
         ysw=width(y_lo + cfg.add_type.min, y_hi + cfg.add_type.max, True),  # + add
         ob_b=cfg.output_type.bits,
     )
-
-
-def _slit(value: int, bits: int) -> str:
-    return f"{bits}'sh{value & ((1 << bits) - 1):x}"
-
-
-def _hlit(value: int, bits: int) -> str:
-    return f"{bits}'h{value & ((1 << bits) - 1):x}"
 
 
 def _check(cfg: InstaPReLU) -> None:
@@ -157,14 +150,14 @@ def _context(cfg: InstaPReLU) -> dict:
             bank_raddr="{r_par, r_nf}" if cfg.nf > 1 else "r_par",
             ev_half=f"{max(ev, 1)}'d{1 << (ev - 1)}" if ev else "",
             rs_half=f"{max(rs, 1)}'d{1 << (rs - 1)}" if rs else "",
-            vlo_sw=_slit(-(1 << (vb - 1)), w["esw"]),
-            vhi_sw=_slit((1 << (vb - 1)) - 1, w["esw"]),
-            vlo=_hlit(-(1 << (vb - 1)), vb),
-            vhi=_hlit((1 << (vb - 1)) - 1, vb),
-            olo_sw=_slit(ot.min, w["ysw"]),
-            ohi_sw=_slit(ot.max, w["ysw"]),
-            olo=_hlit(ot.min, w["ob_b"]),
-            ohi=_hlit(ot.max, w["ob_b"]),
+            vlo_sw=slit(-(1 << (vb - 1)), w["esw"]),
+            vhi_sw=slit((1 << (vb - 1)) - 1, w["esw"]),
+            vlo=hlit(-(1 << (vb - 1)), vb),
+            vhi=hlit((1 << (vb - 1)) - 1, vb),
+            olo_sw=slit(ot.min, w["ysw"]),
+            ohi_sw=slit(ot.max, w["ysw"]),
+            olo=hlit(ot.min, w["ob_b"]),
+            ohi=hlit(ot.max, w["ob_b"]),
         )
         | reader_context(cfg, False)
     )

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flows.codegen.render import render, write_mem
+from flows.codegen.render import hlit, render, slit, write_mem
 from flows.codegen.rtl_kinds import clog2, rom_style, width
 from flows.datatypes import INT, DataType, pack_words
 from flows.errors import ConfigError
@@ -59,11 +59,6 @@ def check_folding(se: SEConfig, lanes: int, macs_per_cycle: int, stat_bits: int)
         )
 
 
-def _slit(value: int, bits: int) -> str:
-    """A signed Verilog literal of `bits` bits (two's complement hex)."""
-    return f"{bits}'sh{value & ((1 << bits) - 1):x}"
-
-
 def _rescaler(tag: str, iw: int, mw: int, sh: int, out: DataType, relu: bool) -> dict:
     """One rne-and-saturate unit: inputs iw x mw bits signed, product pw, floor q of qw bits."""
     pw = iw + mw
@@ -71,9 +66,8 @@ def _rescaler(tag: str, iw: int, mw: int, sh: int, out: DataType, relu: bool) ->
     qw = w - sh
     return dict(
         tag=tag, iw=iw, mw=mw, pw=pw, w=w, sh=sh, qw=qw, ob=out.bits, relu=relu,
-        lo=_slit(out.min, qw + 1), hi=_slit(out.max, qw + 1),
-        lo_o=f"{out.bits}'h{out.min & ((1 << out.bits) - 1):x}",
-        hi_o=f"{out.bits}'h{out.max & ((1 << out.bits) - 1):x}",
+        lo=slit(out.min, qw + 1), hi=slit(out.max, qw + 1),
+        lo_o=hlit(out.min, out.bits), hi_o=hlit(out.max, out.bits),
     )  # fmt: skip
 
 

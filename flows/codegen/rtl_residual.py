@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+from flows.codegen.render import slit
 from flows.codegen.rtl_kinds import LayerRTL, _common, _param, clog2, width
 from flows.datatypes import DataType, Kind, pack_words
 from flows.errors import ConfigError
@@ -36,11 +37,6 @@ __all__ = [
     "rprelu",
     "sum_range",
 ]
-
-
-def _slit(value: int, bits: int) -> str:
-    """A signed Verilog literal of `bits` bits (two's complement pattern)."""
-    return f"{bits}'sh{value & ((1 << bits) - 1):x}"
 
 
 def sum_range(xt: DataType, mt: DataType, at: DataType) -> tuple[int, int]:
@@ -73,8 +69,8 @@ def requant_context(
         ob=out.bits,
         sat_lo=sat_lo,
         sat_hi=sat_hi,
-        lo_lit=_slit(sat.min, cw) if sat_lo else "",
-        hi_lit=_slit(sat.max, cw) if sat_hi else "",
+        lo_lit=slit(sat.min, cw) if sat_lo else "",
+        hi_lit=slit(sat.max, cw) if sat_hi else "",
         sat_type=sat.name if sat is not None else "none",
     )
 
