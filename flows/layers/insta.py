@@ -26,7 +26,7 @@ import numpy as np
 
 from flows.datatypes import BIPOLAR, INT, DataType, Kind, smallest_type
 from flows.errors import ConfigError, NumericContractError
-from flows.layers.insta_se import SEConfig, pick_macs, se_path_cycles, se_v
+from flows.layers.insta_se import SEConfig, se_macs_of, se_path_cycles, se_v
 from flows.layers.registry import (
     LayerKind,
     check_divides,
@@ -50,6 +50,26 @@ THRESHOLD_OVERHEAD = 5 + 1 + (EVAL_STAGES - 1) + 1 + 1
 # The evaluator must have read the snapshot of frame k (eval_steps reads after 6 cycles of
 # accumulate pipeline and start) before frame k+1's last vector starts to overwrite it.
 SNAPSHOT_SLACK = 6
+
+
+def refined_mu_type(t: DataType, k: int) -> DataType:
+    """mu_c in units of 2^-k steps of the input type t, inside its range: [min 2^k, max 2^k]."""
+    return smallest_type(t.min << k, t.max << k)
+
+
+def statistic_bound(t: DataType, k: int, num_vectors: int) -> int:
+    """max |S| = H*W*((2^n - 1) 2^k)^3 for x of type t and mu in its range on the 2^-k grid."""
+    return num_vectors * ((t.max - t.min) << k) ** 3
+
+
+def min_evaluators(channels: int, pe: int, num_vectors: int) -> int | None:
+    """Fewest evaluators G (a divisor of PE) with C/G + SNAPSHOT_SLACK <= (H*W - 1) * NF: the
+    snapshot of frame k is read before frame k+1's last vector overwrites it (docs/insta.md)."""
+    budget = (num_vectors - 1) * (channels // pe) - SNAPSHOT_SLACK
+    for g in range(1, pe + 1):
+        if pe % g == 0 and channels // g <= budget:
+            return g
+    return None
 
 
 @dataclass(frozen=True)
@@ -95,7 +115,7 @@ class InstaThreshold:
                 f"{self.name}: mantissa_bits must be in 2..32 and offset_bits in 2..62, got "
                 f"{self.mantissa_bits} and {self.offset_bits}"
             )
-        acc_bits = (self.num_vectors * self.max_deviation**3).bit_length() + 1  # acc_type's
+        acc_bits = self._bound.bit_length() + 1  # acc_type's
         if acc_bits > 62:
             raise ConfigError(
                 f"{self.name}: the accumulator needs {acc_bits} bits (more than 62): "
@@ -103,16 +123,9 @@ class InstaThreshold:
                 f"{self.mu_frac_bits} mu_frac_bits"
             )
         self._check_evaluators()
-        if self.se is not None:
-            if self.se.channels != self.channels:
-                raise ConfigError(
-                    f"{self.name}: the SE block has {self.se.channels} channels, the layer "
-                    f"{self.channels}"
-                )
-            m = pick_macs(self.name, self.se, self.pe, self.cycles_per_frame, self.se_macs)
-            object.__setattr__(self, "_se_macs", m)  # checked once, kept when pickled
-        elif self.se_macs is not None:
-            raise ConfigError(f"{self.name}: se_macs without an SE config")
+        m = se_macs_of(self.name, self.se, self.channels, self.pe, self.cycles_per_frame,
+                       self.se_macs)  # fmt: skip
+        object.__setattr__(self, "_se_macs", m)  # checked once, kept when pickled
 
     def _check_evaluators(self) -> None:
         g_min = self.min_evaluators
@@ -162,8 +175,7 @@ class InstaThreshold:
     @property
     def mu_type(self) -> DataType:
         """mu_c in units of 2^-k input steps, inside the input range: [min 2^k, max 2^k]."""
-        t, k = self.input_type, self.mu_frac_bits
-        return t if k == 0 else smallest_type(t.min << k, t.max << k)
+        return refined_mu_type(self.input_type, self.mu_frac_bits)
 
     @property
     def max_deviation(self) -> int:
@@ -174,8 +186,11 @@ class InstaThreshold:
     def acc_type(self) -> DataType:
         """S_c: |S| <= H*W*((2^n - 1) 2^k)^3, at most INT(3(n + k) + ceil(log2(H*W)) + 1)
         (numerics 8)."""
-        bound = self.num_vectors * self.max_deviation**3
-        return smallest_type(-bound, bound)
+        return smallest_type(-self._bound, self._bound)
+
+    @property
+    def _bound(self) -> int:
+        return statistic_bound(self.input_type, self.mu_frac_bits, self.num_vectors)
 
     @property
     def mantissa_type(self) -> DataType:
@@ -195,11 +210,7 @@ class InstaThreshold:
     @property
     def min_evaluators(self) -> int | None:
         """Fewest evaluators G (a divisor of PE) with C/G + SNAPSHOT_SLACK <= (H*W - 1) * NF."""
-        budget = (self.num_vectors - 1) * self.nf - SNAPSHOT_SLACK
-        for g in range(1, self.pe + 1):
-            if self.pe % g == 0 and self.channels // g <= budget:
-                return g
-        return None
+        return min_evaluators(self.channels, self.pe, self.num_vectors)
 
     @property
     def num_evaluators(self) -> int:

@@ -29,8 +29,8 @@ import numpy as np
 from flows.datatypes import INT, DataType, Kind, smallest_type
 from flows.errors import ConfigError
 from flows.fixedpoint import rne, rne_shift, saturate
-from flows.layers.insta import statistic
-from flows.layers.insta_se import SEConfig, pick_macs, se_path_cycles, se_v
+from flows.layers.insta import min_evaluators, refined_mu_type, statistic, statistic_bound
+from flows.layers.insta_se import SEConfig, se_macs_of, se_path_cycles, se_v
 from flows.layers.registry import (
     LayerKind,
     check_divides,
@@ -102,21 +102,15 @@ class InstaPReLU:
             raise ConfigError(f"{self.name}: form 'se' and an SE config go together")
         if self.shift < 0 or self.stat_exponent < 0:
             raise ConfigError(f"{self.name}: shift and stat_exponent must be >= 0")
-        if self.se is not None:
-            if self.se.channels != self.channels:
-                raise ConfigError(
-                    f"{self.name}: the SE block has {self.se.channels} channels, the layer "
-                    f"{self.channels}"
-                )
-            if (self.se.v_bits, self.se.v_exponent) != (self.v_bits, self.v_exponent):
-                raise ConfigError(
-                    f"{self.name}: the SE's v (INT{self.se.v_bits} at 2^-{self.se.v_exponent}) "
-                    f"must index the gamma table (INT{self.v_bits} at 2^-{self.v_exponent})"
-                )
-            m = pick_macs(self.name, self.se, self.pe, self.cycles_per_frame, self.se_macs)
-            object.__setattr__(self, "_se_macs", m)  # checked once, kept when pickled
-        elif self.se_macs is not None:
-            raise ConfigError(f"{self.name}: se_macs without an SE config")
+        m = se_macs_of(self.name, self.se, self.channels, self.pe, self.cycles_per_frame,
+                       self.se_macs)  # fmt: skip
+        se = self.se
+        if se is not None and (se.v_bits, se.v_exponent) != (self.v_bits, self.v_exponent):
+            raise ConfigError(
+                f"{self.name}: the SE's v (INT{se.v_bits} at 2^-{se.v_exponent}) "
+                f"must index the gamma table (INT{self.v_bits} at 2^-{self.v_exponent})"
+            )
+        object.__setattr__(self, "_se_macs", m)  # checked once, kept when pickled
 
     @property
     def num_vectors(self) -> int:
@@ -127,14 +121,12 @@ class InstaPReLU:
         """S_c of the own statistics (as InstaThreshold.acc_type), or the reused one."""
         if self.form == "reuse":
             return self.stat_type
-        t, k = self.input_type, self.mu_frac_bits
-        bound = self.num_vectors * ((t.max - t.min) << k) ** 3
+        bound = statistic_bound(self.input_type, self.mu_frac_bits, self.num_vectors)
         return smallest_type(-bound, bound)
 
     @property
     def mu_type(self) -> DataType:
-        t, k = self.input_type, self.mu_frac_bits
-        return smallest_type(t.min << k, t.max << k)
+        return refined_mu_type(self.input_type, self.mu_frac_bits)
 
     @property
     def cycles_per_frame(self) -> int:
@@ -155,13 +147,7 @@ class InstaPReLU:
     def min_evaluators(self) -> int | None:
         """Fewest evaluators G (a divisor of PE) with C/G + SNAPSHOT_SLACK <= (H*W - 1) * NF:
         InstaThreshold's rule (the own form's write side is the same pipeline)."""
-        from flows.layers import insta
-
-        budget = (self.num_vectors - 1) * self.nf - insta.SNAPSHOT_SLACK
-        for g in range(1, self.pe + 1):
-            if self.pe % g == 0 and self.channels // g <= budget:
-                return g
-        return None
+        return min_evaluators(self.channels, self.pe, self.num_vectors)
 
     @property
     def num_evaluators(self) -> int:

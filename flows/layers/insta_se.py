@@ -130,6 +130,20 @@ def pick_macs(name: str, se: SEConfig, lanes: int, frame_cycles: int, macs: int 
     return macs if macs is not None else fits[0]
 
 
+def se_macs_of(
+    name: str, se: SEConfig | None, channels: int, lanes: int, frame_cycles: int, macs: int | None
+) -> int | None:
+    """The checked MACs per cycle of an INSTA+ layer's SE (None without an SE): its channels are
+    the layer's, `macs` as `pick_macs` allows; se_macs without an SE is refused."""
+    if se is None:
+        if macs is not None:
+            raise ConfigError(f"{name}: se_macs without an SE config")
+        return None
+    if se.channels != channels:
+        raise ConfigError(f"{name}: the SE block has {se.channels} channels, the layer {channels}")
+    return pick_macs(name, se, lanes, frame_cycles, macs)
+
+
 def _scaled(m: np.ndarray, v: np.ndarray, shift: int, wide: bool) -> np.ndarray:
     dt = object if wide else np.int64
     return rne_shift(m.astype(dt) * np.asarray(v).astype(dt), shift)

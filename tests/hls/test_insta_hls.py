@@ -698,7 +698,7 @@ def test_refusals_are_clear(tmp_path):
     with pytest.raises(ConfigError, match=r"mu must lie in the input range \(-2048\.\.2032"):
         hls_kernel(Node(own.config, ["x"], ["y"], bad_mu))
     reuse = _case("hls_prelu_reuse_u4").node
-    wide = InstaPReLU(**{**reuse.config.__dict__, "pe": 16})
+    wide = replace(reuse.config, pe=16)
     with pytest.raises(ConfigError, match="PE=16 lanes per word, which must divide stat_chan"):
         hls_kernel(Node(wide, ["x", "s"], ["y"], reuse.params))
     with pytest.raises(ConfigError, match="3 output streams; use csim_streams"):
