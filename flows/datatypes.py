@@ -53,6 +53,11 @@ class DataType:
         return (1 << (self.bits - 1)) - 1 if self.kind == Kind.INT else (1 << self.bits) - 1
 
     @property
+    def bounds(self) -> tuple[int, int]:
+        """(min, max)."""
+        return self.min, self.max
+
+    @property
     def name(self) -> str:
         return "BIPOLAR" if self.kind == Kind.BIPOLAR else f"{self.kind.value.upper()}{self.bits}"
 
@@ -100,6 +105,12 @@ def UINT(bits: int) -> DataType:  # noqa: N802 - reads like the type it builds
 
 def INT(bits: int) -> DataType:  # noqa: N802
     return DataType(Kind.INT, bits)
+
+
+def product_range(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    """The exact range of x * y for x in the range a and y in the range b."""
+    corners = [x * y for x in a for y in b]
+    return min(corners), max(corners)
 
 
 def smallest_type(lo: int, hi: int) -> DataType:

@@ -18,7 +18,7 @@ import numpy as np
 
 from flows.codegen.hls_kernel import HlsKernel, StreamSpec, int_literal, per_line, policy
 from flows.codegen.rtl_insta_se import se_widths
-from flows.datatypes import BIPOLAR, INT, DataType
+from flows.datatypes import BIPOLAR, INT, DataType, product_range
 from flows.errors import ConfigError
 from flows.layers.insta import InstaThreshold, check_params
 from flows.layers.insta_prelu import InstaPReLU, param
@@ -46,15 +46,6 @@ def _sbits(lo: int, hi: int, min_bits: int = 2) -> int:
 
 def _type_ctype(t: DataType) -> str:
     return _ctype(t.min, t.max, t.bits)
-
-
-def _product(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-    corners = [x * y for x in a for y in b]
-    return min(corners), max(corners)
-
-
-def _range(t: DataType) -> tuple[int, int]:
-    return t.min, t.max
 
 
 # --- constants -> C++ arrays ---------------------------------------------------------------------
@@ -151,10 +142,10 @@ def _threshold_types(cfg: InstaThreshold) -> list[tuple[str, str]]:
     d = x 2^k - mu are k bits wider and S 3k bits (numerics 8)."""
     t, e, k = cfg.input_type, cfg.exponent, cfg.mu_frac_bits
     dev = cfg.max_deviation  # (2^n - 1) 2^k
-    operand = _range(cfg.acc_type) if cfg.se is None else _tanh_range(cfg)
-    mant = _range(cfg.mantissa_type)
+    operand = cfg.acc_type.bounds if cfg.se is None else _tanh_range(cfg)
+    mant = cfg.mantissa_type.bounds
     offs = (cfg.offset_type.min, cfg.offset_type.max + (1 << e))  # A' = A + 2^E - 1 or A + 2^E
-    prod = _product(mant, operand)
+    prod = product_range(mant, operand)
     types = [
         ("shifted_t", _ctype(t.min << k, t.max << k, t.bits)),
         ("mu_t", _type_ctype(cfg.mu_type)),
@@ -276,13 +267,13 @@ def _prelu_types(cfg: InstaPReLU) -> tuple[list[tuple[str, str]], list[tuple[str
     """(typedefs, extra constants) of the layer configuration (insta_prelu.hpp)."""
     t, k, gf = cfg.input_type, cfg.mu_frac_bits, cfg.gamma_frac_bits
     dev = (t.max - t.min) << k
-    acc = _range(cfg.acc_type)
-    vsum = _product(_range(INT(cfg.mantissa_bits)), acc)
+    acc = cfg.acc_type.bounds
+    vsum = product_range(INT(cfg.mantissa_bits).bounds, acc)
     vsum = (vsum[0] + INT(cfg.offset_bits).min, vsum[1] + INT(cfg.offset_bits).max)
-    tab = _range(cfg.table_type)
+    tab = cfg.table_type.bounds
     xg = (t.min << gf, t.max << gf)
     dg = (xg[0] - tab[1], xg[1] - tab[0])
-    y = _product(_range(cfg.mul_type), dg)
+    y = product_range(cfg.mul_type.bounds, dg)
     y = (y[0] + cfg.add_type.min, y[1] + cfg.add_type.max)
     y_shift = cfg.shift + gf
     types = [

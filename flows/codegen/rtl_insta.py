@@ -15,7 +15,7 @@ import numpy as np
 from flows.codegen.render import hlit, slit
 from flows.codegen.rtl_insta_se import reader_context, se_submodule
 from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
-from flows.datatypes import BIPOLAR, INT, DataType, pack_words, smallest_type
+from flows.datatypes import BIPOLAR, INT, DataType, pack_words, product_range, smallest_type
 from flows.errors import ConfigError
 from flows.graph import Node
 from flows.layers.insta import EVAL_STAGES, InstaThreshold, check_params
@@ -43,10 +43,6 @@ def hw_offsets(cfg: InstaThreshold, a: np.ndarray, sign: np.ndarray) -> list[int
     return [int(v) + bias - (1 if s > 0 else 0) for v, s in zip(a, sign, strict=True)]
 
 
-def _extremes(t: DataType) -> tuple[int, int]:
-    return t.min, t.max
-
-
 def tanh_type(cfg: InstaThreshold) -> DataType:
     """INSTA-Th+: the tanh table's entries rne(3 tanh(v/3) 2^G) lie in [-3 * 2^G, 3 * 2^G]."""
     bound = 3 << cfg.tanh_frac_bits
@@ -60,7 +56,7 @@ def widths(cfg: InstaThreshold) -> dict[str, int]:
     ot, mt, st = cfg.offset_type, cfg.mantissa_type, cfg.acc_type
     op = st if cfg.se is None else tanh_type(cfg)
     a_lo, a_hi = ot.min, ot.max + (1 << cfg.exponent)  # A' of hw_offsets
-    prods = [m * s for m in _extremes(mt) for s in _extremes(op)]
+    p_lo, p_hi = product_range(mt.bounds, op.bounds)
     return dict(
         xb=n,
         dw=width(-dmax, dmax, True),  # x - mu
@@ -69,9 +65,9 @@ def widths(cfg: InstaThreshold) -> dict[str, int]:
         sb=st.bits,
         ob=op.bits,
         mb=mt.bits,
-        pw=width(min(prods), max(prods), True),  # M*S
+        pw=width(p_lo, p_hi, True),  # M*S
         ab=width(a_lo, a_hi, True),
-        sw=width(a_lo + min(prods), a_hi + max(prods), True),  # A' + M*S
+        sw=width(a_lo + p_lo, a_hi + p_hi, True),  # A' + M*S
         tb=cfg.threshold_type.bits,
     )
 

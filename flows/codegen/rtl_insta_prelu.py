@@ -16,7 +16,7 @@ import numpy as np
 from flows.codegen.render import hlit, slit
 from flows.codegen.rtl_insta_se import reader_context, se_submodule
 from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
-from flows.datatypes import INT, DataType, pack_words
+from flows.datatypes import INT, DataType, pack_words, product_range
 from flows.errors import ConfigError
 from flows.graph import Node
 from flows.layers.insta_prelu import EVAL_STAGES, InstaPReLU, param
@@ -33,24 +33,15 @@ def prelu_ports(cfg: InstaPReLU) -> dict[str, Port]:
     return ports
 
 
-def _range(t: DataType) -> tuple[int, int]:
-    return t.min, t.max
-
-
-def _product(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-    p = [x * y for x in a for y in b]
-    return min(p), max(p)
-
-
 def prelu_widths(cfg: InstaPReLU) -> dict[str, int]:
     """Bit widths of the datapath, each from the exact range of its value."""
     t, k, gf = cfg.input_type, cfg.mu_frac_bits, cfg.gamma_frac_bits
     dmax = (t.max - t.min) << k  # |x 2^k - mu| with mu clamped onto the input range
     mt, bt = INT(cfg.mantissa_bits), INT(cfg.offset_bits)
-    p_lo, p_hi = _product(_range(mt), _range(cfg.acc_type))
+    p_lo, p_hi = product_range(mt.bounds, cfg.acc_type.bounds)
     tt = cfg.table_type
     d_lo, d_hi = (t.min << gf) - tt.max, (t.max << gf) - tt.min  # x 2^G - gamma
-    y_lo, y_hi = _product((d_lo, d_hi), _range(cfg.mul_type))
+    y_lo, y_hi = product_range((d_lo, d_hi), cfg.mul_type.bounds)
     return dict(
         xb=t.bits,
         mu_b=cfg.mu_type.bits,
