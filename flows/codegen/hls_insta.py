@@ -20,7 +20,7 @@ from flows.codegen.hls_kernel import HlsKernel, StreamSpec, int_literal, per_lin
 from flows.codegen.rtl_insta_se import se_widths
 from flows.datatypes import BIPOLAR, INT, DataType, product_range
 from flows.errors import ConfigError
-from flows.layers.insta import InstaThreshold, check_params
+from flows.layers.insta import InstaThreshold, check_mu_range, check_params
 from flows.layers.insta_prelu import InstaPReLU, param
 from flows.layers.insta_se import SE_HIDDEN, SE_INPUT, WEIGHT, SEConfig
 from flows.layers.registry import checked_param
@@ -182,22 +182,11 @@ def _threshold_se(cfg: InstaThreshold, params: dict, types: dict[str, str]):
     return se_types, consts, arrays
 
 
-def _check_threshold_mu(cfg: InstaThreshold, mu: np.ndarray) -> None:
-    """mu inside the input range (in units of 2^-k), which bounds S by acc_type; for k = 0 the
-    type check of check_params is that range already."""
-    t, k = cfg.input_type, cfg.mu_frac_bits
-    if mu.min() < t.min << k or mu.max() > t.max << k:
-        raise ConfigError(
-            f"{cfg.name}: mu must lie in the input range ({t.min << k}..{t.max << k} in units "
-            "of 2^-mu_frac_bits), which bounds S (acc_type); clamp it at export"
-        )
-
-
 def insta_threshold_kernel(cfg: InstaThreshold, params: dict[str, np.ndarray]) -> HlsKernel:
     """The HLS kernel of an InstaThreshold: INSTA-Th, or INSTA-Th+ (`se`) with the SE between
     the statistic and the thresholds; mu on a grid 2^-mu_frac_bits finer than x's."""
     mu, a, m, sign = check_params(cfg, params)
-    _check_threshold_mu(cfg, mu)
+    check_mu_range(cfg.name, mu, cfg.input_type, cfg.mu_frac_bits)
     e, t, k = cfg.exponent, cfg.input_type, cfg.mu_frac_bits
     offs = [int(v) + (1 << e) - (1 if s > 0 else 0) for v, s in zip(a, sign, strict=True)]
     types = dict(_threshold_types(cfg))
@@ -254,13 +243,8 @@ def _check_prelu(cfg: InstaPReLU, params: dict[str, np.ndarray]) -> None:
             f"divide stat_channels={cfg.stat_channels}; lower PE"
         )
     if cfg.form != "reuse":
-        t, k = cfg.input_type, cfg.mu_frac_bits
         mu = param(cfg, params, "mu", cfg.mu_type, cfg.channels)
-        if mu.min() < t.min << k or mu.max() > t.max << k:
-            raise ConfigError(
-                f"{cfg.name}: mu must lie in the input range ({t.min << k}..{t.max << k} in units "
-                "of 2^-mu_frac_bits), which bounds S (acc_type); clamp it at export"
-            )
+        check_mu_range(cfg.name, mu, cfg.input_type, cfg.mu_frac_bits)
 
 
 def _prelu_types(cfg: InstaPReLU) -> tuple[list[tuple[str, str]], list[tuple[str, str, int]]]:

@@ -16,9 +16,8 @@ from flows.codegen.render import hlit, slit
 from flows.codegen.rtl_insta_se import reader_context, se_submodule
 from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
 from flows.datatypes import BIPOLAR, INT, DataType, pack_words, product_range, smallest_type
-from flows.errors import ConfigError
 from flows.graph import Node
-from flows.layers.insta import EVAL_STAGES, InstaThreshold, check_params
+from flows.layers.insta import EVAL_STAGES, InstaThreshold, check_mu_range, check_params
 from flows.layers.registry import checked_param
 
 __all__ = ["InstaThreshold", "hw_offsets", "insta_ports", "insta_threshold", "stat_port", "widths"]
@@ -152,12 +151,7 @@ def insta_threshold(node: Node) -> LayerRTL:
     per evaluator lane, word k holding channels k*G .. k*G + G - 1)."""
     cfg = node.config
     mu, a, m, sign = check_params(cfg, node.params)
-    t, k = cfg.input_type, cfg.mu_frac_bits
-    if np.any(mu < t.min << k) or np.any(mu > t.max << k):
-        raise ConfigError(
-            f"{cfg.name}: mu must lie in the input range ({t.min << k}..{t.max << k} in units of "
-            "2^-mu_frac_bits), which bounds S (acc_type); clamp it at export"
-        )
+    check_mu_range(cfg.name, mu, cfg.input_type, cfg.mu_frac_bits)
     ctx = _context(cfg)
     g, ut = ctx["g"], cfg.mu_type
     at, mt = INT(ctx["ab"]), INT(ctx["mb"])

@@ -19,6 +19,7 @@ from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
 from flows.datatypes import INT, DataType, pack_words, product_range
 from flows.errors import ConfigError
 from flows.graph import Node
+from flows.layers.insta import check_mu_range
 from flows.layers.insta_prelu import EVAL_STAGES, InstaPReLU, param
 
 __all__ = ["InstaPReLU", "insta_prelu", "prelu_ports", "prelu_widths"]
@@ -188,12 +189,8 @@ def insta_prelu(node: Node) -> LayerRTL:
         ctx["add_file"]: _lanes(p("add", cfg.add_type), cfg.add_type, pe),
     }
     if cfg.form != "reuse":
-        mu, t, k = p("mu", cfg.mu_type), cfg.input_type, cfg.mu_frac_bits
-        if np.any(mu < t.min << k) or np.any(mu > t.max << k):
-            raise ConfigError(
-                f"{cfg.name}: mu must lie in the input range ({t.min << k}..{t.max << k} in units "
-                "of 2^-mu_frac_bits), which bounds S (acc_type); clamp it at export"
-            )
+        mu = p("mu", cfg.mu_type)
+        check_mu_range(cfg.name, mu, cfg.input_type, cfg.mu_frac_bits)
         mems[ctx["mu_file"]] = _lanes(mu, cfg.mu_type, pe)
     subs = () if cfg.se is None else (se_submodule(cfg, node.params),)
     return LayerRTL("insta_prelu.v.j2", ctx, mems, subs)

@@ -57,6 +57,16 @@ def refined_mu_type(t: DataType, k: int) -> DataType:
     return smallest_type(t.min << k, t.max << k)
 
 
+def check_mu_range(name: str, mu: np.ndarray, t: DataType, k: int) -> None:
+    """ConfigError unless mu (units of 2^-k input steps) lies in the input range, which bounds S
+    by acc_type (the type check of the parameters alone allows a little beyond it)."""
+    if np.any(mu < t.min << k) or np.any(mu > t.max << k):
+        raise ConfigError(
+            f"{name}: mu must lie in the input range ({t.min << k}..{t.max << k} in units of "
+            "2^-mu_frac_bits), which bounds S (acc_type); clamp it at export"
+        )
+
+
 def statistic_bound(t: DataType, k: int, num_vectors: int) -> int:
     """max |S| = H*W*((2^n - 1) 2^k)^3 for x of type t and mu in its range on the 2^-k grid."""
     return num_vectors * ((t.max - t.min) << k) ** 3
