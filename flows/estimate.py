@@ -245,17 +245,24 @@ def _se_path(cfg: InstaThreshold | InstaPReLU, family: str) -> Estimate:
 INSTA_TH_XILINX_FF = 0.4
 
 
+def _cube(w: dict, family: str) -> tuple[int, int]:
+    """(DSP, pipeline FF beyond the d^3 register) of one lane's exact cube in the INSTA write
+    side (hw/templates/_insta_write_side.v.j2): d^2 as one product, d^2 * d through mul_pipe
+    (each slice product and the sum registered), from the widths `dw`, `sqw`, `cuw`."""
+    sq, dw = w["sqw"], w["dw"]
+    dsp = dsp_per_product(INT(dw), INT(dw), family) + mul_pipe_blocks(sq, dw)
+    return dsp, (mul_pipe_blocks(sq, 18) + 1) * (sq + dw) - w["cuw"]
+
+
 def _insta_pipeline_ff(cfg: InstaThreshold, w: dict, op: int) -> int:
     """Registers the Fmax pipelining added (docs/insta.md, "Fmax"): the cube's and M*S's
     mul_pipe stages (each slice product and the sum, product-wide), the evaluators' second operand
     register and offset delays, the read side's register of the buffered word and thresholds."""
-    sq, dw, mb, ab = w["sqw"], w["dw"], cfg.mantissa_bits, w["ab"]
-    slices = mul_pipe_blocks(sq, 18)
-    cube = (slices + 1) * (sq + dw)
+    mb, ab = cfg.mantissa_bits, w["ab"]
     ops = mul_pipe_blocks(op, 18) + 1
     evaluator = ops * (op + mb) + op + mb + 3 * ab
     read = cfg.pe * (cfg.input_type.bits + w["tb"] + 1)
-    return cfg.pe * cube + cfg.num_evaluators * evaluator + read - cfg.pe * w["cuw"]
+    return cfg.pe * _cube(w, "ecp5")[1] + cfg.num_evaluators * evaluator + read
 
 
 def insta_threshold(cfg: InstaThreshold, family: str) -> Estimate:
@@ -270,8 +277,7 @@ def insta_threshold(cfg: InstaThreshold, family: str) -> Estimate:
     g = cfg.num_evaluators
     bram, uram = buffer_memory(cfg.pe * cfg.input_type.bits, cfg.buffer_words, family)
     bram += bram_blocks(2 * cfg.threshold_type.bits, cfg.channels)  # double-banked thresholds
-    cube = dsp_per_product(INT(w["dw"]), INT(w["dw"]), family) + mul_pipe_blocks(w["sqw"], w["dw"])
-    dsp = cfg.pe * cube + g * mul_pipe_blocks(op, mb)
+    dsp = cfg.pe * _cube(w, family)[0] + g * mul_pipe_blocks(op, mb)
     lut = 150 + _scaled(cfg.pe * 5 * acc + g * (op + 48), family)
     ff = 150 + cfg.pe * 5 * acc + g * (op + 48) + _insta_pipeline_ff(cfg, w, op)
     if family != "ecp5":  # DSP48 input/product registers and SRL delay lines absorb most of them
@@ -318,7 +324,7 @@ def _prelu_dsp(cfg: InstaPReLU, w: dict, family: str) -> int:
     if cfg.se is None:
         n += cfg.num_evaluators * mul_pipe_blocks(w["sb"], w["mb"])
     if cfg.form != "reuse":
-        n += cfg.pe * (dsp(w["dw"], w["dw"]) + mul_pipe_blocks(w["sqw"], w["dw"]))
+        n += cfg.pe * _cube(w, family)[0]
     return n
 
 
@@ -350,8 +356,7 @@ def insta_prelu(cfg: InstaPReLU, family: str) -> Estimate:
     # gamma, the rounded output sum, and (own forms) the cube's mul_pipe stages.
     ff += pe * (w["xb"] + w["tb"] + w["ysw"])
     if own:
-        cube = (mul_pipe_blocks(w["sqw"], 18) + 1) * (w["sqw"] + w["dw"]) - w["cuw"]
-        ff += pe * cube
+        ff += pe * _cube(w, family)[1]
     if own:
         logic += math.ceil(pe * PRELU_WRITE_LUT[family] * w["sb"])
         ff += pe * (w["xb"] + w["mu_b"] + 2 * w["dw"] + w["sqw"] + w["cuw"])

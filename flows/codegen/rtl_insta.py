@@ -48,6 +48,15 @@ def tanh_type(cfg: InstaThreshold) -> DataType:
     return smallest_type(-bound, bound)
 
 
+def cube_widths(dmax: int) -> dict[str, int]:
+    """Widths of the write side's exact cube for |x 2^k - mu| <= dmax (_insta_write_side.v.j2)."""
+    return dict(
+        dw=width(-dmax, dmax, True),  # x 2^k - mu
+        sqw=width(0, dmax**2, True),  # (x 2^k - mu)^2, kept signed for the next product
+        cuw=width(-(dmax**3), dmax**3, True),  # (x 2^k - mu)^3
+    )
+
+
 def widths(cfg: InstaThreshold) -> dict[str, int]:
     """Bit widths of the datapath, each from the exact range of its value. `ob` is the
     evaluators' operand: S, or for INSTA-Th+ the tanh table entry of v = SE(S)."""
@@ -56,11 +65,8 @@ def widths(cfg: InstaThreshold) -> dict[str, int]:
     op = st if cfg.se is None else tanh_type(cfg)
     a_lo, a_hi = ot.min, ot.max + (1 << cfg.exponent)  # A' of hw_offsets
     p_lo, p_hi = product_range(mt.bounds, op.bounds)
-    return dict(
+    return cube_widths(dmax) | dict(
         xb=n,
-        dw=width(-dmax, dmax, True),  # x - mu
-        sqw=width(0, dmax**2, True),  # (x - mu)^2, kept signed for the next product
-        cuw=width(-(dmax**3), dmax**3, True),  # (x - mu)^3
         sb=st.bits,
         ob=op.bits,
         mb=mt.bits,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from flows.codegen.render import hlit, slit
+from flows.codegen.rtl_insta import cube_widths
 from flows.codegen.rtl_insta_se import reader_context, se_submodule
 from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
 from flows.datatypes import INT, DataType, pack_words, product_range
@@ -43,12 +44,9 @@ def prelu_widths(cfg: InstaPReLU) -> dict[str, int]:
     tt = cfg.table_type
     d_lo, d_hi = (t.min << gf) - tt.max, (t.max << gf) - tt.min  # x 2^G - gamma
     y_lo, y_hi = product_range((d_lo, d_hi), cfg.mul_type.bounds)
-    return dict(
+    return cube_widths(dmax) | dict(
         xb=t.bits,
         mu_b=cfg.mu_type.bits,
-        dw=width(-dmax, dmax, True),
-        sqw=width(0, dmax**2, True),
-        cuw=width(-(dmax**3), dmax**3, True),
         sb=cfg.acc_type.bits,
         mb=mt.bits,
         bb=bt.bits,
