@@ -252,6 +252,15 @@ SLOW_PR_SPECS = {
 }
 
 
+def pr_internals(cfg, p: dict, frames: np.ndarray) -> dict[str, np.ndarray]:
+    """S, v = SE(S), d = x 2^G - gamma and the pre-rounding output sum y of an INSTA-PReLU+."""
+    s = statistic(frames << cfg.mu_frac_bits, p["mu"])
+    v = insta_se.se_v(cfg.name, cfg.se, p, s, cfg.acc_type.bits)
+    d = (frames << cfg.gamma_frac_bits) - p["table"][v - cfg.se.v_type.min][:, None, :]
+    y = np.where(d >= 0, p["mul_pos"] * d, p["mul_neg"] * d) + p["add"]
+    return {"s": s, "v": v, "d": d, "y": y}
+
+
 def pr_case(base: tp.Spec, hidden: int, rng: np.random.Generator) -> tuple[Node, np.ndarray]:
     """INSTA-PReLU+: the alpha form's case (tests/hw/test_insta_prelu.py: output constants, the
     extreme and tie frames) with the SE in place of Mv/Bv, mu back on the data for channels 0
@@ -266,16 +275,13 @@ def pr_case(base: tp.Spec, hidden: int, rng: np.random.Generator) -> tuple[Node,
     se, sp = _se_params(spec, {"sigma": sigma, "mu_int": p["mu"]}, rand, k, rng)
     cfg = dataclasses.replace(node.config, form="se", se=se, mu_frac_bits=k)
     p |= sp
-    s = statistic(frames << k, p["mu"])
-    vt = se.v_type
-    v = insta_se.se_v(cfg.name, se, p, s, cfg.acc_type.bits)
+    v = pr_internals(cfg, p, frames)["v"]
     tie = len(frames) - TIE_FRAMES  # the first tie frame (permutations of one frame)
     for ch in range(0, cfg.channels, 2):  # d == 0: table[v] = x0 2^G for a value x0 of ch
         x0 = int(frames[tie, 0, ch]) << gf
         if cfg.table_type.allowed(np.array([x0])):
-            p["table"][int(v[tie, ch]) - vt.min] = x0
-    d = (frames << gf) - p["table"][v - vt.min][:, None, :]
-    y = np.where(d >= 0, p["mul_pos"] * d, p["mul_neg"] * d) + p["add"]
+            p["table"][int(v[tie, ch]) - se.v_type.min] = x0
+    y = pr_internals(cfg, p, frames)["y"]
     rs = cfg.shift + gf
     for ch in range(1, cfg.channels, 2):  # output rounding tie at element 0 of the tie frame
         a = int(p["add"][ch]) - int(y[tie, 0, ch]) % (1 << rs) + (1 << (rs - 1))
@@ -286,12 +292,10 @@ def pr_case(base: tp.Spec, hidden: int, rng: np.random.Generator) -> tuple[Node,
 
 def check_pr_data(node: Node, frames: np.ndarray) -> dict:
     cfg, p = node.config, node.params
-    k, gf, rs = cfg.mu_frac_bits, cfg.gamma_frac_bits, cfg.shift + cfg.gamma_frac_bits
-    s = statistic(frames << k, p["mu"])
-    stated = check_se_reaches(node, frames, s)
-    v = insta_se.se_v(cfg.name, cfg.se, p, s, cfg.acc_type.bits)
-    d = (frames << gf) - p["table"][v - cfg.se.v_type.min][:, None, :]
-    y = np.where(d >= 0, p["mul_pos"] * d, p["mul_neg"] * d) + p["add"]
+    rs = cfg.shift + cfg.gamma_frac_bits
+    it = pr_internals(cfg, p, frames)
+    stated = check_se_reaches(node, frames, it["s"])
+    d, y = it["d"], it["y"]
     stated |= {
         "d_zero": int(np.sum(d == 0)),
         "y_ties": int(np.sum(np.mod(y, 1 << rs) == 1 << (rs - 1))) if rs else 0,
