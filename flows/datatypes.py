@@ -107,20 +107,6 @@ def INT(bits: int) -> DataType:  # noqa: N802
     return DataType(Kind.INT, bits)
 
 
-def product_range(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-    """The exact range of x * y for x in the range a and y in the range b."""
-    corners = [x * y for x in a for y in b]
-    return min(corners), max(corners)
-
-
-def smallest_type(lo: int, hi: int) -> DataType:
-    """The narrowest UINT/INT type holding every integer in [lo, hi]."""
-    if lo >= 0:
-        return UINT(max(1, int(hi).bit_length()))
-    bits = max(int(-lo - 1).bit_length(), int(hi).bit_length()) + 1
-    return INT(max(2, bits))
-
-
 def parse(name: str) -> DataType:
     """'BIPOLAR', 'UINT8', 'INT12' -> DataType (for JSON round trips)."""
     n = name.upper()

@@ -10,12 +10,30 @@ expected in LUTs/registers, as Yosys maps them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from flows.codegen.rtl_insta_prelu import prelu_widths
 from flows.datatypes import INT, DataType, Kind
 from flows.errors import ConfigError
 from flows.graph import DataflowGraph
+from flows.hwmodel.cube import CubeWidths, cube_dsp, cube_pipeline_ff
+from flows.hwmodel.logic import (
+    CONTROL_FF,
+    CONTROL_LUT,
+    dsp_per_product,
+    lut_multiplier,
+    mul_pipe_blocks,
+    scaled,
+)
+from flows.hwmodel.memory import (
+    bram_blocks,
+    buffer_memory,
+    lut_rom,
+    lutram_luts,
+    memory,
+    ram_blocks,
+)
+from flows.hwmodel.requant import requant, requant_lane_estimate
+from flows.hwmodel.resources import Estimate
 from flows.layers import Affine, InstaThreshold, IntMVAU, LabelSelect, Threshold, XnorMVAU
 from flows.layers.avg_pool import AvgPool, GlobalAvgPool
 from flows.layers.insta_prelu import InstaPReLU
@@ -24,141 +42,15 @@ from flows.layers.rprelu import RPReLU
 from flows.layers.sliding_window import SlidingWindow
 from flows.layers.streams import AddStreams, DuplicateStreams
 
-BLOCK_ROM_MIN_BITS = 4096
-# LUT inputs per family: a LUT is a 2**k-deep, 1-bit ROM.
-LUT_K = {"ecp5": 4, "xc7": 6, "xcup": 6}
-# LUT6 families need fewer LUTs for the same adders/comparators than ECP5's LUT4 (carry logic in
-# CARRY4/8 is not counted as LUT); fitted on the digits_bnn layers (docs/flow.md, Estimator).
-LOGIC_SCALE = {"ecp5": 1.0, "xc7": 0.6, "xcup": 0.6}
-CONTROL_LUT, CONTROL_FF = 60, 60  # counters, handshake and the 2-word output FIFO of every layer
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """Cycles per frame and resources: LUT (logic; LUTRAM counted separately, as Yosys and Vivado
-    report it), FF, BRAM in 18-kbit blocks, DSP, URAM288 blocks (UltraScale+ only) and LUTs used
-    as distributed RAM (Xilinx)."""
-
-    cycles: int
-    lut: int
-    ff: int
-    bram: int
-    dsp: int
-    uram: int = 0
-    lutram: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "cycles": self.cycles,
-            "LUT": self.lut,
-            "FF": self.ff,
-            "BRAM": self.bram,
-            "DSP": self.dsp,
-            "URAM": self.uram,
-            "LUTRAM": self.lutram,
-        }
-
-
-# UltraScale+ UltraRAM (UG573): URAM288 blocks are 4096 x 72 bits, cascade in depth, and cannot be
-# initialised by the bitstream, so only *written* memories (frame buffers) may use them. Decision:
-# on "xcup" a written memory of at least URAM_MIN_BITS and URAM_MIN_DEPTH words goes to URAM when
-# it fills at least URAM_MIN_FILL of the URAM bits it occupies (the INSTA frame buffers: deep, a few
-# hundred bits wide). URAM is the larger pool on these parts (ZCU104: 96 x 288 kbit = 27 Mbit vs
-# 624 x 18 kbit = 11 Mbit of BRAM), which is where the frame buffers belong (DESIGN.md section 4).
-URAM_WIDTH, URAM_DEPTH, URAM_BITS = 72, 4096, 288 * 1024
-URAM_MIN_BITS, URAM_MIN_DEPTH, URAM_MIN_FILL = 64 * 1024, 1024, 0.5
-
-
-def uram_blocks(width: int, depth: int) -> int:
-    return math.ceil(width / URAM_WIDTH) * math.ceil(depth / URAM_DEPTH)
-
-
-def buffer_memory(width: int, depth: int, family: str) -> tuple[int, int]:
-    """(BRAM18, URAM) of a written frame buffer (INSTA-Th, INSTA-PReLU): URAM on UltraScale+
-    under the rule above, else 18-kbit blocks."""
-    bram = bram_blocks(width, depth)
-    if family == "xcup" and width * depth >= URAM_MIN_BITS and depth >= URAM_MIN_DEPTH:
-        uram = uram_blocks(width, depth)
-        if width * depth >= URAM_MIN_FILL * uram * URAM_BITS:
-            return 0, uram
-    return bram, 0
-
-
-def bram_blocks(width: int, depth: int) -> int:
-    """18-kbit blocks for a width x depth memory, best aspect ratio (x36/512 .. x1/16k)."""
-    best = None
-    for w, d in ((36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)):
-        n = math.ceil(width / w) * math.ceil(depth / d)
-        best = n if best is None else min(best, n)
-    return best
-
-
-def memory(width: int, depth: int, family: str) -> tuple[int, int]:
-    """(LUT, BRAM) cost of a read-only memory of `depth` words of `width` bits.
-
-    From BLOCK_ROM_MIN_BITS on: block RAM. Below: a LUT ROM, one LUT per bit per 2**k words plus a
-    multiplexer tree of about the same size when the depth needs several LUTs.
-    """
-    if width * depth >= BLOCK_ROM_MIN_BITS:
-        return 0, bram_blocks(width, depth)
-    luts_per_bit = math.ceil(depth / 2 ** LUT_K[family])
-    mux = luts_per_bit - 1 if luts_per_bit > 1 else 0
-    return width * (luts_per_bit + mux), 0
-
-
-def _scaled(luts: float, family: str) -> int:
-    return math.ceil(luts * LOGIC_SCALE[family])
-
 
 def xnor_mvau(cfg: XnorMVAU, family: str) -> Estimate:
     acc = cfg.output_type.bits
     # XNOR folded into a popcount tree: ~1.75 LUT4 per input bit; accumulator: one LUT per bit.
     per_pe = 1.75 * cfg.simd + acc
     lut_mem, bram = memory(cfg.pe * cfg.simd, cfg.nf * cfg.sf, family)
-    lut = CONTROL_LUT + 80 + _scaled(cfg.pe * per_pe, family) + lut_mem
+    lut = CONTROL_LUT + 80 + scaled(cfg.pe * per_pe, family) + lut_mem
     ff = CONTROL_FF + cfg.pe * acc * (1.3 + cfg.popcount_stages)
     return Estimate(cfg.cycles_per_frame, lut, math.ceil(ff), bram, 0)
-
-
-def dsp_per_product(xt: DataType, wt: DataType, family: str) -> int:
-    """DSP blocks Yosys gives one `x * w` product, 0 where it keeps the product in LUTs.
-
-    Measured with Yosys 0.70 (mul2dsp): ECP5 maps every product of at least 2x2 bits to
-    MULT18X18D (18x18, signed or unsigned); Xilinx only products with a result of at least 9 bits
-    to DSP48 (25x18 on xc7, 27x18 on UltraScale(+), signed only: an unsigned operand takes one
-    bit more; a wider operand in 17-bit slices). Yosys ignores `use_dsp`; Vivado honours it
-    (docs/hardware.md).
-    """
-    a, b = xt.bits, wt.bits
-    if min(a, b) < 2:
-        return 0
-    if family == "ecp5":
-        return math.ceil(a / 18) * math.ceil(b / 18)
-    a, b = a + (not xt.signed), b + (not wt.signed)
-    if a + b - 1 < 9:
-        return 0
-    big = 25 if family == "xc7" else 27
-    hi, lo = max(a, b), min(a, b)
-    # A wider operand is cut into 17-bit slices (measured: 31 x 18 -> 2, 43 x 18 -> 3 DSP48E1).
-    slices = 1 if hi <= big else math.ceil(hi / 17)
-    return slices * math.ceil(lo / 18)
-
-
-def mul_pipe_blocks(a_bits: int, b_bits: int) -> int:
-    """Multiplier blocks of one hw/lib/mul_pipe.v product (a wider than 18 bits cut into 17-bit
-    unsigned slices and a signed top of at most 18): one 18x18 block per slice and 18 bits of b,
-    on every family (an 18x18 product maps to MULT18X18D and DSP48 alike)."""
-    slices = 1 if a_bits <= 18 else 1 + math.ceil((a_bits - 18) / 17)
-    return slices * math.ceil(b_bits / 18)
-
-
-def lut_multiplier(a: int, b: int, family: str) -> int:
-    """LUTs of an a x b bit multiplier in logic, fitted on Yosys 0.70 IntMVAU lanes (INT4 x INT4
-    and UINT8 x INT8, shift-and-add and `*` alike): ABC maps ECP5's LUT4 array superlinearly
-    (~39 LUT4 at 4x4, ~274 at 8x8); LUT6 families with carry chains ~2 LUT per bit product."""
-    if family == "ecp5":
-        return math.ceil(a * b * (a + b) / 4)
-    return 2 * a * b
 
 
 def int_mvau(cfg: IntMVAU, family: str) -> Estimate:
@@ -179,7 +71,7 @@ def int_mvau(cfg: IntMVAU, family: str) -> Estimate:
         lut_mul = lut_multiplier(xb, wbits, family)
     tree = 8 * lanes  # adder tree of the lanes' products, per input lane
     lut_mem, bram = memory(lanes * wbits, cfg.nf * cfg.sf, family)
-    logic = _scaled(lanes * neg + tree + cfg.pe * acc, family)
+    logic = scaled(lanes * neg + tree + cfg.pe * acc, family)
     lut = CONTROL_LUT + 80 + logic + lanes * lut_mul + lut_mem
     product_bits = xb + wbits
     # Xilinx DSPs absorb the product register (MREG); ECP5's MULT18X18D registers stay unused.
@@ -191,7 +83,7 @@ def int_mvau(cfg: IntMVAU, family: str) -> Estimate:
 def threshold(cfg: Threshold, family: str) -> Estimate:
     tb = cfg.threshold_type.bits
     lut_mem, bram = memory(cfg.pe * cfg.num_thresholds * tb, cfg.channels // cfg.pe, family)
-    lut = 20 + _scaled(cfg.pe * cfg.num_thresholds * tb * 0.7, family) + math.ceil(0.6 * lut_mem)
+    lut = 20 + scaled(cfg.pe * cfg.num_thresholds * tb * 0.7, family) + math.ceil(0.6 * lut_mem)
     ff = 50 + 1.4 * cfg.pe * cfg.input_type.bits + cfg.pe * cfg.output_type.bits
     return Estimate(cfg.cycles_per_frame, lut, math.ceil(ff), bram, 0)
 
@@ -204,14 +96,14 @@ def affine(cfg: Affine, family: str) -> Estimate:
     # Multipliers with both operands >= 10 bits go to DSPs (MULT18X18D / DSP48) in Yosys.
     dsp = cfg.pe if min(xb, mb) >= 8 and family != "ecp5" else 0
     mult = 0 if dsp else xb * mb // 4
-    lut = 20 + _scaled(cfg.pe * (mult + cfg.output_type.bits), family) + lut_mem
+    lut = 20 + scaled(cfg.pe * (mult + cfg.output_type.bits), family) + lut_mem
     ff = 20 + cfg.pe * (cfg.output_type.bits + xb)
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, dsp)
 
 
 def label_select(cfg: LabelSelect, family: str) -> Estimate:
     b = cfg.input_type.bits
-    lut = 40 + _scaled(cfg.pe * 2 * b, family)
+    lut = 40 + scaled(cfg.pe * 2 * b, family)
     ff = 40 + 2 * b + cfg.output_type.bits
     return Estimate(cfg.cycles_per_frame, lut, ff, 0, 0)
 
@@ -246,12 +138,9 @@ INSTA_TH_XILINX_FF = 0.4
 
 
 def _cube(w: dict, family: str) -> tuple[int, int]:
-    """(DSP, pipeline FF beyond the d^3 register) of one lane's exact cube in the INSTA write
-    side (hw/templates/_insta_write_side.v.j2): d^2 as one product, d^2 * d through mul_pipe
-    (each slice product and the sum registered), from the widths `dw`, `sqw`, `cuw`."""
-    sq, dw = w["sqw"], w["dw"]
-    dsp = dsp_per_product(INT(dw), INT(dw), family) + mul_pipe_blocks(sq, dw)
-    return dsp, (mul_pipe_blocks(sq, 18) + 1) * (sq + dw) - w["cuw"]
+    """(DSP, pipeline FF beyond the d^3 register) of one lane's exact cube (flows.hwmodel.cube)."""
+    cw = CubeWidths(w["dw"], w["sqw"], w["cuw"])
+    return cube_dsp(cw, family), cube_pipeline_ff(cw)
 
 
 def _insta_pipeline_ff(cfg: InstaThreshold, w: dict, op: int) -> int:
@@ -278,7 +167,7 @@ def insta_threshold(cfg: InstaThreshold, family: str) -> Estimate:
     bram, uram = buffer_memory(cfg.pe * cfg.input_type.bits, cfg.buffer_words, family)
     bram += bram_blocks(2 * cfg.threshold_type.bits, cfg.channels)  # double-banked thresholds
     dsp = cfg.pe * _cube(w, family)[0] + g * mul_pipe_blocks(op, mb)
-    lut = 150 + _scaled(cfg.pe * 5 * acc + g * (op + 48), family)
+    lut = 150 + scaled(cfg.pe * 5 * acc + g * (op + 48), family)
     ff = 150 + cfg.pe * 5 * acc + g * (op + 48) + _insta_pipeline_ff(cfg, w, op)
     if family != "ecp5":  # DSP48 input/product registers and SRL delay lines absorb most of them
         ff = math.ceil(INSTA_TH_XILINX_FF * ff)
@@ -295,12 +184,6 @@ def insta_threshold(cfg: InstaThreshold, family: str) -> Estimate:
 PRELU_WRITE_LUT = {"ecp5": 4.0, "xc7": 1.2, "xcup": 1.2}
 
 
-def _lut_rom(width: int, depth: int, family: str) -> int:
-    """LUTs of a ROM kept in logic whatever its size (memory()'s LUT formula)."""
-    per_bit = math.ceil(depth / 2 ** LUT_K[family])
-    return width * (per_bit + (per_bit - 1 if per_bit > 1 else 0))
-
-
 def _prelu_memories(cfg: InstaPReLU, w: dict, family: str) -> tuple[int, int]:
     """(LUT, BRAM) of the frame buffer (own form), one gamma table per evaluator, the gamma
     banks and the constant ROMs (ROM LUTs weighted 0.6: constant bits fold, as in threshold)."""
@@ -310,7 +193,7 @@ def _prelu_memories(cfg: InstaPReLU, w: dict, family: str) -> tuple[int, int]:
     roms = [(pe * (2 * w["mulb"] + w["adb"]), nf)]
     roms += [(g * (w["mb"] + w["bb"]), cfg.eval_steps)] if cfg.se is None else []
     roms += [(pe * w["mu_b"], nf)] if cfg.form != "reuse" else []
-    rom_lut = sum(_lut_rom(width, depth, family) for width, depth in roms)
+    rom_lut = sum(lut_rom(width, depth, family) for width, depth in roms)
     return sum(m[0] for m in tables) + math.ceil(0.6 * rom_lut), sum(m[1] for m in tables)
 
 
@@ -343,7 +226,7 @@ def insta_prelu(cfg: InstaPReLU, family: str) -> Estimate:
     if own:  # the frame buffer (a written memory: URAM on UltraScale+)
         buf_bram, uram = buffer_memory(pe * w["xb"], cfg.buffer_words, family)
         bram += buf_bram
-    logic = _scaled(150 + pe * lane + g * evaluator, family)
+    logic = scaled(150 + pe * lane + g * evaluator, family)
     ff_lane = w["xb"] + w["tb"] + 2 * w["mulb"] + 3 * w["adb"] + w["dgw"] + w["ypw"] + w["ysw"]
     ff_eval = w["sb"] + w["mb"] + 2 * w["bb"] + w["pw"] + w["esw"] + w["vb"] + w["tb"]
     absorbed = pe * (w["dgw"] + w["mulb"] + w["ypw"])
@@ -385,7 +268,7 @@ def sliding_window(cfg: SlidingWindow, family: str, bits: int | None = None) -> 
     bits = _element_bits(cfg, bits)
     words = (cfg.kernel + 1) * (cfg.in_w + 2 * cfg.pad) * cfg.channels // cfg.pe
     lut_mem, bram = memory(cfg.pe * bits, words, family)
-    lut = CONTROL_LUT + 40 + _scaled(cfg.pe * bits * 2, family) + lut_mem
+    lut = CONTROL_LUT + 40 + scaled(cfg.pe * bits * 2, family) + lut_mem
     ff = CONTROL_FF + 40 + 2 * cfg.pe * bits
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
 
@@ -401,74 +284,15 @@ def max_pool(cfg: MaxPool, family: str, bits: int | None = None) -> Estimate:
     for depth in (nf, cfg.out_w * nf):
         luts, blocks = memory(width, depth, family)
         lut_mem, bram = lut_mem + taps * luts, bram + taps * blocks
-    lut = CONTROL_LUT + 20 + _scaled(2 * max(taps, 1) * width * 2, family) + lut_mem
+    lut = CONTROL_LUT + 20 + scaled(2 * max(taps, 1) * width * 2, family) + lut_mem
     ff = CONTROL_FF + 20 + 2 * width + 2 * taps
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
 
 
-# --- residual-stream kinds (issue 5): fitted on one Yosys 0.70 synthesis each (docs/hardware.md) --
-# A constant ROM of at most 2**k words is a k-input function per bit column; with as few words as a
-# layer's channel groups many columns repeat, and Yosys merges identical LUTs and the registers
-# behind them: about half of the columns remain (measured: requantising Affine and RPReLU, NF 8).
-SHALLOW_ROM_SHARE = 0.5
-# Yosys for Xilinx keeps a written memory of at most 64 words in LUT RAM (RAM64M) whatever its size.
-XILINX_LUTRAM_MAX_DEPTH = 64
+def _requant(xt: DataType, mt: DataType, at: DataType, shift: int, sat, out: DataType):
+    from flows.hwmodel.ranges import affine_range
 
-
-def ram_blocks(width: int, depth: int, family: str) -> int:
-    """18-kbit blocks of a written memory (read address registered), 0 where Yosys uses LUT RAM
-    (not counted as LUT, as the synthesis reports it): block RAM from BLOCK_ROM_MIN_BITS, on
-    Xilinx only above XILINX_LUTRAM_MAX_DEPTH words (measured on AvgPool/GlobalAvgPool)."""
-    if width * depth < BLOCK_ROM_MIN_BITS:
-        return 0
-    if family != "ecp5" and depth <= XILINX_LUTRAM_MAX_DEPTH:
-        return 0
-    return bram_blocks(width, depth)
-
-
-def lutram_luts(width: int, depth: int, family: str) -> int:
-    """LUTs of a written memory that `ram_blocks` leaves in distributed RAM on Xilinx: Yosys maps
-    it to RAM64M (64 words x 3 bits, simple dual port, 4 LUTs). 0 on ECP5 (its small memories
-    are counted in LUT by the fitted coefficients) and for memories in block RAM."""
-    if family == "ecp5" or ram_blocks(width, depth, family):
-        return 0
-    if width * depth < BLOCK_ROM_MIN_BITS and depth <= 2:
-        return 0  # registers
-    return 4 * math.ceil(width / 3) * math.ceil(depth / 64)
-
-
-def _rom(width: int, depth: int, family: str) -> tuple[int, int]:
-    """(LUT, BRAM) of a constant memory with registered read, shallow-ROM sharing included."""
-    luts, bram = memory(width, depth, family)
-    share = SHALLOW_ROM_SHARE if depth <= 2 ** LUT_K[family] else 1.0
-    return math.ceil(luts * share), bram
-
-
-def _requant(xt: DataType, mt: DataType, at: DataType, shift: int, sat, out: DataType) -> dict:
-    from flows.codegen.rtl_residual import requant_context, sum_range
-
-    return requant_context(*sum_range(xt, mt, at), shift, sat, out)
-
-
-def _requant_lane(cfg, rq: dict, compare_bits: int, roms: list[int], family: str) -> Estimate:
-    """One multiply-add per lane (a DSP where Yosys maps it), the exact sum register, rounding
-    (an increment of the quotient) and saturation (two comparators and a multiplexer); `roms`:
-    element bits of each constant memory (one memory per parameter, PE lanes a word)."""
-    xt, mt = cfg.input_type, cfg.mul_type
-    dsp_lane = dsp_per_product(xt, mt, family) if xt.kind != Kind.BIPOLAR else 0
-    mult = 0 if dsp_lane or xt.kind == Kind.BIPOLAR else lut_multiplier(xt.bits, mt.bits, family)
-    # Xilinx DSPs also take the post-adder and the sum register (P = A*B + C, PREG).
-    in_dsp = dsp_lane and family != "ecp5"
-    per_lane = compare_bits + (0 if in_dsp else rq["sw"]) + rq["qw"] + rq["cw"] + rq["ob"]
-    lut_mem = bram = 0
-    for bits in roms:
-        luts, blocks = _rom(cfg.pe * bits, cfg.channels // cfg.pe, family)
-        lut_mem, bram = lut_mem + luts, bram + blocks
-    rom_bits = sum(roms)
-    lut = CONTROL_LUT + _scaled(cfg.pe * per_lane, family) + cfg.pe * mult + lut_mem
-    regs = xt.bits + rq["ob"] + (0 if in_dsp else rq["sw"])
-    ff = CONTROL_FF + cfg.pe * regs + SHALLOW_ROM_SHARE * cfg.pe * rom_bits
-    return Estimate(cfg.cycles_per_frame, lut, math.ceil(ff), bram, cfg.pe * dsp_lane)
+    return requant(*affine_range(xt, mt, at), shift, sat, out)
 
 
 def affine_requant(cfg: Affine, family: str) -> Estimate:
@@ -477,7 +301,7 @@ def affine_requant(cfg: Affine, family: str) -> Estimate:
     requantises. Fitted: ResNet-like INT8 x INT16 + INT24, 64 channels, PE 8 (docs/hardware.md)."""
     rq = _requant(cfg.input_type, cfg.mul_type, cfg.add_type, cfg.shift, cfg.saturate_type,
                   cfg.output_type)  # fmt: skip
-    return _requant_lane(cfg, rq, 0, [cfg.mul_type.bits, cfg.add_type.bits], family)
+    return requant_lane_estimate(cfg, rq, 0, [cfg.mul_type.bits, cfg.add_type.bits], family)
 
 
 def rprelu(cfg: RPReLU, family: str) -> Estimate:
@@ -486,7 +310,7 @@ def rprelu(cfg: RPReLU, family: str) -> Estimate:
     rq = _requant(cfg.input_type, cfg.mul_type, cfg.add_type, cfg.shift, cfg.output_type,
                   cfg.output_type)  # fmt: skip
     tb, mb, ab = cfg.threshold_type.bits, cfg.mul_type.bits, cfg.add_type.bits
-    return _requant_lane(cfg, rq, tb, [tb, mb, ab, mb, ab], family)
+    return requant_lane_estimate(cfg, rq, tb, [tb, mb, ab, mb, ab], family)
 
 
 def _sum_bits(cfg, bits: int | None, terms: int) -> tuple[int, int]:
@@ -508,7 +332,7 @@ def avg_pool(cfg: AvgPool, family: str, bits: int | None = None) -> Estimate:
                       + ram_blocks(cfg.pe * rb, cfg.out_w * nf, family))  # fmt: skip
     lutram = (k - 1) * (lutram_luts(cfg.pe * xb, nf, family)
                         + lutram_luts(cfg.pe * rb, cfg.out_w * nf, family))  # fmt: skip
-    lut = CONTROL_LUT + 40 + _scaled(cfg.pe * (k - 1) * (rb + ob), family)
+    lut = CONTROL_LUT + 40 + scaled(cfg.pe * (k - 1) * (rb + ob), family)
     ff = CONTROL_FF + 40 + cfg.pe * (xb + rb + ob)
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0, 0, lutram)
 
@@ -520,7 +344,7 @@ def global_avg_pool(cfg: GlobalAvgPool, family: str, bits: int | None = None) ->
     nf = cfg.channels // cfg.pe
     bram = ram_blocks(cfg.pe * ob, nf, family)
     lutram = lutram_luts(cfg.pe * ob, nf, family)
-    lut = CONTROL_LUT + _scaled(cfg.pe * ob * 2, family)
+    lut = CONTROL_LUT + scaled(cfg.pe * ob * 2, family)
     ff = CONTROL_FF + cfg.pe * (xb + ob)
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0, 0, lutram)
 

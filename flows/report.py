@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from flows import estimate
-from flows.datatypes import BIPOLAR, DataType, smallest_type
+from flows.datatypes import BIPOLAR, DataType
 from flows.graph import DataflowGraph, Node
 from flows.graph_onnx import param_array
+from flows.hwmodel.ranges import smallest_type
 
 # Parameter name -> the config field holding its element type, where the name does not say it
 # (`mul` -> `mul_type` needs no entry). INSTA: docs/numerics.md section 8.

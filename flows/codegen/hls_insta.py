@@ -18,8 +18,9 @@ import numpy as np
 
 from flows.codegen.hls_kernel import HlsKernel, StreamSpec, int_literal, per_line, policy
 from flows.codegen.rtl_insta_se import se_widths
-from flows.datatypes import BIPOLAR, INT, DataType, product_range
+from flows.datatypes import BIPOLAR, INT, DataType
 from flows.errors import ConfigError
+from flows.hwmodel.ranges import product_range
 from flows.layers.insta import InstaThreshold, check_mu_range, check_params
 from flows.layers.insta_prelu import InstaPReLU, param
 from flows.layers.insta_se import SE_HIDDEN, SE_INPUT, WEIGHT, SEConfig

@@ -48,7 +48,7 @@ ENV = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-ENV.globals.update(ext=ext, lit=lit, index=index)
+ENV.globals.update(ext=ext, lit=lit, slit=slit, hlit=hlit, index=index)
 
 
 def render(template: str, path: Path, ctx: dict) -> Path:

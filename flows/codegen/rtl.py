@@ -47,7 +47,7 @@ from flows.codegen import (
     rtl_window,
 )
 from flows.codegen.render import REPO_ROOT, render, write_mem
-from flows.codegen.rtl_kinds import LayerRTL, Port
+from flows.codegen.rtl_kinds import LayerRTL
 from flows.codegen.rtl_links import (
     DEFAULT_FIFO_DEPTH,
     MAX_FIFO_DEPTH,
@@ -62,6 +62,7 @@ from flows.codegen.rtl_links import (
 )
 from flows.errors import ConfigError
 from flows.graph import DataflowGraph, Node
+from flows.hwmodel.ports import Port
 from flows.layers.affine import Affine
 from flows.layers.label_select import LabelSelect
 from flows.layers.mvau import IntMVAU, XnorMVAU

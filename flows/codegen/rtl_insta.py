@@ -14,9 +14,13 @@ import numpy as np
 
 from flows.codegen.render import hlit, slit
 from flows.codegen.rtl_insta_se import reader_context, se_submodule
-from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
-from flows.datatypes import BIPOLAR, INT, DataType, pack_words, product_range, smallest_type
+from flows.codegen.rtl_kinds import LayerRTL
+from flows.datatypes import BIPOLAR, INT, DataType, pack_words
 from flows.graph import Node
+from flows.hwmodel.memory import rom_style
+from flows.hwmodel.ports import Port
+from flows.hwmodel.ranges import product_range, smallest_type, width
+from flows.hwmodel.structure import clog2
 from flows.layers.insta import EVAL_STAGES, InstaThreshold, check_mu_range, check_params
 from flows.layers.registry import checked_param
 
@@ -25,14 +29,14 @@ __all__ = ["InstaThreshold", "hw_offsets", "insta_ports", "insta_threshold", "st
 
 def insta_ports(cfg: InstaThreshold) -> tuple[Port, Port, Port]:
     """(s_axis, m_axis, m_axis_delay): input, activations, delayed input."""
-    x = Port(cfg.pe, cfg.input_type, cfg.channels)
-    return x, Port(cfg.pe, BIPOLAR, cfg.channels), x
+    x = Port(cfg.pe, cfg.input_type, cfg.channels, cfg.num_vectors)
+    return x, Port(cfg.pe, BIPOLAR, cfg.channels, cfg.num_vectors), x
 
 
 def stat_port(cfg: InstaThreshold) -> Port:
     """m_axis_stat (statistic_output only): S of a frame, one vector of C acc_type values in
     C/PE words of PE lanes."""
-    return Port(cfg.pe, cfg.acc_type, cfg.channels)
+    return Port(cfg.pe, cfg.acc_type, cfg.channels, 1, side=True)
 
 
 def hw_offsets(cfg: InstaThreshold, a: np.ndarray, sign: np.ndarray) -> list[int]:

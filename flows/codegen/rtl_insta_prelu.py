@@ -16,10 +16,14 @@ import numpy as np
 from flows.codegen.render import hlit, slit
 from flows.codegen.rtl_insta import cube_widths
 from flows.codegen.rtl_insta_se import reader_context, se_submodule
-from flows.codegen.rtl_kinds import LayerRTL, Port, clog2, rom_style, width
-from flows.datatypes import INT, DataType, pack_words, product_range
+from flows.codegen.rtl_kinds import LayerRTL
+from flows.datatypes import INT, DataType, pack_words
 from flows.errors import ConfigError
 from flows.graph import Node
+from flows.hwmodel.memory import rom_style
+from flows.hwmodel.ports import Port
+from flows.hwmodel.ranges import product_range, width
+from flows.hwmodel.structure import clog2
 from flows.layers.insta import check_mu_range
 from flows.layers.insta_prelu import EVAL_STAGES, InstaPReLU, param
 
@@ -28,10 +32,10 @@ __all__ = ["InstaPReLU", "insta_prelu", "prelu_ports", "prelu_widths"]
 
 def prelu_ports(cfg: InstaPReLU) -> dict[str, Port]:
     """{port name: Port}: s_axis, (reuse) s_axis_stat, m_axis."""
-    ports = {"s_axis": Port(cfg.pe, cfg.input_type, cfg.channels)}
+    ports = {"s_axis": Port(cfg.pe, cfg.input_type, cfg.channels, cfg.num_vectors)}
     if cfg.form == "reuse":
-        ports["s_axis_stat"] = Port(cfg.pe, cfg.stat_type, cfg.stat_channels)
-    ports["m_axis"] = Port(cfg.pe, cfg.output_type, cfg.channels)
+        ports["s_axis_stat"] = Port(cfg.pe, cfg.stat_type, cfg.stat_channels, 1, side=True)
+    ports["m_axis"] = Port(cfg.pe, cfg.output_type, cfg.channels, cfg.num_vectors)
     return ports
 
 

@@ -25,9 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from flows.codegen.render import hlit, render, slit, write_mem
-from flows.codegen.rtl_kinds import clog2, rom_style, width
 from flows.datatypes import INT, DataType, pack_words
 from flows.errors import ConfigError
+from flows.hwmodel.memory import rom_style
+from flows.hwmodel.ranges import width
+from flows.hwmodel.structure import clog2
 from flows.layers.insta_se import (
     LAYER_DRAIN,
     M3_DRAIN,

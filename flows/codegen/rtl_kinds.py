@@ -17,6 +17,11 @@ import numpy as np
 from flows.datatypes import DataType, Kind, pack_words
 from flows.errors import ConfigError
 from flows.graph import Node
+from flows.hwmodel.memory import rom_style
+from flows.hwmodel.ports import Port
+from flows.hwmodel.ranges import affine_range, width
+from flows.hwmodel.requant import requant as requantisation
+from flows.hwmodel.structure import clog2, tree_nodes, tree_registers
 from flows.layers.affine import Affine
 from flows.layers.avg_pool import AvgPool, GlobalAvgPool
 from flows.layers.label_select import LabelSelect
@@ -35,20 +40,6 @@ SUPPORTED = (XnorMVAU, IntMVAU, Threshold, Affine, LabelSelect, SlidingWindow, M
 
 
 @dataclass(frozen=True)
-class Port:
-    """One side of a layer's stream: lanes per word, element type, channels per vector."""
-
-    lanes: int
-    dtype: DataType
-    channels: int
-
-    @property
-    def bits(self) -> int:
-        """tdata width: lanes x element bits, at least 1, never padded to bytes."""
-        return max(1, self.lanes * self.dtype.bits)
-
-
-@dataclass(frozen=True)
 class LayerRTL:
     """A layer's template, its render context, its memory images {file: (words, width)} and its
     sub-blocks: (module name, writer of `<module>.v` and its memories, called with the directory)."""
@@ -63,48 +54,24 @@ def ports(config: object) -> tuple[Port, Port]:
     """(input, output) stream ports of a hardware layer config; ConfigError for other kinds."""
     c = config
     if isinstance(c, XnorMVAU | IntMVAU):
-        return Port(c.simd, c.input_type, c.mw), Port(c.pe, c.output_type, c.mh)
+        nv = c.num_vectors
+        return Port(c.simd, c.input_type, c.mw, nv), Port(c.pe, c.output_type, c.mh, nv)
     if isinstance(c, Threshold | Affine | RPReLU):
-        return Port(c.pe, c.input_type, c.channels), Port(c.pe, c.output_type, c.channels)
+        nv = c.num_vectors
+        return Port(c.pe, c.input_type, c.channels, nv), Port(c.pe, c.output_type, c.channels, nv)
     if isinstance(c, LabelSelect):
-        return Port(c.pe, c.input_type, c.channels), Port(1, c.output_type, 1)
+        nv = c.num_vectors
+        return Port(c.pe, c.input_type, c.channels, nv), Port(1, c.output_type, 1, nv)
     if isinstance(c, SlidingWindow | MaxPool | AvgPool | GlobalAvgPool):
         if c.input_type is None:
             raise ConfigError(f"{c.name}: input_type is not set; the RTL needs the stream's type")
+        inp = Port(c.pe, c.input_type, c.channels, c.num_vectors)
         if isinstance(c, AvgPool | GlobalAvgPool):  # sums: the output type is wider
-            return Port(c.pe, c.input_type, c.channels), Port(c.pe, c.output_type, c.channels)
+            return inp, Port(c.pe, c.output_type, c.channels, c.out_vectors)
         out = c.out_channels if isinstance(c, SlidingWindow) else c.channels
-        return Port(c.pe, c.input_type, c.channels), Port(c.pe, c.input_type, out)
+        return inp, Port(c.pe, c.input_type, out, c.out_vectors)
     names = ", ".join(k.__name__ for k in SUPPORTED)
     raise ConfigError(f"{type(c).__name__} has no RTL emitter; supported kinds: {names}")
-
-
-def clog2(n: int) -> int:
-    """Bits of a counter over 0..n-1 (at least 1)."""
-    return max(1, (n - 1).bit_length())
-
-
-def width(lo: int, hi: int, signed: bool) -> int:
-    """Bits holding every integer in [lo, hi]: two's complement if `signed`, else unsigned."""
-    if not signed:
-        return max(1, hi.bit_length())
-    return max((-lo - 1).bit_length() if lo < 0 else 0, hi.bit_length()) + 1
-
-
-def tree_registers(stages: int, levels: int) -> list[int]:
-    """Registers after each adder-tree level 0..levels (level 0 = the products), spread evenly."""
-    regs = [0] * (levels + 1)
-    for i in range(stages):
-        regs[min(levels, (i + 1) * (levels + 1) // (stages + 1))] += 1
-    return regs
-
-
-def tree_nodes(leaves: int) -> list[int]:
-    """Nodes per level of a binary reduction tree (an odd node passes through to the next level)."""
-    nodes = [leaves]
-    while nodes[-1] > 1:
-        nodes.append((nodes[-1] + 1) // 2)
-    return nodes
 
 
 def _param(node: Node, key: str, shape: tuple[int, ...], dtype: DataType) -> np.ndarray:
@@ -235,8 +202,6 @@ def affine(node: Node) -> LayerRTL:
     """Affine: mul and add as two memories of PE lanes per channel group. With `shift` or
     `saturate_type` the exact sum is registered, then rounded half to even and saturated
     (`rtl_residual.requant_context`); without, the template's text is the exact form's."""
-    from flows.codegen.rtl_residual import requant_context, sum_range
-
     cfg = node.config
     requant = bool(cfg.shift) or cfg.saturate_type is not None
     mt, at = cfg.mul_type, cfg.add_type
@@ -262,8 +227,8 @@ def affine(node: Node) -> LayerRTL:
         requant=requant,
     )
     if requant:
-        lo, hi = sum_range(cfg.input_type, mt, at)
-        ctx["rq"] = requant_context(lo, hi, cfg.shift, cfg.saturate_type, cfg.output_type)
+        lo, hi = affine_range(cfg.input_type, mt, at)
+        ctx["rq"] = requantisation(lo, hi, cfg.shift, cfg.saturate_type, cfg.output_type)
         ctx["xsw"] = cfg.input_type.bits + (not cfg.input_type.signed)
         ctx["msw"] = mt.bits + (not mt.signed)
     memories = {
@@ -288,10 +253,3 @@ def label_select(node: Node) -> LayerRTL:
         nodes=tree_nodes(cfg.pe),
     )
     return LayerRTL("label_select.v.j2", ctx)
-
-
-def rom_style(width: int, depth: int) -> str:
-    """Memory style of a weight ROM, the same rule as the estimator (flows.estimate.memory)."""
-    from flows.estimate import BLOCK_ROM_MIN_BITS
-
-    return "block" if width * depth >= BLOCK_ROM_MIN_BITS else "logic"

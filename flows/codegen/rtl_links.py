@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flows.codegen import rtl_insta, rtl_insta_prelu, rtl_kinds, rtl_streams, rtl_window
-from flows.codegen.rtl_kinds import Port
 from flows.errors import ConfigError, FoldingError, UnsupportedPatternError
 from flows.graph import DataflowGraph, Node
+from flows.hwmodel.ports import SKID_WORDS, Port
 from flows.layers.avg_pool import AvgPool, GlobalAvgPool
 from flows.layers.insta import InstaThreshold
 from flows.layers.insta_prelu import InstaPReLU
@@ -195,8 +195,8 @@ def shortcut_words(fork: Node, branch: list[Node], fifo_depth: int = DEFAULT_FIF
         r = math.ceil(fork_nv / vectors)
         return _held(words, port.channels // port.lanes, r * fork_v)
 
-    fport = Port(fcfg.pe, fcfg.input_type, fcfg.channels)
-    total = held(rtl_streams.SKID_WORDS, fport, fork_nv)
+    fport = Port(fcfg.pe, fcfg.input_type, fcfg.channels, fork_nv)
+    total = held(SKID_WORDS, fport, fork_nv)
     for n in branch:
         c = n.config
         inp, out = ports(c)

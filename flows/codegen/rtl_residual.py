@@ -18,12 +18,13 @@
 
 from __future__ import annotations
 
-from flows.codegen.render import slit
-from flows.codegen.rtl_kinds import LayerRTL, _common, _param, clog2, width
+from flows.codegen.rtl_kinds import LayerRTL, _common, _param
 from flows.datatypes import DataType, Kind, pack_words
 from flows.errors import ConfigError
-from flows.fixedpoint import rne_shift
 from flows.graph import Node
+from flows.hwmodel.ranges import affine_range, width
+from flows.hwmodel.requant import requant
+from flows.hwmodel.structure import clog2
 from flows.layers.avg_pool import AvgPool, GlobalAvgPool
 from flows.layers.rprelu import RPReLU
 
@@ -33,46 +34,8 @@ __all__ = [
     "RPReLU",
     "avg_pool",
     "global_avg_pool",
-    "requant_context",
     "rprelu",
-    "sum_range",
 ]
-
-
-def sum_range(xt: DataType, mt: DataType, at: DataType) -> tuple[int, int]:
-    """Exact range of x * mul + add over the three types."""
-    prods = [p * q for p in (xt.min, xt.max) for q in (mt.min, mt.max)]
-    return min(prods) + at.min, max(prods) + at.max
-
-
-def requant_context(
-    lo: int, hi: int, shift: int, sat: DataType | None, out: DataType
-) -> dict[str, object]:
-    """Widths and limits of sat(rne(y * 2^-shift)) for a signed y in [lo, hi] (no wrap anywhere)."""
-    sw = width(lo, hi, True)
-    if shift:
-        yw = max(sw, shift + 1)  # at least one bit above the shift, the sign
-        qlo, qhi = lo >> shift, (hi >> shift) + 1  # floor, and floor + 1 (rounded up)
-    else:
-        yw, qlo, qhi = sw, lo, hi
-    qw = width(qlo, qhi, True)
-    rlo, rhi = (int(rne_shift(v, shift)) for v in (lo, hi))
-    sat_lo = sat is not None and rlo < sat.min
-    sat_hi = sat is not None and rhi > sat.max
-    cw = max(qw, width(sat.min, sat.max, True)) if sat_lo or sat_hi else qw
-    return dict(
-        shift=shift,
-        sw=sw,
-        yw=yw,
-        qw=qw,
-        cw=cw,
-        ob=out.bits,
-        sat_lo=sat_lo,
-        sat_hi=sat_hi,
-        lo_lit=slit(sat.min, cw) if sat_lo else "",
-        hi_lit=slit(sat.max, cw) if sat_hi else "",
-        sat_type=sat.name if sat is not None else "none",
-    )
 
 
 def _element(t: DataType, what: str) -> None:
@@ -86,8 +49,8 @@ def rprelu(node: Node) -> LayerRTL:
     xt, tt, mt, at = cfg.input_type, cfg.threshold_type, cfg.mul_type, cfg.add_type
     _element(xt, cfg.name)
     c, nf = cfg.channels, cfg.channels // cfg.pe
-    lo, hi = sum_range(xt, mt, at)
-    rq = requant_context(lo, hi, cfg.shift, cfg.output_type, cfg.output_type)
+    lo, hi = affine_range(xt, mt, at)
+    rq = requant(lo, hi, cfg.shift, cfg.output_type, cfg.output_type)
     ctx = _common(cfg) | dict(
         channels=c,
         pe=cfg.pe,

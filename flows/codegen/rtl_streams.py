@@ -30,10 +30,11 @@ saturation; numerics section 6 requantises later, not here) and sustains one wor
 
 from __future__ import annotations
 
-from flows.codegen.rtl_kinds import LayerRTL, Port
+from flows.codegen.rtl_kinds import LayerRTL
 from flows.datatypes import Kind
 from flows.errors import ConfigError
 from flows.graph import Node
+from flows.hwmodel.ports import SKID_WORDS, Port
 from flows.layers.streams import AddStreams, DuplicateStreams
 
 __all__ = [
@@ -45,21 +46,17 @@ __all__ = [
     "stream_ports",
 ]
 
-# Words of each output's skid FIFO in DuplicateStreams (and the output FIFO of AddStreams): two
-# sustain one word per clock with a registered-only ready.
-SKID_WORDS = 2
-
 
 def stream_ports(cfg: DuplicateStreams | AddStreams) -> tuple[dict[str, Port], dict[str, Port]]:
     """({input port prefix: Port}, {output port prefix: Port}) in the order of the golden
     function's inputs and outputs."""
     if isinstance(cfg, DuplicateStreams):
-        p = Port(cfg.pe, cfg.input_type, cfg.channels)
+        p = Port(cfg.pe, cfg.input_type, cfg.channels, cfg.num_vectors)
         return {"s_axis": p}, {f"m_axis_{i}": p for i in range(cfg.copies)}
     if isinstance(cfg, AddStreams):
-        a, b = (Port(cfg.pe, t, cfg.channels) for t in cfg.input_types)
+        a, b = (Port(cfg.pe, t, cfg.channels, cfg.num_vectors) for t in cfg.input_types)
         return {"s_axis_a": a, "s_axis_b": b}, {
-            "m_axis": Port(cfg.pe, cfg.output_type, cfg.channels)
+            "m_axis": Port(cfg.pe, cfg.output_type, cfg.channels, cfg.num_vectors)
         }
     raise ConfigError(f"{type(cfg).__name__} is not a stream plumbing kind")
 

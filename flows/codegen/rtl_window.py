@@ -23,9 +23,10 @@ test); `rtl_kinds.ports` refuses a config without it.
 
 from __future__ import annotations
 
-from flows.codegen.rtl_kinds import LayerRTL, _common, clog2, ports
+from flows.codegen.rtl_kinds import LayerRTL, _common, ports
 from flows.datatypes import Kind, pack_words
 from flows.graph import Node
+from flows.hwmodel.structure import clog2
 
 
 def sliding_window(node: Node) -> LayerRTL:

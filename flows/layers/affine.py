@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import DataType, smallest_type
+from flows.datatypes import DataType
 from flows.errors import ConfigError
 from flows.fixedpoint import rne_shift, saturate
+from flows.hwmodel.ranges import affine_range, smallest_type
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
 
 
@@ -46,9 +47,7 @@ class Affine:
     @property
     def sum_type(self) -> DataType:
         """The exact x * mul + add before requantisation."""
-        i, m, a = self.input_type, self.mul_type, self.add_type
-        products = [p * q for p in (i.min, i.max) for q in (m.min, m.max)]
-        return smallest_type(min(products) + a.min, max(products) + a.max)
+        return smallest_type(*affine_range(self.input_type, self.mul_type, self.add_type))
 
     @property
     def output_type(self) -> DataType:

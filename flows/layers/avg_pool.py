@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flows.datatypes import DataType, smallest_type
+from flows.datatypes import DataType
+from flows.hwmodel.ranges import smallest_type
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
 from flows.layers.sliding_window import check_map, check_window_fits, window_out, windows
 

@@ -24,8 +24,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from flows.datatypes import BIPOLAR, INT, DataType, Kind, smallest_type
+from flows.datatypes import BIPOLAR, INT, DataType, Kind
 from flows.errors import ConfigError, NumericContractError
+from flows.hwmodel.ranges import smallest_type
 from flows.layers.insta_se import SEConfig, se_macs_of, se_path_cycles, se_v
 from flows.layers.registry import (
     LayerKind,

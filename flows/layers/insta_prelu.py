@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from flows.datatypes import INT, DataType, Kind, smallest_type
+from flows.datatypes import INT, DataType, Kind
 from flows.errors import ConfigError
 from flows.fixedpoint import rne, rne_shift, saturate
+from flows.hwmodel.ranges import smallest_type
 from flows.layers.insta import min_evaluators, refined_mu_type, statistic, statistic_bound
 from flows.layers.insta_se import SEConfig, se_macs_of, se_path_cycles, se_v
 from flows.layers.registry import (

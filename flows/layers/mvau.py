@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import BIPOLAR, INT, UINT, DataType, Kind, smallest_type
+from flows.datatypes import BIPOLAR, INT, UINT, DataType, Kind
 from flows.errors import ConfigError
+from flows.hwmodel.ranges import dot_range, smallest_type
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
 from flows.layers.sliding_window import SlidingWindow, check_map, windows
 
@@ -108,7 +109,7 @@ class IntMVAU:
 
     @property
     def output_type(self) -> DataType:
-        lo, hi = _dot_range(self.input_type, self.weight_type, self.mw)
+        lo, hi = dot_range(self.input_type, self.weight_type, self.mw)
         return smallest_type(lo, hi)
 
     @property
@@ -122,12 +123,6 @@ class IntMVAU:
     @property
     def cycles_per_frame(self) -> int:
         return self.num_vectors * self.sf * self.nf
-
-
-def _dot_range(xt: DataType, wt: DataType, n: int) -> tuple[int, int]:
-    """Exact range of a length-n dot product of values of types xt and wt."""
-    products = [a * b for a in (xt.min, xt.max) for b in (wt.min, wt.max)]
-    return n * min(products), n * max(products)
 
 
 def _check_weights(cfg, params: dict[str, np.ndarray]) -> np.ndarray:

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import DataType, smallest_type
+from flows.datatypes import DataType
 from flows.errors import ConfigError
 from flows.fixedpoint import rne_shift, saturate
+from flows.hwmodel.ranges import smallest_type
 from flows.layers.registry import (
     LayerKind,
     check_divides,

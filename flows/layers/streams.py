@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import DataType, smallest_type
+from flows.datatypes import DataType
+from flows.hwmodel.ranges import smallest_type
 from flows.layers.registry import LayerKind, check_divides, check_positive, register
 
 

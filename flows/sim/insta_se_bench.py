@@ -18,8 +18,8 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from flows.codegen.rtl_kinds import Port
 from flows.datatypes import INT
+from flows.hwmodel.ports import Port
 from flows.layers.insta_se import se_cycles, se_v
 from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver
 from flows.sim.layer_bench import check

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flows.datatypes import BIPOLAR, smallest_type
+from flows.datatypes import BIPOLAR
 from flows.graph import DataflowGraph, Node, Stream
+from flows.hwmodel.ranges import dot_range, smallest_type
 from flows.layers import (
     AvgPool,
     FloatAdd,
@@ -18,7 +19,6 @@ from flows.layers import (
     Sign,
     SlidingWindow,
 )
-from flows.layers.mvau import _dot_range
 
 
 class Transformation:
@@ -60,7 +60,7 @@ def _output_type(graph: DataflowGraph, node: Node):
         xt = graph.streams[node.inputs[0]].dtype
         if cfg.weight_type is None or xt is None:
             return None
-        return smallest_type(*_dot_range(xt, cfg.weight_type, cfg.mw))
+        return smallest_type(*dot_range(xt, cfg.weight_type, cfg.mw))
     return cfg.output_type
 
 

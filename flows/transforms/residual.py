@@ -33,10 +33,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from flows.datatypes import INT, smallest_type
+from flows.datatypes import INT
 from flows.errors import NumericContractError, UnsupportedPatternError
 from flows.fixedpoint import fit_exponent, rne
 from flows.graph import DataflowGraph, Node, Stream
+from flows.hwmodel.ranges import smallest_type
 from flows.layers import (
     AddStreams,
     Affine,

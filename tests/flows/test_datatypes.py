@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from flows.datatypes import BIPOLAR, INT, UINT, pack_words, parse, smallest_type, unpack_words
+from flows.datatypes import BIPOLAR, INT, UINT, pack_words, parse, unpack_words
 from flows.errors import ConfigError, NumericContractError
+from flows.hwmodel.ranges import smallest_type
 
 
 @pytest.mark.parametrize("t", [BIPOLAR, UINT(1), UINT(8), INT(2), INT(15)])

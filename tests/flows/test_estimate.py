@@ -1,5 +1,6 @@
 from flows.datatypes import BIPOLAR, INT, UINT
-from flows.estimate import BLOCK_ROM_MIN_BITS, bram_blocks, estimate_layer, memory
+from flows.estimate import estimate_layer
+from flows.hwmodel.memory import BLOCK_ROM_MIN_BITS, bram_blocks, memory
 from flows.layers import IntMVAU, Threshold, XnorMVAU
 from tests.flows.test_cli import one_error_line
 
@@ -63,7 +64,8 @@ def test_uram_for_deep_frame_buffers_on_ultrascale_plus():
     UltraScale+ (2 x 4 URAM288 = 8), 18-kbit blocks elsewhere; nothing of it on ECP5 goes to URAM."""
     import math
 
-    from flows.estimate import buffer_memory, estimate_layer
+    from flows.estimate import estimate_layer
+    from flows.hwmodel.memory import buffer_memory
     from flows.layers import InstaThreshold
 
     cfg = InstaThreshold("th", channels=64, height=56, width=56, input_type=INT(8), exponent=20,

@@ -57,11 +57,12 @@ import numpy as np
 import pytest
 
 from flows.codegen.hls import csim, csim_streams, emit_hls, hls_kernel, render_hls
-from flows.datatypes import INT, UINT, DataType, smallest_type
+from flows.datatypes import INT, UINT, DataType
 from flows.errors import ConfigError
 from flows.fixedpoint import rne_shift
 from flows.graph import Node
 from flows.hls_lint import lint_file
+from flows.hwmodel.ranges import smallest_type
 from flows.layers import kind_of
 from flows.layers.insta import InstaThreshold, statistic, thresholds
 from flows.layers.insta_prelu import InstaPReLU, gamma_table

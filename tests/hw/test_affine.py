@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flows.codegen.rtl_residual import sum_range
 from flows.datatypes import BIPOLAR, INT, UINT, DataType
 from flows.fixedpoint import rne_shift
 from flows.graph import Node
+from flows.hwmodel.ranges import affine_range
 from flows.layers import Affine
 from flows.sim import runner as sim
 from tests.hw.stimuli import frames_with_edges, random_values, seed_of
@@ -157,7 +157,7 @@ def _run_requant(cfg: Affine, request: pytest.FixtureRequest) -> dict:
     node, frames = requant_node(cfg, rng), requant_frames(cfg, rng)
     pre = frames.astype(np.int64) * node.params["mul"] + node.params["add"]
     reached = requant_coverage(pre, cfg.shift, cfg.saturate_type)
-    largest = max(abs(v) for v in sum_range(cfg.input_type, cfg.mul_type, cfg.add_type))
+    largest = max(abs(v) for v in affine_range(cfg.input_type, cfg.mul_type, cfg.add_type))
     if cfg.shift and (1 << (cfg.shift - 1)) > largest:
         reached.update(tie_even=True, tie_odd=True)  # no sum reaches half of 2^shift
     assert all(reached.values()), reached
@@ -185,4 +185,5 @@ def test_requant_rtl_keeps_the_exact_form() -> None:
     exact = affine(make_node(CONFIGS[1], rng)).context
     assert exact["requant"] is False and "rq" not in exact
     rq = affine(requant_node(REQUANT[0], rng)).context["rq"]
-    assert (rq["shift"], rq["sat_lo"], rq["sat_hi"]) == (9, True, True)
+    sat = REQUANT[0].saturate_type
+    assert (rq.shift, rq.sat_lo, rq.sat_hi) == (9, sat.min, sat.max)

@@ -23,10 +23,11 @@ import pytest
 
 from flows import tools
 from flows.codegen import rtl
-from flows.datatypes import INT, UINT, DataType, smallest_type
+from flows.datatypes import INT, UINT, DataType
 from flows.errors import ConfigError
 from flows.fixedpoint import rne_shift
 from flows.graph import Node
+from flows.hwmodel.ranges import smallest_type
 from flows.layers import InstaPReLU, insta, kind_of
 from flows.layers.insta import statistic
 from flows.layers.insta_prelu import gamma_table

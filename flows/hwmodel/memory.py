@@ -1,0 +1,117 @@
+"""How a memory maps onto a device, and what it costs: one rule for the RTL and the estimator.
+
+* A **read-only** memory (weights, thresholds, constants) of at least BLOCK_ROM_MIN_BITS bits is
+  block RAM (`rom_style` "block"), below it a LUT ROM ("logic"): the RTL's `rom_style` attribute
+  and `memory()`'s cost follow the same rule.
+* A **written** memory (line buffers, pool rows, accumulators) with a registered read is block RAM
+  from BLOCK_ROM_MIN_BITS on; on Xilinx, Yosys keeps one of at most XILINX_LUTRAM_MAX_DEPTH words in
+  LUT RAM (RAM64M) whatever its size (`ram_blocks`, `lutram_luts`).
+* A **frame buffer** (INSTA-Th, INSTA-PReLU) is block RAM ("block" `ram_style`) or distributed
+  RAM by the same size rule, and on UltraScale+ goes to URAM under the rule of `buffer_memory`.
+
+BRAM counts 18-kbit blocks (ECP5 DP16KD, Xilinx RAMB18), in the best aspect ratio.
+"""
+
+from __future__ import annotations
+
+import math
+
+from flows.hwmodel.logic import LUT_K
+
+BLOCK_ROM_MIN_BITS = 4096
+
+# UltraScale+ UltraRAM (UG573): URAM288 blocks are 4096 x 72 bits, cascade in depth, and cannot be
+# initialised by the bitstream, so only *written* memories (frame buffers) may use them. Decision:
+# on "xcup" a written memory of at least URAM_MIN_BITS and URAM_MIN_DEPTH words goes to URAM when
+# it fills at least URAM_MIN_FILL of the URAM bits it occupies (the INSTA frame buffers: deep, a few
+# hundred bits wide). URAM is the larger pool on these parts (ZCU104: 96 x 288 kbit = 27 Mbit vs
+# 624 x 18 kbit = 11 Mbit of BRAM), which is where the frame buffers belong (docs/insta.md).
+URAM_WIDTH, URAM_DEPTH, URAM_BITS = 72, 4096, 288 * 1024
+URAM_MIN_BITS, URAM_MIN_DEPTH, URAM_MIN_FILL = 64 * 1024, 1024, 0.5
+
+# A constant ROM of at most 2**k words is a k-input function per bit column; with as few words as a
+# layer's channel groups many columns repeat, and Yosys merges identical LUTs and the registers
+# behind them: about half of the columns remain (measured: requantising Affine and RPReLU, NF 8).
+SHALLOW_ROM_SHARE = 0.5
+# Yosys for Xilinx keeps a written memory of at most 64 words in LUT RAM (RAM64M) whatever its size.
+XILINX_LUTRAM_MAX_DEPTH = 64
+
+
+def rom_style(width: int, depth: int) -> str:
+    """`rom_style` of a read-only memory in the RTL: "block" from BLOCK_ROM_MIN_BITS on, else
+    "logic" (the rule `memory()` costs)."""
+    return "block" if width * depth >= BLOCK_ROM_MIN_BITS else "logic"
+
+
+def buffer_style(width: int, depth: int) -> str:
+    """`ram_style` of a written frame buffer: "block" by the size rule of `rom_style`, else
+    "distributed"."""
+    return "block" if rom_style(width, depth) == "block" else "distributed"
+
+
+def bram_blocks(width: int, depth: int) -> int:
+    """18-kbit blocks for a width x depth memory, best aspect ratio (x36/512 .. x1/16k)."""
+    best = None
+    for w, d in ((36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)):
+        n = math.ceil(width / w) * math.ceil(depth / d)
+        best = n if best is None else min(best, n)
+    return best
+
+
+def uram_blocks(width: int, depth: int) -> int:
+    return math.ceil(width / URAM_WIDTH) * math.ceil(depth / URAM_DEPTH)
+
+
+def buffer_memory(width: int, depth: int, family: str) -> tuple[int, int]:
+    """(BRAM18, URAM) of a written frame buffer (INSTA-Th, INSTA-PReLU): URAM on UltraScale+
+    under the rule above, else 18-kbit blocks."""
+    bram = bram_blocks(width, depth)
+    if family == "xcup" and width * depth >= URAM_MIN_BITS and depth >= URAM_MIN_DEPTH:
+        uram = uram_blocks(width, depth)
+        if width * depth >= URAM_MIN_FILL * uram * URAM_BITS:
+            return 0, uram
+    return bram, 0
+
+
+def lut_rom(width: int, depth: int, family: str) -> int:
+    """LUTs of a ROM kept in logic: one LUT per bit per 2**k words, plus a multiplexer tree of
+    about the same size when the depth needs several LUTs."""
+    per_bit = math.ceil(depth / 2 ** LUT_K[family])
+    return width * (per_bit + (per_bit - 1 if per_bit > 1 else 0))
+
+
+def memory(width: int, depth: int, family: str) -> tuple[int, int]:
+    """(LUT, BRAM) cost of a read-only memory of `depth` words of `width` bits: block RAM from
+    BLOCK_ROM_MIN_BITS on, else a LUT ROM (`lut_rom`)."""
+    if width * depth >= BLOCK_ROM_MIN_BITS:
+        return 0, bram_blocks(width, depth)
+    return lut_rom(width, depth, family), 0
+
+
+def shallow_rom(width: int, depth: int, family: str) -> tuple[int, int]:
+    """(LUT, BRAM) of a constant memory with registered read, shallow-ROM sharing included."""
+    luts, bram = memory(width, depth, family)
+    share = SHALLOW_ROM_SHARE if depth <= 2 ** LUT_K[family] else 1.0
+    return math.ceil(luts * share), bram
+
+
+def ram_blocks(width: int, depth: int, family: str) -> int:
+    """18-kbit blocks of a written memory (read address registered), 0 where Yosys uses LUT RAM
+    (not counted as LUT, as the synthesis reports it): block RAM from BLOCK_ROM_MIN_BITS, on
+    Xilinx only above XILINX_LUTRAM_MAX_DEPTH words (measured on AvgPool/GlobalAvgPool)."""
+    if width * depth < BLOCK_ROM_MIN_BITS:
+        return 0
+    if family != "ecp5" and depth <= XILINX_LUTRAM_MAX_DEPTH:
+        return 0
+    return bram_blocks(width, depth)
+
+
+def lutram_luts(width: int, depth: int, family: str) -> int:
+    """LUTs of a written memory that `ram_blocks` leaves in distributed RAM on Xilinx: Yosys maps
+    it to RAM64M (64 words x 3 bits, simple dual port, 4 LUTs). 0 on ECP5 (its small memories
+    are counted in LUT by the fitted coefficients) and for memories in block RAM."""
+    if family == "ecp5" or ram_blocks(width, depth, family):
+        return 0
+    if width * depth < BLOCK_ROM_MIN_BITS and depth <= 2:
+        return 0  # registers
+    return 4 * math.ceil(width / 3) * math.ceil(depth / 64)
