@@ -139,7 +139,7 @@ def table(rows: list[dict], threads: int, args: argparse.Namespace) -> str:
             f"{r['model']:<16} {ips['graph']:>12.1f} {ips['torch']:>12.1f} {ips['qonnx']:>12.2f} "
             f"{r['graph_over_torch']:>11.2f}x {r['graph_over_qonnx']:>11.1f}x"
         )
-    from flows.layers.mvau import _XNOR_THREADS
+    from flows.layers.mvau.golden import _XNOR_THREADS
 
     lines.append(
         f"torch threads: {threads} (machine cores: {os.cpu_count()}); integer graph: numpy, "

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from flows.graph import DataflowGraph
-from flows.layers import Affine, LabelSelect, kind_of
+from flows.layers import Affine, LabelSelect, all_kinds, kind_of
 
 
 def to_stream(images: np.ndarray, graph: DataflowGraph) -> np.ndarray:
@@ -53,9 +53,11 @@ def final_rounding_bound(graph: DataflowGraph, acc: np.ndarray | None = None) ->
     return 2.0 ** -(node.config.frac_bits + 1) * (peak + 1)
 
 
-# Kinds whose integer arithmetic differs from the float model by construction (numerics 3, 6, 9,
-# 10): a disagreement whose first differing layer is one of these is explained.
-BY_CONSTRUCTION = ("Affine", "RPReLU", "InstaThreshold", "InstaPReLU")
+def by_construction(kind_name: str) -> bool:
+    """True for a kind whose integer arithmetic differs from the float model by construction
+    (`LayerKind.exact` False; numerics 3, 6, 9, 10): a disagreement whose first differing layer
+    is one of these is explained."""
+    return any(k.name == kind_name and not k.exact for k in all_kinds())
 
 
 def first_divergence(
@@ -152,7 +154,7 @@ def agreement(
     for k, i in enumerate(bad):
         if f64 is not None and f64[k] != ref[i]:
             causes["float32_tie"] += 1
-        elif first[k] in BY_CONSTRUCTION:
+        elif first[k] is not None and by_construction(first[k]):
             causes["upstream_fixed_point"] += 1
             by_kind[first[k]] = by_kind.get(first[k], 0) + 1
         elif gap[i] < 2 * bound[i]:

@@ -1,20 +1,23 @@
 """Folding: how many input elements (SIMD) and output channels (PE) each layer handles per cycle.
 
 Stream words must have the same number of lanes at both ends of every stream (producer PE =
-consumer SIMD/PE; no width converter yet). `auto_fold` picks, for a target number of cycles per
+consumer SIMD/PE; no width converter yet). Which config field sets which ports' lanes, and which
+dimension it must divide, is the kind's `LayerKind.folds` (flows/layers/registry.py). `auto_fold` picks, for a target number of cycles per
 frame, the cheapest folding that meets it on chains and on residual DAGs (forks, joins, per-frame
 side streams); `apply_folding` applies an explicit {layer: {"simd": s, "pe": p}} map and checks it.
 
 How `auto_fold` works (docs/flow.md, Folding):
 
-1. *Lane classes*: a union-find over streams. A layer with one `pe` (every kind but the MVAUs)
-   reads and writes all its streams at `pe` lanes, so it ties them into one class; an MVAU
-   separates its input class (SIMD) from its output class (PE). LabelSelect emits 1 lane, so its
-   output is not tied to its input. A per-frame side stream (INSTA-Th's statistic S, one vector)
-   is an ordinary stream: it carries its producer's PE and its consumer reads it at its PE.
+1. *Lane classes*: a union-find over streams. Each folding field of a layer ties the streams
+   of the ports it sets into one class: a layer with one `pe` over all its ports (every kind but
+   the MVAUs and LabelSelect) ties them all; an MVAU separates its input class (SIMD) from its
+   output class (PE). A port no field sets carries one lane (LabelSelect's output), so it is not
+   tied to the others. A per-frame side stream (INSTA-Th's statistic S, one vector) is an
+   ordinary stream: it carries its producer's PE and its consumer reads it at its PE.
 2. *Legal lanes* of a class: the values every port in the class accepts, i.e. divisors of every
-   channel count, `mw` (SIMD ports) and `mh` (PE ports) in it for which the layer's config is
-   valid (e.g. INSTA-Th needs enough cycles per frame for its threshold evaluators).
+   dimension its fields divide (channel counts, `mw` for SIMD, `mh` for an MVAU's PE) for which
+   the layer's config is valid (e.g. INSTA-Th needs enough cycles per frame for its threshold
+   evaluators).
 3. *Greedy in topological order*: the first layer that touches an undecided class decides it
    (an MVAU decides its SIMD and PE classes together). Each option is scored by the cycles over the
    target of every layer touching the layer's classes, worst first (an MVAU whose other class is
@@ -35,9 +38,8 @@ from pathlib import Path
 
 from flows.errors import ConfigError, FoldingError
 from flows.graph import DataflowGraph, Node
-from flows.layers import IntMVAU, LabelSelect, XnorMVAU
-
-MVAUS = (XnorMVAU, IntMVAU)
+from flows.layers import kind_of
+from flows.layers.registry import INPUTS, OUTPUTS
 
 
 class FoldingWarning(UserWarning):
@@ -48,30 +50,43 @@ def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
+def _field(cfg, side: str) -> str | None:
+    """The folding field that sets a kind's inputs (side INPUTS) or outputs (OUTPUTS)."""
+    folds = kind_of(cfg).folds
+    return next((f for f, fold in folds.items() if fold.ports in (side, "all")), None)
+
+
 def in_lanes(cfg) -> int:
-    return cfg.simd if isinstance(cfg, MVAUS) else cfg.pe
+    return getattr(cfg, _field(cfg, INPUTS))
 
 
 def out_lanes(cfg) -> int:
-    return 1 if isinstance(cfg, LabelSelect) else cfg.pe
+    """Lanes of the outputs: the field that sets them, or one lane where none does."""
+    field = _field(cfg, OUTPUTS)
+    return getattr(cfg, field) if field is not None else 1
 
 
 # --- lane classes --------------------------------------------------------------------------------
 class LaneClasses:
     """Union-find over the streams of a graph: streams of one class carry the same lanes per word.
 
-    `ports[node]` is (SIMD class, PE class) of an MVAU, (None, class) of any other kind;
-    `legal[class]` the lane counts every port of the class accepts, ascending."""
+    `ports[node]` is {folding field: the class of the streams it sets} (for an MVAU: SIMD, then
+    PE); `legal[class]` the lane counts every port of the class accepts, ascending."""
 
     def __init__(self, graph: DataflowGraph) -> None:
         self._parent: dict[str, str] = {}
-        fixed: set[str] = set()  # streams that carry exactly 1 lane (LabelSelect outputs)
-        for node in graph.nodes:
-            self._tie_node(node, fixed)
-        self.ports = {n.name: self._ports(n) for n in graph.nodes}
+        fixed: set[str] = set()  # streams that carry exactly 1 lane (no field sets them)
+        streams = {n.name: self._field_streams(n, fixed) for n in graph.nodes}
+        for fields in streams.values():
+            for tied in fields.values():
+                self._tie(tied)
+        self.ports = {
+            name: {f: self.find(tied[0]) for f, tied in fields.items()}
+            for name, fields in streams.items()
+        }
         self.touching: dict[str, list[Node]] = {}
         for node in graph.topological():
-            for c in dict.fromkeys(c for c in self.ports[node.name] if c is not None):
+            for c in dict.fromkeys(self.ports[node.name].values()):
                 self.touching.setdefault(c, []).append(node)
         self.legal = {c: self._legal(c, nodes) for c, nodes in self.touching.items()}
         for s in fixed:
@@ -90,32 +105,29 @@ class LaneClasses:
         for s in streams[1:]:
             self._parent[self.find(s)] = self.find(streams[0])
 
-    def _tie_node(self, node: Node, fixed: set[str]) -> None:
-        cfg = node.config
-        if isinstance(cfg, MVAUS):
-            self._tie(node.inputs)
-            self._tie(node.outputs)
-        elif isinstance(cfg, LabelSelect):
-            self._tie(node.inputs)
-            fixed.update(node.outputs)
-        elif hasattr(cfg, "pe"):
-            self._tie(node.inputs + node.outputs)
-        else:
+    @staticmethod
+    def _field_streams(node: Node, fixed: set[str]) -> dict[str, list[str]]:
+        """{folding field: the streams of the ports it sets}; streams of ports no field sets go
+        to `fixed`."""
+        kind = kind_of(node.config)
+        if not kind.hardware:
             raise FoldingError(
                 f"{node.name}: a {node.kind} has no folding (a transient kind); "
                 "streamline the graph before folding it"
             )
-
-    def _ports(self, node: Node) -> tuple[str | None, str]:
-        if isinstance(node.config, MVAUS):
-            return self.find(node.inputs[0]), self.find(node.outputs[0])
-        return None, self.find(node.inputs[0])
+        fields = {}
+        for field, fold in kind.folds.items():
+            fields[field] = (node.inputs if fold.ports in (INPUTS, "all") else []) + (
+                node.outputs if fold.ports in (OUTPUTS, "all") else []
+            )
+        set_ = {s for tied in fields.values() for s in tied}
+        fixed.update(s for s in node.inputs + node.outputs if s not in set_)
+        return fields
 
     def _legal(self, c: str, nodes: list[Node]) -> list[int]:
         values: set[int] | None = None
         for node in nodes:
-            simd_class, pe_class = self.ports[node.name]
-            for field, cls in (("simd", simd_class), ("pe", pe_class)):
+            for field, cls in self.ports[node.name].items():
                 if cls == c:
                     ok = _port_values(node.config, field)
                     values = ok if values is None else values & ok
@@ -132,7 +144,7 @@ class LaneClasses:
 
 def _port_values(cfg, field: str) -> set[int]:
     """Lane counts a layer accepts on one folding field (its config validates them)."""
-    dim = (cfg.mw if field == "simd" else cfg.mh) if isinstance(cfg, MVAUS) else cfg.channels
+    dim = getattr(cfg, kind_of(cfg).folds[field].divides)
     ok = set()
     for v in divisors(dim):
         try:
@@ -143,11 +155,8 @@ def _port_values(cfg, field: str) -> set[int]:
     return ok
 
 
-def _folded(cfg, ports: tuple[str | None, str], lanes: dict[str, int]):
-    simd_class, pe_class = ports
-    if simd_class is None:
-        return replace(cfg, pe=lanes[pe_class])
-    return replace(cfg, simd=lanes[simd_class], pe=lanes[pe_class])
+def _folded(cfg, ports: dict[str, str], lanes: dict[str, int]):
+    return replace(cfg, **{field: lanes[c] for field, c in ports.items()})
 
 
 # --- the greedy choice -----------------------------------------------------------------------------
@@ -156,7 +165,7 @@ def _choose_lanes(graph: DataflowGraph, classes: LaneClasses, target: int) -> di
     lanes: dict[str, int] = {}
     for node in graph.topological():
         ports = classes.ports[node.name]
-        open_ = list(dict.fromkeys(c for c in ports if c is not None and c not in lanes))
+        open_ = list(dict.fromkeys(c for c in ports.values() if c not in lanes))
         if not open_:
             continue
         options = [
@@ -170,18 +179,17 @@ def _choose_lanes(graph: DataflowGraph, classes: LaneClasses, target: int) -> di
 
 def _score(ports, classes: LaneClasses, trial: dict[str, int], target: int) -> tuple:
     """Overshoots of every layer touching the node's classes (worst first), then the cost."""
-    decided = {c for c in ports if c is not None}
+    decided = set(ports.values())
     touched = {n.name: n for c in decided for n in classes.touching[c]}.values()
     optimistic = {c: trial.get(c, values[-1]) for c, values in classes.legal.items()}
     cycles = (
         _folded(n.config, classes.ports[n.name], optimistic).cycles_per_frame for n in touched
     )
     over = sorted((max(0, c - target) for c in cycles), reverse=True)
-    simd_class, pe_class = ports
-    p = trial[pe_class]
-    if simd_class is None:
-        return over, p
-    s = trial[simd_class]
+    values = [trial[c] for c in ports.values()]
+    if len(values) == 1:
+        return over, values[0]
+    s, p = values  # an MVAU: SIMD, then PE
     return over, s * p, abs(s - p), -p, s, p
 
 
@@ -261,7 +269,7 @@ def check_lanes(graph: DataflowGraph) -> None:
             if have != want:
                 raise FoldingError(
                     f"{prod.name} emits {have} lanes per word but {node.name} reads {want}; "
-                    f"set {node.name}'s {'SIMD' if isinstance(node.config, MVAUS) else 'PE'} "
+                    f"set {node.name}'s {_field(node.config, INPUTS).upper()} "
                     f"to {have} (no width converter is inserted yet)"
                 )
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from flows.datatypes import DataType
 from flows.errors import ConfigError, UnsupportedPatternError
-from flows.layers.mvau import xnor_mvau_windowed_execute
+from flows.layers.mvau.golden import xnor_mvau_windowed_execute
 from flows.layers.registry import kind_of
 
 

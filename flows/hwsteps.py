@@ -13,6 +13,7 @@ from flows import synth, targets, vivado
 from flows.artifacts import atomic_dir, write_json
 from flows.boards import ulx3s
 from flows.codegen import rtl
+from flows.codegen.stitch import emit_stitched
 from flows.datatypes import UINT
 from flows.errors import NumericContractError
 from flows.estimate import estimate_graph
@@ -37,7 +38,7 @@ def step_rtl(ctx) -> None:
         )
     tgt = targets.get(ctx.cfg.target)
     with atomic_dir(ctx.out / "rtl") as tmp:
-        rtl.emit_stitched(g, tmp)
+        emit_stitched(g, tmp)
         for src in rtl.lib_sources():
             shutil.copy(src, tmp / src.name)
         if not tgt.open_bitstream:

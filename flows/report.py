@@ -15,6 +15,7 @@ from flows.datatypes import BIPOLAR, DataType
 from flows.graph import DataflowGraph, Node
 from flows.graph_onnx import param_array
 from flows.hwmodel.ranges import smallest_type
+from flows.layers import kind_of
 
 # Parameter name -> the config field holding its element type, where the name does not say it
 # (`mul` -> `mul_type` needs no entry). INSTA: docs/numerics.md section 8.
@@ -70,11 +71,11 @@ def layer_report(graph: DataflowGraph, family: str) -> list[dict]:
 
 
 def _estimates(graph: DataflowGraph, family: str) -> dict[str, estimate.Estimate]:
-    """estimate_graph over the layers that have an estimator (forks/joins have none yet).
+    """estimate_graph over the layers that have an estimator (a transient kind has none).
 
     Every stream is an input of the view, so the layers need no producers in it."""
     view = DataflowGraph(list(graph.streams.values()), [])
-    view.nodes = [n for n in graph.nodes if type(n.config) in estimate.ESTIMATORS]
+    view.nodes = [n for n in graph.nodes if kind_of(n.config).estimate is not None]
     return estimate.estimate_graph(view, family)
 
 

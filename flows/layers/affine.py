@@ -8,6 +8,11 @@ per-channel scale and bias survive to the argmax (docs/numerics.md, section 5).
 With `shift = F` the exact sum is requantised by 2^-F with round half to even, then saturated to
 `saturate_type` (numerics section 6: BN / scale changes on the residual stream, the saturation
 after a residual add): y = sat(rne((x * mul + add) * 2^-F)).
+
+Hardware (hw/templates/affine.v.j2): mul and add as two memories of PE lanes per channel group.
+The requantising form registers the exact sum, then rounds half to even and saturates
+(flows.hwmodel.requant); the exact form is one multiply-add per lane modulo the output width.
+Its integer arithmetic differs from the float model by construction (fixed-point constants).
 """
 
 from __future__ import annotations
@@ -16,11 +21,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import DataType
+from flows.datatypes import DataType, pack_words
 from flows.errors import ConfigError
 from flows.fixedpoint import rne_shift, saturate
+from flows.hwmodel.logic import scaled
+from flows.hwmodel.memory import memory
+from flows.hwmodel.ports import Port
 from flows.hwmodel.ranges import affine_range, smallest_type
-from flows.layers.registry import LayerKind, check_divides, check_positive, register
+from flows.hwmodel.requant import requant, requant_lane_estimate
+from flows.hwmodel.resources import Estimate
+from flows.hwmodel.structure import clog2
+from flows.layers.backends import LayerRTL
+from flows.layers.checks import check_divides, check_positive, checked_param
+from flows.layers.registry import LayerKind
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,10 @@ class Affine:
             raise ConfigError(f"{self.name}: shift must be >= 0, got {self.shift}")
 
     @property
+    def requantises(self) -> bool:
+        return bool(self.shift) or self.saturate_type is not None
+
+    @property
     def sum_type(self) -> DataType:
         """The exact x * mul + add before requantisation."""
         return smallest_type(*affine_range(self.input_type, self.mul_type, self.add_type))
@@ -62,7 +79,7 @@ class Affine:
         return self.num_vectors * self.channels // self.pe
 
 
-def affine_execute(cfg: Affine, params, inputs):
+def execute(cfg: Affine, params, inputs):
     mul, add = np.asarray(params["mul"]), np.asarray(params["add"])
     for arr, t, what in ((mul, cfg.mul_type, "mul"), (add, cfg.add_type, "add")):
         if arr.shape != (cfg.channels,):
@@ -77,4 +94,76 @@ def affine_execute(cfg: Affine, params, inputs):
     return [saturate(y, cfg.saturate_type) if cfg.saturate_type is not None else y]
 
 
-register(LayerKind("Affine", Affine, affine_execute))
+def ports(cfg: Affine) -> tuple[dict[str, Port], dict[str, Port]]:
+    nv = cfg.num_vectors
+    return {"s_axis": Port(cfg.pe, cfg.input_type, cfg.channels, nv)}, {
+        "m_axis": Port(cfg.pe, cfg.output_type, cfg.channels, nv)
+    }
+
+
+def rtl(cfg: Affine, params: dict) -> LayerRTL:
+    """mul and add as two memories of PE lanes per channel group. With `shift` or
+    `saturate_type` the exact sum is registered, then rounded half to even and saturated (`rq`,
+    flows.hwmodel.requant); without, the template's text is the exact form's."""
+    mt, at = cfg.mul_type, cfg.add_type
+    mul = checked_param(cfg.name, params, "mul", (cfg.channels,), mt)
+    add = checked_param(cfg.name, params, "add", (cfg.channels,), at)
+    nf = cfg.channels // cfg.pe
+    ctx = dict(
+        channels=cfg.channels,
+        pe=cfg.pe,
+        nf=nf,
+        x_kind=cfg.input_type.kind.value,
+        x_signed=cfg.input_type.signed,
+        mb=mt.bits,
+        m_signed=mt.signed,
+        ab=at.bits,
+        a_signed=at.signed,
+        m_type=mt.name,
+        a_type=at.name,
+        nfw=clog2(nf),
+        frac_bits=cfg.frac_bits,
+        mul_file=f"{cfg.name}_mul.mem",
+        add_file=f"{cfg.name}_add.mem",
+        requant=cfg.requantises,
+    )
+    if cfg.requantises:
+        lo, hi = affine_range(cfg.input_type, mt, at)
+        ctx["rq"] = requant(lo, hi, cfg.shift, cfg.saturate_type, cfg.output_type)
+        ctx["xsw"] = cfg.input_type.bits + (not cfg.input_type.signed)
+        ctx["msw"] = mt.bits + (not mt.signed)
+    memories = {
+        ctx["mul_file"]: (pack_words(mt.encode(mul), mt.bits, cfg.pe), cfg.pe * mt.bits),
+        ctx["add_file"]: (pack_words(at.encode(add), at.bits, cfg.pe), cfg.pe * at.bits),
+    }
+    return LayerRTL(ctx, memories)
+
+
+def estimate(cfg: Affine, family: str) -> Estimate:
+    """The exact form: a multiply-add per lane (a DSP on Xilinx when both operands are at least
+    8 bits). The requantising form: `requant_lane_estimate`, fitted on a ResNet-like INT8 x INT16
+    + INT24, 64 channels, PE 8 (docs/hardware.md)."""
+    if cfg.requantises:
+        rq = requant(*affine_range(cfg.input_type, cfg.mul_type, cfg.add_type), cfg.shift,
+                     cfg.saturate_type, cfg.output_type)  # fmt: skip
+        return requant_lane_estimate(cfg, rq, 0, [cfg.mul_type.bits, cfg.add_type.bits], family)
+    xb, mb = cfg.input_type.bits, cfg.mul_type.bits
+    lut_mem, bram = memory(cfg.pe * (mb + cfg.add_type.bits), cfg.channels // cfg.pe, family)
+    # Multipliers with both operands >= 10 bits go to DSPs (MULT18X18D / DSP48) in Yosys.
+    dsp = cfg.pe if min(xb, mb) >= 8 and family != "ecp5" else 0
+    mult = 0 if dsp else xb * mb // 4
+    lut = 20 + scaled(cfg.pe * (mult + cfg.output_type.bits), family) + lut_mem
+    ff = 20 + cfg.pe * (cfg.output_type.bits + xb)
+    return Estimate(cfg.cycles_per_frame, lut, ff, bram, dsp)
+
+
+KIND = LayerKind(
+    name="Affine",
+    config=Affine,
+    execute=execute,
+    exact=False,
+    ports=ports,
+    template="affine.v.j2",
+    rtl=rtl,
+    estimate=estimate,
+)

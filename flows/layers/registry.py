@@ -1,32 +1,102 @@
-"""The explicit registry of layer kinds: config class -> golden function, emitters, estimator.
+"""The explicit registry of layer kinds: one `LayerKind` record per kind names everything the
+flow knows about it (docs/architecture.md, "A layer kind").
 
-A layer kind is a frozen config dataclass (shapes, widths, folding; validated on construction), a
-pure numpy golden function `execute(cfg, params, inputs) -> outputs` over semantic integer values,
-and optionally an RTL emitter, an HLS emitter and an estimator. Composition, not inheritance: the
-registry maps the config class to a `LayerKind` record of plain functions.
+A kind is a frozen config dataclass (shapes, widths, folding; validated on construction) and a
+pure numpy golden function `execute(cfg, params, inputs) -> outputs` over semantic integer values.
+A hardware kind adds, as plain functions of its config: its stream ports, which config fields
+fold which ports, the words it buffers, its RTL (a template and the builder of its parameters),
+optionally an HLS kernel, and its estimator. Composition, not inheritance: `flows.layers` builds
+one record per kind and registers them all in one place (`flows/layers/__init__.py`); the code
+generators, the estimator, the folder, the stitcher and the type inference read the record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from flows.errors import ConfigError, FoldingError
+from flows.datatypes import DataType
+from flows.errors import ConfigError
+from flows.hwmodel.ports import Port
+from flows.hwmodel.resources import Estimate
 
 Golden = Callable[[Any, dict[str, np.ndarray], list[np.ndarray]], list[np.ndarray]]
+Ports = tuple[dict[str, Port], dict[str, Port]]
+
+# Which ports a folding field sets (`Fold.ports`): the inputs, the outputs or all of them.
+INPUTS, OUTPUTS, ALL = "inputs", "outputs", "all"
+
+
+@dataclass(frozen=True)
+class Fold:
+    """A folding field of a config (`pe`, `simd`): it sets the lanes per word of `ports` (INPUTS,
+    OUTPUTS or ALL of the kind's ports) and must divide the config's dimension `divides`."""
+
+    ports: str = ALL
+    divides: str = "channels"
+
+
+def _no_words(cfg: Any) -> int:
+    return 0
 
 
 @dataclass(frozen=True)
 class LayerKind:
-    """Everything the flow knows about one kind of layer."""
+    """Everything the flow knows about one kind of layer.
+
+    Numerics (every kind):
+      name, config, execute; `output_types(cfg, input_types)` infers the output stream types
+      (None: the config's `output_types`, else its `output_type` on every output); `exact`:
+      False where the integer arithmetic differs from the float model by construction
+      (docs/numerics.md sections 6, 9, 10), which is how the agreement check explains a flip.
+
+    Hardware (None on a transient kind, which streamlining must remove):
+      ports(cfg) -> ({input port: Port}, {output port: Port}), in the golden function's order;
+      folds: config field -> Fold, the ports whose lanes the field sets and the dimension it
+      divides (a port no field sets carries one lane: LabelSelect's output); fork: the outputs leave in
+      lockstep (a fork of the stitcher's deadlock rule); join: takes one word of every input in
+      the same cycle; buffer_words(cfg): input words taken in before the output catches up;
+      extra_stages(cfg): pipeline words beyond the stitcher's NODE_WORDS; template and
+      rtl(cfg, params) -> LayerRTL; hls(cfg, params) -> HlsKernel with hls_kernels, the kernel
+      templates of hls/include it may call; estimate(cfg, family) -> Estimate.
+    """
 
     name: str
     config: type
     execute: Golden
-    hardware: bool = True  # False: a transient kind that streamlining must remove
+    output_types: Callable[[Any, list[DataType | None]], Sequence[DataType | None]] | None = None
+    exact: bool = True
+    ports: Callable[[Any], Ports] | None = None
+    folds: Mapping[str, Fold] = field(default_factory=lambda: {"pe": Fold()})
+    fork: bool = False
+    join: bool = False
+    buffer_words: Callable[[Any], int] = _no_words
+    extra_stages: Callable[[Any], int] = _no_words
+    template: str | None = None
+    rtl: Callable[[Any, dict], Any] | None = None
+    hls: Callable[[Any, dict], Any] | None = None
+    hls_kernels: tuple[str, ...] = ()
+    estimate: Callable[[Any, str], Estimate] | None = None
+
+    @property
+    def hardware(self) -> bool:
+        """A kind the hardware has: it has ports (transient kinds have none)."""
+        return self.ports is not None
+
+    def missing(self) -> list[str]:
+        """What a hardware kind lacks of the record (empty when complete)."""
+        if not self.hardware:
+            return []
+        need = ("template", "rtl", "estimate")
+        gaps = [f for f in need if getattr(self, f) is None]
+        if not self.folds:
+            gaps.append("folds")
+        if self.hls is not None and not self.hls_kernels:
+            gaps.append("hls_kernels")
+        return gaps
 
 
 _KINDS: dict[type, LayerKind] = {}
@@ -48,33 +118,3 @@ def kind_of(cfg: object) -> LayerKind:
 
 def all_kinds() -> list[LayerKind]:
     return list(_KINDS.values())
-
-
-def checked_param(
-    layer: str, params: dict, key: str, shape: tuple[int, ...], dtype=None
-) -> np.ndarray:
-    """params[key] as int64, checked: present, of `shape`, inside `dtype` (a DataType; None skips
-    the range check). Every golden function and emitter reads its constants through this."""
-    if key not in params:
-        raise ConfigError(f"{layer}: parameter {key!r} is missing")
-    a = np.asarray(params[key])
-    if a.shape != tuple(shape):
-        raise ConfigError(f"{layer}: {key} has shape {a.shape}, expected {tuple(shape)}")
-    if dtype is not None:
-        dtype.check(a, f"{layer}: {key}")
-    return a.astype(np.int64)
-
-
-def check_divides(what: str, dim: int, fold_name: str, fold: int) -> None:
-    """Raise FoldingError unless `fold` is a positive divisor of `dim`."""
-    if fold < 1 or dim % fold:
-        divisors = [d for d in range(1, dim + 1) if dim % d == 0]
-        raise FoldingError(
-            f"{what}: {fold_name}={fold} does not divide {dim}; choose one of {divisors}"
-        )
-
-
-def check_positive(what: str, **values: int) -> None:
-    for name, v in values.items():
-        if int(v) < 1:
-            raise ConfigError(f"{what}: {name} must be >= 1, got {v}")

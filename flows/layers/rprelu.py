@@ -9,6 +9,10 @@ collapsed into m, a; `q_out` a saturating quantiser) is, per channel c (docs/num
 Two fixed-point segments sharing one exponent: mul_* are 16-bit mantissas, add_* wide enough for
 the offsets. For m_c > 0 the upper segment is the identity side of the PReLU, for m_c < 0 it is
 the sloped side (the comparison stays `>=`, as in every threshold of this flow).
+
+Hardware (hw/templates/rprelu.v.j2): five constant memories (threshold, mul_hi, add_hi, mul_lo,
+add_lo), one word of PE lanes per channel group; the segment is selected before the multiplier
+(one product per lane), then the requantisation of flows.hwmodel.requant.
 """
 
 from __future__ import annotations
@@ -17,17 +21,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import DataType
+from flows.datatypes import DataType, Kind, pack_words
 from flows.errors import ConfigError
 from flows.fixedpoint import rne_shift, saturate
-from flows.hwmodel.ranges import smallest_type
-from flows.layers.registry import (
-    LayerKind,
-    check_divides,
-    check_positive,
-    checked_param,
-    register,
-)
+from flows.hwmodel.ports import Port
+from flows.hwmodel.ranges import affine_range, smallest_type
+from flows.hwmodel.requant import requant, requant_lane_estimate
+from flows.hwmodel.resources import Estimate
+from flows.hwmodel.structure import clog2
+from flows.layers.backends import LayerRTL
+from flows.layers.checks import check_divides, check_positive, checked_param
+from flows.layers.registry import LayerKind
 
 PARAMS = ("threshold", "mul_hi", "add_hi", "mul_lo", "add_lo")
 
@@ -58,18 +62,22 @@ class RPReLU:
         return smallest_type(self.input_type.min, self.input_type.max + 1)
 
     @property
+    def param_types(self) -> dict[str, DataType]:
+        """The element type of each parameter."""
+        m, a = self.mul_type, self.add_type
+        return dict(threshold=self.threshold_type, mul_hi=m, add_hi=a, mul_lo=m, add_lo=a)
+
+    @property
     def cycles_per_frame(self) -> int:
         return self.num_vectors * self.channels // self.pe
 
 
 def check_rprelu_params(cfg: RPReLU, params: dict) -> dict[str, np.ndarray]:
-    t = {"threshold": cfg.threshold_type}
-    t.update({k: cfg.mul_type for k in ("mul_hi", "mul_lo")})
-    t.update({k: cfg.add_type for k in ("add_hi", "add_lo")})
-    return {k: checked_param(cfg.name, params, k, (cfg.channels,), t[k]) for k in PARAMS}
+    types = cfg.param_types
+    return {k: checked_param(cfg.name, params, k, (cfg.channels,), types[k]) for k in PARAMS}
 
 
-def rprelu_execute(cfg: RPReLU, params, inputs):
+def execute(cfg: RPReLU, params, inputs):
     p = check_rprelu_params(cfg, params)
     x = np.asarray(inputs[0], dtype=np.int64)
     upper = x >= p["threshold"]
@@ -77,4 +85,64 @@ def rprelu_execute(cfg: RPReLU, params, inputs):
     return [saturate(rne_shift(y, cfg.shift), cfg.output_type)]
 
 
-register(LayerKind("RPReLU", RPReLU, rprelu_execute))
+def ports(cfg: RPReLU) -> tuple[dict[str, Port], dict[str, Port]]:
+    nv = cfg.num_vectors
+    return {"s_axis": Port(cfg.pe, cfg.input_type, cfg.channels, nv)}, {
+        "m_axis": Port(cfg.pe, cfg.output_type, cfg.channels, nv)
+    }
+
+
+def _requant(cfg: RPReLU):
+    lo, hi = affine_range(cfg.input_type, cfg.mul_type, cfg.add_type)
+    return requant(lo, hi, cfg.shift, cfg.output_type, cfg.output_type)
+
+
+def rtl(cfg: RPReLU, params: dict) -> LayerRTL:
+    """Threshold compare selects (mul, add) per lane, one product, then the requantisation."""
+    xt, tt, mt, at = cfg.input_type, cfg.threshold_type, cfg.mul_type, cfg.add_type
+    if xt.kind == Kind.BIPOLAR:
+        raise ConfigError(f"{cfg.name}: the RPReLU RTL needs an INT or UINT input, got BIPOLAR")
+    nf = cfg.channels // cfg.pe
+    ctx = dict(
+        channels=cfg.channels,
+        pe=cfg.pe,
+        nf=nf,
+        nfw=clog2(nf),
+        x_signed=xt.signed,
+        tb=tt.bits,
+        mb=mt.bits,
+        ab=at.bits,
+        m_signed=mt.signed,
+        a_signed=at.signed,
+        t_type=tt.name,
+        m_type=mt.name,
+        a_type=at.name,
+        xsw=xt.bits + (not xt.signed),  # signed operand widths of the product
+        msw=mt.bits + (not mt.signed),
+        rq=_requant(cfg),
+        files={k: f"{cfg.name}_{k}.mem" for k in PARAMS},
+    )
+    memories = {}
+    for key, v in check_rprelu_params(cfg, params).items():
+        t = cfg.param_types[key]
+        memories[ctx["files"][key]] = (pack_words(t.encode(v), t.bits, cfg.pe), cfg.pe * t.bits)
+    return LayerRTL(ctx, memories)
+
+
+def estimate(cfg: RPReLU, family: str) -> Estimate:
+    """Five constant ROMs, a threshold comparator per lane, the segment multiplexer (merged into
+    the ROM LUTs by synthesis), one product, requantisation."""
+    tb, mb, ab = cfg.threshold_type.bits, cfg.mul_type.bits, cfg.add_type.bits
+    return requant_lane_estimate(cfg, _requant(cfg), tb, [tb, mb, ab, mb, ab], family)
+
+
+KIND = LayerKind(
+    name="RPReLU",
+    config=RPReLU,
+    execute=execute,
+    exact=False,
+    ports=ports,
+    template="rprelu.v.j2",
+    rtl=rtl,
+    estimate=estimate,
+)

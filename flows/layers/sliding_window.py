@@ -13,9 +13,15 @@ bit 0, numerics section 7), 0 for integer streams. A window as large as the whol
 with stride 1 emits the map as one vector in raster order: the stream's words unchanged, i.e. a
 reshape (used for Flatten before a fully connected layer; its hardware is a pass-through).
 
-Cycle model (assumption the RTL will follow): `pe` channels per word on both ports; every cycle
-the generator accepts one input word and/or emits one output word, and the busier port bounds the
-frame: `max(in_h*in_w, out_h*out_w*kernel^2) * channels / pe` cycles.
+Hardware (hw/templates/sliding_window.v.j2): `pe` channels per word on both ports; a circular
+line buffer of `rows` input rows (rounded up to a power of two words), addressed by the global
+index of the input word modulo its depth. The writer accepts a word while the reader's current
+output row no longer needs the slot; the reader walks `(oy, ox, ky, kx, f)` (innermost last), one
+word per clock, once every input row of its output row is written; a padded position emits the pad
+word (all stream bits 0: -1 for BIPOLAR, 0 for integers). `rows` = k + s, or, if more, the rows
+from the last window of a frame to the first window of the next, so the writer can run ahead
+across frame boundaries and the frame interval is the busier port's:
+`max(in_h*in_w, out_h*out_w*kernel^2) * channels / pe` cycles.
 """
 
 from __future__ import annotations
@@ -23,11 +29,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from flows.datatypes import DataType, Kind
+from flows.datatypes import DataType, Kind, pack_words
 from flows.errors import ConfigError
-from flows.layers.registry import LayerKind, check_divides, check_positive, register
+from flows.hwmodel.logic import CONTROL_FF, CONTROL_LUT, scaled
+from flows.hwmodel.memory import memory
+from flows.hwmodel.ports import Port
+from flows.hwmodel.resources import Estimate
+from flows.hwmodel.structure import clog2
+from flows.layers.backends import LayerRTL
+from flows.layers.checks import check_divides, check_positive
+from flows.layers.registry import LayerKind
+from flows.layers.windows import check_map, check_window_fits, window_out, windows
 
 
 @dataclass(frozen=True)
@@ -98,49 +111,7 @@ class SlidingWindow:
         return elements // self.pe
 
 
-def windows(x: np.ndarray, in_h: int, in_w: int, kernel: int, stride: int) -> np.ndarray:
-    """(N, H, W, C) already padded -> (N, out_h, out_w, kernel*kernel, C), (ky, kx) row-major.
-
-    Any dtype (the packed XnorMVAU windows uint64 words, AvgPool floats). One copy of a strided
-    view: `window[n, oy, ox, ky*kernel + kx] = x[n, oy*stride + ky, ox*stride + kx]`."""
-    view = sliding_window_view(x[:, :in_h, :in_w], (kernel, kernel), axis=(1, 2))
-    # (N, in_h-k+1, in_w-k+1, C, ky, kx) -> every stride-th origin, taps before channels.
-    view = view[:, ::stride, ::stride].transpose(0, 1, 2, 4, 5, 3)
-    n, out_h, out_w = view.shape[:3]
-    return view.reshape(n, out_h, out_w, kernel * kernel, x.shape[3])
-
-
-def window_out(size: int, kernel: int, stride: int, pad: int = 0) -> int:
-    """Output rows (or columns) of kernel-wide windows at `stride` over `size` padded by `pad`
-    on both sides (ONNX ceil_mode=0); shared by SlidingWindow, MaxPool and AvgPool."""
-    return (size + 2 * pad - kernel) // stride + 1
-
-
-def check_window_fits(
-    name: str, what: str, in_h: int, in_w: int, kernel: int, pad: int | None
-) -> None:
-    """ConfigError unless a kernel x kernel `what` fits the in_h x in_w map padded by `pad`
-    (None: a kind without padding)."""
-    if min(in_h, in_w) + 2 * (pad or 0) < kernel:
-        padded = f" padded by {pad}" if pad is not None else ""
-        raise ConfigError(
-            f"{name}: a {kernel}x{kernel} {what} does not fit the {in_h}x{in_w} map{padded}"
-        )
-
-
-def check_map(name: str, x: np.ndarray, vectors: int, channels: int) -> np.ndarray:
-    """The input map as int64 (integer streams) or float64 (the transient float graph, whose
-    values must not be truncated), checked against (frames, vectors, channels)."""
-    x = np.asarray(x)
-    x = x.astype(np.int64) if np.issubdtype(x.dtype, np.integer) else x.astype(np.float64)
-    if x.ndim != 3 or x.shape[1:] != (vectors, channels):
-        raise ConfigError(
-            f"{name}: input has shape {x.shape}, expected (frames, {vectors}, {channels})"
-        )
-    return x
-
-
-def sliding_window_execute(cfg: SlidingWindow, params, inputs):
+def execute(cfg: SlidingWindow, params, inputs):
     """(N, in_h*in_w, C) -> (N, out_h*out_w, kernel*kernel*C), vector order (ky, kx, c)."""
     x = check_map(cfg.name, inputs[0], cfg.num_vectors, cfg.channels)
     n = x.shape[0]
@@ -157,4 +128,102 @@ def conv_weight_matrix(w: np.ndarray) -> np.ndarray:
     return w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
 
 
-register(LayerKind("SlidingWindow", SlidingWindow, sliding_window_execute))
+def element_type(cfg) -> DataType:
+    """The stream's element type of a window or pool config; the RTL and the estimator need it
+    (the flow sets it: FillInputTypes; the estimator fills it from the input stream)."""
+    if cfg.input_type is None:
+        raise ConfigError(f"{cfg.name}: input_type is not set; the RTL needs the stream's type")
+    return cfg.input_type
+
+
+def ports(cfg: SlidingWindow) -> tuple[dict[str, Port], dict[str, Port]]:
+    t = element_type(cfg)
+    return {"s_axis": Port(cfg.pe, t, cfg.channels, cfg.num_vectors)}, {
+        "m_axis": Port(cfg.pe, t, cfg.out_channels, cfg.out_vectors)
+    }
+
+
+def passes_type(cfg, input_types: list) -> list:
+    """Data movement: the input's element type passes through."""
+    return [input_types[0]]
+
+
+def line_buffer(cfg: SlidingWindow) -> tuple[int, int]:
+    """(rows, words) of the circular line buffer: the k rows of a window plus s being written,
+    and at a frame's end the rest of the frame from the last window's first row plus the first
+    window of the next frame; words rounded up to a power of two."""
+    nf = cfg.channels // cfg.pe
+    rows = min(
+        cfg.in_h + cfg.kernel,
+        max(cfg.kernel + cfg.stride, cfg.in_h - (cfg.out_h - 1) * cfg.stride + cfg.kernel),
+    )
+    return rows, 1 << max(1, (rows * cfg.in_w * nf - 1).bit_length())
+
+
+def buffer_words(cfg: SlidingWindow) -> int:
+    """Input words taken in before the output catches up: the line buffer, or (k + 1) rows of
+    the padded input if more."""
+    nf = cfg.channels // cfg.pe
+    return max(line_buffer(cfg)[1], (cfg.kernel + 1) * (cfg.in_w + 2 * cfg.pad) * nf)
+
+
+def rtl(cfg: SlidingWindow, params: dict) -> LayerRTL:
+    t = element_type(cfg)
+    nf = cfg.channels // cfg.pe
+    nw = cfg.in_h * cfg.in_w * nf  # words of one frame bank
+    big = max(2 * nw, (cfg.in_h + cfg.kernel) * cfg.in_w * nf + (cfg.in_w + cfg.kernel) * nf)
+    rows, depth = line_buffer(cfg)
+    gw = (4 * (nw + depth)).bit_length() + 1
+    big = max(big, 1 << gw)
+    pad_word = pack_words(t.encode([cfg.pad_value] * cfg.pe), t.bits, cfg.pe)[0]
+    ctx = dict(
+        channels=cfg.channels,
+        pe=cfg.pe,
+        nf=nf,
+        k=cfg.kernel,
+        s=cfg.stride,
+        pad=cfg.pad,
+        pad_value=cfg.pad_value,
+        pad_word=pad_word,
+        in_h=cfg.in_h,
+        in_wd=cfg.in_w,
+        out_h=cfg.out_h,
+        out_wd=cfg.out_w,
+        nw=nw,
+        row=cfg.in_w * nf,
+        rows=rows,
+        depth=depth,
+        db=depth.bit_length() - 1,
+        gw=gw,
+        sw=big.bit_length() + 2,  # signed width of the window arithmetic
+        fw=clog2(nf),
+        kw=clog2(cfg.kernel),
+        oxw=clog2(cfg.out_w),
+        oyw=clog2(cfg.out_h),
+        out_vectors=cfg.out_vectors,
+    )
+    return LayerRTL(ctx)
+
+
+def estimate(cfg: SlidingWindow, family: str) -> Estimate:
+    """Line buffer of `kernel` rows (+1 being written) of the padded input, element width from
+    the input type. Analytic (not fitted to a synthesis)."""
+    bits = element_type(cfg).bits
+    words = (cfg.kernel + 1) * (cfg.in_w + 2 * cfg.pad) * cfg.channels // cfg.pe
+    lut_mem, bram = memory(cfg.pe * bits, words, family)
+    lut = CONTROL_LUT + 40 + scaled(cfg.pe * bits * 2, family) + lut_mem
+    ff = CONTROL_FF + 40 + 2 * cfg.pe * bits
+    return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
+
+
+KIND = LayerKind(
+    name="SlidingWindow",
+    config=SlidingWindow,
+    execute=execute,
+    output_types=passes_type,
+    ports=ports,
+    buffer_words=buffer_words,
+    template="sliding_window.v.j2",
+    rtl=rtl,
+    estimate=estimate,
+)

@@ -3,17 +3,29 @@
 out = number of thresholds T[c, i] with x >= T[c, i] (0..N). With one threshold per channel and a
 BIPOLAR output the count 0/1 maps to -1/+1. Thresholds are integers on the input's grid, sorted
 ascending per channel (docs/numerics.md, section 3).
+
+Hardware (hw/templates/threshold.v.j2, hls/include/threshold.hpp): PE lanes per word; the
+thresholds of a channel group are one memory word of PE*N lanes, read as the group's word
+arrives; N comparators and a counter per lane.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import BIPOLAR, UINT, DataType, Kind
+from flows.datatypes import BIPOLAR, UINT, DataType, Kind, pack_words
 from flows.errors import ConfigError
-from flows.layers.registry import LayerKind, check_divides, check_positive, register
+from flows.hwmodel.logic import scaled
+from flows.hwmodel.memory import memory
+from flows.hwmodel.ports import Port
+from flows.hwmodel.resources import Estimate
+from flows.hwmodel.structure import clog2
+from flows.layers.backends import HlsKernel, LayerRTL, int_literal, per_line, policy
+from flows.layers.checks import check_divides, check_positive
+from flows.layers.registry import LayerKind
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,13 @@ def check_thresholds(cfg: Threshold, t: np.ndarray) -> np.ndarray:
     return t.astype(np.int64)
 
 
-def threshold_execute(cfg: Threshold, params, inputs):
+def _thresholds(cfg: Threshold, params: dict) -> np.ndarray:
+    if "thresholds" not in params:
+        raise ConfigError(f"{cfg.name}: parameter 'thresholds' is missing")
+    return check_thresholds(cfg, params["thresholds"])
+
+
+def execute(cfg: Threshold, params, inputs):
     """out[..., c] = #{i : x[..., c] >= T[c, i]}, or 2*out - 1 for a BIPOLAR output.
 
     One comparison pass per threshold column (broadcast over channels), counted in int64: no
@@ -82,4 +100,72 @@ def threshold_execute(cfg: Threshold, params, inputs):
     return [count]
 
 
-register(LayerKind("Threshold", Threshold, threshold_execute))
+def ports(cfg: Threshold) -> tuple[dict[str, Port], dict[str, Port]]:
+    nv = cfg.num_vectors
+    return {"s_axis": Port(cfg.pe, cfg.input_type, cfg.channels, nv)}, {
+        "m_axis": Port(cfg.pe, cfg.output_type, cfg.channels, nv)
+    }
+
+
+def rtl(cfg: Threshold, params: dict) -> LayerRTL:
+    """Thresholds (C, N) as one memory word of PE*N lanes per channel group."""
+    t = _thresholds(cfg, params)
+    nf, tt = cfg.channels // cfg.pe, cfg.threshold_type
+    tw = cfg.pe * cfg.num_thresholds * tt.bits
+    ctx = dict(
+        channels=cfg.channels,
+        pe=cfg.pe,
+        nf=nf,
+        nt=cfg.num_thresholds,
+        tb=tt.bits,
+        tw=tw,
+        signed=cfg.input_type.signed,
+        t_type=tt.name,
+        nfw=clog2(nf),
+        threshold_file=f"{cfg.name}_t.mem",
+    )
+    words = pack_words(tt.encode(t).reshape(-1), tt.bits, cfg.pe * cfg.num_thresholds)
+    return LayerRTL(ctx, {ctx["threshold_file"]: (words, tw)})
+
+
+def hls(cfg: Threshold, params: dict) -> HlsKernel:
+    t = _thresholds(cfg, params)
+    nf = cfg.channels // cfg.pe
+    # thresholds[pe][nf][n] = T[nf*PE + pe][n]
+    grouped = t.reshape(nf, cfg.pe, cfg.num_thresholds).transpose(1, 0, 2)
+    rows = [[[int_literal(int(v)) for v in ch] for ch in pe_rows] for pe_rows in grouped]
+    tt = cfg.threshold_type
+    context = {
+        "channels": cfg.channels, "pe": cfg.pe, "nf": nf, "num_vectors": cfg.num_vectors,
+        "num_thresholds": cfg.num_thresholds, "in_policy": policy(cfg.input_type),
+        "threshold_ctype": f"ap_{'int' if tt.signed else 'uint'}<{tt.bits}>",
+        "out_field_bits": cfg.output_type.bits, "threshold_rows": rows,
+        "per_line": per_line([v for pe_rows in rows for ch in pe_rows for v in ch]),
+    }  # fmt: skip
+    summary = (
+        f"channels={cfg.channels} pe={cfg.pe} num_vectors={cfg.num_vectors}, "
+        f"{cfg.num_thresholds} {tt} thresholds on {cfg.input_type} -> {cfg.output_type}"
+    )
+    (inp,), (out,) = (p.values() for p in ports(cfg))
+    return HlsKernel("threshold.cpp.j2", summary, inp, out, context)
+
+
+def estimate(cfg: Threshold, family: str) -> Estimate:
+    tb = cfg.threshold_type.bits
+    lut_mem, bram = memory(cfg.pe * cfg.num_thresholds * tb, cfg.channels // cfg.pe, family)
+    lut = 20 + scaled(cfg.pe * cfg.num_thresholds * tb * 0.7, family) + math.ceil(0.6 * lut_mem)
+    ff = 50 + 1.4 * cfg.pe * cfg.input_type.bits + cfg.pe * cfg.output_type.bits
+    return Estimate(cfg.cycles_per_frame, lut, math.ceil(ff), bram, 0)
+
+
+KIND = LayerKind(
+    name="Threshold",
+    config=Threshold,
+    execute=execute,
+    ports=ports,
+    template="threshold.v.j2",
+    rtl=rtl,
+    hls=hls,
+    hls_kernels=("Threshold",),
+    estimate=estimate,
+)

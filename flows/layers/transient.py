@@ -1,7 +1,8 @@
 """Transient float kinds: what the QONNX import produces before streamlining removes it.
 
 They exist so that every streamlining step is a graph-to-graph rewrite that can be executed before
-and after. None has hardware; a graph that still holds one cannot be built (flows.graph checks).
+and after. None has hardware (no ports in its record); a graph that still holds one cannot be built
+(flows.graph checks).
 Arithmetic is float64 on semantic values.
 """
 
@@ -11,9 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import DataType
+from flows.datatypes import BIPOLAR, DataType
 from flows.errors import ConfigError
-from flows.layers.registry import LayerKind, check_positive, register
+from flows.hwmodel.ranges import dot_range, smallest_type
+from flows.layers.checks import check_positive
+from flows.layers.registry import LayerKind
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,6 @@ def float_affine_execute(cfg: FloatAffine, params, inputs):
 
 def sign_execute(cfg: Sign, params, inputs):
     return [np.where(np.asarray(inputs[0]) >= 0, 1, -1).astype(np.int64)]
-
-
-register(LayerKind("MatMul", MatMul, matmul_execute, hardware=False))
-register(LayerKind("FloatAffine", FloatAffine, float_affine_execute, hardware=False))
-register(LayerKind("Sign", Sign, sign_execute, hardware=False))
 
 
 @dataclass(frozen=True)
@@ -124,8 +122,6 @@ class FloatInsta:
 
     @property
     def output_types(self) -> tuple:
-        from flows.datatypes import BIPOLAR
-
         return (BIPOLAR, None) if self.module == "threshold" else (None,)
 
 
@@ -175,7 +171,28 @@ def float_insta_execute(cfg: FloatInsta, params, inputs):
     return [_stream(insta.insta_prelu(x, p["slope"], p["zeta"], **kw)).astype(np.float64)]
 
 
-register(LayerKind("Requant", Requant, requant_execute, hardware=False))
-register(LayerKind("FloatAdd", FloatAdd, float_add_execute, hardware=False))
-register(LayerKind("FloatPReLU", FloatPReLU, float_prelu_execute, hardware=False))
-register(LayerKind("FloatInsta", FloatInsta, float_insta_execute, hardware=False))
+def _real(cfg, input_types: list) -> list:
+    return [None]
+
+
+def _bipolar(cfg, input_types: list) -> list:
+    return [BIPOLAR]
+
+
+def _matmul_type(cfg: MatMul, input_types: list) -> list:
+    """Integer weights on an integer stream: the exact dot product's type; else real."""
+    xt = input_types[0]
+    if cfg.weight_type is None or xt is None:
+        return [None]
+    return [smallest_type(*dot_range(xt, cfg.weight_type, cfg.mw))]
+
+
+KINDS = (
+    LayerKind("MatMul", MatMul, matmul_execute, output_types=_matmul_type),
+    LayerKind("FloatAffine", FloatAffine, float_affine_execute, output_types=_real),
+    LayerKind("Sign", Sign, sign_execute, output_types=_bipolar),
+    LayerKind("Requant", Requant, requant_execute),
+    LayerKind("FloatAdd", FloatAdd, float_add_execute, output_types=_real),
+    LayerKind("FloatPReLU", FloatPReLU, float_prelu_execute, output_types=_real),
+    LayerKind("FloatInsta", FloatInsta, float_insta_execute),
+)

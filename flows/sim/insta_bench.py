@@ -22,8 +22,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from flows.codegen.rtl_insta import insta_ports, stat_port
-from flows.layers.registry import kind_of
+from flows.layers import kind_of
 from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
 from flows.sim.layer_bench import check
 from flows.sim.ports import (
@@ -46,11 +45,10 @@ class Model:
         self.cfg = cfg
         self.cycles_per_frame = cfg.cycles_per_frame
         self.per_frame = cfg.cycles_per_frame  # words per frame on every port
-        inp, out, delay = insta_ports(cfg)
-        self.inp, self.out, self.delay = (PortModel(p, self.per_frame) for p in (inp, out, delay))
-        self.outputs = {"m_axis": self.out, "m_axis_delay": self.delay}
-        if cfg.statistic_output:
-            self.outputs["m_axis_stat"] = PortModel(stat_port(cfg), cfg.nf)
+        ins, outs = kind.ports(cfg)
+        self.inp = PortModel(ins["s_axis"])
+        self.outputs = {name: PortModel(p) for name, p in outs.items()}
+        self.out, self.delay = self.outputs["m_axis"], self.outputs["m_axis_delay"]
 
     def expected(self, frames: np.ndarray) -> list[list[int]]:
         """Words per output port, in the order of `outputs`."""

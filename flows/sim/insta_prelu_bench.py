@@ -21,8 +21,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from flows.codegen.rtl_insta_prelu import prelu_ports
-from flows.layers.registry import kind_of
+from flows.layers import kind_of
 from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
 from flows.sim.layer_bench import check
 from flows.sim.ports import GAP_RATES, PERF_FRAMES, RATE_PERIOD, READY_RATES, SIGNALS, PortModel
@@ -42,10 +41,8 @@ class Model:
         self._run = lambda ins: kind.execute(cfg, node.params, ins)
         self.cfg = cfg
         self.cycles_per_frame = cfg.cycles_per_frame
-        ports = prelu_ports(cfg)
-        per = {"s_axis": cfg.nf * cfg.num_vectors, "m_axis": cfg.nf * cfg.num_vectors}
-        per["s_axis_stat"] = cfg.stat_words
-        self.ports = {n: PortModel(p, per[n]) for n, p in ports.items()}
+        ins, outs = kind.ports(cfg)
+        self.ports = {n: PortModel(p) for n, p in (ins | outs).items()}
         self.inputs = [n for n in self.ports if n.startswith("s_axis")]
         self.out = self.ports["m_axis"]
 

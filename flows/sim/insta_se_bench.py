@@ -33,8 +33,8 @@ class Model:
         self.g = g
         se, lanes = g["se"], g["lanes"]
         words = se.channels // lanes
-        self.inp = PortModel(Port(lanes, INT(g["stat_bits"]), se.channels), words)
-        self.out = PortModel(Port(lanes, se.v_type, se.channels), words)
+        self.inp = PortModel(Port(lanes, INT(g["stat_bits"]), se.channels, 1, side=True))
+        self.out = PortModel(Port(lanes, se.v_type, se.channels, 1, side=True))
         self.words = words
         self.latency = se_cycles(se, lanes, g["macs"])
 

@@ -17,10 +17,10 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from flows.codegen.rtl import ports
+from flows.codegen.rtl import main_ports
 from flows.datatypes import pack_words, unpack_words
 from flows.graph import DataflowGraph
-from flows.layers.registry import kind_of
+from flows.layers import kind_of
 from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
 
 # (tready probability, tvalid-gap probability) phases of the randomised tests: stalls of every
@@ -44,7 +44,7 @@ class Model:
             kind = kind_of(golden.config)
             self._run = lambda x: kind.execute(golden.config, golden.params, [x])[0]
             self.cycles_per_frame = golden.config.cycles_per_frame
-        self.inp, self.out = ports(first)[0], ports(last)[1]
+        self.inp, self.out = main_ports(first)[0], main_ports(last)[1]
         self.in_per_frame = first.num_vectors * self.inp.channels // self.inp.lanes
         # Windows and pools emit a different number of vectors than they read.
         out_vectors = getattr(last, "out_vectors", last.num_vectors)

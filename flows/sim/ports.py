@@ -19,8 +19,8 @@ SIGNALS = ("tdata", "tvalid", "tready")
 class PortModel:
     """The stream packing of one port (and what `layer_bench.check` needs of a model)."""
 
-    def __init__(self, port, words_per_frame: int) -> None:
-        self.port, self.out_per_frame = port, words_per_frame
+    def __init__(self, port) -> None:
+        self.port, self.out_per_frame = port, port.words
 
     def words(self, values: np.ndarray) -> list[int]:
         t = self.port.dtype

@@ -1,6 +1,6 @@
 """cocotb bench for the residual-stream plumbing: DuplicateStreams (fork) and AddStreams (join).
 
-Ports follow `flows.codegen.rtl_streams.stream_ports`: DuplicateStreams `s_axis` in and
+Ports follow the kinds' `ports` (flows/layers): DuplicateStreams `s_axis` in and
 `m_axis_<i>` out, AddStreams `s_axis_a`, `s_axis_b` in and `m_axis` out. Every input has its own
 driver with its own random gaps, every output its own random back-pressure, every port an
 AXI-Stream monitor (protocol checker), and every output is compared word for word with the golden
@@ -20,8 +20,8 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from flows.codegen.rtl_streams import SKID_WORDS, DuplicateStreams, stream_ports
-from flows.layers.registry import kind_of
+from flows.hwmodel.ports import SKID_WORDS
+from flows.layers import DuplicateStreams, kind_of
 from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
 from flows.sim.layer_bench import check
 from flows.sim.ports import (
@@ -47,9 +47,9 @@ class Model:
         self.cfg = cfg
         self.cycles_per_frame = cfg.cycles_per_frame
         self.per_frame = cfg.num_vectors * cfg.channels // cfg.pe  # words per frame, every port
-        ins, outs = stream_ports(cfg)
-        self.ins = {n: PortModel(p, self.per_frame) for n, p in ins.items()}
-        self.outs = {n: PortModel(p, self.per_frame) for n, p in outs.items()}
+        ins, outs = kind.ports(cfg)
+        self.ins = {n: PortModel(p) for n, p in ins.items()}
+        self.outs = {n: PortModel(p) for n, p in outs.items()}
 
     def words_in(self, frames: list[np.ndarray]) -> dict[str, list[int]]:
         return {n: m.words(f) for (n, m), f in zip(self.ins.items(), frames, strict=True)}

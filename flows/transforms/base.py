@@ -4,21 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flows.datatypes import BIPOLAR
 from flows.graph import DataflowGraph, Node, Stream
-from flows.hwmodel.ranges import dot_range, smallest_type
-from flows.layers import (
-    AvgPool,
-    FloatAdd,
-    FloatAffine,
-    FloatInsta,
-    FloatPReLU,
-    GlobalAvgPool,
-    MatMul,
-    MaxPool,
-    Sign,
-    SlidingWindow,
-)
+from flows.layers import kind_of
 
 
 class Transformation:
@@ -45,31 +32,21 @@ def apply_repeatedly(graph: DataflowGraph, *steps: Transformation) -> DataflowGr
     return graph
 
 
-def _output_type(graph: DataflowGraph, node: Node):
-    cfg = node.config
-    if isinstance(cfg, Sign):
-        return BIPOLAR
-    if isinstance(cfg, FloatAffine | FloatAdd | FloatPReLU | FloatInsta):
-        return None
-    if isinstance(cfg, SlidingWindow | MaxPool):  # data movement: the input's type passes through
-        return graph.streams[node.inputs[0]].dtype
-    if isinstance(cfg, AvgPool | GlobalAvgPool):  # sums: widen the input's type
-        xt = graph.streams[node.inputs[0]].dtype
-        return replace(cfg, input_type=xt).output_type if xt is not None else None
-    if isinstance(cfg, MatMul):
-        xt = graph.streams[node.inputs[0]].dtype
-        if cfg.weight_type is None or xt is None:
-            return None
-        return smallest_type(*dot_range(xt, cfg.weight_type, cfg.mw))
-    return cfg.output_type
+def _output_types(graph: DataflowGraph, node: Node) -> list:
+    """The kind's `output_types` from the input streams' types; else the config's
+    `output_types`, else its `output_type` on every output."""
+    cfg, kind = node.config, kind_of(node.config)
+    if kind.output_types is not None:
+        types = list(kind.output_types(cfg, [graph.streams[i].dtype for i in node.inputs]))
+        return types * len(node.outputs) if len(types) == 1 else types
+    declared = getattr(cfg, "output_types", None)
+    return list(declared) if declared is not None else [cfg.output_type] * len(node.outputs)
 
 
 def infer_types(graph: DataflowGraph) -> None:
     """Recompute every node-produced stream's element type from the node configs."""
     for node in graph.topological():
-        types = getattr(node.config, "output_types", None)
-        if types is None:
-            types = [_output_type(graph, node)] * len(node.outputs)
+        types = _output_types(graph, node)
         for out, t in zip(node.outputs, types, strict=True):
             s: Stream = graph.streams[out]
             graph.set_stream(replace(s, dtype=t))

@@ -56,9 +56,9 @@ from flows.layers import (
     RPReLU,
     SlidingWindow,
 )
-from flows.layers.insta import _exponent, fold_insta_constants
-from flows.layers.insta_prelu import gamma_table
-from flows.layers.insta_se import fold_se
+from flows.layers.insta_prelu.config import gamma_table
+from flows.layers.insta_se.golden import fold_se
+from flows.layers.insta_threshold.constants import _exponent, fold_insta_constants
 from flows.transforms.base import Transformation, infer_types
 
 MUL_BITS = 16  # fixed-point mantissas of scales and slopes (numerics section 6)

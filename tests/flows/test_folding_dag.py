@@ -16,7 +16,6 @@ import pytest
 
 from flows.errors import FoldingError
 from flows.folding import (
-    MVAUS,
     FoldingWarning,
     LaneClasses,
     apply_folding,
@@ -28,7 +27,7 @@ from flows.folding import (
 )
 from flows.frontend.qonnx_import import import_model, load
 from flows.graph import DataflowGraph
-from flows.layers import FloatAffine, MaxPool, SlidingWindow
+from flows.layers import FloatAffine, IntMVAU, MaxPool, SlidingWindow, XnorMVAU
 from flows.transforms.streamline import streamline
 from tests.hw.test_residual_block import make_block
 
@@ -85,15 +84,14 @@ def test_resnet_folds_within_target(resnets, name, target):
 
 
 def _cycles(node, classes: LaneClasses, lanes: dict[str, int]) -> int:
-    simd_class, pe_class = classes.ports[node.name]
-    cfg = replace(node.config, pe=lanes[pe_class])
-    return (replace(cfg, simd=lanes[simd_class]) if simd_class else cfg).cycles_per_frame
+    fields = classes.ports[node.name]
+    return replace(node.config, **{f: lanes[c] for f, c in fields.items()}).cycles_per_frame
 
 
 def _lanes_of(graph: DataflowGraph, classes: LaneClasses, c: str) -> int:
     for n in classes.touching[c]:
-        simd_class, pe_class = classes.ports[n.name]
-        return n.config.simd if simd_class == c else n.config.pe
+        field = next(f for f, cl in classes.ports[n.name].items() if cl == c)
+        return getattr(n.config, field)
     raise AssertionError(c)
 
 
@@ -134,7 +132,7 @@ def test_unmeetable_target_warns_and_folds_those_layers_fastest(resnets, name, t
     assert missed and all(name in warned[0] for name in list(missed)[:6])
     classes = LaneClasses(f)
     for n in f.nodes:  # a layer over the target has every one of its classes at the widest
-        for c in {c for c in classes.ports[n.name] if c is not None}:
+        for c in set(classes.ports[n.name].values()):
             if n.name in missed:
                 assert _lanes_of(f, classes, c) == classes.legal[c][-1], (n.name, c)
     with pytest.warns(FoldingWarning, match=f"no legal folding meets {target} cycles"):
@@ -145,14 +143,11 @@ def test_apply_folding_on_a_dag(resnets):
     f, _ = _fold(resnets["insta_resnet20"], 65536)
     classes = LaneClasses(f)
     add = next(n for n in f.nodes if n.kind == "AddStreams")
-    c = classes.ports[add.name][1]
+    c = classes.ports[add.name]["pe"]
     lanes = classes.legal[c][-1]
     explicit = {}
     for n in classes.touching[c]:  # a whole lane class moves together
-        simd_class, pe_class = classes.ports[n.name]
-        explicit[n.name] = {
-            k: lanes for k, cl in (("simd", simd_class), ("pe", pe_class)) if cl == c
-        }
+        explicit[n.name] = {f: lanes for f, cl in classes.ports[n.name].items() if cl == c}
     g = apply_folding(f, explicit)
     assert g.node(add.name).config.pe == lanes and cycles_per_frame(g) <= cycles_per_frame(f)
     with pytest.raises(FoldingError, match=f"emits .* lanes per word but {add.name} reads"):
@@ -186,7 +181,7 @@ def chain_reference(graph: DataflowGraph, target: int) -> dict[str, tuple[int | 
     g, lanes = graph.copy(), None
     for node in g.topological():
         cfg = node.config
-        if isinstance(cfg, MVAUS):
+        if isinstance(cfg, XnorMVAU | IntMVAU):
             simds = [lanes] if lanes else divisors(cfg.mw)
             options = []
             for s in simds:

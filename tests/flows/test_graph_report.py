@@ -159,11 +159,11 @@ def test_report_rows_and_table(digits_graph):
 
 
 def test_report_of_residual_kinds_and_untyped_streams():
-    from flows.estimate import duplicate_streams
+    from flows.estimate import estimate_layer
 
     graph, _ = residual_block()
     rows = {r["name"]: r for r in layer_report(graph, "xc7")}
-    assert rows["dup"]["LUT"] == duplicate_streams(graph.node("dup").config, "xc7").lut
+    assert rows["dup"]["LUT"] == estimate_layer(graph.node("dup").config, "xc7").lut
     assert rows["dup"]["out_shape"] == [[1, 16], [1, 16]]
     assert rows["add"]["in_type"] == ["float", "INT8"] and rows["add"]["param_bits"] == 0
     assert rows["conv"]["LUT"] is not None and rows["conv"]["param_bits"] == 16 * 16

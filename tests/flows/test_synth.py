@@ -157,7 +157,7 @@ def test_int_mvau_mult_style(style: str, tmp_path: Path) -> None:
 
     from flows.codegen import rtl
     from flows.datatypes import INT, UINT
-    from flows.estimate import int_mvau
+    from flows.estimate import estimate_layer
     from flows.graph import Node
     from flows.layers import IntMVAU
 
@@ -172,11 +172,12 @@ def test_int_mvau_mult_style(style: str, tmp_path: Path) -> None:
           f"xc7 {xc7['LUT']} LUT {xc7['FF']} FF {xc7['DSP']} DSP")  # fmt: skip
     lanes = cfg.simd * cfg.pe
     assert (ecp5["DSP"], xc7["DSP"]) == ((lanes, lanes) if style == "dsp" else (0, 0))
-    assert int_mvau(cfg, "ecp5").dsp == ecp5["DSP"] and int_mvau(cfg, "xc7").dsp == xc7["DSP"]
+    dsp = {family: estimate_layer(cfg, family).dsp for family in ("ecp5", "xc7")}
+    assert dsp == {"ecp5": ecp5["DSP"], "xc7": xc7["DSP"]}
 
 
 def _residual_kinds() -> dict:
-    """One representative configuration per residual-stream kind (issue 5), ResNet-18-like
+    """One representative configuration per residual-stream kind, ResNet-18-like
     widths: requantising Affine and RPReLU on 64 INT8 channels, PE 8; the 2x2 stride-2 shortcut
     pool on a 16x16 map; the head's global sum over 8x8."""
     import numpy as np
@@ -218,12 +219,10 @@ def test_residual_kind_synthesis(kind: str, tmp_path: Path) -> None:
     """Yosys (ECP5, xc7) on one representative layer per residual-stream kind, printed next to
     the estimator; the DSP counts and the BRAM counts must agree, LUT/FF within a factor 2."""
     from flows.codegen import rtl
-    from flows.estimate import affine_requant, estimate_layer
+    from flows.estimate import estimate_layer
     from flows.graph import Node
 
     cfg, params = _residual_kinds()[kind]
-    # The registered Affine estimator models the exact form; the requantising one is separate.
-    estimate = affine_requant if kind == "affine_rq" else estimate_layer
     rtl.emit_layer(Node(cfg, [], [], params), tmp_path / "rtl")
     sources = [tmp_path / "rtl" / f"{cfg.name}.v", *rtl.lib_sources()]
     results = {
@@ -231,7 +230,7 @@ def test_residual_kind_synthesis(kind: str, tmp_path: Path) -> None:
         "xc7": synth.synth_xilinx(sources, cfg.name, tmp_path / "xc7"),
     }
     for family, res in results.items():
-        est = estimate(cfg, family)
+        est = estimate_layer(cfg, family)
         print(f"{kind} {family}: yosys {res['LUT']} LUT {res['FF']} FF {res['BRAM']} BRAM "
               f"{res['DSP']} DSP {res.get('LUTRAM', 0)} LUTRAM; estimate {est.lut} LUT {est.ff} FF "
               f"{est.bram} BRAM {est.dsp} DSP")  # fmt: skip
@@ -252,7 +251,7 @@ def test_insta_prelu_resources(form: str, tmp_path: Path) -> None:
 
     from flows.codegen import rtl
     from flows.datatypes import INT
-    from flows.estimate import insta_prelu
+    from flows.estimate import estimate_layer
     from tests.hw.test_insta_prelu import Spec, make_case
 
     spec = Spec(form, 64, 7, 7, INT(8), 8, 2.0**-4, 4 if form == "alpha" else 0, 8, 12, 8, INT(8),
@@ -265,7 +264,7 @@ def test_insta_prelu_resources(form: str, tmp_path: Path) -> None:
         "xc7": synth.synth_xilinx(sources, node.name, tmp_path / "xc7"),
     }
     for family, res in got.items():
-        est = insta_prelu(node.config, family)
+        est = estimate_layer(node.config, family)
         print(f"{form} {family}: Yosys {res['LUT']} LUT {res['FF']} FF {res['BRAM']} BRAM "
               f"{res['DSP']} DSP; estimate {est.lut} / {est.ff} / {est.bram} / {est.dsp}")  # fmt: skip
         # xc7: the estimate counts mul_pipe slices (Mv*S 18 x 43: 3); Yosys may differ by one.

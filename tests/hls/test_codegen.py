@@ -8,11 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flows.codegen import hls
+from flows.codegen import csim, hls
 from flows.datatypes import INT, UINT
 from flows.errors import ConfigError, NumericContractError, ToolMissingError
 from flows.graph import Node
-from flows.layers import Affine, InstaPReLU, InstaThreshold, IntMVAU, Threshold, XnorMVAU
+from flows.layers import (
+    Affine,
+    InstaPReLU,
+    InstaThreshold,
+    IntMVAU,
+    Threshold,
+    XnorMVAU,
+    all_kinds,
+)
 
 
 def _xnor_node(name: str = "xnor_small", **changes) -> Node:
@@ -21,8 +29,9 @@ def _xnor_node(name: str = "xnor_small", **changes) -> Node:
     return Node(cfg, ["x"], ["y"], {"weights": w})
 
 
-def test_registry_is_keyed_by_config_class():
-    assert set(hls.HLS_EMITTERS) == {XnorMVAU, IntMVAU, Threshold, InstaThreshold, InstaPReLU}
+def test_the_kinds_with_an_hls_kernel():
+    have = {k.config for k in all_kinds() if k.hls is not None}
+    assert have == {XnorMVAU, IntMVAU, Threshold, InstaThreshold, InstaPReLU}
 
 
 def test_emit_writes_top_and_testbench(tmp_path):
@@ -58,21 +67,21 @@ def test_bad_params_and_inputs_are_rejected(tmp_path):
     with pytest.raises(NumericContractError, match="weights holds values outside BIPOLAR"):
         hls.emit_hls(bad, tmp_path)
     with pytest.raises(ConfigError, match=r"inputs have shape \(2, 8\), expected \(frames, 2, 8\)"):
-        hls.csim(node, np.ones((2, 8)), tmp_path)
+        csim.csim(node, np.ones((2, 8)), tmp_path)
     with pytest.raises(NumericContractError, match="inputs holds values outside BIPOLAR"):
-        hls.csim(node, np.zeros((1, 2, 8)), tmp_path)
+        csim.csim(node, np.zeros((1, 2, 8)), tmp_path)
 
 
 def test_missing_compiler_fails_loudly(tmp_path, monkeypatch):
-    monkeypatch.setattr(hls, "CXX", "no-such-compiler-g++")
+    monkeypatch.setattr(csim, "CXX", "no-such-compiler-g++")
     with pytest.raises(ToolMissingError, match="no-such-compiler-g\\+\\+ not found on PATH"):
-        hls.csim(_xnor_node(), np.ones((1, 2, 8)), tmp_path, cache_dir=tmp_path / "cache")
+        csim.csim(_xnor_node(), np.ones((1, 2, 8)), tmp_path, cache_dir=tmp_path / "cache")
 
 
 def test_missing_headers_fail_loudly(tmp_path, monkeypatch):
-    monkeypatch.setattr(hls, "AP_TYPES_PACKAGE", "no_such_package_for_ap_types")
+    monkeypatch.setattr(csim, "AP_TYPES_PACKAGE", "no_such_package_for_ap_types")
     with pytest.raises(ToolMissingError, match="ap_types headers come with the Python package"):
-        hls.csim(_xnor_node(), np.ones((1, 2, 8)), tmp_path, cache_dir=tmp_path / "cache")
+        csim.csim(_xnor_node(), np.ones((1, 2, 8)), tmp_path, cache_dir=tmp_path / "cache")
 
 
 def test_build_cache_is_reused_and_safe_under_concurrency(tmp_path):
@@ -82,7 +91,7 @@ def test_build_cache_is_reused_and_safe_under_concurrency(tmp_path):
     cache = tmp_path / "cache"
     results: list[Path] = []
     threads = [
-        threading.Thread(target=lambda: results.append(hls._build(sources, cache)))
+        threading.Thread(target=lambda: results.append(csim._build(sources, cache)))
         for _ in range(2)
     ]
     for t in threads:
@@ -92,8 +101,8 @@ def test_build_cache_is_reused_and_safe_under_concurrency(tmp_path):
     assert len(results) == 2 and results[0] == results[1]
     assert [p.name for p in cache.iterdir()] == [results[0].name]  # no temp folders left
     mtime = results[0].stat().st_mtime_ns
-    assert hls._build(sources, cache) == results[0]
+    assert csim._build(sources, cache) == results[0]
     assert results[0].stat().st_mtime_ns == mtime
-    tools = (hls.find_cxx(), hls.ap_types_dir())
+    tools = (csim.find_cxx(), csim.ap_types_dir())
     changed = sources | {"race.cpp": sources["race.cpp"] + "\n"}
-    assert hls._cache_key(changed, *tools) != hls._cache_key(sources, *tools)
+    assert csim._cache_key(changed, *tools) != csim._cache_key(sources, *tools)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flows.codegen.hls import csim
+from flows.codegen.csim import csim
 from flows.datatypes import INT
 from flows.graph import Node
 from flows.layers import IntMVAU, Threshold, XnorMVAU, kind_of

@@ -56,7 +56,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flows.codegen.hls import csim, csim_streams, emit_hls, hls_kernel, render_hls
+from flows.codegen.csim import csim, csim_streams
+from flows.codegen.hls import emit_hls, hls_kernel, render_hls
 from flows.datatypes import INT, UINT, DataType
 from flows.errors import ConfigError
 from flows.fixedpoint import rne_shift
@@ -64,9 +65,12 @@ from flows.graph import Node
 from flows.hls_lint import lint_file
 from flows.hwmodel.ranges import smallest_type
 from flows.layers import kind_of
-from flows.layers.insta import InstaThreshold, statistic, thresholds
-from flows.layers.insta_prelu import InstaPReLU, gamma_table
+from flows.layers.insta_prelu import InstaPReLU
+from flows.layers.insta_prelu.config import gamma_table
 from flows.layers.insta_se import SEConfig, fold_se, se_v
+from flows.layers.insta_statistics import statistic
+from flows.layers.insta_threshold import InstaThreshold
+from flows.layers.insta_threshold.golden import thresholds
 from flows.transforms.residual import tanh_table
 from tests.hw.test_insta_se import _odd, _place_v_ties, _ties, internals
 

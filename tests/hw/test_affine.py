@@ -4,6 +4,8 @@ rounding ties above even and odd quotients and saturation on both sides."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -177,13 +179,16 @@ def test_affine_requant_sweep(cfg: Affine, request: pytest.FixtureRequest) -> No
     _run_requant(cfg, request)
 
 
-def test_requant_rtl_keeps_the_exact_form() -> None:
-    """shift 0 without saturation renders the exact template (no rounding, no clamp)."""
-    from flows.codegen.rtl_kinds import affine
+def test_requant_rtl_keeps_the_exact_form(tmp_path: Path) -> None:
+    """shift 0 without saturation renders the exact template (no rounding, no clamp); the
+    requantising form rounds by its shift and clamps on both sides of its saturation type."""
+    from flows.codegen.rtl import emit_layer
 
     rng = np.random.default_rng(0)
-    exact = affine(make_node(CONFIGS[1], rng)).context
-    assert exact["requant"] is False and "rq" not in exact
-    rq = affine(requant_node(REQUANT[0], rng)).context["rq"]
+    exact_node, rq_node = make_node(CONFIGS[1], rng), requant_node(REQUANT[0], rng)
+    exact = emit_layer(exact_node, tmp_path / "exact")[0].read_text()
+    rq = emit_layer(rq_node, tmp_path / "rq")[0].read_text()
+    assert "multiply-add modulo" in exact and "round half" not in exact and "saturate" not in exact
     sat = REQUANT[0].saturate_type
-    assert (rq.shift, rq.sat_lo, rq.sat_hi) == (9, sat.min, sat.max)
+    assert f"y >>> {REQUANT[0].shift}" in rq and f"saturate onto {sat}" in rq
+    assert rq.count("$signed(rc) <") == 1 and rq.count("$signed(rc) >") == 1

@@ -92,7 +92,7 @@ def test_global_avg_pool_sweep(cfg: GlobalAvgPool, request: pytest.FixtureReques
 def test_stitched_residual_head(request: pytest.FixtureRequest) -> None:
     """accel_top of requantising Affine -> RPReLU -> AvgPool k2 s2 -> GlobalAvgPool on a 4x4x8
     INT8 map: the links (types, lanes, `out_vectors`) check and the chain matches graph.run."""
-    from flows.codegen import rtl
+    from flows.codegen import stitch
     from flows.graph import DataflowGraph, Stream
     from flows.layers import Affine, RPReLU
     from tests.hw.test_affine import tie_params
@@ -114,6 +114,6 @@ def test_stitched_residual_head(request: pytest.FixtureRequest) -> None:
                        input_type=ap.output_type)  # fmt: skip
     g.add(gp, ["p"], [Stream("y", gp.output_type, (1, c))])
     frames = window_frames(x, h * h, c, rng)
-    b = sim.build("accel_top", lambda d: rtl.emit_stitched(g, d))
+    b = sim.build("accel_top", lambda d: stitch.emit_stitched(g, d))
     r = sim.report("accel_top", sim.run_bench(b, g, frames))
     assert r["cycles_per_frame_out"][-4:] == [h * h * c // pe] * 4

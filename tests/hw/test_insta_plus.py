@@ -21,9 +21,12 @@ from flows.codegen import rtl
 from flows.datatypes import INT, UINT, DataType
 from flows.errors import ConfigError
 from flows.graph import Node
-from flows.layers import InstaThreshold, insta_se, kind_of
-from flows.layers.insta import fold_insta_constants, statistic, thresholds
-from flows.layers.insta_se import fold_se, se_cycles
+from flows.layers import InstaThreshold, kind_of
+from flows.layers.insta_se import config as insta_se
+from flows.layers.insta_se import fold_se, se_cycles, se_v
+from flows.layers.insta_statistics import statistic
+from flows.layers.insta_threshold.constants import fold_insta_constants
+from flows.layers.insta_threshold.golden import thresholds
 from flows.sim import runner as sim
 from flows.transforms.residual import TANH_FRAC_BITS, V_BITS, V_EXPONENT, tanh_table
 from tests.hw import test_insta_prelu as tp
@@ -119,7 +122,7 @@ def th_case(spec: Spec, rng: np.random.Generator) -> tuple[Node, np.ndarray, dic
 
 
 def _table_operand(cfg: InstaThreshold, params: dict, s: np.ndarray) -> np.ndarray:
-    v = insta_se.se_v(cfg.name, cfg.se, params, s, cfg.acc_type.bits)
+    v = se_v(cfg.name, cfg.se, params, s, cfg.acc_type.bits)
     return params["tanh"][v - cfg.se.v_type.min]
 
 
@@ -255,7 +258,7 @@ SLOW_PR_SPECS = {
 def pr_internals(cfg, p: dict, frames: np.ndarray) -> dict[str, np.ndarray]:
     """S, v = SE(S), d = x 2^G - gamma and the pre-rounding output sum y of an INSTA-PReLU+."""
     s = statistic(frames << cfg.mu_frac_bits, p["mu"])
-    v = insta_se.se_v(cfg.name, cfg.se, p, s, cfg.acc_type.bits)
+    v = se_v(cfg.name, cfg.se, p, s, cfg.acc_type.bits)
     d = (frames << cfg.gamma_frac_bits) - p["table"][v - cfg.se.v_type.min][:, None, :]
     y = np.where(d >= 0, p["mul_pos"] * d, p["mul_neg"] * d) + p["add"]
     return {"s": s, "v": v, "d": d, "y": y}

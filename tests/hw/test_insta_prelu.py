@@ -28,9 +28,9 @@ from flows.errors import ConfigError
 from flows.fixedpoint import rne_shift
 from flows.graph import Node
 from flows.hwmodel.ranges import smallest_type
-from flows.layers import InstaPReLU, insta, kind_of
-from flows.layers.insta import statistic
-from flows.layers.insta_prelu import gamma_table
+from flows.layers import InstaPReLU, insta_statistics, kind_of
+from flows.layers.insta_prelu.config import gamma_table
+from flows.layers.insta_statistics import statistic
 from flows.sim import runner as sim
 from tests.hw.stimuli import seed_of
 
@@ -331,7 +331,7 @@ def test_buffer_and_evaluator_rule_are_tight(
             property(lambda c: c.cycles_per_frame + c.gamma_latency - 1),
         )
     else:
-        monkeypatch.setattr(insta, "SNAPSHOT_SLACK", insta.SNAPSHOT_SLACK - 1)
+        monkeypatch.setattr(insta_statistics, "SNAPSHOT_SLACK", insta_statistics.SNAPSHOT_SLACK - 1)
     channels = 12 if cut == "buffer_word" else 10
     spec = Spec("alpha", channels, 2, 2, INT(8), 2, 2.0**-4, 4, 8, 12, 8, INT(8))
     node, frames, _ = make_case(spec, np.random.default_rng(seed_of(request.node.nodeid)))

@@ -24,11 +24,12 @@ import pytest
 
 from flows import tools
 from flows.codegen import rtl
-from flows.codegen.rtl_insta_se import emit_insta_se
+from flows.codegen.rtl import emit_block
 from flows.datatypes import INT
 from flows.errors import ConfigError
 from flows.fixedpoint import rne_shift
 from flows.layers.insta_se import SEConfig, fold_se, se_cycles, se_v
+from flows.layers.insta_se.rtl import insta_se_block
 from flows.sim import runner as sim
 from tests.hw.stimuli import seed_of
 
@@ -153,6 +154,11 @@ def check_test_data(se: SEConfig, p: dict, s: np.ndarray) -> dict:
     }
     assert all(v > 0 for v in stated.values()), stated
     return stated
+
+
+def emit_insta_se(se: SEConfig, p: dict, name: str, outdir: Path, **folding) -> list[Path]:
+    """Write the InstaSE block `name` and its ROMs into `outdir`."""
+    return emit_block(insta_se_block(se, p, name, **folding), outdir)
 
 
 def emit(spec: Spec, se: SEConfig, p: dict, name: str):

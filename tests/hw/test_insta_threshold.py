@@ -23,8 +23,10 @@ from flows import tools
 from flows.codegen import rtl
 from flows.datatypes import INT, UINT, DataType
 from flows.graph import Node
-from flows.layers import InstaThreshold, insta, kind_of
-from flows.layers.insta import fold_insta_constants, statistic, thresholds
+from flows.layers import InstaThreshold, insta_statistics, kind_of
+from flows.layers.insta_statistics import statistic
+from flows.layers.insta_threshold.constants import fold_insta_constants
+from flows.layers.insta_threshold.golden import thresholds
 from flows.sim import runner as sim
 from tests.hw.stimuli import seed_of
 
@@ -230,7 +232,7 @@ def test_buffer_and_evaluator_rule_are_tight(
             property(lambda c: c.cycles_per_frame + c.threshold_latency - 1),
         )
     else:
-        monkeypatch.setattr(insta, "SNAPSHOT_SLACK", insta.SNAPSHOT_SLACK - 1)
+        monkeypatch.setattr(insta_statistics, "SNAPSHOT_SLACK", insta_statistics.SNAPSHOT_SLACK - 1)
     spec = Spec(channels, 2, 2, INT(8), 2, 0.0, 2.0**-4, evaluators=1)
     node, frames, _ = make_case(spec, np.random.default_rng(seed_of(request.node.nodeid)))
     b = sim.build(node.name, lambda d: rtl.emit_layer(node, d))

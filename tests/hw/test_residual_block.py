@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from flows.codegen import rtl
+from flows.codegen import links, stitch
 from flows.datatypes import BIPOLAR, INT
 from flows.errors import ConfigError, FoldingError, UnsupportedPatternError
 from flows.graph import DataflowGraph, Stream
@@ -84,7 +84,7 @@ def test_residual_block_matches_graph(request: pytest.FixtureRequest) -> None:
     g = make_block(rng)
     frames = random_values(INT(8), (FRAMES, NV, C), rng)
     frames[-2], frames[-1] = INT(8).max, INT(8).min
-    b = sim.build("accel_top", lambda d: rtl.emit_stitched(g, d))
+    b = sim.build("accel_top", lambda d: stitch.emit_stitched(g, d))
     r = sim.report("accel_top", sim.run_bench(b, g, frames, perf_frames=8))
     bottleneck = max(n.config.cycles_per_frame for n in g.nodes)
     assert r["cycles_per_frame_out"][-4:] == [bottleneck] * 4
@@ -110,24 +110,24 @@ def test_shortcut_depth_formula() -> None:
         + (2 + 1) * f  # link into the join
     )
     assert want == 220
-    assert rtl.shortcut_words(fork, branch) == want
-    assert rtl.shortcut_words(fork, []) == (1 + 1) * f + (2 + 1) * f  # a bare shortcut
+    assert links.shortcut_words(fork, branch) == want
+    assert links.shortcut_words(fork, []) == (1 + 1) * f + (2 + 1) * f  # a bare shortcut
 
 
 def test_shortcut_fifo_is_deep_enough(tmp_path) -> None:
     g = make_block(np.random.default_rng(0))
-    links = {lk.stream: lk for lk in rtl.plan_links(g)}
-    need = rtl.shortcut_words(g.node("dup"), [g.node(n) for n in ("thr", "swg", "conv", "bn")])
-    short = links["x_short"]
+    planned = {lk.stream: lk for lk in links.plan_links(g)}
+    need = links.shortcut_words(g.node("dup"), [g.node(n) for n in ("thr", "swg", "conv", "bn")])
+    short = planned["x_short"]
     assert short.shortcut_words == need
     assert short.depth >= need > need - 1  # one word fewer than the rule is never emitted
     assert short.depth & (short.depth - 1) == 0 and short.depth < 2 * need
     assert all(
-        lk.depth == rtl.DEFAULT_FIFO_DEPTH
-        for s, lk in links.items()
+        lk.depth == links.DEFAULT_FIFO_DEPTH
+        for s, lk in planned.items()
         if s not in ("x", "x_short", "out")
     )
-    top = rtl.emit_stitched(g, tmp_path).read_text()
+    top = stitch.emit_stitched(g, tmp_path).read_text()
     depths = _depths(top)
     assert depths["dup_res_add"] == short.depth >= need
     assert "m_axis_1_tdata(dup_out_1_tdata)" in top and ".s_axis_b_tdata(res_add_in_b_tdata)" in top
@@ -136,21 +136,21 @@ def test_shortcut_fifo_is_deep_enough(tmp_path) -> None:
 def test_residual_rejects_lane_mismatch(tmp_path) -> None:
     g = make_block(np.random.default_rng(0), add_pe=4)
     with pytest.raises(FoldingError, match=r"-> res_add: .* reads 4 \(PE=4\); set res_add.pe = 2"):
-        rtl.emit_stitched(g, tmp_path)
+        stitch.emit_stitched(g, tmp_path)
 
 
 def test_stitched_rejects_several_inputs_and_bare_fanout(tmp_path) -> None:
     g = make_block(np.random.default_rng(0))
     g.inputs.append("x_short")
     with pytest.raises(UnsupportedPatternError, match="one graph input and one output"):
-        rtl.emit_stitched(g, tmp_path)
+        stitch.emit_stitched(g, tmp_path)
     g = DataflowGraph([Stream("x", INT(8), (1, 8))], ["y"])
     t = Threshold("t", channels=8, num_thresholds=1, input_type=INT(8))
     g.add(t, ["x"], [Stream("b", BIPOLAR, (1, 8))], thresholds=np.zeros((8, 1), int))
     a = AddStreams("a", channels=8, input_types=(INT(8), INT(8)))
     g.add(a, ["x", "x"], [Stream("y", a.output_type, (1, 8))])
     with pytest.raises(UnsupportedPatternError, match="'x' is read by t, a, a.*DuplicateStreams"):
-        rtl.emit_stitched(g, tmp_path)
+        stitch.emit_stitched(g, tmp_path)
 
 
 def test_shortcut_below_rule_deadlocks() -> None:
@@ -161,7 +161,7 @@ def test_shortcut_below_rule_deadlocks() -> None:
 
     g = make_block(np.random.default_rng(0))
     frames = random_values(INT(8), (2, NV, C), np.random.default_rng(1))
-    b = sim.build("accel_top", lambda d: rtl.emit_stitched(g, d, depths={"x_short": 16}))
+    b = sim.build("accel_top", lambda d: stitch.emit_stitched(g, d, depths={"x_short": 16}))
     with pytest.raises(AssertionError, match=f"{DeadlockError.__name__}: deadlock: no transfer"):
         sim.run_bench(b, g, frames, module="flows.sim.parity_bench", perf_frames=0)
 
@@ -169,6 +169,6 @@ def test_shortcut_below_rule_deadlocks() -> None:
 def test_depth_override_is_checked(tmp_path) -> None:
     g = make_block(np.random.default_rng(0))
     with pytest.raises(ConfigError, match=r"depths names unknown streams \['nope'\]"):
-        rtl.emit_stitched(g, tmp_path, depths={"nope": 16})
+        stitch.emit_stitched(g, tmp_path, depths={"nope": 16})
     with pytest.raises(ConfigError, match="'x_short' into res_add needs 1 words"):
-        rtl.emit_stitched(g, tmp_path, depths={"x_short": 1})
+        stitch.emit_stitched(g, tmp_path, depths={"x_short": 1})

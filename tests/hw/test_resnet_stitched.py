@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flows.codegen import rtl
+from flows.codegen import links, stitch
 from flows.folding import auto_fold
 from flows.frontend.qonnx_import import import_model, load
 from flows.graph import DataflowGraph
+from flows.layers import kind_of
 from flows.sim import runner as sim
 from flows.sim.parity_bench import parity_path
 from flows.transforms.streamline import streamline
@@ -85,7 +86,7 @@ def node_named(g: DataflowGraph, kind: str, index: int = 0) -> str:
 
 def run_parity(g: DataflowGraph, frames, label: str, *, perf_frames: int, depths=None) -> dict:
     """Build accel_top, run the parity bench; {parity counts, steady-state timing}."""
-    b = sim.build("accel_top", lambda d: rtl.emit_stitched(g, d, depths=depths))
+    b = sim.build("accel_top", lambda d: stitch.emit_stitched(g, d, depths=depths))
     timing = sim.run_bench(
         b, g, frames, module="flows.sim.parity_bench", label=label, perf_frames=perf_frames
     )
@@ -104,32 +105,32 @@ def assert_parity(g: DataflowGraph, r: dict) -> None:
 # --- planning (no simulation) -------------------------------------------------------------------
 def test_plan_links_of_insta_resnet(models) -> None:
     g = models("insta_resnet20")
-    links = {lk.stream: lk for lk in rtl.plan_links(g)}
+    planned = {lk.stream: lk for lk in links.plan_links(g)}
     for th in (n for n in g.topological() if n.kind == "InstaThreshold"):
-        delayed = links[th.outputs[1]]
+        delayed = planned[th.outputs[1]]
         assert delayed.src is th and delayed.src_port == "m_axis_delay"
-        assert links[th.outputs[0]].src_port == "m_axis"
+        assert planned[th.outputs[0]].src_port == "m_axis"
     # a plain unit: the delayed output straight into the add, deepened by the rule
-    plain = links[g.topological()[3].outputs[1]]
+    plain = planned[g.topological()[3].outputs[1]]
     assert plain.dst.kind == "AddStreams" and plain.depth >= plain.shortcut_words > 64
     # a downsampling unit: both links into the add hold the other branch's backlog
     adds = [n for n in g.topological() if n.kind == "AddStreams"]
     down = [a for a in adds if all(g.producer(s).kind == "Affine" for s in a.inputs)]
     assert len(down) == 2
     for a in down:
-        assert all(links[s].depth >= links[s].shortcut_words > 0 for s in a.inputs)
+        assert all(planned[s].depth >= planned[s].shortcut_words > 0 for s in a.inputs)
 
 
 def test_plan_links_of_statistic_side_stream(models) -> None:
     g = models("insta_resnet18_lat")
-    links = {lk.stream: lk for lk in rtl.plan_links(g)}
-    stats = [lk for lk in links.values() if lk.src_port == "m_axis_stat"]
+    planned = {lk.stream: lk for lk in links.plan_links(g)}
+    stats = [lk for lk in planned.values() if lk.src_port == "m_axis_stat"]
     assert len(stats) == 2
     for lk in stats:
         assert lk.dst.kind == "InstaPReLU" and lk.dst_port == "s_axis_stat"
         words = lk.src.config.channels // lk.src.config.pe
-        assert lk.shortcut_words == rtl.stat_link_words(
-            rtl.port_map(lk.dst.config)[0]["s_axis_stat"]
+        assert lk.side and lk.shortcut_words == links.side_link_words(
+            kind_of(lk.dst.config).ports(lk.dst.config)[0]["s_axis_stat"]
         )
         assert lk.shortcut_words == 2 * words and lk.depth >= lk.shortcut_words
 
@@ -153,7 +154,7 @@ def test_insta_shortcut_below_rule_deadlocks(models) -> None:
     th = node_named(g, "InstaThreshold", 1)
     unit = sub_graph(g, th, node_named(g, "AddStreams", 1))
     delayed = g.node(th).outputs[1]
-    (rule,) = [lk for lk in rtl.plan_links(unit) if lk.stream == delayed]
+    (rule,) = [lk for lk in links.plan_links(unit) if lk.stream == delayed]
     assert rule.depth >= rule.shortcut_words > 4 * 16  # the rule: more than 4 rows of 16 words
     frames = random_frames(unit, 2, np.random.default_rng(0))
     with pytest.raises(AssertionError, match="deadlock: no transfer"):

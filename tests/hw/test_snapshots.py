@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from flows import tools
-from flows.codegen import rtl
+from flows.codegen import rtl, stitch
 from flows.datatypes import BIPOLAR, INT, UINT
 from flows.graph import DataflowGraph, Node, Stream
 from flows.layers import (
@@ -97,7 +97,7 @@ def _accel_top(d: Path) -> list[Path]:
     g.add(a, ["x"], [Stream("s", a.output_type, (1, 4))], mul=np.arange(-2, 2), add=np.ones(4, int))
     ls = LabelSelect("snap_top_label", channels=4, input_type=a.output_type, pe=2)
     g.add(ls, ["s"], [Stream("y", ls.output_type, (1, 1))])
-    rtl.emit_stitched(g, d, fifo_depth=4)
+    stitch.emit_stitched(g, d, fifo_depth=4)
     return sorted(d.iterdir())
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flows.codegen import rtl
+from flows.codegen import rtl, stitch
 from flows.datatypes import BIPOLAR, INT, UINT
 from flows.errors import ConfigError, FoldingError, UnsupportedPatternError
 from flows.graph import DataflowGraph, Node, Stream
@@ -71,7 +71,7 @@ def test_stitched_chain_matches_graph(request: pytest.FixtureRequest) -> None:
     g = make_chain(rng)
     frames = random_values(UINT(8), (FRAMES, 1, 16), rng)
     frames[-2], frames[-1] = UINT(8).max, 0  # all-ones and all-zeros images
-    b = sim.build("accel_top", lambda d: rtl.emit_stitched(g, d))
+    b = sim.build("accel_top", lambda d: stitch.emit_stitched(g, d))
     r = sim.report("accel_top", sim.run_bench(b, g, frames, perf_frames=32))
     bottleneck = max(n.config.cycles_per_frame for n in g.nodes)
     assert r["cycles_per_frame_out"][-4:] == [bottleneck] * 4
@@ -80,7 +80,7 @@ def test_stitched_chain_matches_graph(request: pytest.FixtureRequest) -> None:
 def test_stitched_rejects_pe_simd_mismatch(tmp_path) -> None:
     g = make_chain(np.random.default_rng(0), xnor_simd=2)
     with pytest.raises(FoldingError, match=r"l1_thr -> l2_xnor: .* set l2_xnor.simd = 4"):
-        rtl.emit_stitched(g, tmp_path)
+        stitch.emit_stitched(g, tmp_path)
 
 
 def test_stitched_rejects_forks(tmp_path) -> None:
@@ -91,7 +91,7 @@ def test_stitched_rejects_forks(tmp_path) -> None:
         [Stream("a", UINT(4), (1, 8)), Stream("b", UINT(4), (1, 8))],
     )
     with pytest.raises(UnsupportedPatternError, match="stream .b. is read by no node"):
-        rtl.emit_stitched(g, tmp_path)
+        stitch.emit_stitched(g, tmp_path)
 
 
 def test_stitched_rejects_type_mismatch(tmp_path) -> None:
@@ -101,7 +101,7 @@ def test_stitched_rejects_type_mismatch(tmp_path) -> None:
     a = Affine("a", channels=8, input_type=UINT(3), mul_type=INT(4), add_type=INT(4))
     g.add(a, ["y"], [Stream("z", a.output_type, (1, 8))], mul=np.ones(8, int), add=np.zeros(8, int))
     with pytest.raises(ConfigError, match="t produces UINT2 but a reads UINT3"):
-        rtl.emit_stitched(g, tmp_path)
+        stitch.emit_stitched(g, tmp_path)
 
 
 def test_emit_layer_rejects_unsupported_kind(tmp_path) -> None:

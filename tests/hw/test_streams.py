@@ -15,11 +15,10 @@ import pytest
 
 from flows import tools
 from flows.codegen import rtl
-from flows.codegen.rtl_streams import stream_ports
 from flows.datatypes import BIPOLAR, INT, UINT, DataType
 from flows.errors import ConfigError
 from flows.graph import Node
-from flows.layers.streams import AddStreams, DuplicateStreams
+from flows.layers import AddStreams, DuplicateStreams, kind_of
 from flows.sim import runner as sim
 from tests.hw.stimuli import seed_of
 
@@ -43,12 +42,12 @@ CONFIGS = {
 
 
 def _input_types(cfg) -> list[DataType]:
-    return [p.dtype for p in stream_ports(cfg)[0].values()]
+    return [p.dtype for p in kind_of(cfg).ports(cfg)[0].values()]
 
 
 def make_node(cfg) -> Node:
     ins = [f"x{i}" for i in range(len(_input_types(cfg)))]
-    outs = [f"y{i}" for i in range(len(stream_ports(cfg)[1]))]
+    outs = [f"y{i}" for i in range(len(kind_of(cfg).ports(cfg)[1]))]
     return Node(cfg, ins, outs, {})
 
 

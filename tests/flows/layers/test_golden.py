@@ -63,7 +63,7 @@ def test_folding_that_does_not_divide_names_the_choices():
 
 def test_wrong_weight_shape_and_values():
     cfg = XnorMVAU(name="m", mw=4, mh=2)
-    with pytest.raises(ConfigError, match=r"weights have shape \(2, 3\)"):
+    with pytest.raises(ConfigError, match=r"weights has shape \(2, 3\)"):
         run(cfg, {"weights": np.ones((2, 3))}, np.ones((1, 1, 4)))
     with pytest.raises(Exception, match="outside BIPOLAR"):
         run(cfg, {"weights": np.zeros((2, 4))}, np.ones((1, 1, 4)))

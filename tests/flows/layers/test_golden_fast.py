@@ -7,8 +7,8 @@ import pytest
 from flows.datatypes import BIPOLAR, INT, UINT
 from flows.graph import DataflowGraph, Stream
 from flows.layers import IntMVAU, SlidingWindow, Threshold, XnorMVAU, kind_of
-from flows.layers.mvau import xnor_mvau_windowed_execute
-from flows.layers.sliding_window import windows
+from flows.layers.mvau.golden import xnor_mvau_windowed_execute
+from flows.layers.windows import windows
 
 rng = np.random.default_rng(11)
 
@@ -177,7 +177,7 @@ def test_int_mvau_float_tiers_exact(x, w):
 
 def test_packed_xnor_split_over_threads(monkeypatch):
     """Rows split over three workers, uneven chunks: the same integers as the loops."""
-    import flows.layers.mvau as mvau
+    import flows.layers.mvau.golden as mvau
 
     monkeypatch.setattr(mvau, "_XNOR_CHUNK_WORDS", 14)  # 2 rows per chunk
     monkeypatch.setattr(mvau, "_XNOR_THREADS", 3)
@@ -190,7 +190,7 @@ def test_packed_xnor_split_over_threads(monkeypatch):
 
 def test_int_mvau_float_blocks(monkeypatch):
     """Several row blocks, the last one short: the same integers as int64 matmul."""
-    import flows.layers.mvau as mvau
+    import flows.layers.mvau.golden as mvau
 
     monkeypatch.setattr(mvau, "_MATMUL_BLOCK", 100)  # 3 rows of 27 per block
     cfg = IntMVAU(name="m", mw=27, mh=4, input_type=UINT(8), weight_type=BIPOLAR, num_vectors=5)

@@ -13,12 +13,9 @@ import pytest
 from flows.datatypes import BIPOLAR, INT, UINT, DataType
 from flows.errors import ConfigError, FoldingError, NumericContractError
 from flows.layers import InstaThreshold, kind_of
-from flows.layers.insta import (
-    MAX_EXPONENT,
-    fold_insta_constants,
-    insta_threshold_float,
-    statistic,
-)
+from flows.layers.insta_statistics import statistic
+from flows.layers.insta_threshold.config import MAX_EXPONENT
+from flows.layers.insta_threshold.constants import fold_insta_constants, insta_threshold_float
 
 rng = np.random.default_rng(5)
 

@@ -1,136 +1,25 @@
-"""Matrix-vector activation units: XnorMVAU (binary x binary) and IntMVAU (integer x integer).
-
-Both compute, for each of `num_vectors` input vectors of length `mw`, `mh` dot products with a
-constant weight matrix W (mh x mw). Folding: `simd` input elements and `pe` output channels per
-cycle, so one vector takes (mw/simd)*(mh/pe) cycles. Output order: channel groups of `pe`
-ascending (docs/numerics.md, section 2).
-"""
+"""The golden functions of XnorMVAU and IntMVAU, with their fast exact paths: bit-packed XNOR
+and popcount on uint64 words (threaded for large products), a SlidingWindow fused into an
+XnorMVAU without int64 windows, and integer matrix products in floating point where exact."""
 
 from __future__ import annotations
 
 import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import BIPOLAR, INT, UINT, DataType, Kind
 from flows.errors import ConfigError
-from flows.hwmodel.ranges import dot_range, smallest_type
-from flows.layers.registry import LayerKind, check_divides, check_positive, register
-from flows.layers.sliding_window import SlidingWindow, check_map, windows
+from flows.layers.checks import checked_param
+from flows.layers.mvau.config import IntMVAU, XnorMVAU
+from flows.layers.sliding_window import SlidingWindow
+from flows.layers.windows import check_map, windows
 
 
-@dataclass(frozen=True)
-class XnorMVAU:
-    """Binary weights x binary inputs; output = popcount(XNOR) = number of agreeing signs.
-
-    For bipolar x, w in {-1,+1}^mw: popcount = (x . w + mw) / 2, an unsigned integer in 0..mw.
-    `popcount_stages`: pipeline registers inside the popcount adder tree (0 = combinational).
-    """
-
-    name: str
-    mw: int
-    mh: int
-    simd: int = 1
-    pe: int = 1
-    num_vectors: int = 1
-    popcount_stages: int = 1
-
-    def __post_init__(self) -> None:
-        check_positive(self.name, mw=self.mw, mh=self.mh, num_vectors=self.num_vectors)
-        check_divides(self.name, self.mw, "SIMD", self.simd)
-        check_divides(self.name, self.mh, "PE", self.pe)
-        if self.popcount_stages < 0:
-            raise ConfigError(f"{self.name}: popcount_stages must be >= 0")
-
-    @property
-    def input_type(self) -> DataType:
-        return BIPOLAR
-
-    @property
-    def weight_type(self) -> DataType:
-        return BIPOLAR
-
-    @property
-    def output_type(self) -> DataType:
-        return UINT(self.mw.bit_length())
-
-    @property
-    def sf(self) -> int:
-        return self.mw // self.simd
-
-    @property
-    def nf(self) -> int:
-        return self.mh // self.pe
-
-    @property
-    def cycles_per_frame(self) -> int:
-        return self.num_vectors * self.sf * self.nf
-
-
-@dataclass(frozen=True)
-class IntMVAU:
-    """Integer (or bipolar) weights x integer inputs; output = signed dot product, full precision.
-
-    `mult_style` (integer x integer products only; docs/hardware.md): "dsp" puts every lane's
-    product in a DSP block, "lut" builds it from LUTs (shift-and-add, no multiplier for synthesis
-    to map), "auto" leaves the choice to the synthesis tool (a plain `*`). A bipolar operand needs
-    no multiplier (a conditional negate), so "dsp" is refused there.
-    """
-
-    name: str
-    mw: int
-    mh: int
-    input_type: DataType
-    weight_type: DataType
-    simd: int = 1
-    pe: int = 1
-    num_vectors: int = 1
-    mult_style: str = "auto"
-
-    def __post_init__(self) -> None:
-        check_positive(self.name, mw=self.mw, mh=self.mh, num_vectors=self.num_vectors)
-        check_divides(self.name, self.mw, "SIMD", self.simd)
-        check_divides(self.name, self.mh, "PE", self.pe)
-        bipolar = Kind.BIPOLAR in (self.input_type.kind, self.weight_type.kind)
-        if self.input_type.kind == Kind.BIPOLAR and self.weight_type.kind == Kind.BIPOLAR:
-            raise ConfigError(f"{self.name}: bipolar x bipolar is an XnorMVAU, not an IntMVAU")
-        if self.mult_style not in ("auto", "dsp", "lut"):
-            raise ConfigError(
-                f"{self.name}: mult_style must be 'auto', 'dsp' or 'lut', got {self.mult_style!r}"
-            )
-        if self.mult_style == "dsp" and bipolar:
-            raise ConfigError(
-                f"{self.name}: mult_style='dsp' needs integer x integer products; with a bipolar "
-                "operand the product is a conditional negate in LUTs: use 'auto' or 'lut'"
-            )
-
-    @property
-    def output_type(self) -> DataType:
-        lo, hi = dot_range(self.input_type, self.weight_type, self.mw)
-        return smallest_type(lo, hi)
-
-    @property
-    def sf(self) -> int:
-        return self.mw // self.simd
-
-    @property
-    def nf(self) -> int:
-        return self.mh // self.pe
-
-    @property
-    def cycles_per_frame(self) -> int:
-        return self.num_vectors * self.sf * self.nf
-
-
-def _check_weights(cfg, params: dict[str, np.ndarray]) -> np.ndarray:
-    w = np.asarray(params["weights"])
-    if w.shape != (cfg.mh, cfg.mw):
-        raise ConfigError(f"{cfg.name}: weights have shape {w.shape}, expected {(cfg.mh, cfg.mw)}")
-    cfg.weight_type.check(w, f"{cfg.name}: weights")
-    return w.astype(np.int64)
+def weights(cfg: XnorMVAU | IntMVAU, params: dict) -> np.ndarray:
+    """W (mh, mw) as int64, checked against the config's weight type."""
+    return checked_param(cfg.name, params, "weights", (cfg.mh, cfg.mw), cfg.weight_type)
 
 
 # XOR words held at once by the packed XnorMVAU: (mh x columns) temporaries of about 2 MB.
@@ -213,12 +102,12 @@ def _check_input_length(cfg, x: np.ndarray) -> None:
         raise ConfigError(f"{cfg.name}: input vectors have length {x.shape[-1]}, expected {cfg.mw}")
 
 
-def xnor_mvau_execute(cfg: XnorMVAU, params, inputs):
+def xnor_execute(cfg: XnorMVAU, params, inputs):
     """(N, num_vectors, mw) bipolar -> (N, num_vectors, mh) popcounts in 0..mw.
 
     Exactly `(x . w + mw) // 2` for bipolar x, w (numerics section 2), computed bit-packed:
     XOR + popcount on uint64 words, all frames and vectors at once."""
-    w = _check_weights(cfg, params)
+    w = weights(cfg, params)
     (x,) = inputs
     x = np.asarray(x)
     _check_input_length(cfg, x)
@@ -239,7 +128,7 @@ def xnor_mvau_windowed_execute(window: SlidingWindow, cfg: XnorMVAU, params, x: 
     layout (their tail bits 0 too), so the tails never differ and xnor_popcount counts exactly the
     mw real bits. Otherwise (few channels) the windows gather bytes and are packed after. The
     padding (-1 or 0 at the border) is bit 0 either way, as pack_bipolar maps it."""
-    w = _check_weights(cfg, params)
+    w = weights(cfg, params)
     x = check_map(window.name, x, window.num_vectors, window.channels)
     if window.out_channels != cfg.mw:
         raise ConfigError(
@@ -268,7 +157,7 @@ def _exact_float_type(bound: int) -> type | None:
     return None
 
 
-def int_mvau_execute(cfg: IntMVAU, params, inputs):
+def int_execute(cfg: IntMVAU, params, inputs):
     """(N, num_vectors, mw) integers -> (N, num_vectors, mh) exact dot products.
 
     BLAS in floating point where exact. Bound: with x of input_type and w of weight_type, every
@@ -277,7 +166,7 @@ def int_mvau_execute(cfg: IntMVAU, params, inputs):
     (float32) resp. 2^53 (float64) every such integer is representable, so no addition or
     multiplication ever rounds and the result is the exact integer. The values' own maxima
     (never above the types') give the bound used here; beyond 2^53, int64 matmul."""
-    w = _check_weights(cfg, params)
+    w = weights(cfg, params)
     (x,) = inputs
     x = np.asarray(x, dtype=np.int64)
     _check_input_length(cfg, x)
@@ -301,9 +190,3 @@ def _float_matmul(x: np.ndarray, w: np.ndarray, ftype: type) -> np.ndarray:
         block = rows[start : start + step].astype(ftype)
         np.matmul(block, wt, out=y[start : start + step], casting="unsafe")
     return y.reshape(*x.shape[:-1], w.shape[0])
-
-
-register(LayerKind("XnorMVAU", XnorMVAU, xnor_mvau_execute))
-register(LayerKind("IntMVAU", IntMVAU, int_mvau_execute))
-
-__all__ = ["XnorMVAU", "IntMVAU", "INT"]

@@ -1,24 +1,5 @@
-"""InstaPReLU: INSTA-PReLU (own statistics or the statistics-reuse form) in integers.
-
-The float module (DESIGN.md section 4, `flows.custom_ops.insta.insta_prelu`) followed by its
-output quantiser is `q_out(PReLU_slope(x - gamma_c) + zeta_c)` with `gamma_c = 3 tanh(v_c / 3)`,
-`v_c = a_c m3_c` (form "alpha") or `p_c m3_c + q_c` (form "reuse", m3 of the block's INSTA-Th).
-Per frame and channel c, on an integer input x with scale s (docs/numerics.md section 10):
-
-    S_c   = sum_hw (x 2^k - mu_c)^3                own statistics (mu on x's grid refined by
-                                                   k = mu_frac_bits fractional bits), or the
-                                                   INSTA-Th's S (input 1; channel c reads c mod Cs)
-    v_c   = sat(rne((Mv_c * S_c + Bv_c) * 2^-Ev))  v on the grid 2^-v_exponent, INT(v_bits)
-    g_c   = table[v_c]                             rne(3 tanh(v 2^-e / 3) / s * 2^G): gamma on a
-                                                   grid G = gamma_frac_bits finer than x's
-    d     = x * 2^G - g_c                          exact
-    y     = sat(rne((d >= 0 ? mul_pos_c : mul_neg_c) * d + add_c) * 2^-(shift + G))
-
-Why G: rounding gamma onto x's own grid (G = 0) and then requantising the PReLU output rounds
-twice; about a fifth of the outputs moved by one step in a measurement (numerics section 10).
-
-Outputs: the requantised activation (INT on the output quantiser's grid).
-"""
+"""The InstaPReLU config: forms, types, folding, evaluators and the RTL schedule; the gamma table
+and the checked parameter reader (`param`)."""
 
 from __future__ import annotations
 
@@ -28,17 +9,10 @@ import numpy as np
 
 from flows.datatypes import INT, DataType, Kind
 from flows.errors import ConfigError
-from flows.fixedpoint import rne, rne_shift, saturate
-from flows.hwmodel.ranges import smallest_type
-from flows.layers.insta import min_evaluators, refined_mu_type, statistic, statistic_bound
-from flows.layers.insta_se import SEConfig, se_macs_of, se_path_cycles, se_v
-from flows.layers.registry import (
-    LayerKind,
-    check_divides,
-    check_positive,
-    checked_param,
-    register,
-)
+from flows.fixedpoint import rne
+from flows.layers.checks import check_divides, check_positive, checked_param
+from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
+from flows.layers.insta_statistics import min_evaluators, refined_mu_type, statistic_type
 
 FORMS = ("alpha", "se", "reuse")
 # RTL evaluator (hw/templates/insta_prelu.v.j2): steps from the read of the snapshot to the gamma
@@ -122,8 +96,7 @@ class InstaPReLU:
         """S_c of the own statistics (as InstaThreshold.acc_type), or the reused one."""
         if self.form == "reuse":
             return self.stat_type
-        bound = statistic_bound(self.input_type, self.mu_frac_bits, self.num_vectors)
-        return smallest_type(-bound, bound)
+        return statistic_type(self.input_type, self.mu_frac_bits, self.num_vectors)
 
     @property
     def mu_type(self) -> DataType:
@@ -198,37 +171,3 @@ class InstaPReLU:
 def param(cfg: InstaPReLU, params: dict, key: str, t: DataType | None, size: int) -> np.ndarray:
     """A per-channel (or table) constant of the layer, checked (flows.layers.registry)."""
     return checked_param(cfg.name, params, key, (size,), t)
-
-
-def insta_prelu_execute(cfg: InstaPReLU, params, inputs):
-    c = cfg.channels
-    x = np.asarray(inputs[0], dtype=np.int64)
-    if x.ndim != 3 or x.shape[1:] != (cfg.num_vectors, c):
-        raise ConfigError(
-            f"{cfg.name}: input has shape {x.shape}, expected (frames, {cfg.num_vectors}, {c})"
-        )
-    if cfg.form in ("alpha", "se"):
-        s = statistic(x << cfg.mu_frac_bits, param(cfg, params, "mu", cfg.mu_type, c))
-    else:
-        st = np.asarray(inputs[1], dtype=np.int64).reshape(x.shape[0], -1)
-        s = np.tile(st, (1, c // cfg.stat_channels))
-    vt = INT(cfg.v_bits)
-    if cfg.se is not None:
-        v = se_v(cfg.name, cfg.se, params, s, cfg.acc_type.bits)
-    else:
-        mv = param(cfg, params, "Mv", INT(cfg.mantissa_bits), c)
-        bv = param(cfg, params, "Bv", INT(cfg.offset_bits), c)
-        wide = cfg.mantissa_bits + cfg.acc_type.bits > 61
-        dt = object if wide else np.int64
-        v = rne_shift(mv.astype(dt) * s.astype(dt) + bv.astype(dt), cfg.stat_exponent)
-    v = np.clip(v, vt.min, vt.max).astype(np.int64)
-    table = param(cfg, params, "table", cfg.table_type, 1 << cfg.v_bits)
-    d = (x << cfg.gamma_frac_bits) - table[v - vt.min][:, None, :]
-    mp = param(cfg, params, "mul_pos", cfg.mul_type, c)
-    mn = param(cfg, params, "mul_neg", cfg.mul_type, c)
-    add = param(cfg, params, "add", cfg.add_type, c)
-    y = np.where(d >= 0, mp * d, mn * d) + add
-    return [saturate(rne_shift(y, cfg.shift + cfg.gamma_frac_bits), cfg.output_type)]
-
-
-register(LayerKind("InstaPReLU", InstaPReLU, insta_prelu_execute))

@@ -1,7 +1,8 @@
-"""RTL of the integer SE block of INSTA-Th+ / INSTA-PReLU+ (`insta_se`, docs/insta.md "InstaSE RTL").
+"""RTL of the integer SE block of INSTA-Th+ / INSTA-PReLU+ (hw/templates/insta_se.v.j2; docs/insta.md,
+"InstaSE RTL").
 
-A sub-block, not a layer kind: it is not registered in `flows.codegen.rtl.BUILDERS`; the INSTA-Th+
-and INSTA-PReLU+ blocks instantiate it (`se_submodule`, their statistic reader: `reader_context`). Per frame it takes the statistic S (C values of
+A sub-block, not a layer kind: the INSTA-Th+ and INSTA-PReLU+ blocks instantiate it
+(`se_sub_block`; their statistic reader: `reader_context`). Per frame it takes the statistic S (C values of
 INT(stat_bits), `lanes` per word) on `s_axis` and returns v (C values of INT(v_bits), `lanes` per
 word) on `m_axis`, bit-exact to `flows.layers.insta_se.se_v`:
 
@@ -18,19 +19,15 @@ word at full output rate).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from pathlib import Path
-
 import numpy as np
 
-from flows.codegen.render import hlit, render, slit, write_mem
 from flows.datatypes import INT, DataType, pack_words
 from flows.errors import ConfigError
 from flows.hwmodel.memory import rom_style
-from flows.hwmodel.ranges import width
 from flows.hwmodel.structure import clog2
-from flows.layers.insta_se import (
+from flows.layers.backends import SubBlock
+from flows.layers.checks import checked_param
+from flows.layers.insta_se.config import (
     LAYER_DRAIN,
     M3_DRAIN,
     SE_HIDDEN,
@@ -39,8 +36,9 @@ from flows.layers.insta_se import (
     SEConfig,
     se_cycles,
 )
-from flows.layers.registry import checked_param
+from flows.layers.insta_se.widths import Rescaler, se_widths
 
+TEMPLATE = "insta_se.v.j2"
 MAX_OUT_BITS = 31  # v and the saturation bounds are compared as signed literals
 
 
@@ -61,31 +59,9 @@ def check_folding(se: SEConfig, lanes: int, macs_per_cycle: int, stat_bits: int)
         )
 
 
-def _rescaler(tag: str, iw: int, mw: int, sh: int, out: DataType, relu: bool) -> dict:
-    """One rne-and-saturate unit: inputs iw x mw bits signed, product pw, floor q of qw bits."""
-    pw = iw + mw
-    w = max(pw, sh + out.bits + 1)  # q keeps at least out.bits + 1 bits for the comparisons
-    qw = w - sh
-    return dict(
-        tag=tag, iw=iw, mw=mw, pw=pw, w=w, sh=sh, qw=qw, ob=out.bits, relu=relu,
-        lo=slit(out.min, qw + 1), hi=slit(out.max, qw + 1),
-        lo_o=hlit(out.min, out.bits), hi_o=hlit(out.max, out.bits),
-    )  # fmt: skip
-
-
-def se_widths(se: SEConfig) -> dict[str, int]:
-    """The MAC accumulator width: the exact range of w1 @ m3 and of w2 @ h, whichever is wider."""
-    p1 = [a * b for a in (WEIGHT.min, WEIGHT.max) for b in (SE_INPUT.min, SE_INPUT.max)]
-    p2 = [a * b for a in (WEIGHT.min, WEIGHT.max) for b in (SE_HIDDEN.min, SE_HIDDEN.max)]
-    c, h = se.channels, se.hidden
-    acc1 = width(c * min(p1), c * max(p1), True)
-    acc2 = width(h * min(p2), h * max(p2), True)
-    return {"acc1": acc1, "acc2": acc2, "aw": max(acc1, acc2)}
-
-
 def _context(se: SEConfig, name: str, lanes: int, m: int, stat_bits: int) -> dict:
     c, h, mb, vb = se.channels, se.hidden, se.mantissa_bits, se.v_bits
-    aw = se_widths(se)["aw"]
+    aw = se_widths(se).acc_bits
     issue = c * h // m
     files = {f"{k}_file": f"{name}_{k}.mem" for k in ("mm", "w1", "mh", "w2", "mo")}
     return files | dict(
@@ -95,9 +71,9 @@ def _context(se: SEConfig, name: str, lanes: int, m: int, stat_bits: int) -> dic
         g2=c // m, g2w=clog2(c // m), cycles=se_cycles(se, lanes, m), m3_drain=M3_DRAIN,
         wcw=max(M3_DRAIN, LAYER_DRAIN).bit_length(),
         drain=LAYER_DRAIN, w_style=rom_style(8 * m, issue),
-        r_m3=_rescaler("m3", stat_bits, mb, se.m3_shift, SE_INPUT, False),
-        r_h=_rescaler("hid", aw, mb, se.hidden_shift, SE_HIDDEN, True),
-        r_v=_rescaler("v", aw, mb, se.v_shift, INT(vb), False),
+        r_m3=Rescaler(stat_bits, mb, se.m3_shift, SE_INPUT),
+        r_h=Rescaler(aw, mb, se.hidden_shift, SE_HIDDEN, relu=True),
+        r_v=Rescaler(aw, mb, se.v_shift, INT(vb)),
         shifts=(se.m3_shift, se.hidden_shift, se.v_shift),
     )  # fmt: skip
 
@@ -129,33 +105,27 @@ def se_memories(se: SEConfig, params: dict, name: str, lanes: int, m: int) -> di
     }
 
 
-def emit_insta_se(
+def insta_se_block(
     se_cfg: SEConfig,
     params: dict,
     name: str,
-    outdir: Path,
     *,
     stat_bits: int,
     lanes: int = 1,
     macs_per_cycle: int = 1,
-) -> list[Path]:
-    """Write `<name>.v` (module `name`, plus its rescaler modules) and its five ROM images."""
+) -> SubBlock:
+    """The module `name` (plus its rescaler modules) and its five ROM images."""
     check_folding(se_cfg, lanes, macs_per_cycle, stat_bits)
     mems = se_memories(se_cfg, params, name, lanes, macs_per_cycle)
     ctx = _context(se_cfg, name, lanes, macs_per_cycle, stat_bits)
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    files = [render("insta_se.v.j2", outdir / f"{name}.v", ctx)]
-    files += [write_mem(outdir / f, words, w) for f, (words, w) in mems.items()]
-    return files
+    return SubBlock(name, TEMPLATE, ctx, mems)
 
 
-def se_submodule(cfg, params: dict) -> tuple[str, Callable[[Path], list[Path]]]:
-    """(`<name>_se`, its writer): the InstaSE sub-block of an INSTA+ layer (PE lanes, the layer's
-    SE MACs, S of its acc_type) and its ROM images."""
-    name = f"{cfg.name}_se"
-    return name, functools.partial(
-        emit_insta_se, cfg.se, params, name, stat_bits=cfg.acc_type.bits, lanes=cfg.pe,
+def se_sub_block(cfg, params: dict) -> SubBlock:
+    """`<name>_se`: the InstaSE sub-block of an INSTA+ layer (PE lanes, the layer's SE MACs, S of
+    its acc_type) and its ROM images."""
+    return insta_se_block(
+        cfg.se, params, f"{cfg.name}_se", stat_bits=cfg.acc_type.bits, lanes=cfg.pe,
         macs_per_cycle=cfg.num_se_macs,
     )  # fmt: skip
 

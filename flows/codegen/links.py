@@ -3,17 +3,15 @@
 Every stream between two nodes becomes a Link with a `stream_fifo` of `fifo_depth` words. Two
 kinds of link are deeper, per a deadlock rule (docs/hardware.md, "Stitching a DAG"):
 
-* **Shortcut of a fork/join pair.** A fork is a DuplicateStreams or a multi-output node whose
-  outputs leave in lockstep (InstaThreshold: binary output and the delayed input, which is the
-  shortcut source of an INSTA block); the join is an AddStreams, which takes one word of each
-  input in the same cycle. The link into the join on each branch holds `shortcut_words` of the
-  other branch (every buffer on it), unless that branch has no node (a bare shortcut).
-* **Side stream S** (InstaThreshold's statistic -> a reuse-form InstaPReLU): `stat_link_words`.
+* **Shortcut of a fork/join pair.** A fork is a kind whose outputs leave in lockstep
+  (`LayerKind.fork`: DuplicateStreams; InstaThreshold, whose binary output and delayed input are
+  the two paths of an INSTA block); the join (`LayerKind.join`: AddStreams) takes one word of
+  each input in the same cycle. The link into the join on each branch holds `shortcut_words` of
+  the other branch (every buffer on it), unless that branch has no node (a bare shortcut).
+* **Side stream** (a `Port.side` input: the reuse InstaPReLU's statistic S from its block's
+  INSTA-Th): `side_link_words`.
 
-Ports follow `hw/templates`: one `s_axis`/`m_axis` pair for the single-stream kinds
-(`rtl_kinds.ports`); DuplicateStreams/AddStreams per `rtl_streams.stream_ports`; InstaThreshold
-`s_axis` -> `m_axis`, `m_axis_delay` (and `m_axis_stat`); InstaPReLU `s_axis` (and
-`s_axis_stat`) -> `m_axis`.
+Ports are the kinds' (`LayerKind.ports`), named as the templates name them.
 """
 
 from __future__ import annotations
@@ -22,16 +20,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flows.codegen import rtl_insta, rtl_insta_prelu, rtl_kinds, rtl_streams, rtl_window
 from flows.errors import ConfigError, FoldingError, UnsupportedPatternError
 from flows.graph import DataflowGraph, Node
 from flows.hwmodel.ports import SKID_WORDS, Port
-from flows.layers.avg_pool import AvgPool, GlobalAvgPool
-from flows.layers.insta import InstaThreshold
-from flows.layers.insta_prelu import InstaPReLU
-from flows.layers.mvau import IntMVAU, XnorMVAU
-from flows.layers.pool import MaxPool
-from flows.layers.sliding_window import SlidingWindow
+from flows.layers import kind_of
+from flows.layers.registry import INPUTS
 
 # Words of FIFO between two stitched layers: absorbs an MVAU's bursts (it reads SF words, then
 # replays them for NF - 1 groups) at the price of a few LUT RAM words per link.
@@ -39,69 +32,27 @@ DEFAULT_FIFO_DEPTH = 8
 MAX_FIFO_DEPTH = 4096
 
 # Words a layer can hold besides its input buffer: its pipeline registers plus its 2-word output
-# skid FIFO ("a few words"; an MVAU adds its popcount stages).
+# skid FIFO ("a few words"; an XnorMVAU adds its popcount stages, `LayerKind.extra_stages`).
 NODE_WORDS = 8
 
-# Frames of S the side-stream link holds (stat_link_words).
-STAT_FRAMES = 2
-
-_STREAM_KINDS = (rtl_streams.DuplicateStreams, rtl_streams.AddStreams)
+# Frames of a side stream the link holds (side_link_words).
+SIDE_FRAMES = 2
 
 __all__ = [
     "DEFAULT_FIFO_DEPTH",
     "MAX_FIFO_DEPTH",
     "NODE_WORDS",
     "Link",
-    "buffer_words",
     "node_ports",
     "plan_links",
-    "port_map",
-    "ports",
     "shortcut_words",
-    "stat_link_words",
+    "side_link_words",
 ]
 
 
-def port_map(cfg: object) -> tuple[dict[str, Port], dict[str, Port]]:
-    """({input port prefix: Port}, {output port prefix: Port}) of a layer config, in the order
-    of its golden function's inputs and outputs; ConfigError for kinds without RTL."""
-    if isinstance(cfg, _STREAM_KINDS):
-        return rtl_streams.stream_ports(cfg)
-    if isinstance(cfg, InstaThreshold):
-        x, b, d = rtl_insta.insta_ports(cfg)
-        outs = {"m_axis": b, "m_axis_delay": d}
-        if cfg.statistic_output:
-            outs["m_axis_stat"] = rtl_insta.stat_port(cfg)
-        return {"s_axis": x}, outs
-    if isinstance(cfg, InstaPReLU):
-        named = rtl_insta_prelu.prelu_ports(cfg)
-        return (
-            {k: p for k, p in named.items() if k.startswith("s_")},
-            {k: p for k, p in named.items() if k.startswith("m_")},
-        )
-    i, o = rtl_kinds.ports(cfg)
-    return {"s_axis": i}, {"m_axis": o}
-
-
-def ports(cfg: object) -> tuple[Port, Port]:
-    """(first input, first output) Port of a layer config."""
-    ins, outs = port_map(cfg)
-    return next(iter(ins.values())), next(iter(outs.values()))
-
-
-def port_vectors(cfg: object, port: str) -> int:
-    """Vectors per frame on a port: one S vector on the statistic ports, `out_vectors` (windows,
-    pools) or `num_vectors` elsewhere."""
-    if port.endswith("_stat"):
-        return 1
-    if port.startswith("m_axis"):
-        return getattr(cfg, "out_vectors", cfg.num_vectors)
-    return cfg.num_vectors
-
-
 def node_ports(n: Node) -> tuple[list[tuple[str, str, Port]], list[tuple[str, str, Port]]]:
-    """([(stream, port prefix, Port)] of the inputs, same of the outputs) in the node's order."""
-    ins, outs = port_map(n.config)
+    """([(stream, port name, Port)] of the inputs, same of the outputs) in the node's order."""
+    ins, outs = kind_of(n.config).ports(n.config)
     for what, streams, named in (("input", n.inputs, ins), ("output", n.outputs, outs)):
         if len(streams) != len(named):
             raise ConfigError(
@@ -114,9 +65,20 @@ def node_ports(n: Node) -> tuple[list[tuple[str, str, Port]], list[tuple[str, st
     )
 
 
-def _check_link(a: Node, aport: str, out: Port, b: Node, bport: str, inp: Port) -> None:
+def _main_ports(cfg) -> tuple[Port, Port]:
+    ins, outs = kind_of(cfg).ports(cfg)
+    return next(iter(ins.values())), next(iter(outs.values()))
+
+
+def _input_fold(cfg) -> str:
+    """The folding field that sets a kind's input lanes (SIMD of an MVAU, else PE)."""
+    folds = kind_of(cfg).folds
+    return next((f for f, fold in folds.items() if fold.ports == INPUTS), next(iter(folds)))
+
+
+def _check_link(a: Node, out: Port, b: Node, inp: Port) -> None:
     if out.lanes != inp.lanes:
-        fold = "simd" if isinstance(b.config, XnorMVAU | IntMVAU) else "pe"
+        fold = _input_fold(b.config)
         raise FoldingError(
             f"{a.name} -> {b.name}: {a.name} writes {out.lanes} lanes per word (PE={out.lanes}) "
             f"but {b.name} reads {inp.lanes} ({fold.upper()}={inp.lanes}); set {b.name}.{fold} = "
@@ -127,11 +89,10 @@ def _check_link(a: Node, aport: str, out: Port, b: Node, bport: str, inp: Port) 
             f"{a.name} -> {b.name}: {a.name} produces {out.dtype} but {b.name} reads "
             f"{inp.dtype}; the element types of a link must be equal"
         )
-    produced, expected = port_vectors(a.config, aport), port_vectors(b.config, bport)
-    if (out.channels, produced) != (inp.channels, expected):
+    if (out.channels, out.vectors) != (inp.channels, inp.vectors):
         raise ConfigError(
-            f"{a.name} -> {b.name}: {a.name} produces {produced} x {out.channels} "
-            f"per frame but {b.name} expects {expected} x {inp.channels}"
+            f"{a.name} -> {b.name}: {a.name} produces {out.vectors} x {out.channels} "
+            f"per frame but {b.name} expects {inp.vectors} x {inp.channels}"
         )
 
 
@@ -145,32 +106,6 @@ def _held(words: int, per_vector: int, fork_per_vector: int) -> int:
     return (math.ceil(words / per_vector) + 1) * fork_per_vector
 
 
-def buffer_words(n: Node) -> int:
-    """Input-port words a node takes in before its output catches up (0 for a pure pipeline):
-
-    SlidingWindow max(its line buffer, (k + 1) rows of the padded input); MaxPool max(stride,
-    kernel - pad) + 1 rows of scan_w; AvgPool k + 1 input rows (row and column memories plus the
-    row being scanned); an MVAU one input vector (SF words); GlobalAvgPool a whole frame;
-    InstaThreshold (on a branch, not as the fork) and an own-statistics InstaPReLU their frame
-    buffers (`buffer_words`: a frame plus the evaluation slack); the reuse InstaPReLU none."""
-    c = n.config
-    if isinstance(c, SlidingWindow):
-        nf = c.channels // c.pe
-        line = rtl_window.sliding_window(n).context["depth"]
-        return max(line, (c.kernel + 1) * (c.in_w + 2 * c.pad) * nf)
-    if isinstance(c, MaxPool):
-        return (max(c.stride, c.kernel - c.pad) + 1) * c.scan_w * (c.channels // c.pe)
-    if isinstance(c, AvgPool):
-        return (c.kernel + 1) * c.in_w * (c.channels // c.pe)
-    if isinstance(c, GlobalAvgPool):
-        return c.num_vectors * c.channels // c.pe
-    if isinstance(c, XnorMVAU | IntMVAU):
-        return c.sf
-    if isinstance(c, InstaThreshold | InstaPReLU):
-        return c.buffer_words
-    return 0
-
-
 def shortcut_words(fork: Node, branch: list[Node], fifo_depth: int = DEFAULT_FIFO_DEPTH) -> int:
     """Deadlock rule: fork words the `branch` (its nodes in order from `fork` to the join) can
     absorb before its first word reaches the join, computed conservatively.
@@ -181,40 +116,34 @@ def shortcut_words(fork: Node, branch: list[Node], fifo_depth: int = DEFAULT_FIF
     place, counted as `(ceil(words / v) + 1) * r * F` fork words, where F = fork channels / PE
     words per fork vector and r = ceil(fork vectors / vectors per frame at that place)):
 
-    * the fork's SKID_WORDS skid FIFO of the branch (DuplicateStreams and InstaThreshold alike),
-      a `fifo_depth` link FIFO in front of every branch node and in front of the join;
-    * per node, NODE_WORDS of pipeline and output skid (an MVAU adds its popcount stages), plus
-      its input buffer (`buffer_words`).
+    * the fork's SKID_WORDS skid FIFO of the branch (every fork's outputs end in one), a
+      `fifo_depth` link FIFO in front of every branch node and in front of the join;
+    * per node, NODE_WORDS of pipeline and output skid plus its `extra_stages`, and its input
+      buffer (`LayerKind.buffer_words`).
 
     The link into the join on the other branch gets `max(fifo_depth, _pow2(this))` words.
     """
     fcfg = fork.config
     fork_nv, fork_v = fcfg.num_vectors, fcfg.channels // fcfg.pe
 
-    def held(words: int, port: Port, vectors: int) -> int:
-        r = math.ceil(fork_nv / vectors)
+    def held(words: int, port: Port) -> int:
+        r = math.ceil(fork_nv / port.vectors)
         return _held(words, port.channels // port.lanes, r * fork_v)
 
-    fport = Port(fcfg.pe, fcfg.input_type, fcfg.channels, fork_nv)
-    total = held(SKID_WORDS, fport, fork_nv)
+    total = held(SKID_WORDS, _main_ports(fcfg)[0])
     for n in branch:
-        c = n.config
-        inp, out = ports(c)
-        nv_in, nv_out = c.num_vectors, port_vectors(c, "m_axis")
-        total += held(fifo_depth, inp, nv_in)  # the link FIFO in front of n
-        if words := buffer_words(n):
-            total += held(words, inp, nv_in)
-        total += held(NODE_WORDS + getattr(c, "popcount_stages", 0), out, nv_out)
-    if branch:
-        c = branch[-1].config
-        total += held(fifo_depth, ports(c)[1], port_vectors(c, "m_axis"))
-    else:
-        total += held(fifo_depth, fport, fork_nv)
-    return total
+        kind, c = kind_of(n.config), n.config
+        inp, out = _main_ports(c)
+        total += held(fifo_depth, inp)  # the link FIFO in front of n
+        if words := kind.buffer_words(c):
+            total += held(words, inp)
+        total += held(NODE_WORDS + kind.extra_stages(c), out)
+    port = _main_ports(branch[-1].config)[1] if branch else _main_ports(fcfg)[0]
+    return total + held(fifo_depth, port)
 
 
-def stat_link_words(port: Port) -> int:
-    """Side-stream rule: the S link holds STAT_FRAMES frames of S (C/PE words each).
+def side_link_words(port: Port) -> int:
+    """Side-stream rule: the link holds SIDE_FRAMES frames of the side stream (words each).
 
     Never a deadlock, at any depth: S of frame k leaves InstaThreshold when frame k is complete
     there (its last vector of frame k + 1 waits only until S of frame k has left the snapshot);
@@ -222,7 +151,7 @@ def stat_link_words(port: Port) -> int:
     on frames before k, so no wait closes a cycle. The depth is for throughput: InstaThreshold
     stalls if S of frame k finds the link full, and the PReLU takes S one frame ahead at most,
     so two frames of S keep the INSTA-Th from ever waiting on it (measured, tests/hw)."""
-    return STAT_FRAMES * (port.channels // port.lanes)
+    return SIDE_FRAMES * port.words
 
 
 @dataclass(frozen=True)
@@ -230,7 +159,8 @@ class Link:
     """One stream of the stitched graph: producer port -> consumer port, FIFO depth in words.
 
     `src`/`dst` are None at the graph input/output (wired straight to the top-level port, no
-    FIFO); `shortcut_words` is the deadlock-rule requirement of a deepened link, else 0."""
+    FIFO); `shortcut_words` is the deadlock-rule requirement of a deepened link, else 0; `side`
+    marks a side stream (its consumer port is a `Port.side`)."""
 
     stream: str
     src: Node | None
@@ -240,11 +170,7 @@ class Link:
     width: int
     depth: int
     shortcut_words: int = 0
-
-
-def _is_fork(n: Node) -> bool:
-    """A node whose outputs leave in lockstep: DuplicateStreams, InstaThreshold."""
-    return isinstance(n.config, rtl_streams.DuplicateStreams | InstaThreshold)
+    side: bool = False
 
 
 def _trace_branch(graph: DataflowGraph, join: Node, stream: str) -> tuple[Node, list[Node]]:
@@ -258,7 +184,7 @@ def _trace_branch(graph: DataflowGraph, join: Node, stream: str) -> tuple[Node, 
                 "fork (DuplicateStreams or InstaThreshold; it reaches the graph input); add the "
                 "fork explicitly"
             )
-        if _is_fork(p):
+        if kind_of(p.config).fork:
             return p, branch[::-1]
         if len(p.inputs) != 1:
             raise UnsupportedPatternError(
@@ -270,12 +196,13 @@ def _trace_branch(graph: DataflowGraph, join: Node, stream: str) -> tuple[Node, 
 
 
 def _deepened(graph: DataflowGraph, order: list[Node], fifo_depth: int) -> dict[str, int]:
-    """{stream: words} of the links a deadlock rule deepens (shortcuts and S side streams)."""
+    """{stream: words} of the links a deadlock rule deepens (shortcuts and side streams)."""
     deep: dict[str, int] = {}
     for j in order:
-        if isinstance(j.config, InstaPReLU) and len(j.inputs) == 2:
-            deep[j.inputs[1]] = stat_link_words(port_map(j.config)[0]["s_axis_stat"])
-        if not isinstance(j.config, rtl_streams.AddStreams):
+        for stream, _, port in node_ports(j)[0]:
+            if port.side:
+                deep[stream] = side_link_words(port)
+        if not kind_of(j.config).join:
             continue
         (fa, ba), (fb, bb) = (_trace_branch(graph, j, s) for s in j.inputs)
         if fa is not fb:
@@ -368,7 +295,7 @@ def plan_links(
             links.append(Link(s, None, "s_axis", dst, dport, dp.bits, 0))
             continue
         a, aport, ap = src
-        _check_link(a, aport, ap, dst, dport, dp)
+        _check_link(a, ap, dst, dp)
         need = deep.get(s, 0)
         depth = depths.get(s, max(fifo_depth, _pow2(need)) if need else fifo_depth)
         if depth > MAX_FIFO_DEPTH or depth < 2:
@@ -376,7 +303,7 @@ def plan_links(
                 f"emit_stitched: the link {s!r} into {dst.name} needs {depth} words (deadlock "
                 f"rule: {need}); a link holds 2..{MAX_FIFO_DEPTH} words"
             )
-        links.append(Link(s, a, aport, dst, dport, dp.bits, depth, need))
+        links.append(Link(s, a, aport, dst, dport, dp.bits, depth, need, dp.side))
     a, aport, ap = producers[gout]
     links.append(Link(gout, a, aport, None, "m_axis", ap.bits, 0))
     return links

@@ -18,6 +18,13 @@ completes at a virtual position past the map, so the scan covers `scan_h x scan_
 `scan = in + max(0, (out - 1)*stride + kernel - pad - in)` (0 to `pad` virtual rows/columns; none
 for the ResNet stem or for pad 0): `scan_h * scan_w * channels / pe` cycles. Without padding this
 is `in_h * in_w * channels / pe` (the input port bounds the frame).
+
+The separable maximum of the RTL: the scan walks `(vy, vx, f)`, taking an input word at real
+positions and the pad word elsewhere. Row pass: k-1 chained NF-word memories give the same
+channel group 1..k-1 columns back; where a window's last column is reached, the row maximum (taps
+in the left padding masked) goes on. Column pass: k-1 chained `out_w * nf`-word memories of row
+maxima give the same window column 1..k-1 rows back; where a window's last row is reached the
+output word is emitted.
 """
 
 from __future__ import annotations
@@ -26,10 +33,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import DataType
+from flows.datatypes import DataType, Kind, pack_words
 from flows.errors import ConfigError
-from flows.layers.registry import LayerKind, check_divides, check_positive, register
-from flows.layers.sliding_window import check_window_fits, window_out, windows
+from flows.hwmodel.logic import CONTROL_FF, CONTROL_LUT, scaled
+from flows.hwmodel.memory import memory
+from flows.hwmodel.ports import Port
+from flows.hwmodel.resources import Estimate
+from flows.hwmodel.structure import clog2
+from flows.layers.backends import LayerRTL
+from flows.layers.checks import check_divides, check_positive
+from flows.layers.registry import LayerKind
+from flows.layers.sliding_window import element_type, passes_type
+from flows.layers.windows import check_window_fits, window_out, windows
 
 
 @dataclass(frozen=True)
@@ -109,7 +124,7 @@ def _pad_value(cfg: MaxPool, x: np.ndarray):
     return np.iinfo(np.int64).min
 
 
-def max_pool_execute(cfg: MaxPool, params, inputs):
+def execute(cfg: MaxPool, params, inputs):
     """(N, in_h*in_w, C) -> (N, out_h*out_w, C): the maximum of each (padded) window, per channel.
 
     Integer or float input; the output has the input's dtype (integers computed in int64)."""
@@ -130,4 +145,79 @@ def max_pool_execute(cfg: MaxPool, params, inputs):
     return [w.max(axis=3).reshape(n, cfg.out_vectors, cfg.channels).astype(dtype, copy=False)]
 
 
-register(LayerKind("MaxPool", MaxPool, max_pool_execute))
+def ports(cfg: MaxPool) -> tuple[dict[str, Port], dict[str, Port]]:
+    t = element_type(cfg)
+    return {"s_axis": Port(cfg.pe, t, cfg.channels, cfg.num_vectors)}, {
+        "m_axis": Port(cfg.pe, t, cfg.channels, cfg.out_vectors)
+    }
+
+
+def buffer_words(cfg: MaxPool) -> int:
+    """max(stride, kernel - pad) + 1 rows of scan_w input words."""
+    return (max(cfg.stride, cfg.kernel - cfg.pad) + 1) * cfg.scan_w * (cfg.channels // cfg.pe)
+
+
+def rtl(cfg: MaxPool, params: dict) -> LayerRTL:
+    t = element_type(cfg)
+    nf = cfg.channels // cfg.pe
+    real_terms = []  # positions past the map (right/bottom padding) take the pad word
+    if cfg.scan_w > cfg.in_w:
+        real_terms.append(f"(vx < {clog2(max(cfg.scan_w, cfg.kernel))}'d{cfg.in_w})")
+    if cfg.scan_h > cfg.in_h:
+        real_terms.append(f"(vy < {clog2(max(cfg.scan_h, cfg.kernel))}'d{cfg.in_h})")
+    ctx = dict(
+        channels=cfg.channels,
+        pe=cfg.pe,
+        nf=nf,
+        k=cfg.kernel,
+        s=cfg.stride,
+        pad=cfg.pad,
+        pad_word=pack_words(t.encode([t.min] * cfg.pe), t.bits, cfg.pe)[0],
+        real_terms=real_terms,
+        in_h=cfg.in_h,
+        in_wd=cfg.in_w,
+        out_h=cfg.out_h,
+        out_wd=cfg.out_w,
+        scan_h=cfg.scan_h,
+        scan_w=cfg.scan_w,
+        first_end=cfg.kernel - 1 - cfg.pad,  # first column/row where a window ends
+        signed=t.kind == Kind.INT,  # BIPOLAR: 1 bit, unsigned max = OR (1 means +1)
+        fw=clog2(nf),
+        vxw=clog2(max(cfg.scan_w, cfg.kernel)),
+        vyw=clog2(max(cfg.scan_h, cfg.kernel)),
+        cw=clog2(max(cfg.kernel - cfg.pad, cfg.stride)),
+        oxw=clog2(cfg.out_w + 1),
+        oyw=clog2(cfg.out_h + 1),
+        aw=clog2(cfg.out_w * nf),
+        paw=clog2((cfg.out_w + 1) * nf) + 1,
+    )
+    return LayerRTL(ctx)
+
+
+def estimate(cfg: MaxPool, family: str) -> Estimate:
+    """Separable maximum: k-1 delay memories of NF words (row pass) and k-1 of out_w*NF words
+    (column pass), two chains of k-1 comparators per lane, scan counters. Analytic only (not yet
+    fitted to a synthesis)."""
+    bits = element_type(cfg).bits
+    nf, taps = cfg.channels // cfg.pe, cfg.kernel - 1
+    width = cfg.pe * bits
+    lut_mem = bram = 0
+    for depth in (nf, cfg.out_w * nf):
+        luts, blocks = memory(width, depth, family)
+        lut_mem, bram = lut_mem + taps * luts, bram + taps * blocks
+    lut = CONTROL_LUT + 20 + scaled(2 * max(taps, 1) * width * 2, family) + lut_mem
+    ff = CONTROL_FF + 20 + 2 * width + 2 * taps
+    return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
+
+
+KIND = LayerKind(
+    name="MaxPool",
+    config=MaxPool,
+    execute=execute,
+    output_types=passes_type,
+    ports=ports,
+    buffer_words=buffer_words,
+    template="max_pool.v.j2",
+    rtl=rtl,
+    estimate=estimate,
+)

@@ -1,0 +1,101 @@
+"""The stitched top level `accel_top`: every layer of a DAG and a FIFO on every link.
+
+`emit_stitched` stitches a DAG with one graph input and one graph output: every stream between
+two nodes becomes a wire bundle and a `stream_fifo` of `fifo_depth` words (default
+DEFAULT_FIFO_DEPTH = 8) from its producer's port to its consumer's port (the kinds' ports). The
+shortcut link of a residual fork/join pair and a side stream are deeper, per the deadlock rules
+of `flows.codegen.links` (docs/hardware.md). Width converters are future work (FoldingError);
+several graph inputs/outputs are refused (UnsupportedPatternError).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from flows.codegen.links import DEFAULT_FIFO_DEPTH, MAX_FIFO_DEPTH, Link, node_ports, plan_links
+from flows.codegen.render import render
+from flows.codegen.rtl import emit_layer, stream_widths
+from flows.errors import ConfigError
+from flows.graph import DataflowGraph, Node
+
+
+def _signal(n: Node, port: str) -> str:
+    """Wire-bundle prefix of a node port: `<node>_in`, `<node>_out`, `<node>_in_a`, `<node>_out_0`,
+    `<node>_out_delay`, `<node>_in_stat`."""
+    return f"{n.name}_{port.replace('s_axis', 'in').replace('m_axis', 'out')}"
+
+
+def emit_stitched(
+    graph: DataflowGraph,
+    outdir: Path,
+    fifo_depth: int = DEFAULT_FIFO_DEPTH,
+    depths: Mapping[str, int] | None = None,
+) -> Path:
+    """Write every layer plus `accel_top.v`: each stream a wire bundle and a `fifo_depth`-word
+    FIFO (the shortcut of a fork/join pair and a side stream deeper, see `plan_links`)
+    between its ports; `depths` ({stream: words}) overrides single links (tests).
+
+    Returns the path of accel_top.v; the layer files and memory init files sit next to it and
+    `lib_sources()` completes the source list.
+    """
+    if not 2 <= fifo_depth <= MAX_FIFO_DEPTH:
+        raise ConfigError(
+            f"fifo_depth={fifo_depth} must be in 2..{MAX_FIFO_DEPTH}: a one-word FIFO cannot "
+            "accept and deliver in the same cycle (half throughput)"
+        )
+    graph.hardware_ready()
+    links = plan_links(graph, fifo_depth, depths)
+    order = graph.topological()
+    outdir = Path(outdir)
+    for n in order:
+        emit_layer(n, outdir)
+    into: dict[str, list[Link]] = {n.name: [] for n in order}
+    for lk in links:
+        if lk.src is not None and lk.dst is not None:
+            into[lk.dst.name].append(lk)
+    labels: dict[str, int] = {}
+    layers = []
+    for n in order:
+        ins, outs = node_ports(n)
+        in_w, out_w = stream_widths(n.config)
+        fifos = []
+        for lk in into[n.name]:
+            label = f"{lk.src.name}_{n.name}"
+            labels[label] = labels.get(label, 0) + 1
+            if labels[label] > 1:
+                label += f"_{labels[label] - 1}"
+            fifos.append(
+                {
+                    "label": label,
+                    "width": lk.width,
+                    "depth": lk.depth,
+                    "src": _signal(lk.src, lk.src_port),
+                    "dst": _signal(n, lk.dst_port),
+                    "shortcut": lk.shortcut_words,
+                    "side": lk.side,
+                }
+            )
+        layers.append(
+            {
+                "name": n.name,
+                "kind": n.kind,
+                "in_w": in_w,
+                "out_w": out_w,
+                "wires": [(_signal(n, k), p.bits) for _, k, p in ins + outs],
+                "ports": [(k, _signal(n, k)) for _, k, _ in ins + outs],
+                "fifos": fifos,
+            }
+        )
+    first, last = links[0], links[-1]
+    linear = all(len(n.inputs) == len(n.outputs) == 1 for n in order)
+    ctx = {
+        "layers": layers,
+        "fifo_depth": fifo_depth,
+        "linear": linear,
+        "in_w": first.width,
+        "out_w": last.width,
+        "in_sig": _signal(first.dst, first.dst_port),
+        "out_sig": _signal(last.src, last.src_port),
+    }
+    return render("accel_top.v.j2", outdir / "accel_top.v", ctx)

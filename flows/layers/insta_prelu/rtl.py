@@ -1,0 +1,150 @@
+"""The RTL parameters of InstaPReLU (hw/templates/insta_prelu.v.j2).
+
+The own statistics forms ("alpha", "se") have InstaThreshold's structure (one circular frame
+buffer, the write side _insta_write_side.v.j2, G evaluators, double-banked per-channel values)
+with gamma in place of the threshold; the statistics-reuse form ("reuse") has no frame buffer: S of
+a frame arrives on a second input, `s_axis_stat`, before the frame's elements (docs/insta.md).
+Every width follows from an exact range (`widths`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flows.datatypes import INT, DataType, pack_words
+from flows.errors import ConfigError
+from flows.hwmodel.memory import buffer_style
+from flows.hwmodel.structure import clog2
+from flows.layers.backends import LayerRTL
+from flows.layers.insta_prelu.config import EVAL_STAGES, InstaPReLU, param
+from flows.layers.insta_prelu.widths import InstaPReLUWidths, widths
+from flows.layers.insta_se.rtl import reader_context, se_sub_block
+from flows.layers.insta_statistics import check_mu_range
+
+
+def _width_context(w: InstaPReLUWidths) -> dict:
+    """The template's names of the widths."""
+    return dict(
+        dw=w.cube.dev_bits, sqw=w.cube.square_bits, cuw=w.cube.cube_bits, in_bits=w.in_bits,
+        mu_b=w.mu_bits, sb=w.stat_bits, mb=w.mant_bits, bb=w.offset_bits, pw=w.product_bits,
+        esw=w.vsum_bits, vb=w.v_bits, tb=w.table_bits, dgw=w.gdev_bits, mulb=w.mul_bits,
+        adb=w.add_bits, ypw=w.yprod_bits, ysw=w.ysum_bits, out_bits=w.out_bits,
+    )  # fmt: skip
+
+
+def _check(cfg: InstaPReLU) -> None:
+    if cfg.form == "reuse" and cfg.stat_channels % cfg.pe:
+        raise ConfigError(
+            f"{cfg.name}: the statistic port carries PE={cfg.pe} lanes per word, which must "
+            f"divide stat_channels={cfg.stat_channels}; lower PE"
+        )
+    if cfg.v_bits < 2:
+        raise ConfigError(f"{cfg.name}: v_bits={cfg.v_bits}; the RTL needs at least 2")
+
+
+def _names(cfg: InstaPReLU) -> dict[str, str]:
+    keys = ("mu", "mv", "bv", "table", "mp", "mn", "add")
+    return {f"{k}_file": f"{cfg.name}_{k}.mem" for k in keys}
+
+
+def _context(cfg: InstaPReLU) -> dict:
+    w = widths(cfg)
+    own, g = cfg.form != "reuse", cfg.num_evaluators
+    nfw, vb, ot = clog2(cfg.nf), w.v_bits, cfg.output_type
+    snf = cfg.nf if own else cfg.stat_words
+    ev, rs = cfg.stat_exponent, cfg.shift + cfg.gamma_frac_bits
+    depth = max(cfg.buffer_words, 1)
+    return (
+        _width_context(w)
+        | _names(cfg)
+        | dict(
+            name=cfg.name,
+            form=cfg.form,
+            own=own,
+            channels=cfg.channels,
+            height=cfg.height,
+            width=cfg.width,
+            hw=cfg.num_vectors,
+            pe=cfg.pe,
+            nf=cfg.nf,
+            cycles=cfg.cycles_per_frame,
+            in_type=cfg.input_type.name,
+            out_type=ot.name,
+            acc_type=cfg.acc_type.name,
+            mu_type=cfg.mu_type.name,
+            t_type=cfg.table_type.name,
+            stat_channels=cfg.stat_channels or cfg.channels,
+            kfrac=cfg.mu_frac_bits,
+            gf=cfg.gamma_frac_bits,
+            ev=ev,
+            rs=rs,
+            x_signed=cfg.input_type.signed,
+            mu_signed=cfg.mu_type.signed,
+            t_signed=cfg.table_type.signed,
+            in_w=cfg.pe * w.in_bits,
+            out_w=cfg.pe * w.out_bits,
+            mu_w=cfg.pe * w.mu_bits,
+            snw=cfg.pe * w.stat_bits,
+            enw=cfg.pe * w.stat_bits,
+            gbw=cfg.pe * w.table_bits,
+            depth=depth,
+            slack=cfg.buffer_words - cfg.cycles_per_frame,
+            buffer_style=buffer_style(cfg.pe * cfg.input_type.bits, depth),
+            aw=clog2(depth),
+            cntw=depth.bit_length(),
+            nfw=nfw,
+            vw=clog2(cfg.num_vectors),
+            snf=snf,
+            snfw=clog2(snf),
+            s_index="e_nf" if own else "e_snf",
+            g=g,
+            groups=cfg.pe // g,
+            steps=cfg.eval_steps,
+            kw=clog2(cfg.eval_steps),
+            jw=clog2(cfg.pe // g),
+            tdepth=1 << vb,
+            bank_depth=(2 << nfw) if cfg.nf > 1 else 2,
+            bank_waddr=f"{{e_par, enf{EVAL_STAGES}}}" if cfg.nf > 1 else "e_par",
+            ed=EVAL_STAGES,
+            bank_raddr="{r_par, r_nf}" if cfg.nf > 1 else "r_par",
+            v_min=-(1 << (vb - 1)),
+            v_max=(1 << (vb - 1)) - 1,
+            out_min=ot.min,
+            out_max=ot.max,
+        )
+        | reader_context(cfg, False)
+    )
+
+
+def _lanes(values: np.ndarray, t: DataType, lanes: int) -> tuple[list[int], int]:
+    return pack_words(t.encode(values), t.bits, lanes), lanes * t.bits
+
+
+def rtl(cfg: InstaPReLU, params: dict) -> LayerRTL:
+    """InstaPReLU: the template context and its memories: Mv, Bv per evaluator lane (word k =
+    channels k*G .. k*G + G - 1), the gamma table (word v - min), mul_pos, mul_neg, add (and mu,
+    own form) per PE lane."""
+    _check(cfg)
+    c, pe, ctx = cfg.channels, cfg.pe, _context(cfg)
+    g = ctx["g"]
+
+    def p(key: str, t: DataType | None, size: int = c) -> np.ndarray:
+        return param(cfg, params, key, t, size)
+
+    mt, bt = INT(cfg.mantissa_bits), INT(cfg.offset_bits)
+    mems = {} if cfg.se is not None else {
+        ctx["mv_file"]: _lanes(p("Mv", mt), mt, g),
+        ctx["bv_file"]: _lanes(p("Bv", bt), bt, g),
+    }  # fmt: skip
+    mems |= {
+        ctx["table_file"]: _lanes(p("table", cfg.table_type, 1 << cfg.v_bits), cfg.table_type, 1),
+        ctx["mp_file"]: _lanes(p("mul_pos", cfg.mul_type), cfg.mul_type, pe),
+        ctx["mn_file"]: _lanes(p("mul_neg", cfg.mul_type), cfg.mul_type, pe),
+        ctx["add_file"]: _lanes(p("add", cfg.add_type), cfg.add_type, pe),
+    }
+    if cfg.form != "reuse":
+        mu = p("mu", cfg.mu_type)
+        check_mu_range(cfg.name, mu, cfg.input_type, cfg.mu_frac_bits)
+        mems[ctx["mu_file"]] = _lanes(mu, cfg.mu_type, pe)
+    subs = () if cfg.se is None else (se_sub_block(cfg, params),)
+    return LayerRTL(ctx, mems, subs)

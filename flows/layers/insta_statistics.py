@@ -1,0 +1,63 @@
+"""The per-frame statistic of the INSTA modules, shared by InstaThreshold and the own-statistics
+InstaPReLU (docs/numerics.md section 8; docs/insta.md, "Architecture"):
+
+    S_c = sum_hw (x 2^k - mu_c)^3     exact, mu_c on the input grid refined by k fractional bits
+
+its types and bounds, and the rule for how many threshold (or gamma) evaluators keep up with one
+frame: both blocks share the write side (hw/templates/_insta_write_side.v.j2) and its snapshot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flows.datatypes import DataType
+from flows.errors import ConfigError
+from flows.hwmodel.ranges import smallest_type
+
+# The evaluator must have read the snapshot of frame k (eval_steps reads after 6 cycles of
+# accumulate pipeline and start) before frame k+1's last vector starts to overwrite it.
+SNAPSHOT_SLACK = 6
+
+
+def refined_mu_type(t: DataType, k: int) -> DataType:
+    """mu_c in units of 2^-k steps of the input type t, inside its range: [min 2^k, max 2^k]."""
+    return smallest_type(t.min << k, t.max << k)
+
+
+def check_mu_range(name: str, mu: np.ndarray, t: DataType, k: int) -> None:
+    """ConfigError unless mu (units of 2^-k input steps) lies in the input range, which bounds S
+    by acc_type (the type check of the parameters alone allows a little beyond it)."""
+    if np.any(mu < t.min << k) or np.any(mu > t.max << k):
+        raise ConfigError(
+            f"{name}: mu must lie in the input range ({t.min << k}..{t.max << k} in units of "
+            "2^-mu_frac_bits), which bounds S (acc_type); clamp it at export"
+        )
+
+
+def statistic_bound(t: DataType, k: int, num_vectors: int) -> int:
+    """max |S| = H*W*((2^n - 1) 2^k)^3 for x of type t and mu in its range on the 2^-k grid."""
+    return num_vectors * ((t.max - t.min) << k) ** 3
+
+
+def min_evaluators(channels: int, pe: int, num_vectors: int) -> int | None:
+    """Fewest evaluators G (a divisor of PE) with C/G + SNAPSHOT_SLACK <= (H*W - 1) * NF: the
+    snapshot of frame k is read before frame k+1's last vector overwrites it (docs/insta.md)."""
+    budget = (num_vectors - 1) * (channels // pe) - SNAPSHOT_SLACK
+    for g in range(1, pe + 1):
+        if pe % g == 0 and channels // g <= budget:
+            return g
+    return None
+
+
+def statistic(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """S (frames, C) = sum over the H*W vectors of (x - mu)^3, exact in int64 (callers with
+    mu_frac_bits = k pass x << k)."""
+    d = np.asarray(x, dtype=np.int64) - np.asarray(mu, dtype=np.int64)
+    return (d * d * d).sum(axis=1)
+
+
+def statistic_type(t: DataType, k: int, num_vectors: int) -> DataType:
+    """The type of S: |S| <= H*W*((2^n - 1) 2^k)^3, at most INT(3(n + k) + ceil(log2(H*W)) + 1)."""
+    bound = statistic_bound(t, k, num_vectors)
+    return smallest_type(-bound, bound)

@@ -1,0 +1,51 @@
+"""The estimator of InstaThreshold: the frame buffer (block RAM, or URAM on UltraScale+), the
+exact cube per lane, the S accumulators, the evaluators and, for INSTA-Th+, the SE path."""
+
+from __future__ import annotations
+
+import math
+
+from flows.hwmodel.cube import cube_dsp, cube_pipeline_ff
+from flows.hwmodel.logic import mul_pipe_blocks, scaled
+from flows.hwmodel.memory import bram_blocks, buffer_memory, memory
+from flows.hwmodel.resources import Estimate
+from flows.layers.insta_se.estimate import se_path
+from flows.layers.insta_threshold.config import InstaThreshold
+from flows.layers.insta_threshold.widths import InstaThresholdWidths, widths
+
+# Xilinx share of INSTA-Th's ECP5 flip-flop count (fitted: 7x7x64 INT8 PE 8, 851 / 2120 FF).
+INSTA_TH_XILINX_FF = 0.4
+
+
+def _pipeline_ff(cfg: InstaThreshold, w: InstaThresholdWidths, op: int) -> int:
+    """Registers the Fmax pipelining added (docs/insta.md, "Fmax"): the cube's and M*S's
+    mul_pipe stages (each slice product and the sum, product-wide), the evaluators' second operand
+    register and offset delays, the read side's register of the buffered word and thresholds."""
+    mb, ab = cfg.mantissa_bits, w.offset_bits
+    ops = mul_pipe_blocks(op, 18) + 1
+    evaluator = ops * (op + mb) + op + mb + 3 * ab
+    read = cfg.pe * (cfg.input_type.bits + w.threshold_bits + 1)
+    return cfg.pe * cube_pipeline_ff(w.cube) + cfg.num_evaluators * evaluator + read
+
+
+def estimate(cfg: InstaThreshold, family: str) -> Estimate:
+    """INSTA-Th (docs/insta.md): frame buffer in BRAM, exact cube pipeline per lane (two
+    multipliers, DSPs), S accumulators, G evaluators (M*S in DSPs). Fitted on one ECP5/xc7
+    synthesis (7x7x64 INT8, PE 8), checked against the synthesis baselines (docs/insta.md).
+    INSTA-Th+ adds its SE path and a tanh table per evaluator, whose entry replaces S in M*S."""
+    w = widths(cfg)
+    acc, op, mb = cfg.acc_type.bits, w.op_bits, cfg.mantissa_bits
+    g = cfg.num_evaluators
+    bram, uram = buffer_memory(cfg.pe * cfg.input_type.bits, cfg.buffer_words, family)
+    bram += bram_blocks(2 * cfg.threshold_type.bits, cfg.channels)  # double-banked thresholds
+    dsp = cfg.pe * cube_dsp(w.cube, family) + g * mul_pipe_blocks(op, mb)
+    lut = 150 + scaled(cfg.pe * 5 * acc + g * (op + 48), family)
+    ff = 150 + cfg.pe * 5 * acc + g * (op + 48) + _pipeline_ff(cfg, w, op)
+    if family != "ecp5":  # DSP48 input/product registers and SRL delay lines absorb most of them
+        ff = math.ceil(INSTA_TH_XILINX_FF * ff)
+    if cfg.se is not None:
+        se = se_path(cfg, family)
+        tab_lut, tab_bram = memory(op, 1 << cfg.se.v_bits, family)
+        lut, ff, dsp = lut + se.lut + g * tab_lut, ff + se.ff, dsp + se.dsp
+        bram += g * tab_bram
+    return Estimate(cfg.cycles_per_frame, lut, ff, bram, dsp, uram)

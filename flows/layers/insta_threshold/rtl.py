@@ -1,0 +1,122 @@
+"""The RTL parameters of InstaThreshold (hw/templates/insta_threshold.v.j2 with the write side
+_insta_write_side.v.j2 and, for INSTA-Th+ or the statistic port, the reader _insta_stat_reader.v.j2).
+
+The module has one input and two output streams: `m_axis` carries PE BIPOLAR bits per word,
+`m_axis_delay` the input words one frame later, for the residual shortcut (docs/insta.md); with
+`statistic_output` a third, `m_axis_stat`, carries the frame's S vector. Every width follows from
+an exact range (`widths`, docs/numerics.md sections 2 and 8): nothing wraps or saturates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flows.datatypes import INT, pack_words
+from flows.hwmodel.memory import buffer_style
+from flows.hwmodel.structure import clog2
+from flows.layers.backends import LayerRTL
+from flows.layers.checks import checked_param
+from flows.layers.insta_se.rtl import reader_context, se_sub_block
+from flows.layers.insta_statistics import check_mu_range
+from flows.layers.insta_threshold.config import EVAL_STAGES, InstaThreshold
+from flows.layers.insta_threshold.golden import check_params
+from flows.layers.insta_threshold.widths import InstaThresholdWidths, hw_offsets, tanh_type, widths
+
+
+def _width_context(w: InstaThresholdWidths) -> dict:
+    """The template's names of the widths (`op_bits`: the evaluators' operand)."""
+    return dict(
+        dw=w.cube.dev_bits, sqw=w.cube.square_bits, cuw=w.cube.cube_bits, in_bits=w.in_bits,
+        sb=w.stat_bits, op_bits=w.op_bits, mb=w.mant_bits, pw=w.product_bits, ab=w.offset_bits,
+        sw=w.sum_bits, tb=w.threshold_bits,
+    )  # fmt: skip
+
+
+def _context(cfg: InstaThreshold) -> dict:
+    w = widths(cfg)
+    t, g = cfg.input_type, cfg.num_evaluators
+    lo, hi = t.min, t.max + 1  # the clamp of Threshold: always passed / never passed
+    nfw = clog2(cfg.nf)
+    return (
+        _width_context(w)
+        | dict(
+            name=cfg.name,
+            channels=cfg.channels,
+            height=cfg.height,
+            width=cfg.width,
+            hw=cfg.num_vectors,
+            pe=cfg.pe,
+            nf=cfg.nf,
+            cycles=cfg.cycles_per_frame,
+            in_type=t.name,
+            acc_type=cfg.acc_type.name,
+            t_type=cfg.threshold_type.name,
+            exponent=cfg.exponent,
+            x_signed=t.signed,
+            in_w=cfg.pe * t.bits,
+            snw=cfg.pe * w.stat_bits,
+            lb=w.threshold_bits + 1,
+            bw=cfg.pe * (w.threshold_bits + 1),
+            depth=cfg.buffer_words,
+            buffer_style=buffer_style(cfg.pe * t.bits, cfg.buffer_words),
+            slack=cfg.buffer_words - cfg.cycles_per_frame,
+            aw=clog2(cfg.buffer_words),
+            cntw=cfg.buffer_words.bit_length(),
+            nfw=nfw,
+            vw=clog2(cfg.num_vectors),
+            g=g,
+            groups=cfg.pe // g,
+            steps=cfg.eval_steps,
+            kw=clog2(cfg.eval_steps),
+            jw=clog2(cfg.pe // g),
+            bank_depth=(2 << nfw) if cfg.nf > 1 else 2,
+            bank_waddr=f"{{e_par, enf{EVAL_STAGES}}}" if cfg.nf > 1 else "e_par",
+            ed=EVAL_STAGES,
+            bank_raddr="{r_par, r_nf}" if cfg.nf > 1 else "r_par",
+            th_lo=lo,
+            th_hi=hi,
+            mu_file=f"{cfg.name}_mu.mem",
+            mu_type=cfg.mu_type.name,
+            mu_b=cfg.mu_type.bits,
+            mu_w=cfg.pe * cfg.mu_type.bits,
+            mu_signed=cfg.mu_type.signed,
+            kfrac=cfg.mu_frac_bits,
+            a_file=f"{cfg.name}_a.mem",
+            m_file=f"{cfg.name}_m.mem",
+            neg_file=f"{cfg.name}_neg.mem",
+            stat=cfg.statistic_output,
+        )
+        | _se_context(cfg, w)
+    )
+
+
+def _se_context(cfg: InstaThreshold, w: InstaThresholdWidths) -> dict:
+    """The statistic reader (statistic port and/or SE) and the INSTA-Th+ evaluator operand."""
+    ctx = reader_context(cfg, cfg.statistic_output)
+    if cfg.se is None:
+        return ctx | dict(lw=w.stat_bits, enw=cfg.pe * w.stat_bits)
+    vb = cfg.se.v_bits
+    return ctx | dict(lw=vb, tdepth=1 << vb, tanh_file=f"{cfg.name}_tanh.mem")
+
+
+def rtl(cfg: InstaThreshold, params: dict) -> LayerRTL:
+    """The template context and four memories (mu per PE lane; A', M, sigma < 0 per evaluator
+    lane, word k holding channels k*G .. k*G + G - 1); INSTA-Th+ adds the tanh table and the SE."""
+    mu, a, m, sign = check_params(cfg, params)
+    check_mu_range(cfg.name, mu, cfg.input_type, cfg.mu_frac_bits)
+    ctx = _context(cfg)
+    g, ut = ctx["g"], cfg.mu_type
+    at, mt = INT(ctx["ab"]), INT(ctx["mb"])
+    a_hw = np.array(hw_offsets(cfg, a, sign), dtype=np.int64)
+    memories = {
+        ctx["mu_file"]: (pack_words(ut.encode(mu), ut.bits, cfg.pe), cfg.pe * ut.bits),
+        ctx["a_file"]: (pack_words(at.encode(a_hw), at.bits, g), g * at.bits),
+        ctx["m_file"]: (pack_words(mt.encode(m), mt.bits, g), g * mt.bits),
+        ctx["neg_file"]: (pack_words((sign < 0).astype(np.uint64), 1, g), g),
+    }
+    if cfg.se is None:
+        return LayerRTL(ctx, memories)
+    tt = tanh_type(cfg)
+    tab = checked_param(cfg.name, params, "tanh", (1 << cfg.se.v_bits,), tt)
+    memories[ctx["tanh_file"]] = (pack_words(tt.encode(tab), tt.bits, 1), tt.bits)
+    return LayerRTL(ctx, memories, (se_sub_block(cfg, params),))

@@ -1,0 +1,52 @@
+"""Matrix-vector activation units: XnorMVAU (binary x binary) and IntMVAU (integer x integer).
+
+Both compute, for each of `num_vectors` input vectors of length `mw`, `mh` dot products with a
+constant weight matrix W (mh x mw). Folding: `simd` input elements and `pe` output channels per
+cycle, so one vector takes (mw/simd)*(mh/pe) cycles. Output order: channel groups of `pe`
+ascending (docs/numerics.md, section 2).
+
+* `config`    the two configs and their ports (SIMD lanes in, PE lanes out)
+* `golden`    the golden functions (bit-packed XNOR/popcount, exact float BLAS)
+* `rtl`       the parameters of hw/templates/mvau.v.j2 (one template for both)
+* `hls`       the kernels of hls/include/xnor_mvau.hpp and int_mvau.hpp
+* `estimate`  the estimators
+"""
+
+from flows.layers.mvau.config import IntMVAU, XnorMVAU, ports
+from flows.layers.mvau.estimate import int_estimate, xnor_estimate
+from flows.layers.mvau.golden import int_execute, xnor_execute
+from flows.layers.mvau.hls import int_hls, xnor_hls
+from flows.layers.mvau.rtl import rtl
+from flows.layers.registry import INPUTS, OUTPUTS, Fold, LayerKind
+
+FOLDS = {"simd": Fold(INPUTS, "mw"), "pe": Fold(OUTPUTS, "mh")}
+
+XNOR_KIND = LayerKind(
+    name="XnorMVAU",
+    config=XnorMVAU,
+    execute=xnor_execute,
+    ports=ports,
+    folds=FOLDS,
+    buffer_words=lambda cfg: cfg.sf,  # one input vector (SF words) before the first output
+    extra_stages=lambda cfg: cfg.popcount_stages,
+    template="mvau.v.j2",
+    rtl=rtl,
+    hls=xnor_hls,
+    hls_kernels=("XnorMVAU",),
+    estimate=xnor_estimate,
+)
+INT_KIND = LayerKind(
+    name="IntMVAU",
+    config=IntMVAU,
+    execute=int_execute,
+    ports=ports,
+    folds=FOLDS,
+    buffer_words=lambda cfg: cfg.sf,
+    template="mvau.v.j2",
+    rtl=rtl,
+    hls=int_hls,
+    hls_kernels=("IntMVAU",),
+    estimate=int_estimate,
+)
+
+__all__ = ["INT_KIND", "XNOR_KIND", "IntMVAU", "XnorMVAU"]

@@ -1,0 +1,123 @@
+"""The configs of the matrix-vector activation units: XnorMVAU and IntMVAU (see the package
+docstring for what they compute and how they fold)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flows.datatypes import BIPOLAR, UINT, DataType, Kind
+from flows.errors import ConfigError
+from flows.hwmodel.ports import Port
+from flows.hwmodel.ranges import dot_range, smallest_type
+from flows.layers.checks import check_divides, check_positive
+
+
+@dataclass(frozen=True)
+class XnorMVAU:
+    """Binary weights x binary inputs; output = popcount(XNOR) = number of agreeing signs.
+
+    For bipolar x, w in {-1,+1}^mw: popcount = (x . w + mw) / 2, an unsigned integer in 0..mw.
+    `popcount_stages`: pipeline registers inside the popcount adder tree (0 = combinational).
+    """
+
+    name: str
+    mw: int
+    mh: int
+    simd: int = 1
+    pe: int = 1
+    num_vectors: int = 1
+    popcount_stages: int = 1
+
+    def __post_init__(self) -> None:
+        check_positive(self.name, mw=self.mw, mh=self.mh, num_vectors=self.num_vectors)
+        check_divides(self.name, self.mw, "SIMD", self.simd)
+        check_divides(self.name, self.mh, "PE", self.pe)
+        if self.popcount_stages < 0:
+            raise ConfigError(f"{self.name}: popcount_stages must be >= 0")
+
+    @property
+    def input_type(self) -> DataType:
+        return BIPOLAR
+
+    @property
+    def weight_type(self) -> DataType:
+        return BIPOLAR
+
+    @property
+    def output_type(self) -> DataType:
+        return UINT(self.mw.bit_length())
+
+    @property
+    def sf(self) -> int:
+        return self.mw // self.simd
+
+    @property
+    def nf(self) -> int:
+        return self.mh // self.pe
+
+    @property
+    def cycles_per_frame(self) -> int:
+        return self.num_vectors * self.sf * self.nf
+
+
+@dataclass(frozen=True)
+class IntMVAU:
+    """Integer (or bipolar) weights x integer inputs; output = signed dot product, full precision.
+
+    `mult_style` (integer x integer products only; docs/hardware.md): "dsp" puts every lane's
+    product in a DSP block, "lut" builds it from LUTs (shift-and-add, no multiplier for synthesis
+    to map), "auto" leaves the choice to the synthesis tool (a plain `*`). A bipolar operand needs
+    no multiplier (a conditional negate), so "dsp" is refused there.
+    """
+
+    name: str
+    mw: int
+    mh: int
+    input_type: DataType
+    weight_type: DataType
+    simd: int = 1
+    pe: int = 1
+    num_vectors: int = 1
+    mult_style: str = "auto"
+
+    def __post_init__(self) -> None:
+        check_positive(self.name, mw=self.mw, mh=self.mh, num_vectors=self.num_vectors)
+        check_divides(self.name, self.mw, "SIMD", self.simd)
+        check_divides(self.name, self.mh, "PE", self.pe)
+        bipolar = Kind.BIPOLAR in (self.input_type.kind, self.weight_type.kind)
+        if self.input_type.kind == Kind.BIPOLAR and self.weight_type.kind == Kind.BIPOLAR:
+            raise ConfigError(f"{self.name}: bipolar x bipolar is an XnorMVAU, not an IntMVAU")
+        if self.mult_style not in ("auto", "dsp", "lut"):
+            raise ConfigError(
+                f"{self.name}: mult_style must be 'auto', 'dsp' or 'lut', got {self.mult_style!r}"
+            )
+        if self.mult_style == "dsp" and bipolar:
+            raise ConfigError(
+                f"{self.name}: mult_style='dsp' needs integer x integer products; with a bipolar "
+                "operand the product is a conditional negate in LUTs: use 'auto' or 'lut'"
+            )
+
+    @property
+    def output_type(self) -> DataType:
+        lo, hi = dot_range(self.input_type, self.weight_type, self.mw)
+        return smallest_type(lo, hi)
+
+    @property
+    def sf(self) -> int:
+        return self.mw // self.simd
+
+    @property
+    def nf(self) -> int:
+        return self.mh // self.pe
+
+    @property
+    def cycles_per_frame(self) -> int:
+        return self.num_vectors * self.sf * self.nf
+
+
+def ports(cfg: XnorMVAU | IntMVAU) -> tuple[dict[str, Port], dict[str, Port]]:
+    """SIMD lanes of input elements in (vectors of mw), PE lanes of dot products out (of mh)."""
+    nv = cfg.num_vectors
+    return {"s_axis": Port(cfg.simd, cfg.input_type, cfg.mw, nv)}, {
+        "m_axis": Port(cfg.pe, cfg.output_type, cfg.mh, nv)
+    }
