@@ -23,6 +23,26 @@ class Transformation:
         raise NotImplementedError
 
 
+class Group(Transformation):
+    """Apply each member once per round; changed if any member changed (a joint fixed point)."""
+
+    def __init__(self, *steps: Transformation) -> None:
+        self.steps = steps
+
+    def apply(self, graph: DataflowGraph) -> tuple[DataflowGraph, bool]:
+        """One copy per round; members rewrite it in place (each rewrite is followed by the
+        sort and type inference `Transformation.apply` does), so a full-size ResNet does not
+        copy its weights once per rewrite."""
+        g = graph.copy()
+        changed = False
+        for step in self.steps:
+            while step.rewrite(g):
+                g.sort()
+                infer_types(g)
+                changed = True
+        return g, changed
+
+
 def apply_repeatedly(graph: DataflowGraph, *steps: Transformation) -> DataflowGraph:
     """Apply each step until it no longer changes the graph."""
     for step in steps:

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from flows.graph import DataflowGraph
 from flows.transforms.affine_sign_to_threshold import AffineSignToThreshold
-from flows.transforms.base import apply_repeatedly, infer_types
+from flows.transforms.base import Group, apply_repeatedly, infer_types
 from flows.transforms.collapse_affines import CollapseAffines
 from flows.transforms.factor_weight_scales import FactorWeightScales
+from flows.transforms.fill_input_types import FillInputTypes
 from flows.transforms.final_affine_to_fixed_point import FinalAffineToFixedPoint, InsertLabelSelect
+from flows.transforms.float_add_to_add_streams import FloatAddToAddStreams
+from flows.transforms.insert_duplicate_streams import InsertDuplicateStreams
+from flows.transforms.insta_to_integer import InstaToInteger
 from flows.transforms.matmul_to_mvau import MatMulToMVAU
-from flows.transforms.residual import (
-    FillInputTypes,
-    FloatAddToAddStreams,
-    Group,
-    InsertDuplicateStreams,
-    InstaToInteger,
-    MoveAffineDown,
-    PReLUToInteger,
-    RequantToInteger,
-    ShortcutFromInstaBuffer,
-    SplitForkedAffines,
-)
+from flows.transforms.move_affine_down import MoveAffineDown
+from flows.transforms.prelu_to_integer import PReLUToInteger
+from flows.transforms.requant_to_integer import RequantToInteger
+from flows.transforms.shortcut_from_insta_buffer import ShortcutFromInstaBuffer
+from flows.transforms.split_forked_affines import SplitForkedAffines
 
 # One joint fixed point for the local rewrites (each needs the integer types the others create,
 # in model order), then the whole-graph steps. docs/flow.md lists what each step does.

@@ -71,7 +71,7 @@ from flows.layers.insta_se import SEConfig, fold_se, se_v
 from flows.layers.insta_statistics import statistic
 from flows.layers.insta_threshold import InstaThreshold
 from flows.layers.insta_threshold.golden import thresholds
-from flows.transforms.residual import tanh_table
+from flows.transforms.insta_to_integer import tanh_table
 from tests.hw.test_insta_se import _odd, _place_v_ties, _ties, internals
 
 FRAMES = 5  # random frames per case, besides the constructed ones

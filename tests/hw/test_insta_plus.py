@@ -28,7 +28,7 @@ from flows.layers.insta_statistics import statistic
 from flows.layers.insta_threshold.constants import fold_insta_constants
 from flows.layers.insta_threshold.golden import thresholds
 from flows.sim import runner as sim
-from flows.transforms.residual import TANH_FRAC_BITS, V_BITS, V_EXPONENT, tanh_table
+from flows.transforms.insta_to_integer import TANH_FRAC_BITS, V_BITS, V_EXPONENT, tanh_table
 from tests.hw import test_insta_prelu as tp
 from tests.hw.stimuli import seed_of
 from tests.hw.test_insta_se import FIXED, internals

@@ -1,4 +1,5 @@
-"""Lowering of residual / INSTA ResNets (flows/transforms/residual.py; docs/numerics.md 6, 10)."""
+"""Lowering of residual / INSTA ResNets (the lowering steps of flows/transforms/streamline.py;
+docs/numerics.md 6, 10)."""
 
 from __future__ import annotations
 
@@ -24,19 +25,16 @@ from flows.layers import (
     kind_of,
 )
 from flows.layers.insta_prelu import InstaPReLU
-from flows.transforms import residual
-from flows.transforms.base import apply_repeatedly, infer_types
+from flows.transforms import insta_to_integer
+from flows.transforms.base import Group, apply_repeatedly, infer_types
 from flows.transforms.collapse_affines import CollapseAffines
-from flows.transforms.residual import (
-    FloatAddToAddStreams,
-    Group,
-    InsertDuplicateStreams,
-    MoveAffineDown,
-    PReLUToInteger,
-    RequantToInteger,
-    ShortcutFromInstaBuffer,
-    SplitForkedAffines,
-)
+from flows.transforms.float_add_to_add_streams import FloatAddToAddStreams
+from flows.transforms.insert_duplicate_streams import InsertDuplicateStreams
+from flows.transforms.move_affine_down import MoveAffineDown
+from flows.transforms.prelu_to_integer import PReLUToInteger
+from flows.transforms.requant_to_integer import RequantToInteger
+from flows.transforms.shortcut_from_insta_buffer import ShortcutFromInstaBuffer
+from flows.transforms.split_forked_affines import SplitForkedAffines
 from flows.transforms.streamline import streamline
 
 SMALL = {"width": 8, "input_size": 32, "num_classes": 10}
@@ -154,9 +152,9 @@ def test_insta_threshold_mu_on_a_finer_grid(exported, name, monkeypatch):
     the scale 1 / (HW sigma_x^3 2^3k), improves with it (2.2 % and 1.4 % instead of 11.6 % and
     17.5 %: the S units are consistent). INSTA-PReLU(+) with its own statistics is unchanged."""
     float_graph = import_model(load(exported[name]))
-    monkeypatch.setattr(residual, "TH_MU_FRAC_BITS", 0)
+    monkeypatch.setattr(insta_to_integer, "TH_MU_FRAC_BITS", 0)
     before, ks0 = _insta_local_flips(float_graph)
-    monkeypatch.setattr(residual, "TH_MU_FRAC_BITS", 4)
+    monkeypatch.setattr(insta_to_integer, "TH_MU_FRAC_BITS", 4)
     after, ks4 = _insta_local_flips(float_graph)
     assert set(ks0) == {0} and set(ks4) == {4}
     th0, th4 = before["InstaThreshold"], after["InstaThreshold"]
