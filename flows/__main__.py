@@ -41,7 +41,7 @@ def _export(args) -> int:
 
 
 def _ops(args) -> int:
-    from flows.ops.cli import run
+    from flows.opcount.cli import run
 
     return run(args)
 

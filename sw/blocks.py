@@ -20,7 +20,7 @@ import torch.nn.functional as nnf
 from torch import Tensor, nn
 
 from flows.errors import ConfigError
-from sw.insta import InstaPReLU, InstaThreshold
+from sw.insta_modules import InstaPReLU, InstaThreshold
 from sw.quant import BinaryActivation, binary_conv, int8_conv, residual_quant
 
 ACT_KINDS = ("rsign", "insta", "insta_se")

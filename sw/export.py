@@ -22,7 +22,7 @@ from flows.artifacts import atomic_file
 from flows.custom_ops import DOMAIN
 from flows.errors import NumericContractError
 from sw.blocks import RPReLU, RSign
-from sw.insta import InstaPReLU, InstaStats, InstaThreshold
+from sw.insta_modules import InstaPReLU, InstaStats, InstaThreshold
 from sw.lsq import LsqLinear
 from sw.quant import binary_weight_layers
 

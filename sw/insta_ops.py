@@ -1,6 +1,6 @@
 """INSTA arithmetic in PyTorch, and the autograd functions that export it as custom ops.
 
-The functions mirror `flows.custom_ops.insta` operation for operation (float32 elementwise,
+The functions mirror `flows.custom_ops.insta_reference` operation for operation (float32 elementwise,
 per-channel arithmetic in float64 rounded once), so the PyTorch model and qonnx's execution of
 the exported graph agree to the last bit except at float32 rounding boundaries.
 

@@ -9,7 +9,7 @@ step size per output channel, symmetric full range Q_N = 2^(b-1) = 128, Q_P = 2^
 The gradient of s follows LSQ (straight-through round, gradient scale 1 / sqrt(fan_in * Q_P)).
 The SE block is `SE(m3) = FC2(ReLU(FC1(m3)))` without biases, reduction ratio r: 2 C^2 / r 8-bit
 weights and C + C/r step sizes (supplementary C). `sw.insta_ops.se_apply` evaluates it in float64,
-like `flows.custom_ops.insta`; its hidden activations are not quantised in the float model.
+like `flows.custom_ops.insta_reference`; its hidden activations are not quantised in the float model.
 """
 
 from __future__ import annotations
@@ -83,6 +83,6 @@ class SqueezeExcite8(nn.Module):
         self.fc2 = LsqLinear(channels // reduction, channels)
 
     def inputs(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """(w1_int, s1, w2_int, s2), the custom op's SE inputs (`flows.custom_ops.ops.SE_INPUTS`),
+        """(w1_int, s1, w2_int, s2), the custom op's SE inputs (`flows.custom_ops.qonnx_ops.SE_INPUTS`),
         differentiable with LSQ gradients; `sw.insta_ops.se_apply` evaluates the block."""
         return (*self.fc1.int_and_step(), *self.fc2.int_and_step())

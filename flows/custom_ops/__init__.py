@@ -8,7 +8,7 @@ this package is importable. Nothing here imports `sw` (DESIGN.md section 2).
 
 from __future__ import annotations
 
-from flows.custom_ops.ops import PRELU_INPUTS, THRESHOLD_INPUTS, InstaPReLU, InstaThreshold
+from flows.custom_ops.qonnx_ops import PRELU_INPUTS, THRESHOLD_INPUTS, InstaPReLU, InstaThreshold
 
 DOMAIN = "flows.custom_ops"
 

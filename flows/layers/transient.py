@@ -106,7 +106,7 @@ class FloatPReLU:
 @dataclass(frozen=True)
 class FloatInsta:
     """An INSTA custom op (`module` "threshold" or "prelu") on an H x W x C map, float32 as
-    `flows.custom_ops.insta`. Threshold outputs: [y, m3 (1 x C)]; a reuse-form PReLU has m3 as
+    `flows.custom_ops.insta_reference`. Threshold outputs: [y, m3 (1 x C)]; a reuse-form PReLU has m3 as
     its second input. Parameters are the op's named inputs (mu, sigma, beta, alpha, ...)."""
 
     name: str
@@ -151,14 +151,16 @@ def _stream(y: np.ndarray) -> np.ndarray:
 
 
 def float_insta_execute(cfg: FloatInsta, params, inputs):
-    from flows.custom_ops import insta
+    from flows.custom_ops import insta_reference
 
     p = {k: np.asarray(v) for k, v in params.items()}
     se = tuple(p[k] for k in ("w1", "s1", "w2", "s2")) if cfg.form == "se" else None
     x = _nchw(cfg, inputs[0])
     if cfg.module == "threshold":
         alpha = p.get("alpha")
-        y, m3 = insta.insta_threshold(x, p["mu"], p["sigma"], p["beta"], alpha=alpha, se=se)
+        y, m3 = insta_reference.insta_threshold(
+            x, p["mu"], p["sigma"], p["beta"], alpha=alpha, se=se
+        )
         return [_stream(y).astype(np.int64), m3.astype(np.float64)[:, None, :]]
     kw = {"se": se} if se is not None else {}
     if cfg.form == "reuse":
@@ -168,7 +170,7 @@ def float_insta_execute(cfg: FloatInsta, params, inputs):
         kw.update(mu=p["mu"], sigma=p["sigma"])
         if cfg.form == "alpha":
             kw["a"] = p["a"]
-    return [_stream(insta.insta_prelu(x, p["slope"], p["zeta"], **kw)).astype(np.float64)]
+    return [_stream(insta_reference.insta_prelu(x, p["slope"], p["zeta"], **kw)).astype(np.float64)]
 
 
 def _real(cfg, input_types: list) -> list:

@@ -19,7 +19,7 @@ from qonnx.util.cleanup import cleanup_model
 from flows.errors import NumericContractError
 from sw import models
 from sw.export import build_untrained, export, export_model, roundtrip_error
-from sw.insta import InstaThreshold
+from sw.insta_modules import InstaThreshold
 from sw.quant import BinaryActivation, set_binary_weights
 from tests.sw.small_models import SMALL
 

@@ -1,5 +1,5 @@
 """INSTA modules in PyTorch: the definition of DESIGN.md section 4, and agreement to the last bit
-with the numpy reference that qonnx executes (flows.custom_ops.insta)."""
+with the numpy reference that qonnx executes (flows.custom_ops.insta_reference)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from flows.custom_ops import insta as ref
+from flows.custom_ops import insta_reference as ref
 from sw.export import export, roundtrip_error
-from sw.insta import InstaPReLU, InstaThreshold
+from sw.insta_modules import InstaPReLU, InstaThreshold
 
 C = 16
 

@@ -8,7 +8,7 @@ import torch
 from flows.errors import ConfigError
 from sw import models
 from sw.blocks import RPReLU, RSign
-from sw.insta import InstaPReLU, InstaThreshold
+from sw.insta_modules import InstaPReLU, InstaThreshold
 from sw.models.base import InputShapeError
 from sw.quant import binary_weight_layers
 from tests.sw.small_models import SMALL

@@ -1,6 +1,6 @@
 """InstaPReLU: INSTA-PReLU (own statistics or the statistics-reuse form) in integers.
 
-The float module (docs/insta.md, `flows.custom_ops.insta.insta_prelu`) followed by its
+The float module (docs/insta.md, `flows.custom_ops.insta_reference.insta_prelu`) followed by its
 output quantiser is `q_out(PReLU_slope(x - gamma_c) + zeta_c)` with `gamma_c = 3 tanh(v_c / 3)`,
 `v_c = a_c m3_c` (form "alpha") or `p_c m3_c + q_c` (form "reuse", m3 of the block's INSTA-Th).
 Per frame and channel c, on an integer input x with scale s (docs/numerics.md section 10):

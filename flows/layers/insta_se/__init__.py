@@ -1,6 +1,6 @@
 """The SE block of INSTA-Th+ / INSTA-PReLU+ in integers (docs/insta.md; docs/numerics.md section 10).
 
-Float (flows.custom_ops.insta.se_block): v = FC2(ReLU(FC1(m3))) with 8-bit weights w1 (H x C), w2
+Float (flows.custom_ops.insta_reference.se_block): v = FC2(ReLU(FC1(m3))) with 8-bit weights w1 (H x C), w2
 (C x H) and per-output-channel steps s1, s2. Once per frame, from the exact statistic S of the
 module (m3_c = S_c * k_c, k_c = 1 / (H W sigma_x^3) in the units of S):
 

@@ -19,7 +19,7 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.cleanup import cleanup_model
 
-from flows.custom_ops import DOMAIN, PRELU_INPUTS, THRESHOLD_INPUTS, custom_op, insta
+from flows.custom_ops import DOMAIN, PRELU_INPUTS, THRESHOLD_INPUTS, custom_op, insta_reference
 
 C, H, W = 4, 3, 3
 RNG = np.random.default_rng(0)
@@ -37,11 +37,11 @@ def test_threshold_by_hand():
     # m3 = (-0.125 + 0 + 0.125 + 15.625) / 4 = 3.90625; alpha = 0.1, beta = 0.1 -> t = 0.490625.
     x = np.array([0.0, 1.0, 2.0, 6.0], np.float32).reshape(1, 1, 2, 2)
     one = np.ones(1, np.float32)
-    y, m3 = insta.insta_threshold(x, one, 2 * one, 0.1 * one, alpha=0.1 * one)
+    y, m3 = insta_reference.insta_threshold(x, one, 2 * one, 0.1 * one, alpha=0.1 * one)
     assert m3[0, 0] == np.float32(3.90625)
     assert y.ravel().tolist() == [-1.0, -1.0, 1.0, 1.0]
     # alpha = beta = 0: t = 0, and the tie x_hat = 0 gives +1 (sign(0) = +1).
-    y0, _ = insta.insta_threshold(x, one, 2 * one, 0 * one, alpha=0 * one)
+    y0, _ = insta_reference.insta_threshold(x, one, 2 * one, 0 * one, alpha=0 * one)
     assert y0.ravel().tolist() == [-1.0, 1.0, 1.0, 1.0]
 
 
@@ -51,8 +51,8 @@ def test_zeroing_m3_changes_a_stated_fraction_of_bits():
     x = RNG.exponential(2.0, size=(1, 1, 16, 16)).astype(np.float32)
     mu, sigma = np.array([2.0], np.float32), np.array([2.0], np.float32)
     zero, half = np.zeros(1, np.float32), np.full(1, 0.5, np.float32)
-    y, m3 = insta.insta_threshold(x, mu, sigma, zero, alpha=half)
-    y0, _ = insta.insta_threshold(x, mu, sigma, zero, alpha=zero)
+    y, m3 = insta_reference.insta_threshold(x, mu, sigma, zero, alpha=half)
+    y0, _ = insta_reference.insta_threshold(x, mu, sigma, zero, alpha=zero)
     x_hat = (x - mu[0]) / sigma[0]
     t = np.float32(0.5 * np.float64(m3[0, 0]))
     expected = np.mean((x_hat >= 0) & (x_hat < t))
@@ -64,13 +64,15 @@ def test_prelu_forms_by_hand():
     x = np.array([-2.0, 0.0, 1.0, 4.0], np.float32).reshape(1, 1, 2, 2)
     one = np.ones(1, np.float32)
     # reuse: gamma = 3 tanh((p m3 + q) / 3) with p m3 + q = 0 -> gamma = 0: plain PReLU + zeta.
-    y = insta.insta_prelu(x, 0.25 * one, one, m3=np.ones((1, 1), np.float32), p=one, q=-one)
+    y = insta_reference.insta_prelu(
+        x, 0.25 * one, one, m3=np.ones((1, 1), np.float32), p=one, q=-one
+    )
     assert y.ravel().tolist() == [0.5, 1.0, 2.0, 5.0]
     # alpha form with a = 0 is the same PReLU.
-    y_a = insta.insta_prelu(x, 0.25 * one, one, mu=one, sigma=one, a=0 * one)
+    y_a = insta_reference.insta_prelu(x, 0.25 * one, one, mu=one, sigma=one, a=0 * one)
     assert y_a.ravel().tolist() == [0.5, 1.0, 2.0, 5.0]
     # a = 3: gamma = 3 tanh(m3) > 0 moves the kink right.
-    y_b = insta.insta_prelu(x, 0.25 * one, 0 * one, mu=one, sigma=one, a=3 * one)
+    y_b = insta_reference.insta_prelu(x, 0.25 * one, 0 * one, mu=one, sigma=one, a=3 * one)
     m3 = np.mean(((x - 1.0) / 1.0) ** 3)
     gamma = np.float32(3 * np.tanh(m3))
     z = x - gamma
@@ -81,7 +83,7 @@ def test_reuse_tiles_m3_over_a_doubled_channel_count():
     x = np.zeros((1, 4, 1, 1), np.float32)
     m3 = np.array([[1.0, -1.0]], np.float32)
     one = np.ones(4, np.float32)
-    y = insta.insta_prelu(x, one, 0 * one, m3=m3, p=one, q=0 * one)
+    y = insta_reference.insta_prelu(x, one, 0 * one, m3=m3, p=one, q=0 * one)
     g = -3 * np.tanh(np.array([1.0, -1.0, 1.0, -1.0]) / 3)
     np.testing.assert_allclose(y.ravel(), g.astype(np.float32))
 
@@ -91,7 +93,7 @@ def test_se_uses_full_int8_range_and_step_sizes():
     w1 = np.array([[-128.0, 127.0]], np.float32)  # C/r = 1
     w2 = np.array([[1.0], [-1.0]], np.float32)
     s1, s2 = np.array([0.5], np.float32), np.array([0.25, 2.0], np.float32)
-    v = insta.se_block(m3, w1, s1, w2, s2)
+    v = insta_reference.se_block(m3, w1, s1, w2, s2)
     hidden = max(0.0, (-128 * 1 + 127 * 2) * 0.5)  # 63
     np.testing.assert_array_equal(v, [[hidden * 0.25, -hidden * 2.0]])
 
@@ -133,7 +135,7 @@ def test_threshold_node_executes_in_qonnx(form):
     assert len(se_names) == (2 if form == "se" else 0)
     got = execute_onnx(model, {model.graph.input[0].name: inputs["x"]}, True)
     se = tuple(inputs[r] for r in ("w1", "s1", "w2", "s2")) if form == "se" else None
-    y, m3 = insta.insta_threshold(
+    y, m3 = insta_reference.insta_threshold(
         inputs["x"], inputs["mu"], inputs["sigma"], inputs["beta"], alpha=inputs.get("alpha"), se=se
     )
     np.testing.assert_array_equal(got[node.output[0]], y)
@@ -149,7 +151,7 @@ def test_prelu_node_executes_in_qonnx(form):
     got = execute_onnx(model, {"x": inputs["x"]})["y"]
     v = dict(inputs)
     se = tuple(v.pop(r) for r in ("w1", "s1", "w2", "s2")) if form == "se" else None
-    want = insta.insta_prelu(v.pop("x"), v.pop("slope"), v.pop("zeta"), se=se, **v)
+    want = insta_reference.insta_prelu(v.pop("x"), v.pop("slope"), v.pop("zeta"), se=se, **v)
     np.testing.assert_array_equal(got, want)
 
 

@@ -17,7 +17,7 @@ from qonnx.util.cleanup import cleanup_model
 from flows.errors import MalformedModelError
 from flows.frontend.qonnx_import import read_onnx
 
-_TAG = "flows.ops.original:"
+_TAG = "flows.opcount.original:"
 
 
 def read_model(obj: str | Path | ModelWrapper | onnx.ModelProto) -> tuple[ModelWrapper, str]:

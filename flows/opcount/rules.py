@@ -23,8 +23,8 @@ import numpy as np
 import onnx
 
 from flows.errors import UnsupportedPatternError
-from flows.ops.report import LayerOps
-from flows.ops.view import GraphView, attrs
+from flows.opcount.report import LayerOps
+from flows.opcount.view import GraphView, attrs
 
 REAL_BITS = 32
 BINARY_BITS = 1

@@ -19,7 +19,7 @@ the H x W positions of the module's input x:
   downsampling unit the INSTA-Th sees C_in channels and the INSTA-PReLU k * C_in: m3 is tiled
   (output channel c reads m3 of channel c mod C_in), as ReActNet duplicates channels.
 
-Numerics follow `flows.custom_ops.insta` (per-channel arithmetic in float64, rounded once), and
+Numerics follow `flows.custom_ops.insta_reference` (per-channel arithmetic in float64, rounded once), and
 the export emits the custom ops `flows.custom_ops::InstaThreshold` / `InstaPReLU`.
 """
 

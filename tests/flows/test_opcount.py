@@ -1,4 +1,4 @@
-"""The papers' OPs / parameter accounting (flows.ops; DESIGN.md section 6; docs/ops.md).
+"""The papers' OPs / parameter accounting (flows.opcount; DESIGN.md section 6; docs/ops.md).
 
 Part 1: one small hand-built graph per rule, expected values computed by hand in the test.
 Part 2 (tests/flows/test_ops_resnet18.py): full-size ResNet-18 variants pinned to hand derivations.
@@ -13,8 +13,8 @@ import pytest
 
 from flows.__main__ import main
 from flows.errors import UnsupportedOpError, UnsupportedPatternError
-from flows.ops import count_ops
-from tests.flows.ops_graphs import OURS, Net
+from flows.opcount import count_ops
+from tests.flows.opcount_graphs import OURS, Net
 
 H = W = 6  # every small test map is 6 x 6
 

@@ -1,7 +1,7 @@
 """Full-size (224 x 224, 1000 classes) ResNet-18 variants: totals pinned to hand derivations.
 
 The models are exported untrained (seed 0; counts never depend on weight values) and counted by
-flows.ops. The expected numbers are derived here from the architecture, layer by layer, under the
+flows.opcount. The expected numbers are derived here from the architecture, layer by layer, under the
 rules of docs/ops.md; each total is also written out as a literal that was worked out by hand.
 
 Topology (sw/models/resnet.py, Bi-Real / ReActNet ResNet-18, shortcut option B):
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from flows.ops import count_ops
+from flows.opcount import count_ops
 
 # (H_in, H_out, C_in, C_out) of the 16 binary units; W = H.
 UNITS = (

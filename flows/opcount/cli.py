@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from flows.artifacts import write_json
-from flows.ops import count_ops
+from flows.opcount import count_ops
 
 SEED = 0
 

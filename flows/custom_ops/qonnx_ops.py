@@ -4,7 +4,7 @@ Parameters are node inputs (initializers after cleanup) in the order of `THRESHO
 `PRELU_INPUTS`; the hyper-parameter `form` is an attribute. SE weights are float32 tensors that
 hold integers in -128..127 and are annotated INT8. `InstaThreshold` has two outputs: the bipolar
 activation (NCHW) and the per-frame side tensor m3 (N, C) that a reuse-form `InstaPReLU` reads.
-The numerics are those of `flows.custom_ops.insta`.
+The numerics are those of `flows.custom_ops.insta_reference`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from onnx import helper
 from qonnx.core.datatype import DataType
 from qonnx.custom_op.base import CustomOp
 
-from flows.custom_ops import insta
+from flows.custom_ops import insta_reference
 
 SE_INPUTS = ("w1", "s1", "w2", "s2")
 THRESHOLD_INPUTS = {
@@ -91,7 +91,7 @@ class InstaThreshold(_InstaOp):
     def execute_node(self, context, graph):
         v = self.named_inputs(context)
         se = tuple(v[r] for r in SE_INPUTS) if self.form == "se" else None
-        y, m3 = insta.insta_threshold(
+        y, m3 = insta_reference.insta_threshold(
             v["x"], v["mu"], v["sigma"], v["beta"], alpha=v.get("alpha"), se=se
         )
         context[self.onnx_node.output[0]] = y
@@ -112,6 +112,6 @@ class InstaPReLU(_InstaOp):
         v = self.named_inputs(context)
         se = tuple(v[r] for r in SE_INPUTS) if self.form == "se" else None
         kwargs = {k: v.get(k) for k in ("mu", "sigma", "a", "m3", "p", "q")}
-        context[self.onnx_node.output[0]] = insta.insta_prelu(
+        context[self.onnx_node.output[0]] = insta_reference.insta_prelu(
             v["x"], v["slope"], v["zeta"], se=se, **kwargs
         )

@@ -38,9 +38,9 @@ import onnx
 
 from flows.custom_ops import PRELU_INPUTS, THRESHOLD_INPUTS
 from flows.errors import UnsupportedPatternError
-from flows.ops.report import LayerOps
-from flows.ops.rules import REAL_BITS, row
-from flows.ops.view import GraphView, attrs
+from flows.opcount.report import LayerOps
+from flows.opcount.rules import REAL_BITS, row
+from flows.opcount.view import GraphView, attrs
 
 #: SE weights are 8-bit (supplementary B and C).
 SE_BITS = 8

@@ -17,7 +17,7 @@ model. Per image n and channel c over the H x W positions of the input x (NCHW):
 
 Per-channel arithmetic (m3, v, t, gamma) runs in float64 and is rounded to float32 once, so that
 this reference and PyTorch agree to the last bit except where a float64 sum lands on a float32
-rounding boundary. The PyTorch modules (`sw.insta`) follow the same recipe.
+rounding boundary. The PyTorch modules (`sw.insta_modules`) follow the same recipe.
 """
 
 from __future__ import annotations
