@@ -7,7 +7,7 @@ JOBS    ?= 2
 OUT     ?= build
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup test test-all lint format train export bitstream parity report clean doctor ops bench-golden synth-baselines
+.PHONY: setup test test-all lint format train export bitstream parity report clean doctor ops bench-golden synth-baselines snapshots
 
 setup:                     ## venv + Python deps + Verilator/Icarus/Yosys/nextpnr (idempotent)
 	@bash scripts/setup.sh
@@ -48,6 +48,9 @@ report:
 
 bench-golden:              ## images/s: integer graph vs Brevitas float vs qonnx (build/bench/golden.json)
 	$(PY) benchmarks/golden.py --out $(OUT)/bench/golden.json
+
+snapshots:                 ## after an intended emitter/template change: rewrite the code snapshots
+	$(PY) -m tests.snapshots
 
 synth-baselines:           ## Yosys ECP5/xc7 per block + nextpnr Fmax vs estimator -> tests/baselines/synth.json
 	$(PY) -m benchmarks.synth_baselines

@@ -1,9 +1,7 @@
 """Generated RTL of one small configuration per kind, compared with tests/hw/snapshots/.
 
 A change in an emitter or template shows up here as a diff to review. After an intended change,
-regenerate the snapshots and commit them with the change:
-
-    UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/hw/test_snapshots.py
+regenerate the snapshots (`make snapshots`, tests/snapshots.py) and commit them with the change.
 
 Each snapshot is also compiled by Icarus in Verilog-2005 mode (a third tool besides Verilator and
 Yosys) and linted by Verilator with -Wall.
@@ -13,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +32,9 @@ from flows.layers import (
     Threshold,
     XnorMVAU,
 )
+from tests.snapshots import SnapshotSet, check, emitted
 
-SNAPSHOTS = Path(__file__).parent / "snapshots"
-UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
+FOLDER = Path(__file__).parent / "snapshots"
 
 
 def _rng() -> np.random.Generator:
@@ -178,21 +177,14 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_rtl_snapshot(case: str, tmp_path: Path) -> None:
-    files = sorted(CASES[case](tmp_path))
-    snap = SNAPSHOTS / case
-    if UPDATE:
-        snap.mkdir(parents=True, exist_ok=True)
-        for old in snap.iterdir():
-            old.unlink()
-        for f in files:
-            (snap / f.name).write_text(f.read_text())
-    stored = sorted(p.name for p in snap.iterdir()) if snap.is_dir() else []
-    hint = "regenerate: UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/hw/test_snapshots.py"
-    assert [f.name for f in files] == stored, f"{case}: generated files differ; {hint}"
-    for f in files:
-        assert f.read_text() == (snap / f.name).read_text(), f"{case}: {f.name} changed; {hint}"
+SNAPSHOTS = [
+    SnapshotSet(case, FOLDER / case, partial(emitted, emit)) for case, emit in CASES.items()
+]
+
+
+@pytest.mark.parametrize("snapshot", SNAPSHOTS, ids=lambda s: s.name)
+def test_rtl_snapshot(snapshot: SnapshotSet) -> None:
+    check(snapshot)
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -1,15 +1,12 @@
 """ULX3S shell generation: PLL dividers vs ecppll, pin constraints, argument checks, snapshot.
 
 The generated shell of one small configuration is stored in snapshots/; after an intended change
-to the template or the emitter, regenerate it from the repository root and commit it:
-
-    .venv/bin/python -m tests.flows.boards.test_ulx3s --update
+to the template or the emitter, regenerate it (`make snapshots`, tests/snapshots.py) and commit it.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,11 +14,10 @@ import pytest
 from flows import boards, tools
 from flows.boards import ulx3s
 from flows.errors import ConfigError
+from tests.snapshots import SnapshotSet, check, emitted
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[2]
 SNAPSHOT = HERE / "snapshots" / "ulx3s_top_digits_lanes4.v"
-REGENERATE = ".venv/bin/python -m tests.flows.boards.test_ulx3s --update"
 
 # Sites from emard/ulx3s doc/constraints/ulx3s_v20.lpf (ULX3S v2.x and v3.0.x).
 ULX3S_SITES = {
@@ -99,23 +95,12 @@ def test_bad_arguments(kwargs: dict, message: str, tmp_path: Path) -> None:
         ulx3s.emit_shell(tmp_path, **args)
 
 
-def test_generated_shell_matches_snapshot(tmp_path: Path) -> None:
-    assert SNAPSHOT.is_file(), f"missing snapshot {SNAPSHOT}; run {REGENERATE}"
-    text = snapshot_shell(tmp_path)["top"].read_text()
-    assert text == SNAPSHOT.read_text(), (
-        f"generated ulx3s_top.v differs from {SNAPSHOT}; if the change is intended, run {REGENERATE}"
-    )
+def _shell_files() -> dict[str, str]:
+    return {SNAPSHOT.name: emitted(snapshot_shell)["ulx3s_top.v"]}
 
 
-def update() -> None:
-    """Regenerate the stored snapshot."""
-    out = ROOT / "build" / "snapshots" / "ulx3s"
-    SNAPSHOT.parent.mkdir(exist_ok=True)
-    SNAPSHOT.write_text(snapshot_shell(out)["top"].read_text())
-    print(f"wrote {SNAPSHOT}")
+SNAPSHOTS = [SnapshotSet("ulx3s_shell", SNAPSHOT.parent, _shell_files)]
 
 
-if __name__ == "__main__":
-    if sys.argv[1:] != ["--update"]:
-        sys.exit(f"usage: {REGENERATE}")
-    update()
+def test_generated_shell_matches_snapshot() -> None:
+    check(SNAPSHOTS[0])
