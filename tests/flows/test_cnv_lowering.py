@@ -118,12 +118,15 @@ def test_float_import_matches_qonnx(cnv_onnx):
     x = images(2, 32, seed=2)
     vals = g.execute({g.inputs[0]: to_stream(x)}, keep_all=True)
     iname = model.graph.input[0].name
+    compared = 0
     for i, img in enumerate(x):
         ctx = execute_onnx(model, {iname: img[None].astype(np.float32)}, True)
         for node in model.graph.node:
             t = node.output[0]
             if node.op_type in ("Conv", "BatchNormalization") and ctx[t].ndim == 4:
                 np.testing.assert_allclose(vals[t][i], to_stream(ctx[t])[0], rtol=1e-4, atol=1e-3)
+                compared += 1
+    assert compared == len(x) * 2 * 6  # every image: the 6 convolutions and their BatchNorms
 
 
 def test_each_step_before_after(cnv_onnx):
