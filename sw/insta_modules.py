@@ -1,4 +1,4 @@
-"""INSTA modules (DESIGN.md section 4; INSTA-BNN supplementary section C).
+"""INSTA modules (docs/models.md section 3; INSTA-BNN supplementary section C).
 
 The main paper's equations are not in our material; this is the project's definition, consistent
 with the supplementary's parameter and operation counts (section C). Per image and channel c over

@@ -1,4 +1,4 @@
-"""The papers' OPs and parameter accounting over any cleaned QONNX graph (DESIGN.md section 6).
+"""The papers' OPs and parameter accounting over any cleaned QONNX graph (docs/ops.md).
 
 Follows the INSTA-BNN supplementary, section C, in the papers' FP32 convention (not the integer
 hardware): `OPs = FLOPs + BOPs / 64`, only multiplications count (one MAC = one FLOP or one BOP),

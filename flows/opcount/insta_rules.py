@@ -1,4 +1,4 @@
-"""Accounting rules for the INSTA custom ops (supplementary section C; DESIGN.md section 4).
+"""Accounting rules for the INSTA custom ops (supplementary section C; docs/models.md section 3).
 
 The ops are `flows.custom_ops::InstaThreshold` / `InstaPReLU`, their `form` attribute selects the
 variant and their inputs are named by `flows.custom_ops.THRESHOLD_INPUTS` / `PRELU_INPUTS`.
@@ -19,7 +19,7 @@ Readings of the ambiguous sentences (also in docs/ops.md and tests/flows/test_op
 
 * Reuse form. The supplementary: statistics reuse "eliminates a cubic operation ... also removes
   spatial averaging thereby reducing the number of required extra operations from 3C to 2C.
-  Instead, two channel-wise parameters are used". Read literally (as DESIGN.md section 6 states
+  Instead, two channel-wise parameters are used". Read literally (as docs/ops.md states
   it): only the cube (2HWC) and the averaging go, the normalisation (HWC) and the five per-channel
   parameters stay, and p, q are added: 7C parameters, HWC + 2C FLOPs. (Our exported reuse module
   stores only slope, zeta, p, q and normalises nothing; counting what it stores would give 4C and

@@ -1,4 +1,4 @@
-"""cocotb bench for the InstaSE sub-block (flows.codegen.rtl_insta_se), checked against `se_v`.
+"""cocotb bench for the InstaSE sub-block (flows/layers/insta_se/rtl.py), checked against `se_v`.
 
 The case's `golden` is a dict {se, params, stat_bits, lanes, macs}; `frames` is S (frames, C).
 Run from pytest through `flows.sim.runner.run_bench(..., module="flows.sim.insta_se_bench")`.

@@ -3,8 +3,9 @@
 // round half to even of a right shift, and saturation.
 //
 // The kernels take a layer configuration struct `Cfg` that the generated top defines (types and
-// constants from the exact ranges computed in flows/codegen/hls_insta.py); every ap_int type in it
-// holds the exact range of its value, so nothing wraps. Members used here:
+// constants from the exact ranges computed in the kinds' hls.py, flows/layers/insta_threshold/ and
+// insta_prelu/); every ap_int type in it holds the exact range of its value, so nothing wraps.
+// Members used here:
 //   PE, NF            lanes per stream word; words per vector (C/PE)
 //   NUM_VECTORS       H*W, vectors per frame
 //   TIn               input element policy (UIntElem<n>/IntElem<n>, bnn_common.hpp)

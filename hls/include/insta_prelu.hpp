@@ -1,6 +1,6 @@
 // INSTA-PReLU in integers, forms "alpha" (own statistics), "reuse" (S of the block's INSTA-Th
 // on a second input) and "se" (INSTA-PReLU+: own statistics, v from the SE of insta_se.hpp
-// instead of Mv, Bv); docs/numerics.md section 10, golden model flows/layers/insta_prelu.py.
+// instead of Mv, Bv); docs/numerics.md section 10, golden model flows/layers/insta_prelu/golden.py.
 // Per frame and channel c:
 //
 //     S_c = sum_hw (x 2^K - mu_c)^3   (own)    or    S[c mod C_stat] from in_stat (reuse)

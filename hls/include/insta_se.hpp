@@ -6,7 +6,7 @@
 //     v_c  = sat_INT(VB)(rne(Mo_c (sum_j w2[c][j] h_j) 2^-V_SHIFT))
 //
 // with 18-bit mantissas (se_mant_t) and INT8 weights. Every product and sum is exact (the types
-// come from the exact ranges, flows/codegen/hls_insta.py: the accumulators from rtl_insta_se's
+// come from the exact ranges, flows/layers/insta_se/hls.py: the accumulators from widths.py's
 // se_widths, each rescaler's product as in the RTL's rescaler: max(operand bits + mantissa bits,
 // shift + output bits + 1)); only the three rescalings round (half to even, InstaRne) and saturate.
 //

@@ -1,5 +1,5 @@
-// INSTA-Th: the instance-aware threshold (DESIGN.md section 4, docs/numerics.md sections 8-9,
-// golden model flows/layers/insta.py). Per frame and channel c over the H*W vectors:
+// INSTA-Th: the instance-aware threshold (docs/insta.md, docs/numerics.md sections 8-9,
+// golden model flows/layers/insta_threshold/golden.py). Per frame and channel c over the H*W vectors:
 //
 //     S_c  = sum_hw (x 2^K - mu_c)^3                   exact, acc_t; K = MU_SHIFT = mu_frac_bits
 //     th_c = clamp((A'_c + M_c * S_c) >> E, min, max + 1)
@@ -17,7 +17,7 @@
 // cycle. The phases run one after the other, so a frame takes about 2*H*W*C/PE + C/G cycles; the
 // RTL (hw/templates/insta_threshold.v.j2) overlaps them with a circular buffer. Vitis HLS's
 // DATAFLOW could overlap them too, but it would double-buffer the frame (ping-pong), which
-// DESIGN.md section 4 rules out; so this kernel keeps the single buffer and the lower rate.
+// docs/insta.md rules out (one circular buffer); so this kernel keeps it and the lower rate.
 //
 // INSTA-Th+ (InstaThresholdSE, InstaThresholdSEStat, the SE form): S goes through the SE
 // (insta_se.hpp) to v, and th_c = clamp((A'_c + M_c * tanh[v_c - V_MIN]) >> E, min, max + 1)

@@ -3,7 +3,7 @@
 //
 // For each of NUM_VECTORS input vectors x (MW elements) the unit computes the MH dot products
 // y[c] = sum_k W[c][k] * x[k] without wrapping or saturation: the accumulator type is the exact
-// range of the dot product (IntMVAU.output_type in flows/layers/mvau.py). Folding as in the XNOR
+// range of the dot product (IntMVAU.output_type in flows/layers/mvau/config.py). Folding as in the XNOR
 // unit: SIMD elements and PE channels per cycle, the vector is read once and replayed NF-1 times.
 #ifndef INT_MVAU_HPP
 #define INT_MVAU_HPP

@@ -6,7 +6,7 @@ of stage 1's real weights (scale mean|W| per output channel), and trains on. Eac
 fresh Adam optimiser with a linear learning-rate decay from 1e-3 to 0, batch 512, weight decay
 1e-5 on the weight tensors (not on BN and activation parameters) in stage 1 and 0 in stage 2,
 256 epochs each: the 256-epoch setting of ReActNet's ResNet scripts (github.com/liuzechun/ReActNet,
-resnet/1_step1/run.sh, 2_step2/run.sh; the paper itself is not in shared/papers). ReActNet's
+resnet/1_step1/run.sh, 2_step2/run.sh; the paper itself is not among our references). ReActNet's
 distillation from a real-valued teacher and its augmentation are not part of this recipe.
 `--epochs` is split between the stages (`stage1_share`, default half, each at least one epoch). SE weights, if any, stay
 float: the 8-bit SE stage is `se_finetune` (supplementary B: "after the two-stage training").

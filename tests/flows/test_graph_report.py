@@ -1,4 +1,4 @@
-"""The graph as Netron-viewable ONNX and the per-layer report (issue 4, item 4)."""
+"""The graph as Netron-viewable ONNX and the per-layer report."""
 
 import dataclasses
 

@@ -1,4 +1,4 @@
-"""The papers' OPs / parameter accounting (flows.opcount; DESIGN.md section 6; docs/ops.md).
+"""The papers' OPs / parameter accounting (flows.opcount; docs/ops.md).
 
 Part 1: one small hand-built graph per rule, expected values computed by hand in the test.
 Part 2 (tests/flows/test_ops_resnet18.py): full-size ResNet-18 variants pinned to hand derivations.

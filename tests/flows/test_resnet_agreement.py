@@ -1,4 +1,4 @@
-"""Float-vs-integer agreement of a small TRAINED insta_resnet20 on the digits (issue 4, item 2).
+"""Float-vs-integer agreement of a small TRAINED insta_resnet20 on the digits.
 
 Trains `sw.recipes.digits_resnet` (seed 0, 30 epochs, about 1-2 minutes on a 2-core machine),
 exports, lowers with `flows.transforms.streamline` and compares the integer graph with the PyTorch

@@ -30,7 +30,7 @@ The kernels (docs until the project has an hls/README.md):
 * Schedule: the phases of a frame run one after the other (about 2*H*W*C/PE + C/G cycles per
   frame for INSTA-Th and the own-form PReLU; H*W*C/PE + C_stat/PE + C/G for the reuse form). The
   RTL overlaps them with its circular buffer; an HLS DATAFLOW version would need a ping-pong frame
-  buffer, which DESIGN.md section 4 rules out. Not synthesised (no Vitis HLS here); held to this
+  buffer, which docs/insta.md rules out. Not synthesised (no Vitis HLS here); held to this
   C-simulation and the lint.
 * Several streams per kernel: `flows.codegen.hls.csim_streams` and the generic test bench
   `hls/templates/csim_streams_tb.cpp.j2`.

@@ -1,4 +1,4 @@
-"""INSTA modules in PyTorch: the definition of DESIGN.md section 4, and agreement to the last bit
+"""INSTA modules in PyTorch: the definition of docs/models.md section 3, and agreement to the last bit
 with the numpy reference that qonnx executes (flows.custom_ops.insta_reference)."""
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ class InstaPReLU:
     gamma_frac_bits: int = 8  # G
     v_bits: int = 8  # v_c is INT(v_bits): the table has 2^v_bits entries
     mu_frac_bits: int = 0  # k: mu_c is in units of 2^-k input steps
-    se: SEConfig | None = None  # form "se": v = SE(m3) (flows/layers/insta_se.py)
+    se: SEConfig | None = None  # form "se": v = SE(m3) (flows/layers/insta_se)
     mul_type: DataType = INT(16)
     add_type: DataType = INT(32)
     stat_channels: int | None = None  # reuse: channels of the INSTA-Th statistic (input 1)
