@@ -8,7 +8,7 @@
 #include "insta_prelu.hpp"
 
 // Types and constants of this layer: every type holds the exact range of its value
-// (flows/codegen/hls_insta.py), so nothing wraps.
+// (the kind's hls.py in flows/layers), so nothing wraps.
 struct snap_insta_prelu_se_cfg {
     static const unsigned C = 4;
     static const unsigned PE = 2;
