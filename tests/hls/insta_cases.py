@@ -1,19 +1,19 @@
 """The cases of the INSTA HLS kernel tests (tests/hls/test_insta_*.py): configurations, parameters
 and frames that reach every edge, and their golden outputs, each built once.
 
-The kernels (docs until the project has an hls/README.md):
+The kernels (docs/insta.md has the hardware; docs/hardware.md the HLS conventions):
 
-* `InstaThreshold` (INSTA-Th, `flows/layers/insta.py`): `hls/include/insta_threshold.hpp`, top
-  `hls/templates/insta.cpp.j2`, emitter `flows/codegen/hls_insta.py`. Per call one frame: read it
+* `InstaThreshold` (INSTA-Th, `flows/layers/insta_threshold/`): `hls/include/insta_threshold.hpp`,
+  top `hls/templates/insta.cpp.j2`, emitter `flows/layers/insta_threshold/hls.py`. Per call one frame: read it
   into a buffer while `S_c = sum (x 2^k - mu_c)^3` accumulates exactly (`acc_type`; mu on a grid
   2^-k finer than x's, k = `mu_frac_bits`, 0 or 4 here), evaluate
   `th_c = clamp((A'_c + M_c S_c) >> E, min, max + 1)` with `A' = A + 2^E - 1` (sigma > 0, ceil) or
   `A + 2^E` (sigma < 0, floor + 1) by G evaluators, then emit `(x >= th) XOR (sigma < 0)` on `out`
   and the buffered word on `out_delay` (numerics section 9); `out_stat` carries S
   (`statistic_output`).
-* `InstaPReLU` (`flows/layers/insta_prelu.py`), forms "alpha" (own S with `mu_frac_bits`, frame
+* `InstaPReLU` (`flows/layers/insta_prelu/`), forms "alpha" (own S with `mu_frac_bits`, frame
   buffered) and "reuse" (S of the INSTA-Th on a second input `in_stat`, C_stat/PE words per frame
-  read before the frame; no buffer): `hls/include/insta_prelu.hpp`, same template and emitter.
+  read before the frame; no buffer): `hls/include/insta_prelu.hpp`, same template, emitter `insta_prelu/hls.py`.
   v = sat(rne((Mv S + Bv) 2^-Ev)), the gamma table (one copy per evaluator), d = x 2^Gf - g, the
   slope by the sign of d, y = sat(rne((f d + add) 2^-(shift + Gf))), round half to even written
   out (`InstaRne` in `hls/include/insta_common.hpp`). Refused: PE not dividing C_stat, mu
@@ -23,22 +23,21 @@ The kernels (docs until the project has an hls/README.md):
   rescalings with saturation) between the statistic and the thresholds resp. gamma; INSTA-Th+
   reads `tanh[v]` in place of S. Parameters from `fold_se` of random floats shaped for the edges
   (as tests/hw/test_insta_se.py, whose helpers are reused); frames reach m3 saturation at both
-  ends, h at 255, v at both ends and ties in all three rescalers (`test_insta_se_data_*`).
+  ends, h at 255, v at both ends and ties in all three rescalers (tests/hls/insta_se_cases.py).
 * Widths: every ap_int of the generated `<top>_cfg` struct is derived from the exact range of its
-  value (`flows/codegen/hls_insta.py`), so nothing wraps; the tests drive the extremes (S at
+  value (the kinds' `hls.py`), so nothing wraps; the tests drive the extremes (S at
   +-H*W*(2^N - 1)^3 resp. the stat type's ends, v and y saturating at both ends).
 * Schedule: the phases of a frame run one after the other (about 2*H*W*C/PE + C/G cycles per
   frame for INSTA-Th and the own-form PReLU; H*W*C/PE + C_stat/PE + C/G for the reuse form). The
   RTL overlaps them with its circular buffer; an HLS DATAFLOW version would need a ping-pong frame
   buffer, which docs/insta.md rules out. Not synthesised (no Vitis HLS here); held to this
   C-simulation and the lint.
-* Several streams per kernel: `flows.codegen.hls.csim_streams` and the generic test bench
+* Several streams per kernel: `flows.codegen.csim.csim_streams` and the generic test bench
   `hls/templates/csim_streams_tb.cpp.j2`.
 
 Parameters are built by hand, random but valid for the config types, with the constructed cases
 of tests/hw: ties of the threshold (x == ceil(T), resp. floor(T)) and of both roundings, the S
 extremes, saturation. Each configuration is compiled once (the binary is cached by content).
-
 """
 
 from __future__ import annotations
@@ -49,6 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flows.codegen.csim import csim_streams
 from flows.datatypes import INT, UINT, DataType
 from flows.fixedpoint import rne_shift
 from flows.graph import Node
@@ -309,3 +309,12 @@ def assert_ties(raw: np.ndarray, shift: int, t: DataType) -> None:
     floor = raw >> shift
     tie = (raw - (floor << shift) == 1 << (shift - 1)) & (floor >= t.min) & (floor < t.max)
     assert (tie & (floor % 2 == 0)).any() and (tie & (floor % 2 == 1)).any()
+
+
+def assert_csim_matches(c: Case, expected: list[np.ndarray], workdir) -> None:
+    """C-simulate the case's kernel (every stream) and compare each output with the golden's."""
+    got = csim_streams(c.node, c.inputs, workdir)
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        assert g.shape == e.shape
+        np.testing.assert_array_equal(g, e)

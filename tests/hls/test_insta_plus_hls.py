@@ -6,14 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flows.codegen.csim import csim_streams
 from flows.fixedpoint import rne_shift
 from flows.layers import kind_of
 from flows.layers.insta_se import se_v
 from flows.layers.insta_statistics import statistic
 from flows.layers.insta_threshold import InstaThreshold
 from flows.layers.insta_threshold.golden import thresholds
-from tests.hls.insta_cases import FRAMES, _threshold_statistic, assert_ties
+from tests.hls.insta_cases import FRAMES, _threshold_statistic, assert_csim_matches, assert_ties
 from tests.hls.insta_se_cases import FRAME_A, SE_SPECS, se_case, se_golden
 from tests.hw.test_insta_se import _ties, internals
 
@@ -21,12 +20,7 @@ from tests.hw.test_insta_se import _ties, internals
 @pytest.mark.parametrize("name", [s.name for s in SE_SPECS])
 def test_insta_se_csim_matches_golden(name, tmp_path):
     """INSTA-Th+ (all outputs, the S port included) and INSTA-PReLU+ vs the golden functions."""
-    case = se_case(name)
-    got, expected = csim_streams(case.node, case.inputs, tmp_path), se_golden(name)
-    assert len(got) == len(expected)
-    for g, e in zip(got, expected, strict=True):
-        assert g.shape == e.shape
-        np.testing.assert_array_equal(g, e)
+    assert_csim_matches(se_case(name), se_golden(name), tmp_path)
 
 
 def _se_reached(cfg, params: dict, x: np.ndarray) -> dict[str, int]:

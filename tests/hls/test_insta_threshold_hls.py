@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flows.codegen.csim import csim_streams
 from flows.datatypes import INT
 from flows.layers import kind_of
 from flows.layers.insta_threshold.golden import thresholds
@@ -14,6 +13,7 @@ from tests.hls.insta_cases import (
     FRAMES,
     THRESHOLD_CONFIGS,
     _threshold_statistic,
+    assert_csim_matches,
     insta_case,
     insta_golden,
 )
@@ -23,12 +23,7 @@ from tests.hls.insta_cases import (
 def test_insta_threshold_csim_matches_golden(name, tmp_path):
     """One compile and one process per configuration (the edge tests below need no compiler, so
     parallel workers never build the same binary twice)."""
-    case = insta_case(name)
-    got, expected = csim_streams(case.node, case.inputs, tmp_path), insta_golden(name)
-    assert len(got) == len(expected)
-    for g, e in zip(got, expected, strict=True):
-        assert g.shape == e.shape
-        np.testing.assert_array_equal(g, e)
+    assert_csim_matches(insta_case(name), insta_golden(name), tmp_path)
 
 
 @pytest.mark.parametrize("name", [c.name for c in THRESHOLD_CONFIGS])
