@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import UINT, DataType
+from flows.datatypes import DataType
 from flows.hwmodel.logic import scaled
 from flows.hwmodel.ports import Port
+from flows.hwmodel.ranges import smallest_type
 from flows.hwmodel.resources import Estimate
 from flows.hwmodel.structure import clog2, tree_nodes
 from flows.layers.backends import LayerRTL
@@ -36,7 +37,7 @@ class LabelSelect:
 
     @property
     def output_type(self) -> DataType:
-        return UINT(max(1, (self.channels - 1).bit_length()))
+        return smallest_type(0, self.channels - 1)
 
     @property
     def cycles_per_frame(self) -> int:

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import BIPOLAR, UINT, DataType, Kind, pack_words
+from flows.datatypes import BIPOLAR, DataType, Kind, pack_words
 from flows.errors import ConfigError
 from flows.hwmodel.logic import scaled
 from flows.hwmodel.memory import memory
 from flows.hwmodel.ports import Port
+from flows.hwmodel.ranges import smallest_type
 from flows.hwmodel.resources import Estimate
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import HlsKernel, LayerRTL, int_literal, per_line, policy
@@ -51,7 +52,7 @@ class Threshold:
 
     @property
     def output_type(self) -> DataType:
-        return BIPOLAR if self.bipolar_output else UINT(self.num_thresholds.bit_length())
+        return BIPOLAR if self.bipolar_output else smallest_type(0, self.num_thresholds)
 
     @property
     def threshold_type(self) -> DataType:

@@ -14,6 +14,7 @@ import numpy as np
 from flows.datatypes import INT, DataType, pack_words
 from flows.errors import ConfigError
 from flows.hwmodel.memory import buffer_style
+from flows.hwmodel.ranges import width
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import LayerRTL
 from flows.layers.insta_prelu.config import EVAL_STAGES, InstaPReLU, param
@@ -91,7 +92,7 @@ def _context(cfg: InstaPReLU) -> dict:
             slack=cfg.buffer_words - cfg.cycles_per_frame,
             buffer_style=buffer_style(cfg.pe * cfg.input_type.bits, depth),
             aw=clog2(depth),
-            cntw=depth.bit_length(),
+            cntw=width(0, depth, False),
             nfw=nfw,
             vw=clog2(cfg.num_vectors),
             snf=snf,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from flows.datatypes import BIPOLAR, INT, DataType, Kind
 from flows.errors import ConfigError
+from flows.hwmodel.ranges import width
 from flows.layers.checks import check_divides, check_positive
 from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
 from flows.layers.insta_statistics import (
@@ -73,7 +74,7 @@ class InstaThreshold:
                 f"{self.name}: mantissa_bits must be in 2..32 and offset_bits in 2..62, got "
                 f"{self.mantissa_bits} and {self.offset_bits}"
             )
-        acc_bits = self._bound.bit_length() + 1  # acc_type's
+        acc_bits = width(-self._bound, self._bound, True)  # acc_type's, before it is built
         if acc_bits > 62:
             raise ConfigError(
                 f"{self.name}: the accumulator needs {acc_bits} bits (more than 62): "

@@ -13,6 +13,7 @@ import numpy as np
 
 from flows.datatypes import INT, pack_words
 from flows.hwmodel.memory import buffer_style
+from flows.hwmodel.ranges import width
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import LayerRTL
 from flows.layers.checks import checked_param
@@ -61,7 +62,7 @@ def _context(cfg: InstaThreshold) -> dict:
             buffer_style=buffer_style(cfg.pe * t.bits, cfg.buffer_words),
             slack=cfg.buffer_words - cfg.cycles_per_frame,
             aw=clog2(cfg.buffer_words),
-            cntw=cfg.buffer_words.bit_length(),
+            cntw=width(0, cfg.buffer_words, False),
             nfw=nfw,
             vw=clog2(cfg.num_vectors),
             g=g,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flows.datatypes import BIPOLAR, UINT, DataType, Kind
+from flows.datatypes import BIPOLAR, DataType, Kind
 from flows.errors import ConfigError
 from flows.hwmodel.ports import Port
 from flows.hwmodel.ranges import dot_range, smallest_type
@@ -45,7 +45,7 @@ class XnorMVAU:
 
     @property
     def output_type(self) -> DataType:
-        return UINT(self.mw.bit_length())
+        return smallest_type(0, self.mw)  # popcounts 0..mw
 
     @property
     def sf(self) -> int:
