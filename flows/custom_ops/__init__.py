@@ -3,7 +3,7 @@
 qonnx resolves a node's domain by importing the module of that name and looking the op type up in
 its `custom_op` dict, so a graph with `InstaThreshold` / `InstaPReLU` nodes runs under
 `qonnx.core.onnx_exec.execute_onnx` and passes `qonnx.util.cleanup.cleanup_model` as long as
-this package is importable. Nothing here imports `sw` (docs/architecture.md, "Layering").
+this package is importable. Nothing here imports `sw` (docs/architecture.md, section 2).
 """
 
 from __future__ import annotations

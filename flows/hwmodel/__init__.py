@@ -1,5 +1,5 @@
 """The hardware model: what the layer kinds, the code generators and the estimator share about
-hardware, with no layer kind in it (docs/architecture.md, "Layering").
+hardware, with no layer kind in it (docs/architecture.md, section 2).
 
 * `ranges`     exact value ranges and the bits that hold them (one `width`, one `product_range`)
 * `structure`  counters and reduction trees (`clog2`, `tree_nodes`, `tree_registers`)

@@ -1,5 +1,5 @@
 """The explicit registry of layer kinds: one `LayerKind` record per kind names everything the
-flow knows about it (docs/architecture.md, "A layer kind").
+flow knows about it (docs/architecture.md, section 3).
 
 A kind is a frozen config dataclass (shapes, widths, folding; validated on construction) and a
 pure numpy golden function `execute(cfg, params, inputs) -> outputs` over semantic integer values.
@@ -22,6 +22,7 @@ from flows.datatypes import DataType
 from flows.errors import ConfigError
 from flows.hwmodel.ports import Port
 from flows.hwmodel.resources import Estimate
+from flows.layers.backends import HlsKernel, LayerRTL
 
 Golden = Callable[[Any, dict[str, np.ndarray], list[np.ndarray]], list[np.ndarray]]
 Ports = tuple[dict[str, Port], dict[str, Port]]
@@ -39,7 +40,7 @@ class Fold:
     divides: str = "channels"
 
 
-def _no_words(cfg: Any) -> int:
+def _zero(cfg: Any) -> int:
     return 0
 
 
@@ -56,12 +57,14 @@ class LayerKind:
     Hardware (None on a transient kind, which streamlining must remove):
       ports(cfg) -> ({input port: Port}, {output port: Port}), in the golden function's order;
       folds: config field -> Fold, the ports whose lanes the field sets and the dimension it
-      divides (a port no field sets carries one lane: LabelSelect's output); fork: the outputs leave in
-      lockstep (a fork of the stitcher's deadlock rule); join: takes one word of every input in
-      the same cycle; buffer_words(cfg): input words taken in before the output catches up;
-      extra_stages(cfg): pipeline words beyond the stitcher's NODE_WORDS; template and
-      rtl(cfg, params) -> LayerRTL; hls(cfg, params) -> HlsKernel with hls_kernels, the kernel
-      templates of hls/include it may call; estimate(cfg, family) -> Estimate.
+      divides (a port no field sets carries one lane: LabelSelect's output);
+      fork: the outputs leave in lockstep (a fork of the stitcher's deadlock rule);
+      join: takes one word of every input in the same cycle;
+      buffer_words(cfg): input words taken in before the output catches up;
+      extra_stages(cfg): pipeline words beyond the stitcher's NODE_WORDS;
+      template and rtl(cfg, params) -> LayerRTL: the Verilog template and its parameters;
+      hls(cfg, params) -> HlsKernel, with hls_kernels the kernel templates of hls/include it may
+      call; estimate(cfg, family) -> Estimate.
     """
 
     name: str
@@ -73,11 +76,11 @@ class LayerKind:
     folds: Mapping[str, Fold] = field(default_factory=lambda: {"pe": Fold()})
     fork: bool = False
     join: bool = False
-    buffer_words: Callable[[Any], int] = _no_words
-    extra_stages: Callable[[Any], int] = _no_words
+    buffer_words: Callable[[Any], int] = _zero
+    extra_stages: Callable[[Any], int] = _zero
     template: str | None = None
-    rtl: Callable[[Any, dict], Any] | None = None
-    hls: Callable[[Any, dict], Any] | None = None
+    rtl: Callable[[Any, dict], LayerRTL] | None = None
+    hls: Callable[[Any, dict], HlsKernel] | None = None
     hls_kernels: tuple[str, ...] = ()
     estimate: Callable[[Any, str], Estimate] | None = None
 

@@ -1,4 +1,4 @@
-"""The layering of `flows` (docs/architecture.md, "Layering"): every import, at module level or
+"""The layering of `flows` (docs/architecture.md, section 2): every import, at module level or
 inside a function, goes from a layer to itself or to a layer below, never up; `codegen` and
 `estimate` do not import each other; no module imports itself through a circle; only the steps
 that export a model import `sw`. Read from the sources (ast), so a lazy import counts too."""
@@ -130,7 +130,7 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_no_import_circles() -> None:
-    assert circles(GRAPH) == [], "import circles (docs/architecture.md, Layering)"
+    assert circles(GRAPH) == [], "import circles (docs/architecture.md, section 2)"
 
 
 def test_only_the_export_steps_import_sw() -> None:

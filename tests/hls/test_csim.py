@@ -1,4 +1,5 @@
-"""HLS C-simulation vs the golden layer functions, bit for bit (docs/architecture.md, verification ladder, rung 3).
+"""HLS C-simulation vs the golden layer functions, bit for bit (docs/architecture.md section 6,
+the verification ladder, rung 3).
 
 Each case (tests/hls/conftest.py) is compiled once and all its frames run in one process; the
 frames include the edge cases, and each test also checks that those edges were really reached
