@@ -3,7 +3,7 @@
 `emit_hls(node, outdir)` renders, for one layer, a top-level function `<top>.cpp` that bakes the
 weights or thresholds into constant arrays and calls a kernel template of `hls/include/` (the
 kind's `hls(cfg, params)` gives the template, ports and parameters), plus a C-simulation test
-bench `<top>_tb.cpp` (never synthesised; flows/hls_lint.py skips `*_tb.cpp`). The include path of
+bench `<top>_tb.cpp` (never synthesised; flows/hls_lint/ skips `*_tb.cpp`). The include path of
 the generated code is `hls/include` (`INCLUDE_DIR`). `flows.codegen.csim` compiles and runs them.
 """
 

@@ -20,6 +20,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from flows.codegen.rtl import main_ports
 from flows.errors import ConfigError, FoldingError, UnsupportedPatternError
 from flows.graph import DataflowGraph, Node
 from flows.hwmodel.ports import SKID_WORDS, Port
@@ -63,11 +64,6 @@ def node_ports(n: Node) -> tuple[list[tuple[str, str, Port]], list[tuple[str, st
         [(s, k, p) for s, (k, p) in zip(n.inputs, ins.items(), strict=True)],
         [(s, k, p) for s, (k, p) in zip(n.outputs, outs.items(), strict=True)],
     )
-
-
-def _main_ports(cfg) -> tuple[Port, Port]:
-    ins, outs = kind_of(cfg).ports(cfg)
-    return next(iter(ins.values())), next(iter(outs.values()))
 
 
 def _input_fold(cfg) -> str:
@@ -130,15 +126,15 @@ def shortcut_words(fork: Node, branch: list[Node], fifo_depth: int = DEFAULT_FIF
         r = math.ceil(fork_nv / port.vectors)
         return _held(words, port.channels // port.lanes, r * fork_v)
 
-    total = held(SKID_WORDS, _main_ports(fcfg)[0])
+    total = held(SKID_WORDS, main_ports(fcfg)[0])
     for n in branch:
         kind, c = kind_of(n.config), n.config
-        inp, out = _main_ports(c)
+        inp, out = main_ports(c)
         total += held(fifo_depth, inp)  # the link FIFO in front of n
         if words := kind.buffer_words(c):
             total += held(words, inp)
         total += held(NODE_WORDS + kind.extra_stages(c), out)
-    port = _main_ports(branch[-1].config)[1] if branch else _main_ports(fcfg)[0]
+    port = main_ports(branch[-1].config)[1] if branch else main_ports(fcfg)[0]
     return total + held(fifo_depth, port)
 
 

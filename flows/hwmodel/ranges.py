@@ -15,7 +15,7 @@ def width(lo: int, hi: int, signed: bool, at_least: int = 1) -> int:
     lo must be >= 0); never fewer than `at_least`."""
     if not signed:
         return max(at_least, int(hi).bit_length())
-    magnitude = max(int(-lo - 1).bit_length() if lo < 0 else 0, int(hi).bit_length())
+    magnitude = max(int(-lo - 1).bit_length() if lo < 0 else 0, int(max(hi, 0)).bit_length())
     return max(at_least, magnitude + 1)
 
 

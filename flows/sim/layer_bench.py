@@ -45,10 +45,8 @@ class Model:
             self._run = lambda x: kind.execute(golden.config, golden.params, [x])[0]
             self.cycles_per_frame = golden.config.cycles_per_frame
         self.inp, self.out = main_ports(first)[0], main_ports(last)[1]
-        self.in_per_frame = first.num_vectors * self.inp.channels // self.inp.lanes
-        # Windows and pools emit a different number of vectors than they read.
-        out_vectors = getattr(last, "out_vectors", last.num_vectors)
-        self.out_per_frame = out_vectors * self.out.channels // self.out.lanes
+        # words per frame (windows and pools emit a different number of vectors than they read)
+        self.in_per_frame, self.out_per_frame = self.inp.words, self.out.words
 
     def words_in(self, frames: np.ndarray) -> list[int]:
         t = self.inp.dtype
