@@ -1,4 +1,4 @@
-"""InstaSE RTL (flows.codegen.rtl_insta_se) vs `se_v`: exact over random frames, the S extremes
+"""InstaSE RTL (flows/layers/insta_se/rtl.py) vs `se_v`: exact over random frames, the S extremes
 and rounding ties, under random back-pressure on v, gaps on S and mid-frame resets; the latency
 from the last S word to the last v word equals `se_cycles`.
 

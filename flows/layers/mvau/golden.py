@@ -119,7 +119,7 @@ def xnor_execute(cfg: XnorMVAU, params, inputs):
 
 def xnor_mvau_windowed_execute(window: SlidingWindow, cfg: XnorMVAU, params, x: np.ndarray):
     """A SlidingWindow feeding an XnorMVAU, in one step: the same integers as
-    `xnor_mvau_execute(cfg, params, sliding_window_execute(window, {}, [x]))` without the int64
+    `xnor_execute(cfg, params, sliding_window.execute(window, {}, [x]))` without the int64
     windows (kernel^2 copies of every element, 8 bytes each).
 
     Bits are windowed instead of integers. When the channels fill whole words (C = 64, 128, ...)
@@ -180,7 +180,7 @@ def int_execute(cfg: IntMVAU, params, inputs):
 
 
 def _float_matmul(x: np.ndarray, w: np.ndarray, ftype: type) -> np.ndarray:
-    """x @ w.T in `ftype` (exact, see int_mvau_execute), in blocks of rows: the float copies
+    """x @ w.T in `ftype` (exact, see int_execute), in blocks of rows: the float copies
     stay small and are reused, only the int64 result is a new large array."""
     rows = x.reshape(-1, x.shape[-1])
     y = np.empty((rows.shape[0], w.shape[0]), dtype=np.int64)
