@@ -12,7 +12,12 @@ from flows.errors import ConfigError
 from flows.fixedpoint import rne
 from flows.layers.checks import check_divides, check_positive, checked_param
 from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
-from flows.layers.insta_statistics import min_evaluators, refined_mu_type, statistic_type
+from flows.layers.insta_statistics import (
+    check_mu_range,
+    min_evaluators,
+    refined_mu_type,
+    statistic_type,
+)
 
 FORMS = ("alpha", "se", "reuse")
 # RTL evaluator (hw/templates/insta_prelu.v.j2): steps from the read of the snapshot to the gamma
@@ -171,3 +176,17 @@ class InstaPReLU:
 def param(cfg: InstaPReLU, params: dict, key: str, t: DataType | None, size: int) -> np.ndarray:
     """A per-channel (or table) constant of the layer, checked (flows.layers.registry)."""
     return checked_param(cfg.name, params, key, (size,), t)
+
+
+def check_emittable(cfg: InstaPReLU, params: dict) -> None:
+    """What both emitters (RTL and HLS) need beyond the config's own checks: a statistic word of
+    PE lanes divides stat_channels (reuse form), and mu lies in the input range (own forms). Kept
+    out of __post_init__ so that folding may propose any PE and reject it here with advice."""
+    if cfg.form == "reuse" and cfg.stat_channels % cfg.pe:
+        raise ConfigError(
+            f"{cfg.name}: the statistic port carries PE={cfg.pe} lanes per word, which must "
+            f"divide stat_channels={cfg.stat_channels}; lower PE"
+        )
+    if cfg.form != "reuse":
+        mu = param(cfg, params, "mu", cfg.mu_type, cfg.channels)
+        check_mu_range(cfg.name, mu, cfg.input_type, cfg.mu_frac_bits)

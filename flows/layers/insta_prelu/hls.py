@@ -8,14 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from flows.datatypes import INT
-from flows.errors import ConfigError
 from flows.hwmodel.ports import Port
 from flows.hwmodel.ranges import product_range, width
 from flows.layers.backends import HlsKernel, cpp_array, ctype, lane_rows, policy, type_ctype
-from flows.layers.insta_prelu.config import InstaPReLU, param
+from flows.layers.insta_prelu.config import InstaPReLU, check_emittable, param
 from flows.layers.insta_prelu.ports import ports
 from flows.layers.insta_se.hls import se_arrays, se_types, table_rows
-from flows.layers.insta_statistics import check_mu_range
 from flows.layers.insta_threshold.hls import ports_summary
 
 
@@ -24,17 +22,6 @@ def _lanes(cfg: InstaPReLU, values) -> list[list[int]]:
 
 
 PRELU_KERNELS = {"alpha": "InstaPReLUOwn", "reuse": "InstaPReLUReuse", "se": "InstaPReLUSE"}
-
-
-def _check_prelu(cfg: InstaPReLU, params: dict[str, np.ndarray]) -> None:
-    if cfg.form == "reuse" and cfg.stat_channels % cfg.pe:
-        raise ConfigError(
-            f"{cfg.name}: the statistic port carries PE={cfg.pe} lanes per word, which must "
-            f"divide stat_channels={cfg.stat_channels}; lower PE"
-        )
-    if cfg.form != "reuse":
-        mu = param(cfg, params, "mu", cfg.mu_type, cfg.channels)
-        check_mu_range(cfg.name, mu, cfg.input_type, cfg.mu_frac_bits)
 
 
 def _prelu_types(cfg: InstaPReLU) -> tuple[list[tuple[str, str]], list[tuple[str, str, int]]]:
@@ -112,7 +99,7 @@ def _prelu_arrays(cfg: InstaPReLU, params: dict[str, np.ndarray], types: dict[st
 
 def hls(cfg: InstaPReLU, params: dict[str, np.ndarray]) -> HlsKernel:
     """The HLS kernel of an InstaPReLU (forms "alpha", "reuse" and "se")."""
-    _check_prelu(cfg, params)
+    check_emittable(cfg, params)
     types, consts = _prelu_types(cfg)
     own = cfg.form != "reuse"
     snf = cfg.nf if own else cfg.stat_channels // cfg.pe

@@ -17,10 +17,9 @@ from flows.hwmodel.memory import buffer_style
 from flows.hwmodel.ranges import width
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import LayerRTL
-from flows.layers.insta_prelu.config import EVAL_STAGES, InstaPReLU, param
+from flows.layers.insta_prelu.config import EVAL_STAGES, InstaPReLU, check_emittable, param
 from flows.layers.insta_prelu.widths import InstaPReLUWidths, widths
 from flows.layers.insta_se.rtl import reader_context, se_sub_block
-from flows.layers.insta_statistics import check_mu_range
 
 
 def _width_context(w: InstaPReLUWidths) -> dict:
@@ -33,12 +32,8 @@ def _width_context(w: InstaPReLUWidths) -> dict:
     )  # fmt: skip
 
 
-def _check(cfg: InstaPReLU) -> None:
-    if cfg.form == "reuse" and cfg.stat_channels % cfg.pe:
-        raise ConfigError(
-            f"{cfg.name}: the statistic port carries PE={cfg.pe} lanes per word, which must "
-            f"divide stat_channels={cfg.stat_channels}; lower PE"
-        )
+def _check(cfg: InstaPReLU, params: dict) -> None:
+    check_emittable(cfg, params)
     if cfg.v_bits < 2:
         raise ConfigError(f"{cfg.name}: v_bits={cfg.v_bits}; the RTL needs at least 2")
 
@@ -125,7 +120,7 @@ def rtl(cfg: InstaPReLU, params: dict) -> LayerRTL:
     """InstaPReLU: the template context and its memories: Mv, Bv per evaluator lane (word k =
     channels k*G .. k*G + G - 1), the gamma table (word v - min), mul_pos, mul_neg, add (and mu,
     own form) per PE lane."""
-    _check(cfg)
+    _check(cfg, params)
     c, pe, ctx = cfg.channels, cfg.pe, _context(cfg)
     g = ctx["g"]
 
@@ -144,8 +139,6 @@ def rtl(cfg: InstaPReLU, params: dict) -> LayerRTL:
         ctx["add_file"]: _lanes(p("add", cfg.add_type), cfg.add_type, pe),
     }
     if cfg.form != "reuse":
-        mu = p("mu", cfg.mu_type)
-        check_mu_range(cfg.name, mu, cfg.input_type, cfg.mu_frac_bits)
-        mems[ctx["mu_file"]] = _lanes(mu, cfg.mu_type, pe)
+        mems[ctx["mu_file"]] = _lanes(p("mu", cfg.mu_type), cfg.mu_type, pe)
     subs = () if cfg.se is None else (se_sub_block(cfg, params),)
     return LayerRTL(ctx, mems, subs)
