@@ -23,10 +23,9 @@ from flows.hwmodel.ranges import smallest_type, width
 from flows.hwmodel.resources import Estimate
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import LayerRTL
-from flows.layers.checks import check_divides, check_positive
 from flows.layers.registry import LayerKind
 from flows.layers.sliding_window import element_type
-from flows.layers.windows import check_map, check_window_fits, window_out, windows
+from flows.layers.windows import Windowed, check_map, windows
 
 
 def sum_type(t: DataType | None, n: int) -> DataType | None:
@@ -46,7 +45,7 @@ def lane_value(t: DataType) -> tuple[int, bool]:
 
 
 @dataclass(frozen=True)
-class AvgPool:
+class AvgPool(Windowed):
     """Sum of kernel x kernel windows at `stride` over an in_h x in_w map; `pe` channels/word."""
 
     name: str
@@ -59,28 +58,7 @@ class AvgPool:
     input_type: DataType | None = None
 
     def __post_init__(self) -> None:
-        check_positive(
-            self.name, channels=self.channels, in_h=self.in_h, in_w=self.in_w,
-            kernel=self.kernel, stride=self.stride,
-        )  # fmt: skip
-        check_divides(self.name, self.channels, "PE", self.pe)
-        check_window_fits(self.name, "pool", self.in_h, self.in_w, self.kernel, None)
-
-    @property
-    def out_h(self) -> int:
-        return window_out(self.in_h, self.kernel, self.stride)
-
-    @property
-    def out_w(self) -> int:
-        return window_out(self.in_w, self.kernel, self.stride)
-
-    @property
-    def num_vectors(self) -> int:
-        return self.in_h * self.in_w
-
-    @property
-    def out_vectors(self) -> int:
-        return self.out_h * self.out_w
+        self.check_geometry("pool")
 
     @property
     def output_type(self) -> DataType | None:

@@ -41,14 +41,13 @@ from flows.hwmodel.ports import Port
 from flows.hwmodel.resources import Estimate
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import LayerRTL
-from flows.layers.checks import check_divides, check_positive
 from flows.layers.registry import LayerKind
 from flows.layers.sliding_window import element_type, passes_type
-from flows.layers.windows import check_window_fits, window_out, windows
+from flows.layers.windows import Windowed, windows
 
 
 @dataclass(frozen=True)
-class MaxPool:
+class MaxPool(Windowed):
     """kernel x kernel maximum at `stride` over an in_h x in_w map padded by `pad` (type minimum)
     on every side; `pe` channels per word."""
 
@@ -63,29 +62,7 @@ class MaxPool:
     input_type: DataType | None = None  # element type of the stream; the RTL emitter needs it
 
     def __post_init__(self) -> None:
-        check_positive(
-            self.name,
-            channels=self.channels,
-            in_h=self.in_h,
-            in_w=self.in_w,
-            kernel=self.kernel,
-            stride=self.stride,
-        )
-        check_divides(self.name, self.channels, "PE", self.pe)
-        if self.pad < 0 or self.pad >= self.kernel:
-            raise ConfigError(
-                f"{self.name}: MaxPool pad must be in 0..kernel-1 = 0..{self.kernel - 1} (every "
-                f"window needs a real element), got {self.pad}"
-            )
-        check_window_fits(self.name, "pool", self.in_h, self.in_w, self.kernel, self.pad)
-
-    @property
-    def out_h(self) -> int:
-        return window_out(self.in_h, self.kernel, self.stride, self.pad)
-
-    @property
-    def out_w(self) -> int:
-        return window_out(self.in_w, self.kernel, self.stride, self.pad)
+        self.check_geometry("pool")
 
     def _scan(self, size: int, out: int) -> int:
         # Virtual rows/columns past the map where the last window ends (0..pad).
@@ -100,15 +77,6 @@ class MaxPool:
     def scan_w(self) -> int:
         """Columns the RTL scans per row: the map plus right padding columns that end a window."""
         return self._scan(self.in_w, self.out_w)
-
-    @property
-    def num_vectors(self) -> int:
-        """Input vectors (pixels) per frame."""
-        return self.in_h * self.in_w
-
-    @property
-    def out_vectors(self) -> int:
-        return self.out_h * self.out_w
 
     @property
     def cycles_per_frame(self) -> int:

@@ -38,13 +38,12 @@ from flows.hwmodel.ports import Port
 from flows.hwmodel.resources import Estimate
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import LayerRTL
-from flows.layers.checks import check_divides, check_positive
 from flows.layers.registry import LayerKind
-from flows.layers.windows import check_map, check_window_fits, window_out, windows
+from flows.layers.windows import Windowed, check_map, windows
 
 
 @dataclass(frozen=True)
-class SlidingWindow:
+class SlidingWindow(Windowed):
     """kernel x kernel windows at `stride` over an in_h x in_w map padded by `pad` on every side."""
 
     name: str
@@ -59,17 +58,7 @@ class SlidingWindow:
     input_type: DataType | None = None  # element type of the stream; the RTL emitter needs it
 
     def __post_init__(self) -> None:
-        check_positive(
-            self.name,
-            channels=self.channels,
-            in_h=self.in_h,
-            in_w=self.in_w,
-            kernel=self.kernel,
-            stride=self.stride,
-        )
-        check_divides(self.name, self.channels, "PE", self.pe)
-        if self.pad < 0 or self.pad >= self.kernel:
-            raise ConfigError(f"{self.name}: pad must be in 0..kernel-1, got {self.pad}")
+        self.check_geometry("window")
         if self.pad_value not in (-1, 0):
             raise ConfigError(
                 f"{self.name}: pad_value must be -1 (BIPOLAR input) or 0 (integer input), "
@@ -82,24 +71,6 @@ class SlidingWindow:
                     f"{self.name}: a {self.input_type} stream pads with {want}, "
                     f"got pad_value={self.pad_value}"
                 )
-        check_window_fits(self.name, "window", self.in_h, self.in_w, self.kernel, self.pad)
-
-    @property
-    def out_h(self) -> int:
-        return window_out(self.in_h, self.kernel, self.stride, self.pad)
-
-    @property
-    def out_w(self) -> int:
-        return window_out(self.in_w, self.kernel, self.stride, self.pad)
-
-    @property
-    def num_vectors(self) -> int:
-        """Input vectors (pixels) per frame."""
-        return self.in_h * self.in_w
-
-    @property
-    def out_vectors(self) -> int:
-        return self.out_h * self.out_w
 
     @property
     def out_channels(self) -> int:
