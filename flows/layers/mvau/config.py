@@ -12,40 +12,21 @@ from flows.hwmodel.ranges import dot_range, smallest_type
 from flows.layers.checks import check_divides, check_positive
 
 
-@dataclass(frozen=True)
-class XnorMVAU:
-    """Binary weights x binary inputs; output = popcount(XNOR) = number of agreeing signs.
-
-    For bipolar x, w in {-1,+1}^mw: popcount = (x . w + mw) / 2, an unsigned integer in 0..mw.
-    `popcount_stages`: pipeline registers inside the popcount adder tree (0 = combinational).
-    """
+class Matrix:
+    """The folding of an mh x mw matrix times num_vectors vectors (a mixin of both MVAU configs):
+    SIMD input lanes, PE output lanes; SF = mw/SIMD and NF = mh/PE words, one per cycle."""
 
     name: str
     mw: int
     mh: int
-    simd: int = 1
-    pe: int = 1
-    num_vectors: int = 1
-    popcount_stages: int = 1
+    simd: int
+    pe: int
+    num_vectors: int
 
-    def __post_init__(self) -> None:
+    def check_folding(self) -> None:
         check_positive(self.name, mw=self.mw, mh=self.mh, num_vectors=self.num_vectors)
         check_divides(self.name, self.mw, "SIMD", self.simd)
         check_divides(self.name, self.mh, "PE", self.pe)
-        if self.popcount_stages < 0:
-            raise ConfigError(f"{self.name}: popcount_stages must be >= 0")
-
-    @property
-    def input_type(self) -> DataType:
-        return BIPOLAR
-
-    @property
-    def weight_type(self) -> DataType:
-        return BIPOLAR
-
-    @property
-    def output_type(self) -> DataType:
-        return smallest_type(0, self.mw)  # popcounts 0..mw
 
     @property
     def sf(self) -> int:
@@ -61,7 +42,41 @@ class XnorMVAU:
 
 
 @dataclass(frozen=True)
-class IntMVAU:
+class XnorMVAU(Matrix):
+    """Binary weights x binary inputs; output = popcount(XNOR) = number of agreeing signs.
+
+    For bipolar x, w in {-1,+1}^mw: popcount = (x . w + mw) / 2, an unsigned integer in 0..mw.
+    `popcount_stages`: pipeline registers inside the popcount adder tree (0 = combinational).
+    """
+
+    name: str
+    mw: int
+    mh: int
+    simd: int = 1
+    pe: int = 1
+    num_vectors: int = 1
+    popcount_stages: int = 1
+
+    def __post_init__(self) -> None:
+        self.check_folding()
+        if self.popcount_stages < 0:
+            raise ConfigError(f"{self.name}: popcount_stages must be >= 0")
+
+    @property
+    def input_type(self) -> DataType:
+        return BIPOLAR
+
+    @property
+    def weight_type(self) -> DataType:
+        return BIPOLAR
+
+    @property
+    def output_type(self) -> DataType:
+        return smallest_type(0, self.mw)  # popcounts 0..mw
+
+
+@dataclass(frozen=True)
+class IntMVAU(Matrix):
     """Integer (or bipolar) weights x integer inputs; output = signed dot product, full precision.
 
     `mult_style` (integer x integer products only; docs/hardware.md): "dsp" puts every lane's
@@ -81,9 +96,7 @@ class IntMVAU:
     mult_style: str = "auto"
 
     def __post_init__(self) -> None:
-        check_positive(self.name, mw=self.mw, mh=self.mh, num_vectors=self.num_vectors)
-        check_divides(self.name, self.mw, "SIMD", self.simd)
-        check_divides(self.name, self.mh, "PE", self.pe)
+        self.check_folding()
         bipolar = Kind.BIPOLAR in (self.input_type.kind, self.weight_type.kind)
         if self.input_type.kind == Kind.BIPOLAR and self.weight_type.kind == Kind.BIPOLAR:
             raise ConfigError(f"{self.name}: bipolar x bipolar is an XnorMVAU, not an IntMVAU")
@@ -101,18 +114,6 @@ class IntMVAU:
     def output_type(self) -> DataType:
         lo, hi = dot_range(self.input_type, self.weight_type, self.mw)
         return smallest_type(lo, hi)
-
-    @property
-    def sf(self) -> int:
-        return self.mw // self.simd
-
-    @property
-    def nf(self) -> int:
-        return self.mh // self.pe
-
-    @property
-    def cycles_per_frame(self) -> int:
-        return self.num_vectors * self.sf * self.nf
 
 
 def ports(cfg: XnorMVAU | IntMVAU) -> tuple[dict[str, Port], dict[str, Port]]:
