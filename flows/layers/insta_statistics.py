@@ -61,3 +61,46 @@ def statistic_type(t: DataType, k: int, num_vectors: int) -> DataType:
     """The type of S: |S| <= H*W*((2^n - 1) 2^k)^3, at most INT(3(n + k) + ceil(log2(H*W)) + 1)."""
     bound = statistic_bound(t, k, num_vectors)
     return smallest_type(-bound, bound)
+
+
+class InstaFrame:
+    """The frame and evaluator geometry InstaThreshold and InstaPReLU share (a mixin of their
+    dataclasses): an H x W x C frame, `pe` channels per word, one word per cycle, and
+    `num_evaluators` evaluators (G channels per cycle) of the per-frame statistic."""
+
+    channels: int
+    height: int
+    width: int
+    pe: int
+    _se_macs: int | None
+
+    @property
+    def num_vectors(self) -> int:
+        return self.height * self.width
+
+    @property
+    def nf(self) -> int:
+        """Words per vector (channel groups of PE)."""
+        return self.channels // self.pe
+
+    @property
+    def cycles_per_frame(self) -> int:
+        """Steady state: one word per cycle on every port."""
+        return self.num_vectors * self.nf
+
+    @property
+    def min_evaluators(self) -> int | None:
+        """Fewest evaluators G (a divisor of PE) with C/G + SNAPSHOT_SLACK <= (H*W - 1) * NF
+        (`min_evaluators`)."""
+        return min_evaluators(self.channels, self.pe, self.num_vectors)
+
+    @property
+    def eval_steps(self) -> int:
+        """Cycles the evaluators take per frame (G channels per cycle)."""
+        return self.channels // self.num_evaluators
+
+    @property
+    def num_se_macs(self) -> int | None:
+        """With an SE (INSTA-Th+, INSTA-PReLU+): its MACs per cycle (`se_macs` or the fewest
+        that keep up)."""
+        return self._se_macs

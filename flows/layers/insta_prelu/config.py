@@ -13,8 +13,8 @@ from flows.fixedpoint import rne
 from flows.layers.checks import check_divides, check_positive, checked_param
 from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
 from flows.layers.insta_statistics import (
+    InstaFrame,
     check_mu_range,
-    min_evaluators,
     refined_mu_type,
     statistic_type,
 )
@@ -38,7 +38,7 @@ def gamma_table(v_exponent: int, input_scale: float, frac_bits: int, v_bits: int
 
 
 @dataclass(frozen=True)
-class InstaPReLU:
+class InstaPReLU(InstaFrame):
     """INSTA-PReLU on an H x W x C frame (+ requantisation); see the module docstring."""
 
     name: str
@@ -93,10 +93,6 @@ class InstaPReLU:
         object.__setattr__(self, "_se_macs", m)  # checked once, kept when pickled
 
     @property
-    def num_vectors(self) -> int:
-        return self.height * self.width
-
-    @property
     def acc_type(self) -> DataType:
         """S_c of the own statistics (as InstaThreshold.acc_type), or the reused one."""
         if self.form == "reuse":
@@ -107,41 +103,16 @@ class InstaPReLU:
     def mu_type(self) -> DataType:
         return refined_mu_type(self.input_type, self.mu_frac_bits)
 
-    @property
-    def cycles_per_frame(self) -> int:
-        return self.num_vectors * self.channels // self.pe
-
     # --- RTL schedule (hw/templates/insta_prelu.v.j2, docs/insta.md) -----------------------------
-    @property
-    def nf(self) -> int:
-        """Words per vector (channel groups of PE)."""
-        return self.channels // self.pe
-
     @property
     def stat_words(self) -> int:
         """Words of S per frame on the reuse form's input 1 (PE lanes of stat_type)."""
         return (self.stat_channels or self.channels) // self.pe
 
     @property
-    def min_evaluators(self) -> int | None:
-        """Fewest evaluators G (a divisor of PE) with C/G + SNAPSHOT_SLACK <= (H*W - 1) * NF:
-        InstaThreshold's rule (the own form's write side is the same pipeline)."""
-        return min_evaluators(self.channels, self.pe, self.num_vectors)
-
-    @property
     def num_evaluators(self) -> int:
         """The RTL's evaluators: the minimum (PE where even PE misses the rule)."""
         return self.min_evaluators or self.pe
-
-    @property
-    def eval_steps(self) -> int:
-        """Cycles the evaluators take per frame (G channels per cycle)."""
-        return self.channels // self.num_evaluators
-
-    @property
-    def num_se_macs(self) -> int | None:
-        """Form "se": the SE block's MACs per cycle (`se_macs` or the fewest that keep up)."""
-        return self._se_macs
 
     @property
     def gamma_latency(self) -> int:

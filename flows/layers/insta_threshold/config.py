@@ -11,7 +11,7 @@ from flows.hwmodel.ranges import width
 from flows.layers.checks import check_divides, check_positive
 from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
 from flows.layers.insta_statistics import (
-    min_evaluators,
+    InstaFrame,
     refined_mu_type,
     statistic_bound,
     statistic_type,
@@ -32,7 +32,7 @@ THRESHOLD_OVERHEAD = 5 + 1 + (EVAL_STAGES - 1) + 1 + 1
 
 
 @dataclass(frozen=True)
-class InstaThreshold:
+class InstaThreshold(InstaFrame):
     """INSTA-Th on an H x W x C frame, `pe` channels per word; see the module docstring.
 
     `exponent` is E of the fixed-point threshold; `evaluators` (a divisor of PE) threshold
@@ -104,21 +104,6 @@ class InstaThreshold:
                 f"{self.cycles_per_frame} cycles; at least {g_min} are needed"
             )
 
-    # --- shapes and folding ----------------------------------------------------------------------
-    @property
-    def num_vectors(self) -> int:
-        return self.height * self.width
-
-    @property
-    def nf(self) -> int:
-        """Words per vector (channel groups of PE)."""
-        return self.channels // self.pe
-
-    @property
-    def cycles_per_frame(self) -> int:
-        """Steady state: one word per cycle on every port."""
-        return self.num_vectors * self.nf
-
     # --- types -----------------------------------------------------------------------------------
     @property
     def output_type(self) -> DataType:
@@ -167,23 +152,8 @@ class InstaThreshold:
 
     # --- evaluators and buffering ------------------------------------------------------------
     @property
-    def min_evaluators(self) -> int | None:
-        """Fewest evaluators G (a divisor of PE) with C/G + SNAPSHOT_SLACK <= (H*W - 1) * NF."""
-        return min_evaluators(self.channels, self.pe, self.num_vectors)
-
-    @property
     def num_evaluators(self) -> int:
         return self.evaluators if self.evaluators is not None else self.min_evaluators
-
-    @property
-    def eval_steps(self) -> int:
-        """Cycles the evaluators take per frame (G channels per cycle)."""
-        return self.channels // self.num_evaluators
-
-    @property
-    def num_se_macs(self) -> int | None:
-        """INSTA-Th+: the SE block's MACs per cycle (`se_macs` or the fewest that keep up)."""
-        return self._se_macs
 
     @property
     def threshold_latency(self) -> int:
