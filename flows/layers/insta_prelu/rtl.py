@@ -1,4 +1,5 @@
-"""The RTL parameters of InstaPReLU (hw/templates/insta_prelu.v.j2).
+"""The RTL parameters of InstaPReLU (hw/templates/insta_prelu.v.j2, its read side in
+_insta_prelu_read_side.v.j2).
 
 The own statistics forms ("alpha", "se") have InstaThreshold's structure (one circular frame
 buffer, the write side _insta_write_side.v.j2, G evaluators, double-banked per-channel values)
