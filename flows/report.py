@@ -18,13 +18,12 @@ from flows.hwmodel.ranges import smallest_type
 from flows.layers import kind_of
 
 # Parameter name -> the config field holding its element type, where the name does not say it
-# (`mul` -> `mul_type` needs no entry). INSTA: docs/numerics.md section 8.
+# (`mul` -> `mul_type`, `mu` -> `mu_type` need no entry). INSTA: docs/numerics.md section 8.
 PARAM_TYPE_FIELDS = {
     "weights": "weight_type",
     "thresholds": "threshold_type",
     "A": "offset_type",
     "M": "mantissa_type",
-    "mu": "input_type",
 }
 # Parameters whose element type is fixed by their meaning.
 PARAM_TYPES = {"sign": BIPOLAR}

@@ -144,6 +144,20 @@ def test_parameter_bits_from_shapes(digits_graph):
         assert rows[c.name]["param_bits"] == c.channels * c.num_thresholds * bits
 
 
+def test_insta_mu_bits_on_its_refined_grid():
+    """mu is stored on the input grid refined by mu_frac_bits fractional bits: INT4 x 2^3 spans
+    -64..56, seven bits; A, M and sign are INT(offset_bits), INT(mantissa_bits) and one bit."""
+    t, c = INT(4), 4
+    cfg = InstaThreshold("insta", channels=c, height=2, width=2, input_type=t, exponent=0,
+                         mantissa_bits=10, offset_bits=20, mu_frac_bits=3)  # fmt: skip
+    g = DataflowGraph([Stream("x", t, (4, c))], ["y"])
+    rng = np.random.default_rng(0)
+    g.add(cfg, ["x"], [Stream("y", None, (4, c))], mu=rng.integers(-64, 57, c),
+          A=rng.integers(-1000, 1000, c), M=rng.integers(-3, 4, c), sign=rng.choice([-1, 1], c))  # fmt: skip
+    (row,) = layer_report(g, "ecp5")
+    assert row["param_bits"] == c * (7 + 20 + 10 + 1)
+
+
 def test_report_rows_and_table(digits_graph):
     rows = layer_report(digits_graph, "ecp5")
     assert [r["kind"] for r in rows] == [n.kind for n in digits_graph.topological()]
