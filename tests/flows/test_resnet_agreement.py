@@ -2,9 +2,15 @@
 
 Trains `sw.recipes.digits_resnet` (seed 0, 30 epochs, about 1-2 minutes on a 2-core machine),
 exports, lowers with `flows.transforms.streamline` and compares the integer graph with the PyTorch
-float logits on the 360 test images. Measured (seed 0): float 98.6 %, integer 98.9 %, agreement
-358/360 = 99.4 %; local flip fractions at most 1.3 % (INSTA-PReLU), 0.9 % (INSTA-Th), 0.5 %
-(Affine). Reproduce the figures with `python -m sw.recipes.digits_resnet --report`.
+float logits on the 360 test images. The trained model, so every figure, depends on the CPU kernels
+PyTorch picks (same package versions, deterministic on one machine). Measured (seed 0):
+
+  AVX512 kernels (the default here): float 99.4 %, integer 99.2 %, agreement 359/360; local flip
+    fractions at most 2.05 % (INSTA-PReLU), 0.06 % (INSTA-Th), 0.27 % (Affine).
+  AVX2 (ATEN_CPU_CAPABILITY=avx2): float 98.3 %, integer 98.3 %, agreement 360/360; at most
+    1.13 %, 0.10 %, 0.43 %.
+
+Reproduce with `python -m sw.recipes.digits_resnet --report`.
 """
 
 from __future__ import annotations
@@ -15,14 +21,15 @@ import pytest
 from sw.data import digits_rgb
 from sw.recipes import digits_resnet
 
-# Measured 99.4 % (2 of 360 differ, both with a float top-2 gap below 1 logit). One more
-# disagreement (99.2 %) is allowed for torch / numpy builds that round float32 statistics
+# Measured 359/360 and 360/360 on the two kernel paths (a disagreement has a float top-2 gap below
+# 1 logit). Up to three (99.2 %) are allowed for builds that round float32 statistics
 # differently; anything below that is a regression in the lowering.
 MIN_AGREEMENT = 0.99
 # Local flip fraction per layer kind: what the layer's own constants change when it is fed the
-# float graph's inputs (measured maxima 1.3 %, 0.9 %, 0.5 %; numerics sections 6, 9, INSTA-PReLU
-# tables). The bound is about 1.5x the measurement.
-LOCAL_BOUND = {"InstaPReLU": 0.02, "InstaThreshold": 0.015, "Affine": 0.01, "SlidingWindow": 0.0}
+# float graph's inputs (numerics sections 6, 9, INSTA-PReLU tables). The bound is about 1.5x the
+# larger of the two measured models' worst layer (INSTA-PReLU 2.05 %; Affine 0.43 %, about 2x) and
+# about 3x for INSTA-Th (0.10 %), whose mu on the refined grid leaves almost nothing to flip.
+LOCAL_BOUND = {"InstaPReLU": 0.03, "InstaThreshold": 0.003, "Affine": 0.01, "SlidingWindow": 0.0}
 
 
 @pytest.fixture(scope="module")
