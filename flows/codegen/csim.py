@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flows.codegen.hls import INCLUDE_DIR, emit_hls, hls_kernel, top_name
+from flows.codegen.hls import INCLUDE_DIR, emit_hls, hls_kind, kernel_streams, top_name
 from flows.codegen.render import REPO_ROOT
 from flows.datatypes import pack_words, unpack_words
 from flows.errors import ConfigError, ToolFailedError, ToolMissingError
@@ -154,12 +154,12 @@ def csim(
     without g++ or the ap_types headers, ToolFailedError if compilation or the simulation fails.
     For a kernel with several input or output streams use `csim_streams`.
     """
-    kernel = hls_kernel(node)
-    if kernel.more_inputs or kernel.more_outputs:
+    hls_kind(node.config)
+    ins, outs = kernel_streams(node.config)
+    if len(ins) > 1 or len(outs) > 1:
         raise ConfigError(
             f"{node.config.name}: the {type(node.config).__name__} kernel has "
-            f"{len(kernel.inputs)} input and {len(kernel.outputs)} output streams; "
-            "use csim_streams"
+            f"{len(ins)} input and {len(outs)} output streams; use csim_streams"
         )
     return csim_streams(node, [inputs], workdir, cache_dir=cache_dir)[0]
 
@@ -172,17 +172,16 @@ def csim_streams(
     cache_dir: Path | None = None,
 ) -> list[np.ndarray]:
     """C-simulate a kernel with any number of streams: one (frames, num_vectors, channels) array
-    per input port (in the order of `HlsKernel.inputs`), one decoded array per output port, as
+    per input port (in the order of `kernel_streams`), one decoded array per output port, as
     the golden function's list of outputs. Otherwise as `csim`."""
-    kernel = hls_kernel(node)
-    if len(inputs) != len(kernel.inputs):
+    hls_kind(node.config)
+    ins, outs = kernel_streams(node.config)
+    if len(inputs) != len(ins):
         raise ConfigError(
-            f"{node.config.name}: the kernel has {len(kernel.inputs)} input stream(s) "
-            f"({', '.join(n for n, _ in kernel.inputs)}), got {len(inputs)} arrays"
+            f"{node.config.name}: the kernel has {len(ins)} input stream(s) "
+            f"({', '.join(n for n, _ in ins)}), got {len(inputs)} arrays"
         )
-    xs = [
-        _check_stream(node, n, spec, x) for (n, spec), x in zip(kernel.inputs, inputs, strict=True)
-    ]
+    xs = [_check_stream(node, n, spec, x) for (n, spec), x in zip(ins, inputs, strict=True)]
     frames = xs[0].shape[0]
     if any(x.shape[0] != frames for x in xs):
         raise ConfigError(
@@ -194,9 +193,9 @@ def csim_streams(
     binary = _build(sources, Path(cache_dir) if cache_dir else DEFAULT_CACHE_DIR)
 
     top = top_name(node.config.name)
-    in_txts = [workdir / f"{top}_{name}.txt" for name, _ in kernel.inputs]
-    out_txts = [workdir / f"{top}_{name}.txt" for name, _ in kernel.outputs]
-    for path, (_, spec), x in zip(in_txts, kernel.inputs, xs, strict=True):
+    in_txts = [workdir / f"{top}_{name}.txt" for name, _ in ins]
+    out_txts = [workdir / f"{top}_{name}.txt" for name, _ in outs]
+    for path, (_, spec), x in zip(in_txts, ins, xs, strict=True):
         words = pack_words(spec.dtype.encode(x).reshape(-1), spec.dtype.bits, spec.lanes)
         path.write_text("".join(f"{w:x}\n" for w in words))
     proc = subprocess.run(
@@ -213,7 +212,7 @@ def csim_streams(
         )
     return [
         _read_stream(top, name, spec, path, frames)
-        for (name, spec), path in zip(kernel.outputs, out_txts, strict=True)
+        for (name, spec), path in zip(outs, out_txts, strict=True)
     ]
 
 

@@ -20,7 +20,7 @@ from flows.codegen.render import REPO_ROOT
 from flows.errors import ConfigError
 from flows.graph import Node
 from flows.hwmodel.ports import Port
-from flows.layers import all_kinds, kind_of
+from flows.layers import LayerKind, all_kinds, kind_of
 from flows.layers.backends import HlsKernel
 
 INCLUDE_DIR = REPO_ROOT / "hls" / "include"
@@ -30,23 +30,28 @@ TEMPLATE_DIR = REPO_ROOT / "hls" / "templates"
 MAX_WORD_BITS = 1024
 
 
-def hls_kernel(node: Node) -> HlsKernel:
-    """The HlsKernel of a graph node; ConfigError if its kind has no HLS kernel or too wide words."""
-    kind = kind_of(node.config)
+def hls_kind(config: object) -> LayerKind:
+    """The kind of a config that has an HLS kernel; ConfigError naming the kinds that have one."""
+    kind = kind_of(config)
     if kind.hls is None:
         supported = ", ".join(k.name for k in all_kinds() if k.hls is not None)
         raise ConfigError(
-            f"{node.config.name}: {kind.name} has no HLS kernel; "
+            f"{config.name}: {kind.name} has no HLS kernel; "
             f"HLS kernels exist for {supported} (use the RTL backend for this layer)"
         )
-    kernel = kind.hls(node.config, node.params)
-    extra = [(f"{name} stream word", spec.bits)
-             for name, spec in (*kernel.more_inputs, *kernel.more_outputs)]  # fmt: skip
+    return kind
+
+
+def hls_kernel(node: Node) -> HlsKernel:
+    """The HlsKernel of a graph node; ConfigError if its kind has no HLS kernel or too wide words."""
+    kernel = hls_kind(node.config).hls(node.config, node.params)
+    inputs, outputs = kernel_streams(node.config)
+    (_, inp), (_, out) = inputs[0], outputs[0]
     for what, bits in (
-        ("input stream word", kernel.inp.bits),
-        ("output stream word", kernel.out.bits),
+        ("input stream word", inp.bits),
+        ("output stream word", out.bits),
         ("weight word", kernel.context.get("weight_word_bits", 0)),
-        *extra,
+        *((f"{name} stream word", p.bits) for name, p in [*inputs[1:], *outputs[1:]]),
     ):
         if bits > MAX_WORD_BITS:
             raise ConfigError(
@@ -54,6 +59,24 @@ def hls_kernel(node: Node) -> HlsKernel:
                 "ap_uint limit of the HLS headers; lower SIMD or PE"
             )
     return kernel
+
+
+def _cpp_stream(port: str) -> str:
+    """The C++ argument of a port: s_axis -> in, m_axis_delay -> out_delay, s_axis_stat -> in_stat."""
+    for rtl, cpp in (("s_axis", "in"), ("m_axis", "out")):
+        if port.startswith(rtl):
+            return cpp + port.removeprefix(rtl)
+    raise ConfigError(f"port {port!r} is neither s_axis* nor m_axis*")
+
+
+def kernel_streams(config: object) -> tuple[list[tuple[str, Port]], list[tuple[str, Port]]]:
+    """The streams of a kind's HLS top, in the order of its arguments: its ports
+    (`LayerKind.ports`, first input `in`, first output `out`) under their C++ names."""
+    ins, outs = kind_of(config).ports(config)
+    return (
+        [(_cpp_stream(n), p) for n, p in ins.items()],
+        [(_cpp_stream(n), p) for n, p in outs.items()],
+    )
 
 
 # A function template, struct or function defined at namespace scope of a header in hls/include.
@@ -97,21 +120,25 @@ def _environment() -> jinja2.Environment:
 def render_hls(node: Node) -> dict[str, str]:
     """File name -> C++ text: the top-level kernel `<top>.cpp` and its test bench `<top>_tb.cpp`."""
     kernel = hls_kernel(node)
+    inputs, outputs = kernel_streams(node.config)
+    (_, inp), (_, out) = inputs[0], outputs[0]
     top = top_name(node.config.name)
     d = kernel.context | {
         "top": top, "layer": node.config.name, "kind": type(node.config).__name__,
         "template": kernel.template, "summary": kernel.summary,
-        "in_bits": kernel.inp.bits, "in_words": kernel.inp.words,
-        "in_lanes": kernel.inp.lanes, "in_type": kernel.inp.dtype.name,
-        "out_bits": kernel.out.bits, "out_words": kernel.out.words,
-        "out_lanes": kernel.out.lanes, "out_type": kernel.out.dtype.name,
-        "inputs": [_port(name, spec) for name, spec in kernel.inputs],
-        "outputs": [_port(name, spec) for name, spec in kernel.outputs],
+        "in_bits": inp.bits, "in_words": inp.words, "in_lanes": inp.lanes,
+        "in_type": inp.dtype.name, "out_bits": out.bits, "out_words": out.words,
+        "out_lanes": out.lanes, "out_type": out.dtype.name,
+        "inputs": [_port(name, spec) for name, spec in inputs],
+        "outputs": [_port(name, spec) for name, spec in outputs],
     }  # fmt: skip
+    # One input and one output: the single-stream test bench; more: the multi-port one.
+    single = len(inputs) == len(outputs) == 1
+    testbench = "csim_tb.cpp.j2" if single else "csim_streams_tb.cpp.j2"
     env = _environment()
     return {
         f"{top}.cpp": env.get_template(kernel.template).render(d=d),
-        f"{top}_tb.cpp": env.get_template(kernel.testbench).render(d=d),
+        f"{top}_tb.cpp": env.get_template(testbench).render(d=d),
     }
 
 

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from flows.datatypes import DataType, Kind
-from flows.hwmodel.ports import Port
 from flows.hwmodel.ranges import width
 
 Memories = dict[str, tuple[list[int], int]]  # file name -> (words, word width)
@@ -43,33 +42,13 @@ class LayerRTL:
 
 @dataclass(frozen=True)
 class HlsKernel:
-    """What one layer needs from the HLS templates: template file, ports and template variables.
-
-    `inp` and `out` are the ports `in` and `out`; a kernel with more streams names them in
-    `more_inputs` / `more_outputs` (after `in` resp. `out`, in the order of the top's arguments)
-    and uses the multi-port test bench.
-    """
+    """What one layer needs from the HLS templates: the top's template file, its one-line summary
+    and the template variables. Its streams are the kind's ports (`LayerKind.ports`), named in
+    C++ by `flows.codegen.hls.kernel_streams`."""
 
     template: str
     summary: str
-    inp: Port
-    out: Port
     context: dict[str, Any]
-    more_inputs: tuple[tuple[str, Port], ...] = ()
-    more_outputs: tuple[tuple[str, Port], ...] = ()
-
-    @property
-    def inputs(self) -> list[tuple[str, Port]]:
-        return [("in", self.inp), *self.more_inputs]
-
-    @property
-    def outputs(self) -> list[tuple[str, Port]]:
-        return [("out", self.out), *self.more_outputs]
-
-    @property
-    def testbench(self) -> str:
-        single = not (self.more_inputs or self.more_outputs)
-        return "csim_tb.cpp.j2" if single else "csim_streams_tb.cpp.j2"
 
 
 # --- spelling in C++ ------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from flows.hwmodel.ports import Port
 from flows.hwmodel.ranges import smallest_type
 from flows.hwmodel.resources import Estimate
 from flows.hwmodel.structure import clog2
-from flows.layers.backends import HlsKernel, LayerRTL, int_literal, per_line, policy
+from flows.layers.backends import HlsKernel, LayerRTL, int_literal, per_line, policy, type_ctype
 from flows.layers.checks import check_divides, check_positive
 from flows.layers.registry import LayerKind
 
@@ -139,7 +139,7 @@ def hls(cfg: Threshold, params: dict) -> HlsKernel:
     context = {
         "channels": cfg.channels, "pe": cfg.pe, "nf": nf, "num_vectors": cfg.num_vectors,
         "num_thresholds": cfg.num_thresholds, "in_policy": policy(cfg.input_type),
-        "threshold_ctype": f"ap_{'int' if tt.signed else 'uint'}<{tt.bits}>",
+        "threshold_ctype": type_ctype(tt),
         "out_field_bits": cfg.output_type.bits, "threshold_rows": rows,
         "per_line": per_line([v for pe_rows in rows for ch in pe_rows for v in ch]),
     }  # fmt: skip
@@ -147,8 +147,7 @@ def hls(cfg: Threshold, params: dict) -> HlsKernel:
         f"channels={cfg.channels} pe={cfg.pe} num_vectors={cfg.num_vectors}, "
         f"{cfg.num_thresholds} {tt} thresholds on {cfg.input_type} -> {cfg.output_type}"
     )
-    (inp,), (out,) = (p.values() for p in ports(cfg))
-    return HlsKernel("threshold.cpp.j2", summary, inp, out, context)
+    return HlsKernel("threshold.cpp.j2", summary, context)
 
 
 def estimate(cfg: Threshold, family: str) -> Estimate:

@@ -8,11 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from flows.datatypes import INT
-from flows.hwmodel.ports import Port
 from flows.hwmodel.ranges import product_range, width
 from flows.layers.backends import HlsKernel, cpp_array, ctype, lane_rows, policy, type_ctype
 from flows.layers.insta_prelu.config import InstaPReLU, check_emittable, param
-from flows.layers.insta_prelu.ports import ports
 from flows.layers.insta_se.hls import se_arrays, se_types, table_rows
 from flows.layers.insta_threshold.hls import ports_summary
 
@@ -109,11 +107,8 @@ def hls(cfg: InstaPReLU, params: dict[str, np.ndarray]) -> HlsKernel:
         ("SNF", "unsigned", snf), *consts,
     ]  # fmt: skip
     policies = [("TIn", policy(cfg.input_type)), ("TOut", policy(cfg.output_type))]
-    ins, outs = ports(cfg)
-    more_inputs: tuple[tuple[str, Port], ...] = ()
     if not own:
         policies.append(("TStat", policy(cfg.stat_type)))
-        more_inputs = (("in_stat", ins["s_axis_stat"]),)
     arrays = _prelu_arrays(cfg, params, dict(types))
     context = {
         "kernel": PRELU_KERNELS[cfg.form], "pe": cfg.pe,
@@ -124,5 +119,4 @@ def hls(cfg: InstaPReLU, params: dict[str, np.ndarray]) -> HlsKernel:
         ports_summary(cfg, f"INSTA-PReLU form {cfg.form}")
         + f" -> {cfg.output_type}, S {cfg.acc_type}, v INT{cfg.v_bits} 2^-{cfg.v_exponent}"
     )
-    return HlsKernel("insta.cpp.j2", summary, ins["s_axis"], outs["m_axis"], context,
-                     more_inputs=more_inputs)  # fmt: skip
+    return HlsKernel("insta.cpp.j2", summary, context)

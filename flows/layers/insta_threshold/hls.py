@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 from flows.errors import ConfigError
-from flows.hwmodel.ports import Port
 from flows.hwmodel.ranges import product_range, width
 from flows.layers.backends import HlsKernel, cpp_array, ctype, lane_rows, policy, type_ctype
 from flows.layers.checks import checked_param
@@ -16,7 +15,6 @@ from flows.layers.insta_se.hls import se_arrays, se_types, table_rows
 from flows.layers.insta_statistics import check_mu_range
 from flows.layers.insta_threshold.config import InstaThreshold
 from flows.layers.insta_threshold.golden import check_params
-from flows.layers.insta_threshold.ports import ports
 from flows.layers.insta_threshold.widths import hw_offsets, offset_range, tanh_range
 
 KERNELS = ("InstaThreshold", "InstaThresholdStat", "InstaThresholdSE", "InstaThresholdSEStat")
@@ -113,16 +111,12 @@ def hls(cfg: InstaThreshold, params: dict[str, np.ndarray]) -> HlsKernel:
         arrays += se_arrays
         kernel, summary = "InstaThresholdSE", summary + f", SE hidden={cfg.se.hidden}"
     policies = [("TIn", policy(t))]
-    ins, outs = ports(cfg)
-    outputs: tuple[tuple[str, Port], ...] = (("out_delay", outs["m_axis_delay"]),)
     if cfg.statistic_output:
         policies.append(("TStat", policy(cfg.acc_type)))
-        outputs += (("out_stat", outs["m_axis_stat"]),)
         kernel += "Stat"
     context = {
         "kernel": kernel, "pe": cfg.pe, "consts": consts, "policies": policies,
         "types": list(types.items()), "arrays": arrays, "call_args": [a["name"] for a in arrays],
     }  # fmt: skip
     summary += f", E={e}"
-    return HlsKernel("insta.cpp.j2", summary, ins["s_axis"], outs["m_axis"], context,
-                     more_outputs=outputs)  # fmt: skip
+    return HlsKernel("insta.cpp.j2", summary, context)

@@ -9,7 +9,7 @@ import numpy as np
 
 from flows.datatypes import pack_words
 from flows.layers.backends import HlsKernel, per_line, policy, word_literal
-from flows.layers.mvau.config import IntMVAU, XnorMVAU, ports
+from flows.layers.mvau.config import IntMVAU, XnorMVAU
 from flows.layers.mvau.golden import weights
 
 
@@ -33,11 +33,6 @@ def _context(cfg: XnorMVAU | IntMVAU, params: dict[str, np.ndarray]) -> dict[str
     }  # fmt: skip
 
 
-def main_ports(cfg: XnorMVAU | IntMVAU):
-    (inp,), (out,) = (p.values() for p in ports(cfg))
-    return inp, out
-
-
 def _summary(cfg: XnorMVAU | IntMVAU) -> str:
     return (
         f"mw={cfg.mw} mh={cfg.mh} simd={cfg.simd} pe={cfg.pe} num_vectors={cfg.num_vectors}, "
@@ -47,7 +42,7 @@ def _summary(cfg: XnorMVAU | IntMVAU) -> str:
 
 def xnor_hls(cfg: XnorMVAU, params: dict[str, np.ndarray]) -> HlsKernel:
     context = _context(cfg, params) | {"out_field_bits": cfg.output_type.bits}
-    return HlsKernel("xnor_mvau.cpp.j2", _summary(cfg), *main_ports(cfg), context)
+    return HlsKernel("xnor_mvau.cpp.j2", _summary(cfg), context)
 
 
 def int_hls(cfg: IntMVAU, params: dict[str, np.ndarray]) -> HlsKernel:
@@ -57,4 +52,4 @@ def int_hls(cfg: IntMVAU, params: dict[str, np.ndarray]) -> HlsKernel:
         "out_policy": policy(cfg.output_type), "weight_type": wt.name,
         "weight_bits": wt.bits, "weight_word_bits": wt.bits * cfg.simd,
     }  # fmt: skip
-    return HlsKernel("int_mvau.cpp.j2", _summary(cfg), *main_ports(cfg), context)
+    return HlsKernel("int_mvau.cpp.j2", _summary(cfg), context)
