@@ -97,7 +97,6 @@ def estimate(cfg: AddStreams, family: str) -> Estimate:
 
 
 KIND = LayerKind(
-    name="AddStreams",
     config=AddStreams,
     execute=execute,
     ports=ports,

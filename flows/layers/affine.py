@@ -158,7 +158,6 @@ def estimate(cfg: Affine, family: str) -> Estimate:
 
 
 KIND = LayerKind(
-    name="Affine",
     config=Affine,
     execute=execute,
     exact=False,

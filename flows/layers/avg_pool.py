@@ -141,7 +141,6 @@ def estimate(cfg: AvgPool, family: str) -> Estimate:
 
 
 KIND = LayerKind(
-    name="AvgPool",
     config=AvgPool,
     execute=execute,
     output_types=sums_type,

@@ -75,7 +75,6 @@ def estimate(cfg: DuplicateStreams, family: str) -> Estimate:
 
 
 KIND = LayerKind(
-    name="DuplicateStreams",
     config=DuplicateStreams,
     execute=execute,
     ports=ports,

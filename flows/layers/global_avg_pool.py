@@ -109,7 +109,6 @@ def estimate(cfg: GlobalAvgPool, family: str) -> Estimate:
 
 
 KIND = LayerKind(
-    name="GlobalAvgPool",
     config=GlobalAvgPool,
     execute=execute,
     output_types=sums_type,

@@ -82,7 +82,6 @@ def estimate(cfg: LabelSelect, family: str) -> Estimate:
 
 
 KIND = LayerKind(
-    name="LabelSelect",
     config=LabelSelect,
     execute=execute,
     ports=ports,

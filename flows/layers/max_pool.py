@@ -179,7 +179,6 @@ def estimate(cfg: MaxPool, family: str) -> Estimate:
 
 
 KIND = LayerKind(
-    name="MaxPool",
     config=MaxPool,
     execute=execute,
     output_types=passes_type,

@@ -49,7 +49,7 @@ class LayerKind:
     """Everything the flow knows about one kind of layer.
 
     Numerics (every kind):
-      name, config, execute; `output_types(cfg, input_types)` infers the output stream types
+      config (its class name is the kind's `name`), execute; `output_types(cfg, input_types)` infers the output stream types
       (None: the config's `output_types`, else its `output_type` on every output); `exact`:
       False where the integer arithmetic differs from the float model by construction
       (docs/numerics.md sections 6, 9, 10), which is how the agreement check explains a flip.
@@ -67,7 +67,6 @@ class LayerKind:
       call; estimate(cfg, family) -> Estimate.
     """
 
-    name: str
     config: type
     execute: Golden
     output_types: Callable[[Any, list[DataType | None]], Sequence[DataType | None]] | None = None
@@ -83,6 +82,11 @@ class LayerKind:
     hls: Callable[[Any, dict], HlsKernel] | None = None
     hls_kernels: tuple[str, ...] = ()
     estimate: Callable[[Any, str], Estimate] | None = None
+
+    @property
+    def name(self) -> str:
+        """The kind's name: its config class's (graph nodes and the ONNX view use it)."""
+        return self.config.__name__
 
     @property
     def hardware(self) -> bool:

@@ -137,7 +137,6 @@ def estimate(cfg: RPReLU, family: str) -> Estimate:
 
 
 KIND = LayerKind(
-    name="RPReLU",
     config=RPReLU,
     execute=execute,
     exact=False,

@@ -188,7 +188,6 @@ def estimate(cfg: SlidingWindow, family: str) -> Estimate:
 
 
 KIND = LayerKind(
-    name="SlidingWindow",
     config=SlidingWindow,
     execute=execute,
     output_types=passes_type,

@@ -159,7 +159,6 @@ def estimate(cfg: Threshold, family: str) -> Estimate:
 
 
 KIND = LayerKind(
-    name="Threshold",
     config=Threshold,
     execute=execute,
     ports=ports,

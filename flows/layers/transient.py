@@ -190,11 +190,11 @@ def _matmul_type(cfg: MatMul, input_types: list) -> list:
 
 
 KINDS = (
-    LayerKind("MatMul", MatMul, matmul_execute, output_types=_matmul_type),
-    LayerKind("FloatAffine", FloatAffine, float_affine_execute, output_types=_real),
-    LayerKind("Sign", Sign, sign_execute, output_types=_bipolar),
-    LayerKind("Requant", Requant, requant_execute),
-    LayerKind("FloatAdd", FloatAdd, float_add_execute, output_types=_real),
-    LayerKind("FloatPReLU", FloatPReLU, float_prelu_execute, output_types=_real),
-    LayerKind("FloatInsta", FloatInsta, float_insta_execute),
+    LayerKind(MatMul, matmul_execute, output_types=_matmul_type),
+    LayerKind(FloatAffine, float_affine_execute, output_types=_real),
+    LayerKind(Sign, sign_execute, output_types=_bipolar),
+    LayerKind(Requant, requant_execute),
+    LayerKind(FloatAdd, float_add_execute, output_types=_real),
+    LayerKind(FloatPReLU, float_prelu_execute, output_types=_real),
+    LayerKind(FloatInsta, float_insta_execute),
 )

@@ -37,7 +37,6 @@ from flows.layers.insta_prelu.rtl import rtl
 from flows.layers.registry import LayerKind
 
 KIND = LayerKind(
-    name="InstaPReLU",
     config=InstaPReLU,
     execute=execute,
     exact=False,  # gamma, v and the output on fixed-point grids (docs/numerics.md section 10)

@@ -33,7 +33,6 @@ from flows.layers.insta_threshold.rtl import rtl
 from flows.layers.registry import LayerKind
 
 KIND = LayerKind(
-    name="InstaThreshold",
     config=InstaThreshold,
     execute=execute,
     exact=False,  # S in integers and the fixed-point threshold (docs/numerics.md sections 8, 9)

@@ -22,7 +22,6 @@ from flows.layers.registry import INPUTS, OUTPUTS, Fold, LayerKind
 FOLDS = {"simd": Fold(INPUTS, "mw"), "pe": Fold(OUTPUTS, "mh")}
 
 XNOR_KIND = LayerKind(
-    name="XnorMVAU",
     config=XnorMVAU,
     execute=xnor_execute,
     ports=ports,
@@ -36,7 +35,6 @@ XNOR_KIND = LayerKind(
     estimate=xnor_estimate,
 )
 INT_KIND = LayerKind(
-    name="IntMVAU",
     config=IntMVAU,
     execute=int_execute,
     ports=ports,
