@@ -50,19 +50,13 @@ def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _field(cfg, side: str) -> str | None:
-    """The folding field that sets a kind's inputs (side INPUTS) or outputs (OUTPUTS)."""
-    folds = kind_of(cfg).folds
-    return next((f for f, fold in folds.items() if fold.ports in (side, "all")), None)
-
-
 def in_lanes(cfg) -> int:
-    return getattr(cfg, _field(cfg, INPUTS))
+    return getattr(cfg, kind_of(cfg).lane_field(INPUTS))
 
 
 def out_lanes(cfg) -> int:
     """Lanes of the outputs: the field that sets them, or one lane where none does."""
-    field = _field(cfg, OUTPUTS)
+    field = kind_of(cfg).lane_field(OUTPUTS)
     return getattr(cfg, field) if field is not None else 1
 
 
@@ -117,8 +111,8 @@ class LaneClasses:
             )
         fields = {}
         for field, fold in kind.folds.items():
-            fields[field] = (node.inputs if fold.ports in (INPUTS, "all") else []) + (
-                node.outputs if fold.ports in (OUTPUTS, "all") else []
+            fields[field] = (node.inputs if fold.sets(INPUTS) else []) + (
+                node.outputs if fold.sets(OUTPUTS) else []
             )
         set_ = {s for tied in fields.values() for s in tied}
         fixed.update(s for s in node.inputs + node.outputs if s not in set_)
@@ -269,7 +263,7 @@ def check_lanes(graph: DataflowGraph) -> None:
             if have != want:
                 raise FoldingError(
                     f"{prod.name} emits {have} lanes per word but {node.name} reads {want}; "
-                    f"set {node.name}'s {_field(node.config, INPUTS).upper()} "
+                    f"set {node.name}'s {kind_of(node.config).lane_field(INPUTS).upper()} "
                     f"to {have} (no width converter is inserted yet)"
                 )
 

@@ -66,15 +66,9 @@ def node_ports(n: Node) -> tuple[list[tuple[str, str, Port]], list[tuple[str, st
     )
 
 
-def _input_fold(cfg) -> str:
-    """The folding field that sets a kind's input lanes (SIMD of an MVAU, else PE)."""
-    folds = kind_of(cfg).folds
-    return next((f for f, fold in folds.items() if fold.ports == INPUTS), next(iter(folds)))
-
-
 def _check_link(a: Node, out: Port, b: Node, inp: Port) -> None:
     if out.lanes != inp.lanes:
-        fold = _input_fold(b.config)
+        fold = kind_of(b.config).lane_field(INPUTS)
         raise FoldingError(
             f"{a.name} -> {b.name}: {a.name} writes {out.lanes} lanes per word (PE={out.lanes}) "
             f"but {b.name} reads {inp.lanes} ({fold.upper()}={inp.lanes}); set {b.name}.{fold} = "

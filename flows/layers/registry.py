@@ -39,6 +39,10 @@ class Fold:
     ports: str = ALL
     divides: str = "channels"
 
+    def sets(self, side: str) -> bool:
+        """Whether the field sets the lanes of `side` (INPUTS or OUTPUTS)."""
+        return self.ports in (side, ALL)
+
 
 def _zero(cfg: Any) -> int:
     return 0
@@ -92,6 +96,11 @@ class LayerKind:
     def hardware(self) -> bool:
         """A kind the hardware has: it has ports (transient kinds have none)."""
         return self.ports is not None
+
+    def lane_field(self, side: str) -> str | None:
+        """The folding field that sets the lanes of the inputs (side INPUTS) or the outputs
+        (OUTPUTS); None where no field does (those ports carry one lane)."""
+        return next((f for f, fold in self.folds.items() if fold.sets(side)), None)
 
     def missing(self) -> list[str]:
         """What a hardware kind lacks of the record (empty when complete)."""
