@@ -19,7 +19,7 @@ import jinja2
 from flows.codegen.render import REPO_ROOT
 from flows.errors import ConfigError
 from flows.graph import Node
-from flows.hwmodel.ports import Port
+from flows.hwmodel.ports import Port, short_name
 from flows.layers import LayerKind, all_kinds, kind_of
 from flows.layers.backends import HlsKernel
 
@@ -61,21 +61,13 @@ def hls_kernel(node: Node) -> HlsKernel:
     return kernel
 
 
-def _cpp_stream(port: str) -> str:
-    """The C++ argument of a port: s_axis -> in, m_axis_delay -> out_delay, s_axis_stat -> in_stat."""
-    for rtl, cpp in (("s_axis", "in"), ("m_axis", "out")):
-        if port.startswith(rtl):
-            return cpp + port.removeprefix(rtl)
-    raise ConfigError(f"port {port!r} is neither s_axis* nor m_axis*")
-
-
 def kernel_streams(config: object) -> tuple[list[tuple[str, Port]], list[tuple[str, Port]]]:
     """The streams of a kind's HLS top, in the order of its arguments: its ports
-    (`LayerKind.ports`, first input `in`, first output `out`) under their C++ names."""
+    (`LayerKind.ports`) under their short names (first input `in`, first output `out`)."""
     ins, outs = kind_of(config).ports(config)
     return (
-        [(_cpp_stream(n), p) for n, p in ins.items()],
-        [(_cpp_stream(n), p) for n, p in outs.items()],
+        [(short_name(n), p) for n, p in ins.items()],
+        [(short_name(n), p) for n, p in outs.items()],
     )
 
 

@@ -18,12 +18,13 @@ from flows.codegen.render import render
 from flows.codegen.rtl import emit_layer, stream_widths
 from flows.errors import ConfigError
 from flows.graph import DataflowGraph, Node
+from flows.hwmodel.ports import short_name
 
 
 def _signal(n: Node, port: str) -> str:
     """Wire-bundle prefix of a node port: `<node>_in`, `<node>_out`, `<node>_in_a`, `<node>_out_0`,
     `<node>_out_delay`, `<node>_in_stat`."""
-    return f"{n.name}_{port.replace('s_axis', 'in').replace('m_axis', 'out')}"
+    return f"{n.name}_{short_name(port)}"
 
 
 def emit_stitched(

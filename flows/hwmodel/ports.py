@@ -1,4 +1,5 @@
-"""A stream port of a layer: what its words carry (docs/numerics.md section 1)."""
+"""A stream port of a layer: what its words carry (docs/numerics.md section 1), and how ports are
+named: `s_axis*` in, `m_axis*` out (`s_axis`, `s_axis_stat`, `m_axis`, `m_axis_delay`, ...)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,12 @@ class Port:
     def words(self) -> int:
         """Words per frame."""
         return self.vectors * self.channels // self.lanes
+
+
+def short_name(port: str) -> str:
+    """A port's name in generated code around the layer (the stitcher's wires, the HLS top's
+    arguments): s_axis -> in, s_axis_stat -> in_stat, m_axis_delay -> out_delay."""
+    for prefix, short in (("s_axis", "in"), ("m_axis", "out")):
+        if port.startswith(prefix):
+            return short + port.removeprefix(prefix)
+    raise ValueError(f"port {port!r} is neither s_axis* nor m_axis*")
