@@ -10,8 +10,6 @@ report prints both side by side so the error is always visible.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from flows.errors import ConfigError
 from flows.graph import DataflowGraph
 from flows.hwmodel.resources import KEYS, Estimate
@@ -28,20 +26,11 @@ def estimate_layer(cfg, family: str) -> Estimate:
     return kind.estimate(cfg, family)
 
 
-def _typed(cfg, graph: DataflowGraph, stream: str):
-    """A window or pool config that does not carry its element type yet gets its input stream's
-    (streamlining sets it: FillInputTypes; a hand-built graph may not have)."""
-    if getattr(cfg, "input_type", False) is None and graph.streams[stream].dtype is not None:
-        return replace(cfg, input_type=graph.streams[stream].dtype)
-    return cfg
-
-
 def estimate_graph(graph: DataflowGraph, family: str) -> dict[str, Estimate]:
-    """{layer: Estimate} in topological order."""
-    return {
-        n.name: estimate_layer(_typed(n.config, graph, n.inputs[0]), family)
-        for n in graph.topological()
-    }
+    """{layer: Estimate} in topological order. A window or pool config that does not carry its
+    element type yet is estimated with its input stream's (`typed_config`; streamlining records
+    it, FillInputTypes, a hand-built graph may not have)."""
+    return {n.name: estimate_layer(graph.typed_config(n), family) for n in graph.topological()}
 
 
 def total(estimates: dict[str, Estimate]) -> dict[str, int]:

@@ -119,6 +119,14 @@ class DataflowGraph:
             name = f"{base}_{i}"
         return name
 
+    def typed_config(self, node: Node) -> object:
+        """The node's config with its input stream's type where the config carries an optional
+        `input_type` not set yet (window and pool kinds: their RTL and estimators need it)."""
+        t = self.streams[node.inputs[0]].dtype
+        if getattr(node.config, "input_type", False) is None and t is not None:
+            return replace(node.config, input_type=t)
+        return node.config
+
     # --- rewriting ----------------------------------------------------------------------------
     def replace_config(self, node: Node, **changes) -> None:
         node.config = replace(node.config, **changes)

@@ -3,8 +3,6 @@ GlobalAvgPool, SlidingWindow) records its input stream's type: their RTL and est
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from flows.graph import DataflowGraph
 from flows.transforms.base import Transformation
 
@@ -15,11 +13,8 @@ class FillInputTypes(Transformation):
 
     def rewrite(self, graph: DataflowGraph) -> bool:
         for node in graph.nodes:
-            cfg = node.config
-            if not hasattr(cfg, "input_type") or cfg.input_type is not None:
-                continue
-            t = graph.streams[node.inputs[0]].dtype
-            if t is not None:
-                node.config = replace(cfg, input_type=t)
+            typed = graph.typed_config(node)
+            if typed is not node.config:
+                node.config = typed
                 return True
         return False
