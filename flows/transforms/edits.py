@@ -1,5 +1,6 @@
-"""Graph edits the lowering rewrites share: remove a node, rewire a stream, find the FloatAffine
-that only feeds a node, and read a per-tensor positive scale."""
+"""Graph edits the lowering rewrites share: remove a node, point a consumer or every consumer at
+another stream, find the FloatAffine that only feeds a node, and read a per-tensor positive
+scale."""
 
 from __future__ import annotations
 
@@ -7,19 +8,22 @@ import numpy as np
 
 from flows.errors import UnsupportedPatternError
 from flows.graph import DataflowGraph, Node
-from flows.layers import (
-    FloatAffine,
-)
+from flows.layers import FloatAffine
 
 
 def remove_node(graph: DataflowGraph, node: Node) -> None:
     graph.nodes.remove(node)
 
 
+def retarget(node: Node, old: str, new: str) -> None:
+    """`node` reads stream `new` where it read `old`."""
+    node.inputs = [new if i == old else i for i in node.inputs]
+
+
 def rewire(graph: DataflowGraph, old: str, new: str) -> None:
     """Every consumer (and graph output) of stream `old` reads `new`; `old` is dropped."""
     for n in graph.nodes:
-        n.inputs = [new if i == old else i for i in n.inputs]
+        retarget(n, old, new)
     graph.outputs = [new if o == old else o for o in graph.outputs]
     graph.streams.pop(old, None)
 

@@ -4,10 +4,9 @@ stitcher needs every stream to have one consumer; a fork is a node)."""
 from __future__ import annotations
 
 from flows.graph import DataflowGraph, Stream
-from flows.layers import (
-    DuplicateStreams,
-)
+from flows.layers import DuplicateStreams
 from flows.transforms.base import Transformation
+from flows.transforms.edits import retarget
 
 
 class InsertDuplicateStreams(Transformation):
@@ -24,7 +23,7 @@ class InsertDuplicateStreams(Transformation):
             copies = [Stream(graph.unique_name(f"{name}_{k}"), s.dtype, s.shape)
                       for k in range(len(users))]  # fmt: skip
             for u, cp in zip(users, copies, strict=True):
-                u.inputs = [cp.name if i == name else i for i in u.inputs]
+                retarget(u, name, cp.name)
             graph.add(cfg, [name], copies)
             return True
         return False

@@ -184,6 +184,3 @@ class InstaToInteger(Transformation):
                     graph.streams.pop(o, None)
         graph.nodes.append(Node(icfg, [x, *stat_in], [out], params))
         return True
-
-
-# --- plumbing ------------------------------------------------------------------------------------

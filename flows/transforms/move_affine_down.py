@@ -67,6 +67,3 @@ class MoveAffineDown(Transformation):
             mh = w.shape[0]
             return np.full(mh, m.ravel()[0]), w @ a
         return None
-
-
-# --- residual add --------------------------------------------------------------------------------

@@ -68,6 +68,3 @@ class PReLUToInteger(Transformation):
             graph.nodes.append(Node(cfg, [x], [out], params))
             return True
         return False
-
-
-# --- INSTA ---------------------------------------------------------------------------------------

@@ -5,10 +5,9 @@ the residual add cannot deadlock and no second frame buffer is needed (docs/inst
 from __future__ import annotations
 
 from flows.graph import DataflowGraph
-from flows.layers import (
-    InstaThreshold,
-)
+from flows.layers import InstaThreshold
 from flows.transforms.base import Transformation
+from flows.transforms.edits import retarget
 
 
 class ShortcutFromInstaBuffer(Transformation):
@@ -21,6 +20,6 @@ class ShortcutFromInstaBuffer(Transformation):
             if not others:
                 continue
             for u in others:
-                u.inputs = [delayed if i == x else i for i in u.inputs]
+                retarget(u, x, delayed)
             return True
         return False

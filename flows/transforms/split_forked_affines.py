@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from flows.graph import DataflowGraph, Stream
-from flows.layers import (
-    FloatAffine,
-)
+from flows.layers import FloatAffine
 from flows.transforms.base import Transformation
+from flows.transforms.edits import retarget
 
 
 class SplitForkedAffines(Transformation):
@@ -26,6 +25,6 @@ class SplitForkedAffines(Transformation):
                 copy = Stream(graph.unique_name(f"{out}_c{k}"), None, graph.streams[out].shape)
                 graph.add(replace(node.config, name=name), node.inputs, [copy],
                           **{k2: v.copy() for k2, v in node.params.items()})  # fmt: skip
-                user.inputs = [copy.name if i == out else i for i in user.inputs]
+                retarget(user, out, copy.name)
             return True
         return False
