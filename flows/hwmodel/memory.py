@@ -37,16 +37,21 @@ SHALLOW_ROM_SHARE = 0.5
 XILINX_LUTRAM_MAX_DEPTH = 64
 
 
+def block_sized(width: int, depth: int) -> bool:
+    """The size rule of every memory: block RAM from BLOCK_ROM_MIN_BITS bits on."""
+    return width * depth >= BLOCK_ROM_MIN_BITS
+
+
 def rom_style(width: int, depth: int) -> str:
-    """`rom_style` of a read-only memory in the RTL: "block" from BLOCK_ROM_MIN_BITS on, else
-    "logic" (the rule `memory()` costs)."""
-    return "block" if width * depth >= BLOCK_ROM_MIN_BITS else "logic"
+    """`rom_style` of a read-only memory in the RTL: "block" by the size rule, else "logic" (the
+    rule `memory()` costs)."""
+    return "block" if block_sized(width, depth) else "logic"
 
 
 def buffer_style(width: int, depth: int) -> str:
     """`ram_style` of a written frame buffer: "block" by the size rule of `rom_style`, else
     "distributed"."""
-    return "block" if rom_style(width, depth) == "block" else "distributed"
+    return "block" if block_sized(width, depth) else "distributed"
 
 
 def bram_blocks(width: int, depth: int) -> int:
@@ -83,7 +88,7 @@ def lut_rom(width: int, depth: int, family: str) -> int:
 def memory(width: int, depth: int, family: str) -> tuple[int, int]:
     """(LUT, BRAM) cost of a read-only memory of `depth` words of `width` bits: block RAM from
     BLOCK_ROM_MIN_BITS on, else a LUT ROM (`lut_rom`)."""
-    if width * depth >= BLOCK_ROM_MIN_BITS:
+    if block_sized(width, depth):
         return 0, bram_blocks(width, depth)
     return lut_rom(width, depth, family), 0
 
@@ -99,7 +104,7 @@ def ram_blocks(width: int, depth: int, family: str) -> int:
     """18-kbit blocks of a written memory (read address registered), 0 where Yosys uses LUT RAM
     (not counted as LUT, as the synthesis reports it): block RAM from BLOCK_ROM_MIN_BITS, on
     Xilinx only above XILINX_LUTRAM_MAX_DEPTH words (measured on AvgPool/GlobalAvgPool)."""
-    if width * depth < BLOCK_ROM_MIN_BITS:
+    if not block_sized(width, depth):
         return 0
     if family != "ecp5" and depth <= XILINX_LUTRAM_MAX_DEPTH:
         return 0
@@ -112,6 +117,6 @@ def lutram_luts(width: int, depth: int, family: str) -> int:
     are counted in LUT by the fitted coefficients) and for memories in block RAM."""
     if family == "ecp5" or ram_blocks(width, depth, family):
         return 0
-    if width * depth < BLOCK_ROM_MIN_BITS and depth <= 2:
+    if not block_sized(width, depth) and depth <= 2:
         return 0  # registers
     return 4 * math.ceil(width / 3) * math.ceil(depth / 64)
