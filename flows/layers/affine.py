@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import DataType, pack_words
+from flows.datatypes import DataType
 from flows.errors import ConfigError
 from flows.fixedpoint import rne_shift, saturate
 from flows.hwmodel.logic import scaled
@@ -31,7 +31,7 @@ from flows.hwmodel.ranges import affine_range, smallest_type
 from flows.hwmodel.requant import requant, requant_lane_estimate
 from flows.hwmodel.resources import Estimate
 from flows.hwmodel.structure import clog2
-from flows.layers.backends import LayerRTL
+from flows.layers.backends import LayerRTL, memory_image
 from flows.layers.checks import check_divides, check_positive, checked_param
 from flows.layers.registry import LayerKind
 
@@ -133,8 +133,8 @@ def rtl(cfg: Affine, params: dict) -> LayerRTL:
         ctx["xsw"] = cfg.input_type.bits + (not cfg.input_type.signed)
         ctx["msw"] = mt.bits + (not mt.signed)
     memories = {
-        ctx["mul_file"]: (pack_words(mt.encode(mul), mt.bits, cfg.pe), cfg.pe * mt.bits),
-        ctx["add_file"]: (pack_words(at.encode(add), at.bits, cfg.pe), cfg.pe * at.bits),
+        ctx["mul_file"]: memory_image(mul, mt, cfg.pe),
+        ctx["add_file"]: memory_image(add, at, cfg.pe),
     }
     return LayerRTL(ctx, memories)
 

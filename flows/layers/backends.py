@@ -14,10 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from flows.datatypes import DataType, Kind
+from flows.datatypes import DataType, Kind, pack_words
 from flows.hwmodel.ranges import width
 
 Memories = dict[str, tuple[list[int], int]]  # file name -> (words, word width)
+
+
+def memory_image(values, t: DataType, lanes: int) -> tuple[list[int], int]:
+    """A memory image of values of type t, `lanes` per word in order (lane 0 in the least
+    significant bits): (words, word width), an entry of `Memories`."""
+    return pack_words(t.encode(np.asarray(values).reshape(-1)), t.bits, lanes), lanes * t.bits
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import DataType, Kind, pack_words
+from flows.datatypes import DataType, Kind
 from flows.errors import ConfigError
 from flows.fixedpoint import rne_shift, saturate
 from flows.hwmodel.ports import Port
@@ -29,7 +29,7 @@ from flows.hwmodel.ranges import affine_range, smallest_type
 from flows.hwmodel.requant import requant, requant_lane_estimate
 from flows.hwmodel.resources import Estimate
 from flows.hwmodel.structure import clog2
-from flows.layers.backends import LayerRTL
+from flows.layers.backends import LayerRTL, memory_image
 from flows.layers.checks import check_divides, check_positive, checked_param
 from flows.layers.registry import LayerKind
 
@@ -125,7 +125,7 @@ def rtl(cfg: RPReLU, params: dict) -> LayerRTL:
     memories = {}
     for key, v in check_rprelu_params(cfg, params).items():
         t = cfg.param_types[key]
-        memories[ctx["files"][key]] = (pack_words(t.encode(v), t.bits, cfg.pe), cfg.pe * t.bits)
+        memories[ctx["files"][key]] = memory_image(v, t, cfg.pe)
     return LayerRTL(ctx, memories)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.datatypes import BIPOLAR, DataType, Kind, pack_words
+from flows.datatypes import BIPOLAR, DataType, Kind
 from flows.errors import ConfigError
 from flows.hwmodel.logic import scaled
 from flows.hwmodel.memory import memory
@@ -24,7 +24,15 @@ from flows.hwmodel.ports import Port
 from flows.hwmodel.ranges import smallest_type
 from flows.hwmodel.resources import Estimate
 from flows.hwmodel.structure import clog2
-from flows.layers.backends import HlsKernel, LayerRTL, int_literal, per_line, policy, type_ctype
+from flows.layers.backends import (
+    HlsKernel,
+    LayerRTL,
+    int_literal,
+    memory_image,
+    per_line,
+    policy,
+    type_ctype,
+)
 from flows.layers.checks import check_divides, check_positive
 from flows.layers.registry import LayerKind
 
@@ -125,8 +133,8 @@ def rtl(cfg: Threshold, params: dict) -> LayerRTL:
         nfw=clog2(nf),
         threshold_file=f"{cfg.name}_t.mem",
     )
-    words = pack_words(tt.encode(t).reshape(-1), tt.bits, cfg.pe * cfg.num_thresholds)
-    return LayerRTL(ctx, {ctx["threshold_file"]: (words, tw)})
+    image = memory_image(t, tt, cfg.pe * cfg.num_thresholds)
+    return LayerRTL(ctx, {ctx["threshold_file"]: image})
 
 
 def hls(cfg: Threshold, params: dict) -> HlsKernel:

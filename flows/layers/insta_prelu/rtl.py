@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from flows.datatypes import INT, DataType, pack_words
+from flows.datatypes import INT, DataType
 from flows.errors import ConfigError
 from flows.hwmodel.memory import buffer_style
 from flows.hwmodel.ranges import width
 from flows.hwmodel.structure import clog2
-from flows.layers.backends import LayerRTL
+from flows.layers.backends import LayerRTL, memory_image
 from flows.layers.insta_prelu.config import EVAL_STAGES, InstaPReLU, check_emittable, param
 from flows.layers.insta_prelu.widths import InstaPReLUWidths, widths
 from flows.layers.insta_se.rtl import reader_context, se_sub_block
@@ -113,10 +113,6 @@ def _context(cfg: InstaPReLU) -> dict:
     )
 
 
-def _lanes(values: np.ndarray, t: DataType, lanes: int) -> tuple[list[int], int]:
-    return pack_words(t.encode(values), t.bits, lanes), lanes * t.bits
-
-
 def rtl(cfg: InstaPReLU, params: dict) -> LayerRTL:
     """InstaPReLU: the template context and its memories: Mv, Bv per evaluator lane (word k =
     channels k*G .. k*G + G - 1), the gamma table (word v - min), mul_pos, mul_neg, add (and mu,
@@ -130,16 +126,18 @@ def rtl(cfg: InstaPReLU, params: dict) -> LayerRTL:
 
     mt, bt = INT(cfg.mantissa_bits), INT(cfg.offset_bits)
     mems = {} if cfg.se is not None else {
-        ctx["mv_file"]: _lanes(p("Mv", mt), mt, g),
-        ctx["bv_file"]: _lanes(p("Bv", bt), bt, g),
+        ctx["mv_file"]: memory_image(p("Mv", mt), mt, g),
+        ctx["bv_file"]: memory_image(p("Bv", bt), bt, g),
     }  # fmt: skip
     mems |= {
-        ctx["table_file"]: _lanes(p("table", cfg.table_type, 1 << cfg.v_bits), cfg.table_type, 1),
-        ctx["mp_file"]: _lanes(p("mul_pos", cfg.mul_type), cfg.mul_type, pe),
-        ctx["mn_file"]: _lanes(p("mul_neg", cfg.mul_type), cfg.mul_type, pe),
-        ctx["add_file"]: _lanes(p("add", cfg.add_type), cfg.add_type, pe),
+        ctx["table_file"]: memory_image(
+            p("table", cfg.table_type, 1 << cfg.v_bits), cfg.table_type, 1
+        ),
+        ctx["mp_file"]: memory_image(p("mul_pos", cfg.mul_type), cfg.mul_type, pe),
+        ctx["mn_file"]: memory_image(p("mul_neg", cfg.mul_type), cfg.mul_type, pe),
+        ctx["add_file"]: memory_image(p("add", cfg.add_type), cfg.add_type, pe),
     }
     if cfg.form != "reuse":
-        mems[ctx["mu_file"]] = _lanes(p("mu", cfg.mu_type), cfg.mu_type, pe)
+        mems[ctx["mu_file"]] = memory_image(p("mu", cfg.mu_type), cfg.mu_type, pe)
     subs = () if cfg.se is None else (se_sub_block(cfg, params),)
     return LayerRTL(ctx, mems, subs)

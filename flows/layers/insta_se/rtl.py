@@ -19,13 +19,11 @@ word at full output rate).
 
 from __future__ import annotations
 
-import numpy as np
-
-from flows.datatypes import INT, DataType, pack_words
+from flows.datatypes import INT
 from flows.errors import ConfigError
 from flows.hwmodel.memory import rom_style
 from flows.hwmodel.structure import clog2
-from flows.layers.backends import SubBlock
+from flows.layers.backends import SubBlock, memory_image
 from flows.layers.checks import checked_param
 from flows.layers.insta_se.config import (
     LAYER_DRAIN,
@@ -78,10 +76,6 @@ def _context(se: SEConfig, name: str, lanes: int, m: int, stat_bits: int) -> dic
     )  # fmt: skip
 
 
-def _words(values: np.ndarray, t: DataType, lanes: int) -> tuple[list[int], int]:
-    return pack_words(t.encode(values.reshape(-1)), t.bits, lanes), lanes * t.bits
-
-
 def se_memories(se: SEConfig, params: dict, name: str, lanes: int, m: int) -> dict:
     """{file: (words, width)}: Mm (C/lanes words of `lanes` lanes); w1 (word g*C + c, lane k =
     w1[g*M + k, c]); Mh (word g, lane k = Mh[g*M + k]); w2 (word g*hidden + j, lane k =
@@ -97,11 +91,11 @@ def se_memories(se: SEConfig, params: dict, name: str, lanes: int, m: int) -> di
     w1g = w1.reshape(h // m, m, c).transpose(0, 2, 1)
     w2g = w2.reshape(c // m, m, h).transpose(0, 2, 1)
     return {
-        f"{name}_mm.mem": _words(mm, mant, lanes),
-        f"{name}_w1.mem": _words(w1g, WEIGHT, m),
-        f"{name}_mh.mem": _words(mh, mant, m),
-        f"{name}_w2.mem": _words(w2g, WEIGHT, m),
-        f"{name}_mo.mem": _words(mo, mant, m),
+        f"{name}_mm.mem": memory_image(mm, mant, lanes),
+        f"{name}_w1.mem": memory_image(w1g, WEIGHT, m),
+        f"{name}_mh.mem": memory_image(mh, mant, m),
+        f"{name}_w2.mem": memory_image(w2g, WEIGHT, m),
+        f"{name}_mo.mem": memory_image(mo, mant, m),
     }
 
 

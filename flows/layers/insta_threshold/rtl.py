@@ -15,7 +15,7 @@ from flows.datatypes import INT, pack_words
 from flows.hwmodel.memory import buffer_style
 from flows.hwmodel.ranges import width
 from flows.hwmodel.structure import clog2
-from flows.layers.backends import LayerRTL
+from flows.layers.backends import LayerRTL, memory_image
 from flows.layers.checks import checked_param
 from flows.layers.insta_se.rtl import reader_context, se_sub_block
 from flows.layers.insta_statistics import check_mu_range
@@ -110,14 +110,14 @@ def rtl(cfg: InstaThreshold, params: dict) -> LayerRTL:
     at, mt = INT(ctx["ab"]), INT(ctx["mb"])
     a_hw = np.array(hw_offsets(cfg, a, sign), dtype=np.int64)
     memories = {
-        ctx["mu_file"]: (pack_words(ut.encode(mu), ut.bits, cfg.pe), cfg.pe * ut.bits),
-        ctx["a_file"]: (pack_words(at.encode(a_hw), at.bits, g), g * at.bits),
-        ctx["m_file"]: (pack_words(mt.encode(m), mt.bits, g), g * mt.bits),
+        ctx["mu_file"]: memory_image(mu, ut, cfg.pe),
+        ctx["a_file"]: memory_image(a_hw, at, g),
+        ctx["m_file"]: memory_image(m, mt, g),
         ctx["neg_file"]: (pack_words((sign < 0).astype(np.uint64), 1, g), g),
     }
     if cfg.se is None:
         return LayerRTL(ctx, memories)
     tt = tanh_type(cfg)
     tab = checked_param(cfg.name, params, "tanh", (1 << cfg.se.v_bits,), tt)
-    memories[ctx["tanh_file"]] = (pack_words(tt.encode(tab), tt.bits, 1), tt.bits)
+    memories[ctx["tanh_file"]] = memory_image(tab, tt, 1)
     return LayerRTL(ctx, memories, (se_sub_block(cfg, params),))
