@@ -1,13 +1,16 @@
-"""The SE block's configuration and schedule: shapes, grids, shifts, and how many MACs per cycle
-keep up with one frame (`pick_macs`)."""
+"""The SE block's configuration and schedule: shapes, grids, shifts, how many MACs per cycle keep
+up with one frame (`pick_macs`), and its checked parameters (`se_params`)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from flows.datatypes import INT, UINT, DataType
 from flows.errors import ConfigError
+from flows.layers.checks import checked_param
 
 MAX_SHIFT = 62
 # Pipeline cycles between the phases of the SE block's RTL (hw/templates/insta_se.v.j2): the last S
@@ -121,3 +124,28 @@ def se_macs_of(
     if se.channels != channels:
         raise ConfigError(f"{name}: the SE block has {se.channels} channels, the layer {channels}")
     return pick_macs(name, se, lanes, frame_cycles, macs)
+
+
+@dataclass(frozen=True)
+class SEParams:
+    """The SE's constants, checked: the m3 mantissas Mm (C), FC1 weights w1 (hidden, C), the
+    hidden mantissas Mh (hidden), FC2 weights w2 (C, hidden), the v mantissas Mo (C)."""
+
+    mm: np.ndarray
+    w1: np.ndarray
+    mh: np.ndarray
+    w2: np.ndarray
+    mo: np.ndarray
+
+
+def se_params(name: str, se: SEConfig, params: dict) -> SEParams:
+    """The SE's parameters `se_Mm`, `se_w1`, `se_Mh`, `se_w2`, `se_Mo` of layer `name`, checked
+    for shape and type (the one reader of the golden function and both emitters)."""
+    c, h, mant = se.channels, se.hidden, INT(se.mantissa_bits)
+    return SEParams(
+        mm=checked_param(name, params, "se_Mm", (c,), mant),
+        w1=checked_param(name, params, "se_w1", (h, c), WEIGHT),
+        mh=checked_param(name, params, "se_Mh", (h,), mant),
+        w2=checked_param(name, params, "se_w2", (c, h), WEIGHT),
+        mo=checked_param(name, params, "se_Mo", (c,), mant),
+    )

@@ -7,11 +7,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from flows.datatypes import INT
 from flows.errors import NumericContractError
 from flows.fixedpoint import rne_shift
-from flows.layers.checks import checked_param
-from flows.layers.insta_se.config import MAX_SHIFT, SE_HIDDEN, SE_INPUT, WEIGHT, SEConfig
+from flows.layers.insta_se.config import MAX_SHIFT, SE_HIDDEN, SE_INPUT, SEConfig, se_params
 
 
 def _scaled(m: np.ndarray, v: np.ndarray, shift: int, wide: bool) -> np.ndarray:
@@ -21,19 +19,13 @@ def _scaled(m: np.ndarray, v: np.ndarray, shift: int, wide: bool) -> np.ndarray:
 
 def se_v(name: str, se: SEConfig, params: dict, s: np.ndarray, stat_bits: int) -> np.ndarray:
     """v (frames, C) as integers on the grid 2^-v_exponent from S (frames, C)."""
-    c, h, mb = se.channels, se.hidden, se.mantissa_bits
-    mant = INT(mb)
-    mm = checked_param(name, params, "se_Mm", (c,), mant)
-    w1 = checked_param(name, params, "se_w1", (h, c), WEIGHT)
-    mh = checked_param(name, params, "se_Mh", (h,), mant)
-    w2 = checked_param(name, params, "se_w2", (c, h), WEIGHT)
-    mo = checked_param(name, params, "se_Mo", (c,), mant)
-    m3 = _scaled(mm, s, se.m3_shift, mb + stat_bits > 61)
+    p = se_params(name, se, params)
+    m3 = _scaled(p.mm, s, se.m3_shift, se.mantissa_bits + stat_bits > 61)
     m3 = np.clip(m3, SE_INPUT.min, SE_INPUT.max).astype(np.int64)
-    acc1 = np.maximum(m3 @ w1.T, 0)
-    hid = np.clip(_scaled(mh, acc1, se.hidden_shift, False), SE_HIDDEN.min, SE_HIDDEN.max)
-    acc2 = hid.astype(np.int64) @ w2.T
-    v = _scaled(mo, acc2, se.v_shift, False)
+    acc1 = np.maximum(m3 @ p.w1.T, 0)
+    hid = np.clip(_scaled(p.mh, acc1, se.hidden_shift, False), SE_HIDDEN.min, SE_HIDDEN.max)
+    acc2 = hid.astype(np.int64) @ p.w2.T
+    v = _scaled(p.mo, acc2, se.v_shift, False)
     return np.clip(v, se.v_type.min, se.v_type.max).astype(np.int64)
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from flows.datatypes import INT
 from flows.layers.backends import cpp_array, lane_rows, type_ctype
-from flows.layers.checks import checked_param
-from flows.layers.insta_se.config import SE_HIDDEN, SE_INPUT, WEIGHT, SEConfig
+from flows.layers.insta_se.config import SE_HIDDEN, SE_INPUT, WEIGHT, SEConfig, se_params
 from flows.layers.insta_se.widths import Rescaler, se_widths
 
 
@@ -39,10 +38,8 @@ def se_arrays(cfg, params: dict) -> list[dict]:
     se = cfg.se
     c, h, nf, pe = se.channels, se.hidden, cfg.nf, cfg.pe  # the configs check C = se.channels
     mant = INT(se.mantissa_bits)
-    mm, mh, mo = (checked_param(cfg.name, params, k, (n,), mant)
-                  for k, n in (("se_Mm", c), ("se_Mh", h), ("se_Mo", c)))  # fmt: skip
-    w1 = checked_param(cfg.name, params, "se_w1", (h, c), WEIGHT)
-    w2 = checked_param(cfg.name, params, "se_w2", (c, h), WEIGHT)
+    p = se_params(cfg.name, se, params)
+    mm, w1, mh, w2, mo = p.mm, p.w1, p.mh, p.w2, p.mo
     # [pe][...]: lane pe holds channel nf*PE + pe
     w1_rows = w1.reshape(h, nf, pe).transpose(2, 0, 1).reshape(pe, h * nf).tolist()
     w2_rows = w2.reshape(nf, pe, h).transpose(1, 0, 2).reshape(pe, nf * h).tolist()

@@ -24,7 +24,6 @@ from flows.errors import ConfigError
 from flows.hwmodel.memory import rom_style
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import SubBlock, memory_image
-from flows.layers.checks import checked_param
 from flows.layers.insta_se.config import (
     LAYER_DRAIN,
     M3_DRAIN,
@@ -33,6 +32,7 @@ from flows.layers.insta_se.config import (
     WEIGHT,
     SEConfig,
     se_cycles,
+    se_params,
 )
 from flows.layers.insta_se.widths import Rescaler, se_widths
 
@@ -82,11 +82,8 @@ def se_memories(se: SEConfig, params: dict, name: str, lanes: int, m: int) -> di
     w2[g*M + k, j]); Mo (word g, lane k = Mo[g*M + k])."""
     c, h = se.channels, se.hidden
     mant = INT(se.mantissa_bits)
-    mm = checked_param(name, params, "se_Mm", (c,), mant)
-    w1 = checked_param(name, params, "se_w1", (h, c), WEIGHT)
-    mh = checked_param(name, params, "se_Mh", (h,), mant)
-    w2 = checked_param(name, params, "se_w2", (c, h), WEIGHT)
-    mo = checked_param(name, params, "se_Mo", (c,), mant)
+    p = se_params(name, se, params)
+    mm, w1, mh, w2, mo = p.mm, p.w1, p.mh, p.w2, p.mo
     # (groups, M, inner) -> (groups, inner, M): lane k of word (g, i) is row g*M + k
     w1g = w1.reshape(h // m, m, c).transpose(0, 2, 1)
     w2g = w2.reshape(c // m, m, h).transpose(0, 2, 1)
