@@ -13,7 +13,9 @@ import numpy as np
 
 from flows.datatypes import DataType
 from flows.errors import ConfigError
-from flows.hwmodel.ranges import smallest_type
+from flows.hwmodel.memory import buffer_style
+from flows.hwmodel.ranges import smallest_type, width
+from flows.hwmodel.structure import clog2
 
 # The evaluator must have read the snapshot of frame k (eval_steps reads after 6 cycles of
 # accumulate pipeline and start) before frame k+1's last vector starts to overwrite it.
@@ -104,3 +106,24 @@ class InstaFrame:
         """With an SE (INSTA-Th+, INSTA-PReLU+): its MACs per cycle (`se_macs` or the fewest
         that keep up)."""
         return self._se_macs
+
+
+def frame_context(cfg: InstaFrame, eval_stages: int) -> dict:
+    """The template parameters of the frame, the statistic and the evaluator banks that both INSTA
+    blocks' templates share (_insta_write_side.v.j2 and the double-banked per-channel values);
+    `eval_stages`: the kind's evaluator pipeline (the bank's write step)."""
+    t, mt, g, nfw = cfg.input_type, cfg.mu_type, cfg.num_evaluators, clog2(cfg.nf)
+    depth = max(cfg.buffer_words, 1)  # a reuse InstaPReLU has no frame buffer
+    return dict(
+        channels=cfg.channels, height=cfg.height, width=cfg.width, hw=cfg.num_vectors,
+        pe=cfg.pe, nf=cfg.nf, acc_type=cfg.acc_type.name, mu_type=mt.name,
+        kfrac=cfg.mu_frac_bits, x_signed=t.signed, mu_signed=mt.signed, mu_w=cfg.pe * mt.bits,
+        snw=cfg.pe * cfg.acc_type.bits, depth=depth,
+        slack=cfg.buffer_words - cfg.cycles_per_frame,
+        buffer_style=buffer_style(cfg.pe * t.bits, depth), aw=clog2(depth),
+        cntw=width(0, depth, False), nfw=nfw, vw=clog2(cfg.num_vectors), g=g,
+        groups=cfg.pe // g, steps=cfg.eval_steps, kw=clog2(cfg.eval_steps), jw=clog2(cfg.pe // g),
+        bank_depth=(2 << nfw) if cfg.nf > 1 else 2,
+        bank_waddr=f"{{e_par, enf{eval_stages}}}" if cfg.nf > 1 else "e_par",
+        ed=eval_stages, bank_raddr="{r_par, r_nf}" if cfg.nf > 1 else "r_par",
+    )  # fmt: skip

@@ -14,13 +14,12 @@ import numpy as np
 
 from flows.datatypes import INT, DataType
 from flows.errors import ConfigError
-from flows.hwmodel.memory import buffer_style
-from flows.hwmodel.ranges import width
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import LayerRTL, memory_image
 from flows.layers.insta_prelu.config import EVAL_STAGES, InstaPReLU, check_emittable, param
 from flows.layers.insta_prelu.widths import InstaPReLUWidths, widths
 from flows.layers.insta_se.rtl import reader_context, se_sub_block
+from flows.layers.insta_statistics import frame_context
 
 
 def _width_context(w: InstaPReLUWidths) -> dict:
@@ -46,64 +45,27 @@ def _names(cfg: InstaPReLU) -> dict[str, str]:
 
 def _context(cfg: InstaPReLU) -> dict:
     w = widths(cfg)
-    own, g = cfg.form != "reuse", cfg.num_evaluators
-    nfw, vb, ot = clog2(cfg.nf), w.v_bits, cfg.output_type
+    own, vb, ot = cfg.form != "reuse", w.v_bits, cfg.output_type
     snf = cfg.nf if own else cfg.stat_words
-    ev, rs = cfg.stat_exponent, cfg.shift + cfg.gamma_frac_bits
-    depth = max(cfg.buffer_words, 1)
     return (
         _width_context(w)
         | _names(cfg)
+        | frame_context(cfg, EVAL_STAGES)
         | dict(
-            name=cfg.name,
             form=cfg.form,
             own=own,
-            channels=cfg.channels,
-            height=cfg.height,
-            width=cfg.width,
-            hw=cfg.num_vectors,
-            pe=cfg.pe,
-            nf=cfg.nf,
-            cycles=cfg.cycles_per_frame,
-            in_type=cfg.input_type.name,
-            out_type=ot.name,
-            acc_type=cfg.acc_type.name,
-            mu_type=cfg.mu_type.name,
             t_type=cfg.table_type.name,
             stat_channels=cfg.stat_channels or cfg.channels,
-            kfrac=cfg.mu_frac_bits,
             gf=cfg.gamma_frac_bits,
-            ev=ev,
-            rs=rs,
-            x_signed=cfg.input_type.signed,
-            mu_signed=cfg.mu_type.signed,
+            ev=cfg.stat_exponent,
+            rs=cfg.shift + cfg.gamma_frac_bits,
             t_signed=cfg.table_type.signed,
-            in_w=cfg.pe * w.in_bits,
-            out_w=cfg.pe * w.out_bits,
-            mu_w=cfg.pe * w.mu_bits,
-            snw=cfg.pe * w.stat_bits,
             enw=cfg.pe * w.stat_bits,
             gbw=cfg.pe * w.table_bits,
-            depth=depth,
-            slack=cfg.buffer_words - cfg.cycles_per_frame,
-            buffer_style=buffer_style(cfg.pe * cfg.input_type.bits, depth),
-            aw=clog2(depth),
-            cntw=width(0, depth, False),
-            nfw=nfw,
-            vw=clog2(cfg.num_vectors),
             snf=snf,
             snfw=clog2(snf),
             s_index="e_nf" if own else "e_snf",
-            g=g,
-            groups=cfg.pe // g,
-            steps=cfg.eval_steps,
-            kw=clog2(cfg.eval_steps),
-            jw=clog2(cfg.pe // g),
             tdepth=1 << vb,
-            bank_depth=(2 << nfw) if cfg.nf > 1 else 2,
-            bank_waddr=f"{{e_par, enf{EVAL_STAGES}}}" if cfg.nf > 1 else "e_par",
-            ed=EVAL_STAGES,
-            bank_raddr="{r_par, r_nf}" if cfg.nf > 1 else "r_par",
             v_min=-(1 << (vb - 1)),
             v_max=(1 << (vb - 1)) - 1,
             out_min=ot.min,

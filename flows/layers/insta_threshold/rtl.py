@@ -12,13 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from flows.datatypes import INT, pack_words
-from flows.hwmodel.memory import buffer_style
-from flows.hwmodel.ranges import width
-from flows.hwmodel.structure import clog2
 from flows.layers.backends import LayerRTL, memory_image
 from flows.layers.checks import checked_param
 from flows.layers.insta_se.rtl import reader_context, se_sub_block
-from flows.layers.insta_statistics import check_mu_range
+from flows.layers.insta_statistics import check_mu_range, frame_context
 from flows.layers.insta_threshold.config import EVAL_STAGES, InstaThreshold
 from flows.layers.insta_threshold.golden import check_params
 from flows.layers.insta_threshold.widths import InstaThresholdWidths, hw_offsets, tanh_type, widths
@@ -35,53 +32,20 @@ def _width_context(w: InstaThresholdWidths) -> dict:
 
 def _context(cfg: InstaThreshold) -> dict:
     w = widths(cfg)
-    t, g = cfg.input_type, cfg.num_evaluators
+    t = cfg.input_type
     lo, hi = t.min, t.max + 1  # the clamp of Threshold: always passed / never passed
-    nfw = clog2(cfg.nf)
     return (
         _width_context(w)
+        | frame_context(cfg, EVAL_STAGES)
         | dict(
-            name=cfg.name,
-            channels=cfg.channels,
-            height=cfg.height,
-            width=cfg.width,
-            hw=cfg.num_vectors,
-            pe=cfg.pe,
-            nf=cfg.nf,
-            cycles=cfg.cycles_per_frame,
-            in_type=t.name,
-            acc_type=cfg.acc_type.name,
             t_type=cfg.threshold_type.name,
             exponent=cfg.exponent,
-            x_signed=t.signed,
-            in_w=cfg.pe * t.bits,
-            snw=cfg.pe * w.stat_bits,
             lb=w.threshold_bits + 1,
             bw=cfg.pe * (w.threshold_bits + 1),
-            depth=cfg.buffer_words,
-            buffer_style=buffer_style(cfg.pe * t.bits, cfg.buffer_words),
-            slack=cfg.buffer_words - cfg.cycles_per_frame,
-            aw=clog2(cfg.buffer_words),
-            cntw=width(0, cfg.buffer_words, False),
-            nfw=nfw,
-            vw=clog2(cfg.num_vectors),
-            g=g,
-            groups=cfg.pe // g,
-            steps=cfg.eval_steps,
-            kw=clog2(cfg.eval_steps),
-            jw=clog2(cfg.pe // g),
-            bank_depth=(2 << nfw) if cfg.nf > 1 else 2,
-            bank_waddr=f"{{e_par, enf{EVAL_STAGES}}}" if cfg.nf > 1 else "e_par",
-            ed=EVAL_STAGES,
-            bank_raddr="{r_par, r_nf}" if cfg.nf > 1 else "r_par",
             th_lo=lo,
             th_hi=hi,
             mu_file=f"{cfg.name}_mu.mem",
-            mu_type=cfg.mu_type.name,
             mu_b=cfg.mu_type.bits,
-            mu_w=cfg.pe * cfg.mu_type.bits,
-            mu_signed=cfg.mu_type.signed,
-            kfrac=cfg.mu_frac_bits,
             a_file=f"{cfg.name}_a.mem",
             m_file=f"{cfg.name}_m.mem",
             neg_file=f"{cfg.name}_neg.mem",
