@@ -5,6 +5,9 @@ InstaPReLU (docs/numerics.md section 8; docs/insta.md, "Architecture"):
 
 its types and bounds, and the rule for how many threshold (or gamma) evaluators keep up with one
 frame: both blocks share the write side (hw/templates/_insta_write_side.v.j2) and its snapshot.
+Also what the two kinds share beyond the statistic: their frame geometry (`InstaFrame`), the
+template parameters of the write side and the evaluator banks (`frame_context`), the HLS
+typedefs of the write side (`write_side_typedefs`) and the kernels' summary line.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from flows.errors import ConfigError
 from flows.hwmodel.memory import buffer_style
 from flows.hwmodel.ranges import smallest_type, width
 from flows.hwmodel.structure import clog2
+from flows.layers.backends import ctype, type_ctype
 
 # The evaluator must have read the snapshot of frame k (eval_steps reads after 6 cycles of
 # accumulate pipeline and start) before frame k+1's last vector starts to overwrite it.
@@ -74,6 +78,8 @@ class InstaFrame:
     height: int
     width: int
     pe: int
+    input_type: DataType
+    mu_frac_bits: int
     _se_macs: int | None
 
     @property
@@ -89,6 +95,11 @@ class InstaFrame:
     def cycles_per_frame(self) -> int:
         """Steady state: one word per cycle on every port."""
         return self.num_vectors * self.nf
+
+    @property
+    def max_deviation(self) -> int:
+        """max |x 2^k - mu| with x and mu in the input range: (2^n - 1) 2^k."""
+        return (self.input_type.max - self.input_type.min) << self.mu_frac_bits
 
     @property
     def min_evaluators(self) -> int | None:
@@ -127,3 +138,24 @@ def frame_context(cfg: InstaFrame, eval_stages: int) -> dict:
         bank_waddr=f"{{e_par, enf{eval_stages}}}" if cfg.nf > 1 else "e_par",
         ed=eval_stages, bank_raddr="{r_par, r_nf}" if cfg.nf > 1 else "r_par",
     )  # fmt: skip
+
+
+def write_side_typedefs(cfg: InstaFrame) -> list[tuple[str, str]]:
+    """The HLS typedefs of the write side both INSTA kernels share (insta_common.hpp), from exact
+    ranges: x 2^k, mu, d = x 2^k - mu, d^3 and S."""
+    t, k, dev = cfg.input_type, cfg.mu_frac_bits, cfg.max_deviation
+    return [
+        ("shifted_t", ctype(t.min << k, t.max << k)),
+        ("mu_t", type_ctype(cfg.mu_type)),
+        ("d_t", ctype(-dev, dev)),
+        ("cube_t", ctype(-(dev**3), dev**3)),
+        ("acc_t", type_ctype(cfg.acc_type)),
+    ]
+
+
+def ports_summary(cfg: InstaFrame, kind: str) -> str:
+    """An INSTA kernel's one-line summary: form, map, folding, evaluators, input type."""
+    return (
+        f"{kind}, {cfg.height}x{cfg.width}x{cfg.channels} pe={cfg.pe} "
+        f"evaluators={cfg.num_evaluators}, {cfg.input_type} in"
+    )

@@ -12,7 +12,7 @@ from flows.hwmodel.ranges import product_range, width
 from flows.layers.backends import HlsKernel, cpp_array, ctype, lane_rows, policy, type_ctype
 from flows.layers.insta_prelu.config import InstaPReLU, check_emittable, param
 from flows.layers.insta_se.hls import se_arrays, se_types, table_rows
-from flows.layers.insta_threshold.hls import ports_summary
+from flows.layers.insta_statistics import ports_summary, write_side_typedefs
 
 
 def _lanes(cfg: InstaPReLU, values) -> list[list[int]]:
@@ -25,7 +25,6 @@ PRELU_KERNELS = {"alpha": "InstaPReLUOwn", "reuse": "InstaPReLUReuse", "se": "In
 def _prelu_types(cfg: InstaPReLU) -> tuple[list[tuple[str, str]], list[tuple[str, str, int]]]:
     """(typedefs, extra constants) of the layer configuration (insta_prelu.hpp)."""
     t, k, gf = cfg.input_type, cfg.mu_frac_bits, cfg.gamma_frac_bits
-    dev = (t.max - t.min) << k
     acc = cfg.acc_type.bounds
     vsum = product_range(INT(cfg.mantissa_bits).bounds, acc)
     vsum = (vsum[0] + INT(cfg.offset_bits).min, vsum[1] + INT(cfg.offset_bits).max)
@@ -35,12 +34,7 @@ def _prelu_types(cfg: InstaPReLU) -> tuple[list[tuple[str, str]], list[tuple[str
     y = product_range(cfg.mul_type.bounds, dg)
     y = (y[0] + cfg.add_type.min, y[1] + cfg.add_type.max)
     y_shift = cfg.shift + gf
-    types = [
-        ("shifted_t", ctype(t.min << k, t.max << k)),
-        ("mu_t", type_ctype(cfg.mu_type)),
-        ("d_t", ctype(-dev, dev)),
-        ("cube_t", ctype(-(dev**3), dev**3)),
-        ("acc_t", type_ctype(cfg.acc_type)),
+    types = write_side_typedefs(cfg) + [
         ("mv_t", type_ctype(INT(cfg.mantissa_bits))),
         ("bv_t", type_ctype(INT(cfg.offset_bits))),
         ("v_t", type_ctype(INT(cfg.v_bits))),

@@ -35,15 +35,14 @@ class InstaPReLUWidths:
 
 
 def widths(cfg: InstaPReLU) -> InstaPReLUWidths:
-    t, k, gf = cfg.input_type, cfg.mu_frac_bits, cfg.gamma_frac_bits
-    dmax = (t.max - t.min) << k  # |x 2^k - mu| with mu clamped onto the input range
+    t, gf = cfg.input_type, cfg.gamma_frac_bits
     mt, bt = INT(cfg.mantissa_bits), INT(cfg.offset_bits)
     p_lo, p_hi = product_range(mt.bounds, cfg.acc_type.bounds)
     tt = cfg.table_type
     d_lo, d_hi = (t.min << gf) - tt.max, (t.max << gf) - tt.min  # x 2^G - gamma
     y_lo, y_hi = product_range((d_lo, d_hi), cfg.mul_type.bounds)
     return InstaPReLUWidths(
-        cube=cube_widths(dmax),
+        cube=cube_widths(cfg.max_deviation),
         in_bits=t.bits,
         mu_bits=cfg.mu_type.bits,
         stat_bits=cfg.acc_type.bits,

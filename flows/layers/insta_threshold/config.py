@@ -122,11 +122,6 @@ class InstaThreshold(InstaFrame):
         return refined_mu_type(self.input_type, self.mu_frac_bits)
 
     @property
-    def max_deviation(self) -> int:
-        """max |x 2^k - mu| with x and mu in the input range: (2^n - 1) 2^k."""
-        return (self.input_type.max - self.input_type.min) << self.mu_frac_bits
-
-    @property
     def acc_type(self) -> DataType:
         """S_c: |S| <= H*W*((2^n - 1) 2^k)^3, at most INT(3(n + k) + ceil(log2(H*W)) + 1)
         (numerics 8)."""

@@ -12,7 +12,7 @@ from flows.hwmodel.ranges import product_range, width
 from flows.layers.backends import HlsKernel, cpp_array, ctype, lane_rows, policy, type_ctype
 from flows.layers.checks import checked_param
 from flows.layers.insta_se.hls import se_arrays, se_types, table_rows
-from flows.layers.insta_statistics import check_mu_range
+from flows.layers.insta_statistics import check_mu_range, ports_summary, write_side_typedefs
 from flows.layers.insta_threshold.config import InstaThreshold
 from flows.layers.insta_threshold.golden import check_params
 from flows.layers.insta_threshold.widths import hw_offsets, offset_range, tanh_range
@@ -24,30 +24,16 @@ def _lanes(cfg: InstaThreshold, values) -> list[list[int]]:
     return lane_rows(values, cfg.channels, cfg.pe)
 
 
-def ports_summary(cfg, kind: str) -> str:
-    """The kernel's one-line summary: form, map, folding, evaluators, input type."""
-    return (
-        f"{kind}, {cfg.height}x{cfg.width}x{cfg.channels} pe={cfg.pe} "
-        f"evaluators={cfg.num_evaluators}, {cfg.input_type} in"
-    )
-
-
 def _threshold_types(cfg: InstaThreshold) -> list[tuple[str, str]]:
     """typedefs of the layer configuration (insta_threshold.hpp), from exact ranges. The operand
     of M is S, or for INSTA-Th+ the tanh table entry. With k = mu_frac_bits, x 2^k, mu and
     d = x 2^k - mu are k bits wider and S 3k bits (numerics 8)."""
-    t, e, k = cfg.input_type, cfg.exponent, cfg.mu_frac_bits
-    dev = cfg.max_deviation  # (2^n - 1) 2^k
+    e = cfg.exponent
     operand = cfg.acc_type.bounds if cfg.se is None else tanh_range(cfg)
     mant = cfg.mantissa_type.bounds
     offs = offset_range(cfg)  # A' = A + 2^E - 1 or A + 2^E
     prod = product_range(mant, operand)
-    types = [
-        ("shifted_t", ctype(t.min << k, t.max << k, t.bits)),
-        ("mu_t", type_ctype(cfg.mu_type)),
-        ("d_t", ctype(-dev, dev)),
-        ("cube_t", ctype(-(dev**3), dev**3)),
-        ("acc_t", type_ctype(cfg.acc_type)),
+    types = write_side_typedefs(cfg) + [
         ("mant_t", type_ctype(cfg.mantissa_type)),
         ("offs_t", ctype(*offs)),
         ("sum_t", f"ap_int<{width(offs[0] + prod[0], offs[1] + prod[1], True, max(2, e + 2))}>"),
