@@ -2,9 +2,10 @@
 
 Stream words must have the same number of lanes at both ends of every stream (producer PE =
 consumer SIMD/PE; no width converter yet). Which config field sets which ports' lanes, and which
-dimension it must divide, is the kind's `LayerKind.folds` (flows/layers/registry.py). `auto_fold` picks, for a target number of cycles per
-frame, the cheapest folding that meets it on chains and on residual DAGs (forks, joins, per-frame
-side streams); `apply_folding` applies an explicit {layer: {"simd": s, "pe": p}} map and checks it.
+dimension it must divide, is the kind's `LayerKind.folds` (flows/layers/registry.py). `auto_fold`
+picks, for a target number of cycles per frame, the cheapest folding that meets it on chains and
+on residual DAGs (forks, joins, per-frame side streams); `apply_folding` applies an explicit
+{layer: {"simd": s, "pe": p}} map and checks it.
 
 How `auto_fold` works (docs/flow.md, Folding):
 

@@ -1,4 +1,5 @@
-"""Numpy reference of the INSTA modules (docs/models.md section 3; INSTA-BNN supplementary section C).
+"""Numpy reference of the INSTA modules (docs/models.md section 3; INSTA-BNN supplementary,
+section C).
 
 These functions define what the `flows.custom_ops` nodes compute, in float32 like the PyTorch
 model. Per image n and channel c over the H x W positions of the input x (NCHW):

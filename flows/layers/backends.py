@@ -66,7 +66,8 @@ def policy(t: DataType) -> str:
 
 
 def word_literal(value: int, bits: int) -> str:
-    """A packed word as a C++ initialiser: a hex literal up to 64 bits, else ap_uint's string ctor."""
+    """A packed word as a C++ initialiser: a hex literal up to 64 bits, else ap_uint's string
+    constructor."""
     digits = f"0x{value:0{(bits + 3) // 4}x}"
     if bits > 64:
         return f'ap_uint<{bits}>("{digits}", 16)'

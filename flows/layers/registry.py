@@ -53,8 +53,9 @@ class LayerKind:
     """Everything the flow knows about one kind of layer.
 
     Numerics (every kind):
-      config (its class name is the kind's `name`), execute; `output_types(cfg, input_types)` infers the output stream types
-      (None: the config's `output_types`, else its `output_type` on every output); `exact`:
+      config (its class name is the kind's `name`), execute; `output_types(cfg, input_types)`
+      infers the output stream types (None: the config's `output_types`, else its `output_type`
+      on every output); `exact`:
       False where the integer arithmetic differs from the float model by construction
       (docs/numerics.md sections 6, 9, 10), which is how the agreement check explains a flip.
 

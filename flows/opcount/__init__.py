@@ -2,9 +2,9 @@
 
 Follows the INSTA-BNN supplementary, section C, in the papers' FP32 convention (not the integer
 hardware): `OPs = FLOPs + BOPs / 64`, only multiplications count (one MAC = one FLOP or one BOP),
-binary weights are 1 bit, SE weights 8 bits, every other parameter 32 bits. The per-op rules live in
-`flows.opcount.rules` (standard ops) and `flows.opcount.insta_rules` (the INSTA custom ops); every reading of an
-ambiguous rule is stated there and in docs/ops.md.
+binary weights are 1 bit, SE weights 8 bits, every other parameter 32 bits. The per-op rules live
+in `flows.opcount.rules` (standard ops) and `flows.opcount.insta_rules` (the INSTA custom ops);
+every reading of an ambiguous rule is stated there and in docs/ops.md.
 
     report = count_ops("build/insta_resnet18/insta_resnet18.onnx")
     report.ops, report.params_bits, report.to_json()
@@ -38,8 +38,9 @@ def count_ops(model_or_path: str | Path | ModelWrapper | onnx.ModelProto) -> Ops
     """Count FLOPs, BOPs and parameters of a QONNX model, one row per costed node.
 
     The model (a path, ModelWrapper or ModelProto) is validated and cleaned with qonnx's
-    `cleanup_model`, keeping the exporter's node names (flows.opcount.load). Raises UnsupportedOpError for an op without a rule,
-    naming the op and the node, and UnsupportedPatternError for a tensor without a static shape.
+    `cleanup_model`, keeping the exporter's node names (flows.opcount.load). Raises
+    UnsupportedOpError for an op without a rule, naming the op and the node, and
+    UnsupportedPatternError for a tensor without a static shape.
     """
     model, label = read_model(model_or_path)
     view = GraphView(model)

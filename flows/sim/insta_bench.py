@@ -3,11 +3,11 @@ golden model.
 
 `m_axis` carries the activations of frame k, `m_axis_delay` the input of frame k (the shortcut)
 and, with `statistic_output`, `m_axis_stat` the S vector of frame k (C/PE words per frame); all are
-compared word for word with the golden function (flows/layers/insta_threshold/golden.py). Run from pytest through
-`flows.sim.runner.run_bench(..., module="flows.sim.insta_bench")`, which passes the case file
-(the golden Node, the frames, a seed, the result path) as `+case=<path>`. Driver, back-pressure
-and monitors (the AXI-Stream protocol checkers of all three ports) are in flows/sim/axis.py; the
-checker is layer_bench's.
+compared word for word with the golden function (flows/layers/insta_threshold/golden.py). Run from
+pytest through `flows.sim.runner.run_bench(..., module="flows.sim.insta_bench")`, which passes the
+case file (the golden Node, the frames, a seed, the result path) as `+case=<path>`. Driver,
+back-pressure and monitors (the AXI-Stream protocol checkers of all three ports) are in
+flows/sim/axis.py; the checker is layer_bench's.
 """
 
 from __future__ import annotations

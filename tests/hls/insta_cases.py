@@ -4,16 +4,17 @@ and frames that reach every edge, and their golden outputs, each built once.
 The kernels (docs/insta.md has the hardware; docs/hardware.md the HLS conventions):
 
 * `InstaThreshold` (INSTA-Th, `flows/layers/insta_threshold/`): `hls/include/insta_threshold.hpp`,
-  top `hls/templates/insta.cpp.j2`, emitter `flows/layers/insta_threshold/hls.py`. Per call one frame: read it
-  into a buffer while `S_c = sum (x 2^k - mu_c)^3` accumulates exactly (`acc_type`; mu on a grid
-  2^-k finer than x's, k = `mu_frac_bits`, 0 or 4 here), evaluate
+  top `hls/templates/insta.cpp.j2`, emitter `flows/layers/insta_threshold/hls.py`. Per call one
+  frame: read it into a buffer while `S_c = sum (x 2^k - mu_c)^3` accumulates exactly
+  (`acc_type`; mu on a grid 2^-k finer than x's, k = `mu_frac_bits`, 0 or 4 here), evaluate
   `th_c = clamp((A'_c + M_c S_c) >> E, min, max + 1)` with `A' = A + 2^E - 1` (sigma > 0, ceil) or
   `A + 2^E` (sigma < 0, floor + 1) by G evaluators, then emit `(x >= th) XOR (sigma < 0)` on `out`
   and the buffered word on `out_delay` (numerics section 9); `out_stat` carries S
   (`statistic_output`).
 * `InstaPReLU` (`flows/layers/insta_prelu/`), forms "alpha" (own S with `mu_frac_bits`, frame
   buffered) and "reuse" (S of the INSTA-Th on a second input `in_stat`, C_stat/PE words per frame
-  read before the frame; no buffer): `hls/include/insta_prelu.hpp`, same template, emitter `insta_prelu/hls.py`.
+  read before the frame; no buffer): `hls/include/insta_prelu.hpp`, same template, emitter
+  `insta_prelu/hls.py`.
   v = sat(rne((Mv S + Bv) 2^-Ev)), the gamma table (one copy per evaluator), d = x 2^Gf - g, the
   slope by the sign of d, y = sat(rne((f d + add) 2^-(shift + Gf))), round half to even written
   out (`InstaRne` in `hls/include/insta_common.hpp`). Refused: PE not dividing C_stat, mu

@@ -1,7 +1,8 @@
-"""The SE block of INSTA-Th+ / INSTA-PReLU+ in integers (docs/insta.md; docs/numerics.md section 10).
+"""The SE block of INSTA-Th+ / INSTA-PReLU+ in integers (docs/insta.md; docs/numerics.md
+section 10).
 
-Float (flows.custom_ops.insta_reference.se_block): v = FC2(ReLU(FC1(m3))) with 8-bit weights w1 (H x C), w2
-(C x H) and per-output-channel steps s1, s2. Once per frame, from the exact statistic S of the
+Float (flows.custom_ops.insta_reference.se_block): v = FC2(ReLU(FC1(m3))) with 8-bit weights
+w1 (H x C), w2 (C x H) and per-output-channel steps s1, s2. Once per frame, from the exact statistic S of the
 module (m3_c = S_c * k_c, k_c = 1 / (H W sigma_x^3) in the units of S):
 
     m3_c = sat_INT8(rne(Mm_c * S_c * 2^-m3_shift))        m3 on the grid 2^-m3_exponent
@@ -21,7 +22,7 @@ A sub-block, not a layer kind: the INSTA-Th+ and INSTA-PReLU+ kinds instantiate 
 
 * `config`    SEConfig, the pipeline drains and the MAC schedule (`pick_macs`)
 * `golden`    `se_v` (the integer SE) and `fold_se` (float -> integer)
-* `widths`    the exact accumulator and rescaler widths, shared by the RTL, the HLS and the estimator
+* `widths`    the exact accumulator and rescaler widths (the RTL, the HLS and the estimator)
 * `rtl`       the InstaSE sub-block (hw/templates/insta_se.v.j2) and the statistic reader
 * `hls`       the SE members of an INSTA+ kernel's configuration (hls/include/insta_se.hpp)
 * `estimate`  the SE path of an INSTA+ block

@@ -1,10 +1,10 @@
-"""RTL of the integer SE block of INSTA-Th+ / INSTA-PReLU+ (hw/templates/insta_se.v.j2; docs/insta.md,
-"InstaSE RTL").
+"""RTL of the integer SE block of INSTA-Th+ / INSTA-PReLU+ (hw/templates/insta_se.v.j2;
+docs/insta.md, "InstaSE RTL").
 
 A sub-block, not a layer kind: the INSTA-Th+ and INSTA-PReLU+ blocks instantiate it
-(`se_sub_block`; their statistic reader: `reader_context`). Per frame it takes the statistic S (C values of
-INT(stat_bits), `lanes` per word) on `s_axis` and returns v (C values of INT(v_bits), `lanes` per
-word) on `m_axis`, bit-exact to `flows.layers.insta_se.se_v`:
+(`se_sub_block`; their statistic reader: `reader_context`). Per frame it takes the statistic S
+(C values of INT(stat_bits), `lanes` per word) on `s_axis` and returns v (C values of
+INT(v_bits), `lanes` per word) on `m_axis`, bit-exact to `flows.layers.insta_se.se_v`:
 
     m3 = sat_INT8(rne(Mm*S >> m3_shift))                  L rescalers, as S arrives
     h  = sat_UINT8(rne(Mh*max(w1 @ m3, 0) >> hidden_shift)) FC1 on M MACs, then M rescalers

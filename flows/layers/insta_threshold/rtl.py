@@ -1,5 +1,6 @@
 """The RTL parameters of InstaThreshold (hw/templates/insta_threshold.v.j2 with the write side
-_insta_write_side.v.j2 and, for INSTA-Th+ or the statistic port, the reader _insta_stat_reader.v.j2).
+_insta_write_side.v.j2 and, for INSTA-Th+ or the statistic port, the reader
+_insta_stat_reader.v.j2).
 
 The module has one input and two output streams: `m_axis` carries PE BIPOLAR bits per word,
 `m_axis_delay` the input words one frame later, for the residual shortcut (docs/insta.md); with
