@@ -107,7 +107,8 @@ class FloatPReLU:
 class FloatInsta:
     """An INSTA custom op (`module` "threshold" or "prelu") on an H x W x C map, float32 as
     `flows.custom_ops.insta_reference`. Threshold outputs: [y, m3 (1 x C)]; a reuse-form PReLU
-    has m3 as its second input. Parameters are the op's named inputs (mu, sigma, beta, alpha, ...)."""
+    has m3 as its second input. Parameters are the op's named inputs (mu, sigma, beta, alpha,
+    ...)."""
 
     name: str
     module: str

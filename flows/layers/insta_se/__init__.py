@@ -2,8 +2,8 @@
 section 10).
 
 Float (flows.custom_ops.insta_reference.se_block): v = FC2(ReLU(FC1(m3))) with 8-bit weights
-w1 (H x C), w2 (C x H) and per-output-channel steps s1, s2. Once per frame, from the exact statistic S of the
-module (m3_c = S_c * k_c, k_c = 1 / (H W sigma_x^3) in the units of S):
+w1 (H x C), w2 (C x H) and per-output-channel steps s1, s2. Once per frame, from the exact
+statistic S of the module (m3_c = S_c * k_c, k_c = 1 / (H W sigma_x^3) in the units of S):
 
     m3_c = sat_INT8(rne(Mm_c * S_c * 2^-m3_shift))        m3 on the grid 2^-m3_exponent
     h_j  = sat_UINT8(rne(Mh_j * max(w1 m3, 0)_j * 2^-hidden_shift))
