@@ -106,9 +106,8 @@ def _check_name(name: str) -> None:
 def emit_layer(node: Node, outdir: Path) -> list[Path]:
     """Write `<node.name>.v` (module `node.name`), its memory init files and its sub-blocks'
     files; return the paths."""
-    main_ports(node.config)  # a kind without hardware: the error that names the kinds with it
+    layer = layer_rtl(node)  # a kind without hardware: the error that names the kinds with it
     _check_name(node.name)
-    layer = layer_rtl(node)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     ctx = _base_context(node.config) | layer.context
