@@ -21,6 +21,7 @@ from flows.layers import (
     sliding_window,
     threshold,
     transient,
+    width_converter,
 )
 from flows.layers.add_streams import AddStreams
 from flows.layers.affine import Affine
@@ -45,6 +46,7 @@ from flows.layers.transient import (
     Requant,
     Sign,
 )
+from flows.layers.width_converter import StreamWidthConverter
 
 KINDS: tuple[LayerKind, ...] = (
     mvau.XNOR_KIND,
@@ -61,6 +63,7 @@ KINDS: tuple[LayerKind, ...] = (
     add_streams.KIND,
     insta_threshold.KIND,
     insta_prelu.KIND,
+    width_converter.KIND,
     *transient.KINDS,
 )
 for _kind in KINDS:
@@ -87,6 +90,7 @@ __all__ = [
     "MatMul",
     "MaxPool",
     "Sign",
+    "StreamWidthConverter",
     "SlidingWindow",
     "Threshold",
     "XnorMVAU",

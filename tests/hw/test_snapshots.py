@@ -29,6 +29,7 @@ from flows.layers import (
     LabelSelect,
     MaxPool,
     RPReLU,
+    StreamWidthConverter,
     Threshold,
     XnorMVAU,
 )
@@ -161,6 +162,12 @@ def _insta_plus(d: Path) -> list[Path]:
     return files + rtl.emit_layer(pr, d)
 
 
+def _width_converter(d: Path) -> list[Path]:
+    cfg = StreamWidthConverter("snap_width_converter", channels=6, input_type=INT(3), in_lanes=2,
+                               out_lanes=3)  # fmt: skip
+    return rtl.emit_layer(Node(cfg, [], []), d)
+
+
 CASES = {
     "xnor_mvau": _xnor,
     "int_mvau": _int,
@@ -174,6 +181,7 @@ CASES = {
     "pools": _pools,
     "insta": _insta,
     "insta_plus": _insta_plus,
+    "width_converter": _width_converter,
 }
 
 

@@ -21,6 +21,7 @@ from flows.layers import (
     MaxPool,
     RPReLU,
     SlidingWindow,
+    StreamWidthConverter,
     Threshold,
     XnorMVAU,
 )
@@ -64,6 +65,9 @@ def examples() -> dict[str, Node]:
                                                    copies=3, pe=2), n_out=3),
         "AddStreams": _node(AddStreams("ex_add", channels=4, input_types=(INT(8), INT(9)), pe=2),
                             n_in=2),
+        "StreamWidthConverter": _node(StreamWidthConverter("ex_dwc", channels=6,
+                                                           input_type=INT(5), in_lanes=2,
+                                                           out_lanes=3, num_vectors=2)),
     }  # fmt: skip
     forms = {"alpha": "InstaPReLU", "reuse": "InstaPReLU (reuse)"}
     out["InstaThreshold"] = insta_case(THRESHOLD_CONFIGS[0].name).node
