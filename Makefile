@@ -5,9 +5,11 @@ TARGET  ?= ulx3s
 CLOCK   ?= 100
 JOBS    ?= 2
 OUT     ?= build
+# Folding: FPS=frames/s at CLOCK, or CYCLES=cycles per frame; neither: the fastest design that fits.
+SPEED   := $(if $(FPS),--fps $(FPS)) $(if $(CYCLES),--target-cycles $(CYCLES))
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup test test-all lint format train export bitstream parity report clean doctor ops bench-golden synth-baselines snapshots
+.PHONY: setup test test-all lint format train export bitstream parity report explore clean doctor ops bench-golden synth-baselines snapshots bench-explore
 
 setup:                     ## venv + Python deps + Verilator/Icarus/Yosys/nextpnr (idempotent)
 	@bash scripts/setup.sh
@@ -34,17 +36,20 @@ train:
 export:
 	$(PY) -m flows export --model $(MODEL) --out $(OUT)
 
-bitstream:                 ## MODEL=... TARGET=... [CLOCK=MHz]: model -> QONNX -> RTL -> bitstream
-	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --clock $(CLOCK) --out $(OUT)
+bitstream:                 ## MODEL=... TARGET=... [CLOCK=MHz] [FPS=|CYCLES=]: model -> QONNX -> RTL -> bitstream
+	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --clock $(CLOCK) $(SPEED) --out $(OUT)
 
 parity:
-	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --out $(OUT) --until parity
+	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --clock $(CLOCK) $(SPEED) --out $(OUT) --until parity
 
 ops:                       ## MODEL=... or FILE=x.onnx: the papers' OPs/params accounting (docs/ops.md)
 	$(PY) -m flows ops $(if $(FILE),--file $(FILE),--model $(MODEL)) --out $(OUT)
 
 report:
-	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --out $(OUT) --until estimate
+	$(PY) -m flows build --model $(MODEL) --target $(TARGET) --clock $(CLOCK) $(SPEED) --out $(OUT) --until estimate
+
+explore:                   ## MODEL=... TARGET=... [FPS=]: Pareto front + fastest fit (OUT/MODEL/TARGET/explore.json)
+	$(PY) -m flows explore --model $(MODEL) --target $(TARGET) --clock $(CLOCK) $(if $(FPS),--fps $(FPS)) --out $(OUT)
 
 bench-golden:              ## images/s: integer graph vs Brevitas float vs qonnx (build/bench/golden.json)
 	$(PY) benchmarks/golden.py --out $(OUT)/bench/golden.json

@@ -19,6 +19,7 @@ def _build(args) -> int:
         target=args.target,
         clock_mhz=args.clock,
         target_cycles=args.target_cycles,
+        fps=args.fps,
         popcount_stages=args.popcount_stages,
         parity_images=args.parity_images,
         until=args.until,
@@ -37,6 +38,46 @@ def _export(args) -> int:
     step_checkpoint(ctx)
     step_export(ctx)
     print(f"exported {ctx.onnx}")
+    return 0
+
+
+def _explore(args) -> int:
+    """The Pareto front, the fastest design that fits and (--fps) the cheapest reaching it."""
+    from flows import build as b
+    from flows import explore, targets
+    from flows.artifacts import write_json
+
+    tgt = targets.get(args.target)
+    cfg = b.BuildConfig(
+        model=None if args.file else args.model,
+        onnx_file=str(args.file) if args.file else None,
+        target=tgt.name,
+        clock_mhz=args.clock,
+        out_root=str(args.out),
+    )
+    name = cfg.model or Path(cfg.onnx_file).stem
+    ctx = b.BuildContext(cfg, Path(args.out) / name / tgt.name)
+    ctx.summary = {"model": name}
+    if cfg.model:
+        b.step_checkpoint(ctx)
+        b.step_export(ctx)
+    else:
+        ctx.onnx = Path(cfg.onnx_file)
+    b.step_streamline(ctx)
+    result = {"model": name} | explore.explore_report(
+        ctx.graph, tgt, args.clock, args.fps, args.points
+    )
+    path = write_json(ctx.out / "explore.json", result)
+    print(f"Pareto front of {name} on {tgt.name} at {args.clock:g} MHz:")
+    print(explore.format_rows(result["pareto"]))
+    best = result["fastest_fitting"]
+    print("fastest that fits:" if best else f"none fits: {result['no_fit']}")
+    if best:
+        print(explore.format_rows([best]).split("\n", 2)[2])
+    if "for_fps" in result:
+        print(f"cheapest for {args.fps:g} frames/s:")
+        print(explore.format_rows([result["for_fps"]]).split("\n", 2)[2])
+    print(f"written {path}")
     return 0
 
 
@@ -69,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--file", type=Path, help="a QONNX file instead of a model from the zoo")
     b.add_argument("--target", default="ulx3s")
     b.add_argument("--clock", type=float, default=100.0, help="requested clock in MHz")
-    b.add_argument("--target-cycles", type=int, default=256, help="cycles per frame to fold for")
+    speed = b.add_mutually_exclusive_group()
+    speed.add_argument("--target-cycles", type=int, help="fold for this many cycles per frame")
+    speed.add_argument(
+        "--fps", type=float, help="fold for frames/s at --clock (default: fastest that fits)"
+    )
     b.add_argument("--popcount-stages", type=int, default=2)
     b.add_argument("--parity-images", type=int, default=100)
     b.add_argument("--folding", type=Path, help='JSON {"layer": {"simd": s, "pe": p}} to apply')
@@ -80,6 +125,16 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--model", default="digits_bnn")
     e.add_argument("--out", type=Path, default=Path("build"))
     e.set_defaults(fn=_export)
+    x = sub.add_parser("explore", help="design-space exploration: Pareto front, fastest fit")
+    xsrc = x.add_mutually_exclusive_group()
+    xsrc.add_argument("--model", default="digits_bnn")
+    xsrc.add_argument("--file", type=Path, help="a QONNX file instead of a model from the zoo")
+    x.add_argument("--target", default="ulx3s")
+    x.add_argument("--clock", type=float, default=100.0, help="clock in MHz")
+    x.add_argument("--fps", type=float, help="also the cheapest design for these frames/s")
+    x.add_argument("--points", type=int, default=16, help="targets swept for the Pareto front")
+    x.add_argument("--out", type=Path, default=Path("build"), help="writes OUT/<name>/<target>/")
+    x.set_defaults(fn=_explore)
     o = sub.add_parser("ops", help="the papers' OPs / parameter accounting (docs/ops.md)")
     osrc = o.add_mutually_exclusive_group()
     osrc.add_argument("--model", default="digits_bnn", help="a zoo model, exported first")

@@ -33,7 +33,8 @@ class BuildConfig:
     onnx_file: str | None = None
     target: str = "ulx3s"
     clock_mhz: float = 100.0
-    target_cycles: int = 256
+    target_cycles: int | None = None  # fold for this many cycles per frame, or
+    fps: float | None = None  # for this many frames/s at clock_mhz; neither: the fastest that fits
     popcount_stages: int = 2
     parity_images: int = 100
     seed: int = 0
@@ -129,17 +130,31 @@ def step_agreement(ctx: BuildContext) -> None:
 
 
 def step_fold(ctx: BuildContext) -> None:
+    """Fold (docs/flow.md, Folding and Exploration): for --target-cycles, for --fps at the clock,
+    or, with neither, the fastest design that fits the target; then the --folding file on top."""
     from dataclasses import replace
 
+    from flows import explore
     from flows.layers import XnorMVAU
 
-    g = folding.auto_fold(ctx.graph, ctx.cfg.target_cycles)
-    if ctx.cfg.folding_file:
-        g = folding.apply_folding(g, folding.load_folding(Path(ctx.cfg.folding_file)))
+    c, tgt = ctx.cfg, targets.get(ctx.cfg.target)
+    if c.target_cycles is not None:
+        g, how = folding.auto_fold(ctx.graph, c.target_cycles, tgt), f"{c.target_cycles} cycles"
+    elif c.fps is not None:
+        g = explore.for_throughput(ctx.graph, c.fps, c.clock_mhz, tgt).graph
+        how = f"{c.fps:g} frames/s at {c.clock_mhz:g} MHz"
+    else:
+        g, how = explore.fastest_fitting(ctx.graph, tgt).graph, f"the fastest that fits {tgt.name}"
+    if c.folding_file:
+        g = folding.apply_folding(g, folding.load_folding(Path(c.folding_file)))
     for n in g.nodes:
         if isinstance(n.config, XnorMVAU):
-            n.config = replace(n.config, popcount_stages=ctx.cfg.popcount_stages)
+            n.config = replace(n.config, popcount_stages=c.popcount_stages)
     ctx.graph = g
+    converters = sum(n.kind == "StreamWidthConverter" for n in g.nodes)
+    cycles = folding.cycles_per_frame(g)
+    ctx.summary["folding"] = {"for": how, "cycles_per_frame": cycles, "converters": converters}
+    print(f"[fold] for {how}: {cycles} cycles per frame, {converters} width converter(s)")
 
 
 def step_estimate(ctx: BuildContext) -> None:
@@ -158,7 +173,8 @@ def step_estimate(ctx: BuildContext) -> None:
         )
         raise ResourceError(
             f"design does not fit {tgt.name} ({tgt.part}): {what}; "
-            "fold further (a higher --target-cycles uses less parallel hardware) or pick a larger target"
+            "fold for the design that fits (leave out --target-cycles and --fps: the fold step "
+            "then searches for it) or pick a larger target"
         )
 
 

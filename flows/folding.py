@@ -1,46 +1,53 @@
-"""Folding: how many input elements (SIMD) and output channels (PE) each layer handles per cycle.
+"""Folding: how many input elements (SIMD) and output channels (PE) each layer handles per cycle,
+and the stream width converters that let every layer choose its own.
 
-Stream words must have the same number of lanes at both ends of every stream (producer PE =
-consumer SIMD/PE; no width converter yet). Which config field sets which ports' lanes, and which
-dimension it must divide, is the kind's `LayerKind.folds` (flows/layers/registry.py). `auto_fold`
-picks, for a target number of cycles per frame, the cheapest folding that meets it on chains and
-on residual DAGs (forks, joins, per-frame side streams); `apply_folding` applies an explicit
-{layer: {"simd": s, "pe": p}} map and checks it.
+Which config field sets which ports' lanes, and which dimension it must divide, is the kind's
+`LayerKind.folds` (flows/layers/registry.py); the other per-layer decisions the folder may take
+(an IntMVAU's DSP or LUT multipliers) are its `LayerKind.styles`. Where a producer writes a
+different number of lanes per word than its consumer reads, `insert_width_converters` puts a
+`StreamWidthConverter` on the stream (chains, forks, joins and side streams alike), so each
+layer's folding is free.
 
-How `auto_fold` works (docs/flow.md, Folding):
+`auto_fold(graph, target_cycles, target)` picks, for a target number of cycles per frame, the
+cheapest design that meets it on chains and residual DAGs (docs/flow.md, Folding):
 
-1. *Lane classes*: a union-find over streams. Each folding field of a layer ties the streams
-   of the ports it sets into one class: a layer with one `pe` over all its ports (every kind but
-   the MVAUs and LabelSelect) ties them all; an MVAU separates its input class (SIMD) from its
-   output class (PE). A port no field sets carries one lane (LabelSelect's output), so it is not
-   tied to the others. A per-frame side stream (INSTA-Th's statistic S, one vector) is an
-   ordinary stream: it carries its producer's PE and its consumer reads it at its PE.
-2. *Legal lanes* of a class: the values every port in the class accepts, i.e. divisors of every
-   dimension its fields divide (channel counts, `mw` for SIMD, `mh` for an MVAU's PE) for which
-   the layer's config is valid (e.g. INSTA-Th needs enough cycles per frame for its threshold
-   evaluators).
-3. *Greedy in topological order*: the first layer that touches an undecided class decides it
-   (an MVAU decides its SIMD and PE classes together). Each option is scored by the cycles over the
-   target of every layer touching the layer's classes, worst first (an MVAU whose other class is
-   still open counts with that class at its largest legal value), then by its cost: SIMD*PE for an
-   MVAU (balanced SIMD ~ PE, then more PE, on ties), the lane count otherwise. So a class gets the
-   smallest lane count with which every layer touching it meets the target; where that is
-   impossible, the layers over the target are as fast as the legal lanes allow, and `auto_fold`
-   warns (`FoldingWarning`) naming them.
+1. *Options* of a layer: every combination of legal values of its folding fields (divisors of the
+   dimension each divides for which the config is valid) and of its styles.
+2. *Greedy in topological order*: each layer takes the option that, first, overshoots the target
+   least (0 where it meets it), then costs least: its own estimate plus the width converters
+   it needs towards the producers already decided (`StreamWidthConverter`'s estimate), each
+   resource as a share of the target's (`Budget`: LUT with LUT RAM, FF, BRAM, URAM, DSP), summed
+   with weights. So lanes match along a stream where a converter would cost more than the
+   cheaper folding saves, and a layer that would waste block RAM on a wide, shallow weight
+   memory takes a narrower folding even if it needs converters.
+3. Where some layer cannot meet the target with any option, the design's cycles per frame are
+   that layer's fastest (the *floor*); every layer is then folded for the floor instead (no
+   layer gains from being faster than the bottleneck), and `auto_fold` warns
+   (`FoldingWarning`) naming the layers that cannot meet the target and their fastest cycles.
+
+`flows.explore` searches over targets and weights on top of this (throughput- or device-driven).
+`apply_folding` applies an explicit {layer: {"simd": s, "pe": p}} map and re-inserts converters.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from flows import targets
 from flows.errors import ConfigError, FoldingError
-from flows.graph import DataflowGraph, Node
-from flows.layers import kind_of
+from flows.estimate import estimate_layer
+from flows.graph import DataflowGraph, Stream
+from flows.hwmodel.resources import Estimate
+from flows.layers import StreamWidthConverter, kind_of
 from flows.layers.registry import INPUTS, OUTPUTS
+
+# Resources the folder weighs (LUT includes LUT RAM: distributed RAM occupies LUTs).
+RESOURCES = ("LUT", "FF", "BRAM", "URAM", "DSP")
 
 
 class FoldingWarning(UserWarning):
@@ -61,155 +68,149 @@ def out_lanes(cfg) -> int:
     return getattr(cfg, field) if field is not None else 1
 
 
-# --- lane classes --------------------------------------------------------------------------------
-class LaneClasses:
-    """Union-find over the streams of a graph: streams of one class carry the same lanes per word.
+# --- cost ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Budget:
+    """What a design may use of a target, and how much each resource weighs in the folder's cost.
 
-    `ports[node]` is {folding field: the class of the streams it sets} (for an MVAU: SIMD, then
-    PE); `legal[class]` the lane counts every port of the class accepts, ascending."""
+    `cost(estimate)` = sum over RESOURCES of weight * need / available (need LUT = LUT + LUT RAM);
+    a resource the target lacks (URAM off UltraScale+) makes any use of it infinitely dear."""
 
-    def __init__(self, graph: DataflowGraph) -> None:
-        self._parent: dict[str, str] = {}
-        fixed: set[str] = set()  # streams that carry exactly 1 lane (no field sets them)
-        streams = {n.name: self._field_streams(n, fixed) for n in graph.nodes}
-        for fields in streams.values():
-            for tied in fields.values():
-                self._tie(tied)
-        self.ports = {
-            name: {f: self.find(tied[0]) for f, tied in fields.items()}
-            for name, fields in streams.items()
-        }
-        self.touching: dict[str, list[Node]] = {}
-        for node in graph.topological():
-            for c in dict.fromkeys(self.ports[node.name].values()):
-                self.touching.setdefault(c, []).append(node)
-        self.legal = {c: self._legal(c, nodes) for c, nodes in self.touching.items()}
-        for s in fixed:
-            self.legal[self.find(s)] = [v for v in self.legal.get(self.find(s), [1]) if v == 1]
-        for c, values in self.legal.items():
-            if not values:
-                self._no_common_lanes(c)
+    family: str
+    available: dict[str, int]
+    weights: dict[str, float]
 
-    def find(self, stream: str) -> str:
-        root = self._parent.setdefault(stream, stream)
-        if root != stream:
-            root = self._parent[stream] = self.find(root)
-        return root
+    @classmethod
+    def of(cls, target: str | targets.Target, weights: dict[str, float] | None = None) -> Budget:
+        tgt = targets.get(target) if isinstance(target, str) else target
+        w = {k: 1.0 for k in RESOURCES} | (weights or {})
+        return cls(tgt.family, {k: tgt.resources.get(k, 0) for k in RESOURCES}, w)
 
-    def _tie(self, streams: list[str]) -> None:
-        for s in streams[1:]:
-            self._parent[self.find(s)] = self.find(streams[0])
-
-    @staticmethod
-    def _field_streams(node: Node, fixed: set[str]) -> dict[str, list[str]]:
-        """{folding field: the streams of the ports it sets}; streams of ports no field sets go
-        to `fixed`."""
-        kind = kind_of(node.config)
-        if not kind.hardware:
-            raise FoldingError(
-                f"{node.name}: a {node.kind} has no folding (a transient kind); "
-                "streamline the graph before folding it"
-            )
-        fields = {}
-        for field, fold in kind.folds.items():
-            fields[field] = (node.inputs if fold.sets(INPUTS) else []) + (
-                node.outputs if fold.sets(OUTPUTS) else []
-            )
-        set_ = {s for tied in fields.values() for s in tied}
-        fixed.update(s for s in node.inputs + node.outputs if s not in set_)
-        return fields
-
-    def _legal(self, c: str, nodes: list[Node]) -> list[int]:
-        values: set[int] | None = None
-        for node in nodes:
-            for field, cls in self.ports[node.name].items():
-                if cls == c:
-                    ok = _port_values(node.config, field)
-                    values = ok if values is None else values & ok
-        return sorted(values or ())
-
-    def _no_common_lanes(self, c: str) -> None:
-        names = ", ".join(n.name for n in self.touching[c])
-        raise FoldingError(
-            f"layers {names} share one stream width (lanes per word) but no lane count is legal "
-            "for all of them (their channel counts have no common divisor that every one accepts); "
-            "fold them by hand with --folding"
-        )
+    def cost(self, e: Estimate) -> float:
+        need = need_of(e)
+        total = 0.0
+        for k in RESOURCES:
+            if need[k]:
+                if not self.available[k]:
+                    return math.inf
+                total += self.weights[k] * need[k] / self.available[k]
+        return total
 
 
-def _port_values(cfg, field: str) -> set[int]:
+def need_of(e: Estimate | dict[str, int]) -> dict[str, int]:
+    """Resources an estimate (or a total) occupies: RESOURCES, LUT RAM counted in LUT."""
+    d = e.as_dict() if isinstance(e, Estimate) else e
+    return {k: d.get(k, 0) + (d.get("LUTRAM", 0) if k == "LUT" else 0) for k in RESOURCES}
+
+
+# --- options of one layer ---------------------------------------------------------------------------
+def _field_values(cfg, field: str) -> list[int]:
     """Lane counts a layer accepts on one folding field (its config validates them)."""
     dim = getattr(cfg, kind_of(cfg).folds[field].divides)
-    ok = set()
+    ok = []
     for v in divisors(dim):
         try:
             replace(cfg, **{field: v})
         except ConfigError:
             continue
-        ok.add(v)
+        ok.append(v)
     return ok
 
 
-def _folded(cfg, ports: dict[str, str], lanes: dict[str, int]):
-    return replace(cfg, **{field: lanes[c] for field, c in ports.items()})
+def options(cfg) -> list:
+    """Every valid config of the layer over its folding fields and styles: the config accepts
+    it, and each port's lanes divide the port's channels (a side stream's too: the reuse
+    INSTA-PReLU reads its block's statistic at its own PE)."""
+    kind = kind_of(cfg)
+    if not kind.hardware:
+        raise FoldingError(
+            f"{cfg.name}: a {kind.name} has no folding (a transient kind); "
+            "streamline the graph before folding it"
+        )
+    choices = {f: _field_values(cfg, f) for f in kind.folds}
+    choices |= {f: list(values) for f, values in kind.styles.items()}
+    out = []
+    for values in itertools.product(*choices.values()):
+        try:
+            opt = replace(cfg, **dict(zip(choices, values, strict=True)))
+        except ConfigError:
+            continue
+        ins, outs = kind.ports(opt)  # every port's words hold whole lanes of its vectors
+        if all(p.channels % p.lanes == 0 for p in (*ins.values(), *outs.values())):
+            out.append(opt)
+    if not out:
+        raise FoldingError(
+            f"{cfg.name}: no folding of this {kind.name} is valid (fields {list(choices)}); "
+            "fold it by hand with --folding"
+        )
+    return out
+
+
+def _port_lanes(cfg, side: int) -> list[int]:
+    """Lanes of the inputs (side 0) or outputs (side 1), in the node's order."""
+    return [p.lanes for p in kind_of(cfg).ports(cfg)[side].values()]
+
+
+def _converter(stream: Stream, have: int, want: int, name: str = "dwc") -> StreamWidthConverter:
+    nv, c = stream.shape
+    return StreamWidthConverter(name, c, stream.dtype, have, want, nv)
 
 
 # --- the greedy choice -----------------------------------------------------------------------------
-def _choose_lanes(graph: DataflowGraph, classes: LaneClasses, target: int) -> dict[str, int]:
-    """Lanes per class, decided in topological order by the first layer touching the class."""
-    lanes: dict[str, int] = {}
+def _choose(graph: DataflowGraph, target_cycles: int, budget: Budget) -> dict[str, object]:
+    """{layer: folded config}, decided in topological order (module docstring)."""
+    chosen: dict[str, object] = {}
     for node in graph.topological():
-        ports = classes.ports[node.name]
-        open_ = list(dict.fromkeys(c for c in ports.values() if c not in lanes))
-        if not open_:
-            continue
-        options = [
-            dict(zip(open_, values, strict=True))
-            for values in itertools.product(*(classes.legal[c] for c in open_))
-        ]
-        best = min(options, key=lambda o: _score(ports, classes, {**lanes, **o}, target))
-        lanes.update(best)
-    return lanes
-
-
-def _score(ports, classes: LaneClasses, trial: dict[str, int], target: int) -> tuple:
-    """Overshoots of every layer touching the node's classes (worst first), then the cost."""
-    decided = set(ports.values())
-    touched = {n.name: n for c in decided for n in classes.touching[c]}.values()
-    optimistic = {c: trial.get(c, values[-1]) for c, values in classes.legal.items()}
-    cycles = (
-        _folded(n.config, classes.ports[n.name], optimistic).cycles_per_frame for n in touched
-    )
-    over = sorted((max(0, c - target) for c in cycles), reverse=True)
-    values = [trial[c] for c in ports.values()]
-    if len(values) == 1:
-        return over, values[0]
-    s, p = values  # an MVAU: SIMD, then PE
-    return over, s * p, abs(s - p), -p, s, p
+        producers = [(graph.producer(s), graph.streams[s]) for s in node.inputs]
+        best, best_key = None, None
+        for opt in options(graph.typed_config(node)):
+            cycles = opt.cycles_per_frame
+            cost = budget.cost(estimate_layer(opt, budget.family))
+            for lanes, (prod, stream) in zip(_port_lanes(opt, 0), producers, strict=True):
+                if prod is None:
+                    continue
+                have = _port_lanes(chosen[prod.name], 1)[prod.outputs.index(stream.name)]
+                if have != lanes:
+                    conv = _converter(stream, have, lanes)
+                    cost += budget.cost(estimate_layer(conv, budget.family))
+            key = (max(0, cycles - target_cycles), cost, cycles)
+            if best_key is None or key < best_key:
+                best, best_key = opt, key
+        chosen[node.name] = best
+    return chosen
 
 
 # --- public API -------------------------------------------------------------------------------------
-def auto_fold(graph: DataflowGraph, target_cycles: int) -> DataflowGraph:
-    """Fold a chain or residual DAG so that no layer needs more than `target_cycles` per frame.
+def auto_fold(
+    graph: DataflowGraph,
+    target_cycles: int,
+    target: str | targets.Target = "ulx3s",
+    weights: dict[str, float] | None = None,
+) -> DataflowGraph:
+    """Fold a chain or residual DAG for `target_cycles` per frame at the least cost on `target`
+    (module docstring), then insert the width converters it needs.
 
-    Layers that cannot meet the target get the most parallel legal folding the greedy leaves them
-    (module docstring) and are named in a `FoldingWarning`."""
+    Where a layer cannot meet the target, everything is folded for the slowest layer's fastest
+    cycles instead, with a `FoldingWarning` naming the layers that cannot."""
     if target_cycles < 1:
         raise FoldingError(f"target cycles per frame must be >= 1, got {target_cycles}")
-    g = graph.copy()
-    classes = LaneClasses(g)
-    lanes = _choose_lanes(g, classes, target_cycles)
+    g = strip_width_converters(graph)
+    fastest = {n.name: min(o.cycles_per_frame for o in options(g.typed_config(n))) for n in g.nodes}
+    floor = max(fastest.values())  # no layer needs to be faster than the slowest can be
+    chosen = _choose(g, max(target_cycles, floor), Budget.of(target, weights))
     for node in g.nodes:
-        node.config = _folded(node.config, classes.ports[node.name], lanes)
-    check_lanes(g)
-    missed = missed_target(g, target_cycles)
-    if missed:
-        names = ", ".join(f"{name} ({c})" for name, c in list(missed.items())[:6])
-        names += f" and {len(missed) - 6} more" if len(missed) > 6 else ""
+        node.config = chosen[node.name]
+    g = insert_width_converters(g)
+    unable = [
+        (n.name, fastest[n.name]) for n in g.topological() if fastest.get(n.name, 0) > target_cycles
+    ]
+    if unable:
+        names = ", ".join(f"{name} ({c})" for name, c in unable[:6])
+        names += f" and {len(unable) - 6} more" if len(unable) > 6 else ""
         warnings.warn(
-            f"no legal folding meets {target_cycles} cycles per frame for {names}; they are "
-            "folded as fast as the shared stream widths allow, and the slowest of them sets the "
-            "design's cycles per frame",
+            f"no legal folding meets {target_cycles} cycles per frame for {names}; the design "
+            f"runs at {floor} cycles per frame (its slowest layer at its fastest), and the other "
+            "layers are folded for that",
             FoldingWarning,
             stacklevel=2,
         )
@@ -217,14 +218,52 @@ def auto_fold(graph: DataflowGraph, target_cycles: int) -> DataflowGraph:
 
 
 def missed_target(graph: DataflowGraph, target_cycles: int) -> dict[str, int]:
-    """Layers slower than `target_cycles` per frame: {name: cycles}, in topological order."""
-    nodes = graph.topological()
+    """Layers slower than `target_cycles` per frame: {name: cycles}, in topological order. Width
+    converters are left out: one is never slower than the slower of its two ends (a layer
+    writes and reads at most one word per cycle)."""
+    nodes = [n for n in graph.topological() if not isinstance(n.config, StreamWidthConverter)]
     return {n.name: c for n in nodes if (c := n.config.cycles_per_frame) > target_cycles}
 
 
-def apply_folding(graph: DataflowGraph, folding: dict[str, dict[str, int]]) -> DataflowGraph:
-    """Apply an explicit folding map; unknown layer names and mismatched lanes are errors."""
+def insert_width_converters(graph: DataflowGraph) -> DataflowGraph:
+    """A copy of `graph` with a StreamWidthConverter on every stream whose producer writes a
+    different number of lanes per word than its consumer reads (named `<stream>_dwc`)."""
     g = graph.copy()
+    for node in list(g.topological()):
+        for i, (s, want) in enumerate(zip(node.inputs, _port_lanes(node.config, 0), strict=True)):
+            prod = g.producer(s)
+            if prod is None:
+                continue
+            have = _port_lanes(prod.config, 1)[prod.outputs.index(s)]
+            if have == want:
+                continue
+            stream = g.streams[s]
+            conv = _converter(stream, have, want, g.unique_name(f"{s}_dwc"))
+            out = Stream(g.unique_name(f"{s}_w{want}"), stream.dtype, stream.shape)
+            g.add(conv, [s], [out])
+            node.inputs[i] = out.name
+    g.sort()
+    check_lanes(g)
+    return g
+
+
+def strip_width_converters(graph: DataflowGraph) -> DataflowGraph:
+    """A copy of `graph` without its StreamWidthConverters (their consumers read their input)."""
+    g = graph.copy()
+    for conv in [n for n in g.nodes if isinstance(n.config, StreamWidthConverter)]:
+        (src,), (dst,) = conv.inputs, conv.outputs
+        g.nodes.remove(conv)
+        for n in g.nodes:
+            n.inputs = [src if s == dst else s for s in n.inputs]
+        g.outputs = [src if s == dst else s for s in g.outputs]
+        g.streams.pop(dst, None)
+    return g
+
+
+def apply_folding(graph: DataflowGraph, folding: dict[str, dict[str, int]]) -> DataflowGraph:
+    """Apply an explicit folding map (each field validated by the layer's config) and insert the
+    width converters it needs; unknown layer names are errors."""
+    g = strip_width_converters(graph)
     names = {n.name for n in g.nodes}
     for name in folding:
         if name not in names:
@@ -232,8 +271,7 @@ def apply_folding(graph: DataflowGraph, folding: dict[str, dict[str, int]]) -> D
     for node in g.nodes:
         if node.name in folding:
             node.config = replace(node.config, **folding[node.name])  # validated on construction
-    check_lanes(g)
-    return g
+    return insert_width_converters(g)
 
 
 def load_folding(path: Path) -> dict[str, dict[str, int]]:
@@ -254,18 +292,19 @@ def load_folding(path: Path) -> dict[str, dict[str, int]]:
 
 
 def check_lanes(graph: DataflowGraph) -> None:
-    """Producer output lanes must equal consumer input lanes on every internal stream."""
+    """Producer output lanes equal consumer input lanes on every internal stream (true after
+    `insert_width_converters`)."""
     for node in graph.nodes:
-        for s in node.inputs:
+        for s, want in zip(node.inputs, _port_lanes(node.config, 0), strict=True):
             prod = graph.producer(s)
             if prod is None:
                 continue
-            have, want = out_lanes(prod.config), in_lanes(node.config)
+            have = _port_lanes(prod.config, 1)[prod.outputs.index(s)]
             if have != want:
                 raise FoldingError(
-                    f"{prod.name} emits {have} lanes per word but {node.name} reads {want}; "
-                    f"set {node.name}'s {kind_of(node.config).lane_field(INPUTS).upper()} "
-                    f"to {have} (no width converter is inserted yet)"
+                    f"{prod.name} emits {have} lanes per word on {s} but {node.name} reads "
+                    f"{want}; fold the graph with auto_fold or apply_folding, which insert the "
+                    "width converters"
                 )
 
 

@@ -10,6 +10,11 @@ kinds of link are deeper, per a deadlock rule (docs/hardware.md, "Stitching a DA
   the other branch (every buffer on it), unless that branch has no node (a bare shortcut).
 * **Side stream** (a `Port.side` input: the reuse InstaPReLU's statistic S from its block's
   INSTA-Th): `side_link_words`.
+* **Burst** (a consumer that reads `LayerKind.burst_words` back to back, then pauses: an MVAU's
+  input vector, fed by a producer slower than a word per cycle, e.g. an up-converting width
+  converter): `burst_link_words`, so that the burst comes out of the FIFO at full rate. This
+  rule is for throughput, not deadlock; a shortcut counts every link on its branch at its
+  depth.
 
 Ports are the kinds' (`LayerKind.ports`), named as the templates name them.
 """
@@ -46,6 +51,7 @@ __all__ = [
     "Link",
     "node_ports",
     "plan_links",
+    "burst_link_words",
     "shortcut_words",
     "side_link_words",
 ]
@@ -70,9 +76,9 @@ def _check_link(a: Node, out: Port, b: Node, inp: Port) -> None:
     if out.lanes != inp.lanes:
         fold = kind_of(b.config).lane_field(INPUTS)
         raise FoldingError(
-            f"{a.name} -> {b.name}: {a.name} writes {out.lanes} lanes per word (PE={out.lanes}) "
-            f"but {b.name} reads {inp.lanes} ({fold.upper()}={inp.lanes}); set {b.name}.{fold} = "
-            f"{out.lanes} or {a.name}.pe = {inp.lanes} (a stream width converter is future work)"
+            f"{a.name} -> {b.name}: {a.name} writes {out.lanes} lanes per word but {b.name} "
+            f"reads {inp.lanes} ({fold.upper()}={inp.lanes}); fold the graph with auto_fold or "
+            "apply_folding (flows.folding), which insert a width converter on such a stream"
         )
     if out.dtype != inp.dtype:
         raise ConfigError(
@@ -96,7 +102,12 @@ def _held(words: int, per_vector: int, fork_per_vector: int) -> int:
     return (math.ceil(words / per_vector) + 1) * fork_per_vector
 
 
-def shortcut_words(fork: Node, branch: list[Node], fifo_depth: int = DEFAULT_FIFO_DEPTH) -> int:
+def shortcut_words(
+    fork: Node,
+    branch: list[Node],
+    fifo_depth: int = DEFAULT_FIFO_DEPTH,
+    link_depths: Mapping[str, int] | None = None,
+) -> int:
     """Deadlock rule: fork words the `branch` (its nodes in order from `fork` to the join) can
     absorb before its first word reaches the join, computed conservatively.
 
@@ -107,7 +118,8 @@ def shortcut_words(fork: Node, branch: list[Node], fifo_depth: int = DEFAULT_FIF
     words per fork vector and r = ceil(fork vectors / vectors per frame at that place)):
 
     * the fork's SKID_WORDS skid FIFO of the branch (every fork's outputs end in one), a
-      `fifo_depth` link FIFO in front of every branch node and in front of the join;
+      link FIFO in front of every branch node (`link_depths` of its input stream, else
+      `fifo_depth`) and a `fifo_depth` one in front of the join;
     * per node, NODE_WORDS of pipeline and output skid plus its `extra_stages`, and its input
       buffer (`LayerKind.buffer_words`).
 
@@ -124,7 +136,8 @@ def shortcut_words(fork: Node, branch: list[Node], fifo_depth: int = DEFAULT_FIF
     for n in branch:
         kind, c = kind_of(n.config), n.config
         inp, out = main_ports(c)
-        total += held(fifo_depth, inp)  # the link FIFO in front of n
+        link = (link_depths or {}).get(n.inputs[0], fifo_depth)
+        total += held(max(link, fifo_depth), inp)  # the link FIFO in front of n
         if words := kind.buffer_words(c):
             total += held(words, inp)
         total += held(NODE_WORDS + kind.extra_stages(c), out)
@@ -142,6 +155,18 @@ def side_link_words(port: Port) -> int:
     stalls if S of frame k finds the link full, and the PReLU takes S one frame ahead at most,
     so two frames of S keep the INSTA-Th from ever waiting on it (measured, tests/hw)."""
     return SIDE_FRAMES * port.words
+
+
+def burst_link_words(burst: int, producer: Node, port: Port, fifo_depth: int) -> int:
+    """Burst rule: words a link must hold so that its consumer reads `burst` words back to back
+    although the producer delivers only r = words per frame / cycles per frame < 1 word per
+    cycle: filled during the consumer's pause, the FIFO covers the burst's shortfall
+    burst * (1 - r), plus `fifo_depth` for the pipeline between them. 0 where r = 1 (no rule).
+    The consumer's pause refills it as long as the producer is no slower per frame."""
+    r = port.words / producer.config.cycles_per_frame
+    if not burst or r >= 1:
+        return 0
+    return math.ceil(burst * (1 - r)) + fifo_depth
 
 
 @dataclass(frozen=True)
@@ -186,12 +211,19 @@ def _trace_branch(graph: DataflowGraph, join: Node, stream: str) -> tuple[Node, 
 
 
 def _deepened(graph: DataflowGraph, order: list[Node], fifo_depth: int) -> dict[str, int]:
-    """{stream: words} of the links a deadlock rule deepens (shortcuts and side streams)."""
+    """{stream: words} of the links a rule deepens (bursts, side streams, shortcuts)."""
     deep: dict[str, int] = {}
+    for n in order:
+        burst = kind_of(n.config).burst_words(n.config)
+        for stream, _, port in node_ports(n)[0] if burst else []:
+            p = graph.producer(stream)
+            if p is not None and (words := burst_link_words(burst, p, port, fifo_depth)):
+                deep[stream] = words
+    bursts = {s: max(fifo_depth, _pow2(w)) for s, w in deep.items()}  # the links' depths
     for j in order:
         for stream, _, port in node_ports(j)[0]:
             if port.side:
-                deep[stream] = side_link_words(port)
+                deep[stream] = max(deep.get(stream, 0), side_link_words(port))
         if not kind_of(j.config).join:
             continue
         (fa, ba), (fb, bb) = (_trace_branch(graph, j, s) for s in j.inputs)
@@ -205,7 +237,8 @@ def _deepened(graph: DataflowGraph, order: list[Node], fifo_depth: int) -> dict[
         # several fork words each); a bare shortcut (no node) has no backlog to hold
         for stream, other in ((j.inputs[0], bb), (j.inputs[1], ba)):
             if other:
-                deep[stream] = _link_words(fa, j, shortcut_words(fa, other, fifo_depth))
+                need = shortcut_words(fa, other, fifo_depth, bursts)
+                deep[stream] = max(deep.get(stream, 0), _link_words(fa, j, need))
     return deep
 
 
@@ -290,8 +323,9 @@ def plan_links(
         depth = depths.get(s, max(fifo_depth, _pow2(need)) if need else fifo_depth)
         if depth > MAX_FIFO_DEPTH or depth < 2:
             raise ConfigError(
-                f"emit_stitched: the link {s!r} into {dst.name} needs {depth} words (deadlock "
-                f"rule: {need}); a link holds 2..{MAX_FIFO_DEPTH} words"
+                f"emit_stitched: the link {s!r} into {dst.name} needs {depth} words (by the "
+                f"burst, side-stream or deadlock rule: {need}); a link holds 2..{MAX_FIFO_DEPTH} "
+                "words"
             )
         links.append(Link(s, a, aport, dst, dport, dp.bits, depth, need, dp.side))
     a, aport, ap = producers[gout]

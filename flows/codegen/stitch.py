@@ -4,8 +4,9 @@
 two nodes becomes a wire bundle and a `stream_fifo` of `fifo_depth` words (default
 DEFAULT_FIFO_DEPTH = 8) from its producer's port to its consumer's port (the kinds' ports). The
 shortcut link of a residual fork/join pair and a side stream are deeper, per the deadlock rules
-of `flows.codegen.links` (docs/hardware.md). Width converters are future work (FoldingError);
-several graph inputs/outputs are refused (UnsupportedPatternError).
+of `flows.codegen.links` (docs/hardware.md). Width converters are ordinary nodes of the graph
+(`flows.folding.insert_width_converters` puts them in); a link whose ends still differ in lanes
+is refused (FoldingError), and so are several graph inputs/outputs (UnsupportedPatternError).
 """
 
 from __future__ import annotations

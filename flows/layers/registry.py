@@ -65,7 +65,13 @@ class LayerKind:
       divides (a port no field sets carries one lane: LabelSelect's output);
       fork: the outputs leave in lockstep (a fork of the stitcher's deadlock rule);
       join: takes one word of every input in the same cycle;
+      styles: config field -> the values the design-space explorer may choose for it (an
+      IntMVAU's `mult_style`: DSP or LUT multipliers); the config refuses the ones it cannot take;
       buffer_words(cfg): input words taken in before the output catches up;
+      burst_words(cfg): input words taken back to back, one per cycle, before a pause in which
+      none are (an MVAU with NF > 1: one vector of SF words, then NF - 1 replays); where the
+      producer delivers slower than a word per cycle, the link in front holds them (the
+      stitcher's burst rule);
       extra_stages(cfg): pipeline words beyond the stitcher's NODE_WORDS;
       template and rtl(cfg, params) -> LayerRTL: the Verilog template and its parameters;
       hls(cfg, params) -> HlsKernel, with hls_kernels the kernel templates of hls/include it may
@@ -78,9 +84,11 @@ class LayerKind:
     exact: bool = True
     ports: Callable[[Any], Ports] | None = None
     folds: Mapping[str, Fold] = field(default_factory=lambda: {"pe": Fold()})
+    styles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     fork: bool = False
     join: bool = False
     buffer_words: Callable[[Any], int] = _zero
+    burst_words: Callable[[Any], int] = _zero
     extra_stages: Callable[[Any], int] = _zero
     template: str | None = None
     rtl: Callable[[Any, dict], LayerRTL] | None = None

@@ -34,6 +34,7 @@ def summary(tmp_path_factory):
             "bitstream",
             "MODEL=digits_bnn",
             "TARGET=ulx3s",
+            "CYCLES=256",
             f"OUT={out}",
             f"PY={sys.executable}",
         ],

@@ -80,14 +80,13 @@ def test_unsupported_op_names_op_and_node(capsys, tmp_path):
             '{"l0_intmvau": {"pe": 3}}',
             "l0_intmvau: PE=3 does not divide 128; choose one of [1, 2, 4",
         ),
-        ('{"l0_intmvau": {"simd": 4, "pe": 4}}', "set l1_threshold's PE to 4"),
         ('{"l0_intmvau": 4}', 'expected {"layer": {"simd": int, "pe": int}'),
         (
             '{"l99_nothing": {"pe": 1}}',
             "folding names layer 'l99_nothing', which is not in the graph",
         ),
     ],
-    ids=["does-not-divide", "mismatched-lanes", "malformed-file", "unknown-layer"],
+    ids=["does-not-divide", "malformed-file", "unknown-layer"],
 )
 def test_bad_folding(folding, message, capsys, tmp_path, digits_onnx):
     fold = tmp_path / "fold.json"

@@ -56,7 +56,9 @@ def test_xilinx_build_stops_at_vivado_with_a_checked_script(tmp_path):
     from flows.build import BuildConfig
     from flows.pipeline import run_build
 
-    ctx = run_build(BuildConfig(model="digits_bnn", target="pynq-z2", out_root=str(tmp_path)))
+    ctx = run_build(
+        BuildConfig(model="digits_bnn", target="pynq-z2", target_cycles=256, out_root=str(tmp_path))
+    )
     s = ctx.summary
     assert s["bitstream"] is None and "needs Vivado" in s["needs_vivado"]
     assert s["vivado_script"]["status"] == vivado.UNVERIFIED

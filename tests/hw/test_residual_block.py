@@ -135,7 +135,7 @@ def test_shortcut_fifo_is_deep_enough(tmp_path) -> None:
 
 def test_residual_rejects_lane_mismatch(tmp_path) -> None:
     g = make_block(np.random.default_rng(0), add_pe=4)
-    with pytest.raises(FoldingError, match=r"-> res_add: .* reads 4 \(PE=4\); set res_add.pe = 2"):
+    with pytest.raises(FoldingError, match=r"-> res_add: .* reads 4 \(PE=4\); fold the graph"):
         stitch.emit_stitched(g, tmp_path)
 
 

@@ -8,6 +8,7 @@ import pytest
 from flows.codegen import rtl, stitch
 from flows.datatypes import BIPOLAR, INT, UINT
 from flows.errors import ConfigError, FoldingError, UnsupportedPatternError
+from flows.folding import apply_folding
 from flows.graph import DataflowGraph, Node, Stream
 from flows.layers import (
     Affine,
@@ -15,6 +16,7 @@ from flows.layers import (
     IntMVAU,
     LabelSelect,
     MatMul,
+    StreamWidthConverter,
     Threshold,
     XnorMVAU,
 )
@@ -77,9 +79,27 @@ def test_stitched_chain_matches_graph(request: pytest.FixtureRequest) -> None:
     assert r["cycles_per_frame_out"][-4:] == [bottleneck] * 4
 
 
+def test_stitched_chain_with_width_converters(request: pytest.FixtureRequest) -> None:
+    """Every layer folded on its own: converters 4 -> 2 (l1 -> l2), 2 -> 8 (l2 -> l3, up),
+    8 -> 2 (l3 -> l4, down), 2 -> 5 (l4 -> l5, neither divides the other) and 5 -> 2 (l5 -> l6);
+    bit-exact and the bottleneck's cycles per frame under the bench's random back-pressure."""
+    rng = np.random.default_rng(seed_of(request.node.nodeid))
+    g = make_chain(rng, xnor_simd=2)
+    g = apply_folding(g, {"l3_thr": {"pe": 8}, "l5_affine": {"pe": 2}})
+    convs = [n.config for n in g.nodes if isinstance(n.config, StreamWidthConverter)]
+    assert sorted((c.in_lanes, c.out_lanes) for c in convs) == [
+        (2, 5), (2, 8), (4, 2), (5, 2), (8, 2)
+    ]  # fmt: skip
+    frames = random_values(UINT(8), (FRAMES, 1, 16), rng)
+    b = sim.build("accel_top", lambda d: stitch.emit_stitched(g, d))
+    r = sim.report("accel_top", sim.run_bench(b, g, frames, perf_frames=32))
+    bottleneck = max(n.config.cycles_per_frame for n in g.nodes)
+    assert r["cycles_per_frame_out"][-4:] == [bottleneck] * 4
+
+
 def test_stitched_rejects_pe_simd_mismatch(tmp_path) -> None:
     g = make_chain(np.random.default_rng(0), xnor_simd=2)
-    with pytest.raises(FoldingError, match=r"l1_thr -> l2_xnor: .* set l2_xnor.simd = 4"):
+    with pytest.raises(FoldingError, match=r"l1_thr -> l2_xnor: .* reads 2 \(SIMD=2\); fold the"):
         stitch.emit_stitched(g, tmp_path)
 
 

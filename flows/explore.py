@@ -1,0 +1,240 @@
+"""Design-space exploration on top of `flows.folding.auto_fold` (docs/flow.md, Exploration).
+
+Three questions, one engine:
+
+* **Throughput** (`for_throughput`): the cheapest design that reaches `fps` frames per second at
+  the clock (cycles per frame = clock / fps, rounded down), i.e. `auto_fold` for that target.
+* **Device** (`fastest_fitting`): the fastest design that fits the target under utilisation
+  `CEILINGS`. The candidate cycles per frame are those the layers' options can have; a binary
+  search finds the smallest that fits (a slower target never needs more of anything, so fitting
+  is monotone in it, up to the greedy's choices). At each candidate, when the cheapest folding
+  overflows a resource, the folder's weight on that resource is raised (x WEIGHT_STEP, at most
+  REWEIGHTS times): layers then trade it for others, e.g. DSP multipliers for LUT ones.
+* **Pareto front** (`pareto`): designs over a geometric sweep of targets, without the
+  dominated ones (frames/s up; LUT, FF, BRAM, URAM, DSP down).
+
+When nothing fits, `NoFitError` says which resources overflow at the slowest design (every layer
+at its cheapest) and by how much, and which layers hold most of them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import warnings
+from dataclasses import dataclass, field
+
+from flows import estimate, targets
+from flows.errors import ResourceError
+from flows.folding import (
+    RESOURCES,
+    FoldingWarning,
+    auto_fold,
+    cycles_per_frame,
+    need_of,
+    options,
+    strip_width_converters,
+)
+from flows.graph import DataflowGraph
+
+# Utilisation ceilings of the device search: LUT and FF leave 15 % for placement and routing
+# (nextpnr and Vivado both slow down and miss timing on nearly full fabrics) and for the board
+# shell (UART loader, result return: about 1k LUT on the ULX3S); block RAM, URAM and DSP are
+# discrete sites with dedicated routing, so 95 % of them is usable.
+CEILINGS = {"LUT": 0.85, "FF": 0.85, "BRAM": 0.95, "URAM": 0.95, "DSP": 0.95}
+WEIGHT_STEP = 4.0
+REWEIGHTS = 3
+
+
+class NoFitError(ResourceError):
+    """No folding of the graph fits the target under the ceilings."""
+
+
+@dataclass
+class Design:
+    """One explored design: its cycles per frame, what it needs, and the folded graph."""
+
+    cycles: int
+    need: dict[str, int]
+    graph: DataflowGraph = field(repr=False)
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def fps(self, clock_mhz: float) -> float:
+        return clock_mhz * 1e6 / self.cycles
+
+    def row(self, clock_mhz: float, limits: dict[str, float]) -> dict:
+        return {
+            "cycles": self.cycles,
+            "fps": round(self.fps(clock_mhz), 1),
+            **self.need,
+            "fits": fits(self.need, limits),
+            "converters": sum(n.kind == "StreamWidthConverter" for n in self.graph.nodes),
+        }
+
+
+def limits_of(target: str | targets.Target, ceilings: dict[str, float] | None = None) -> dict:
+    """{resource: usable amount} of the target under the ceilings."""
+    tgt = targets.get(target) if isinstance(target, str) else target
+    c = CEILINGS | (ceilings or {})
+    return {k: tgt.resources.get(k, 0) * c[k] for k in RESOURCES}
+
+
+def fits(need: dict[str, int], limits: dict[str, float]) -> bool:
+    return all(need[k] <= limits[k] for k in RESOURCES)
+
+
+def _design(graph, cycles, target, weights=None) -> Design:
+    tgt = targets.get(target) if isinstance(target, str) else target
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FoldingWarning)
+        g = auto_fold(graph, cycles, tgt, weights)
+    need = need_of(estimate.total(estimate.estimate_graph(g, tgt.family)))
+    return Design(cycles_per_frame(g), need, g, dict(weights or {}))
+
+
+def _fitted(graph, cycles, target, limits) -> Design:
+    """The design for `cycles`, reweighted towards the limits while it overflows them."""
+    weights: dict[str, float] = {}
+    d = _design(graph, cycles, target)
+    for _ in range(REWEIGHTS):
+        over = [k for k in RESOURCES if d.need[k] > limits[k]]
+        if not over:
+            break
+        for k in over:
+            weights[k] = weights.get(k, 1.0) * WEIGHT_STEP
+        d = _design(graph, cycles, target, weights)
+    return d
+
+
+def candidate_cycles(graph: DataflowGraph) -> list[int]:
+    """Every cycles per frame the design can have: the layers' options' cycles at or above the
+    floor (the slowest layer's fastest), ascending."""
+    g = strip_width_converters(graph)
+    per_node = [sorted({o.cycles_per_frame for o in options(g.typed_config(n))}) for n in g.nodes]
+    floor = max(c[0] for c in per_node)
+    return sorted({c for cs in per_node for c in cs if c >= floor})
+
+
+def for_throughput(graph, fps: float, clock_mhz: float, target) -> Design:
+    """The cheapest design reaching `fps` frames/s at `clock_mhz` (module docstring)."""
+    if fps <= 0 or clock_mhz <= 0:
+        raise ResourceError(f"frames/s and clock must be positive, got {fps} and {clock_mhz}")
+    return _design(graph, max(1, math.floor(clock_mhz * 1e6 / fps)), target)
+
+
+def fastest_fitting(graph, target, ceilings: dict[str, float] | None = None) -> Design:
+    """The fastest design that fits `target` under the ceilings, or NoFitError."""
+    limits = limits_of(target, ceilings)
+    cands = candidate_cycles(graph)
+    slowest = _fitted(graph, cands[-1], target, limits)
+    if not fits(slowest.need, limits):
+        raise NoFitError(no_fit_message(slowest, target, limits))
+    lo, hi, best = 0, len(cands) - 1, slowest  # cands[hi] fits
+    while lo < hi:
+        mid = (lo + hi) // 2
+        d = _fitted(graph, cands[mid], target, limits)
+        if fits(d.need, limits):
+            hi, best = mid, d
+        else:
+            lo = mid + 1
+    return best
+
+
+def no_fit_message(d: Design, target, limits: dict[str, float]) -> str:
+    """What does not fit at the slowest design, by how much, and where it goes."""
+    tgt = targets.get(target) if isinstance(target, str) else target
+    over = [k for k in RESOURCES if d.need[k] > limits[k]]
+    per_layer = estimate.estimate_graph(d.graph, tgt.family)
+    parts = []
+    for k in over:
+        top = sorted(per_layer.items(), key=lambda kv: -need_of(kv[1])[k])[:3]
+        where = ", ".join(f"{name} {need_of(e)[k]:,}" for name, e in top if need_of(e)[k])
+        avail = tgt.resources.get(k, 0)
+        share = f"{limits[k] / avail:.0%} of {avail:,}" if avail else f"{tgt.name} has none"
+        parts.append(
+            f"{k} {d.need[k]:,} > {limits[k]:,.0f} ({share}) by {d.need[k] - limits[k]:,.0f} "
+            f"(most in {where})"
+        )
+    return (
+        f"no folding fits {tgt.name} ({tgt.part}): even the smallest ({d.cycles:,} cycles per "
+        f"frame, every layer at its cheapest) needs {'; '.join(parts)}; pick a larger target"
+    )
+
+
+def pareto(graph, target, clock_mhz: float, points: int = 16) -> list[Design]:
+    """Non-dominated designs over `points` targets spaced geometrically from the floor to the
+    slowest design, fastest first."""
+    cands = candidate_cycles(graph)
+    lo, hi = cands[0], cands[-1]
+    picks = set()
+    for i in range(points):
+        want = lo * (hi / lo) ** (i / max(1, points - 1))
+        picks.add(cands[min(len(cands) - 1, bisect.bisect_left(cands, round(want)))])
+    designs = [_design(graph, c, target) for c in sorted(picks)]
+    front = [d for d in designs if not any(_dominates(o, d) for o in designs)]
+    unique: dict[tuple, Design] = {}
+    for d in front:
+        unique.setdefault((d.cycles, *d.need.values()), d)
+    return sorted(unique.values(), key=lambda d: d.cycles)
+
+
+def _dominates(a: Design, b: Design) -> bool:
+    """a is at least as fast and as cheap in every resource, and better in one."""
+    no_worse = a.cycles <= b.cycles and all(a.need[k] <= b.need[k] for k in RESOURCES)
+    better = a.cycles < b.cycles or any(a.need[k] < b.need[k] for k in RESOURCES)
+    return no_worse and better
+
+
+# --- the explore command ----------------------------------------------------------------------------
+COLUMNS = ("cycles", "fps", "LUT", "FF", "BRAM", "URAM", "DSP", "converters", "fits")
+
+
+def explore_report(
+    graph: DataflowGraph,
+    target,
+    clock_mhz: float,
+    fps: float | None = None,
+    points: int = 16,
+    ceilings: dict[str, float] | None = None,
+) -> dict:
+    """The Pareto front, the fastest design that fits (or why none does) and, given `fps`, the
+    cheapest design reaching it: rows of `Design.row`, JSON-ready."""
+    tgt = targets.get(target) if isinstance(target, str) else target
+    limits = limits_of(tgt, ceilings)
+    out: dict = {
+        "target": tgt.name,
+        "part": tgt.part,
+        "clock_mhz": clock_mhz,
+        "ceilings": CEILINGS | (ceilings or {}),
+        "limits": {k: round(v) for k, v in limits.items()},
+        "pareto": [d.row(clock_mhz, limits) for d in pareto(graph, tgt, clock_mhz, points)],
+    }
+    try:
+        best = fastest_fitting(graph, tgt, ceilings)
+        out["fastest_fitting"] = best.row(clock_mhz, limits) | {"weights": best.weights}
+    except NoFitError as e:
+        out["fastest_fitting"] = None
+        out["no_fit"] = str(e)
+    if fps is not None:
+        out["for_fps"] = {"fps_requested": fps} | for_throughput(graph, fps, clock_mhz, tgt).row(
+            clock_mhz, limits
+        )
+    return out
+
+
+def format_rows(rows: list[dict]) -> str:
+    """A plain-text table of design rows."""
+    head = " ".join(f"{c:>10}" for c in COLUMNS)
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        cells = []
+        for c in COLUMNS:
+            v = r[c]
+            if isinstance(v, bool):
+                cells.append(f"{'yes' if v else 'no':>10}")
+            elif c == "fps":
+                cells.append(f"{v:>10,.1f}")
+            else:
+                cells.append(f"{v:>10,}")
+        lines.append(" ".join(cells))
+    return "\n".join(lines)
