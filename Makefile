@@ -57,6 +57,9 @@ bench-golden:              ## images/s: integer graph vs Brevitas float vs qonnx
 snapshots:                 ## after an intended emitter/template change: rewrite the code snapshots
 	$(PY) -m tests.snapshots
 
+bench-explore:             ## every zoo model x target: fastest design that fits, or why not (build/bench/explore.json)
+	$(PY) -m benchmarks.explore
+
 synth-baselines:           ## Yosys ECP5/xc7 per block + nextpnr Fmax vs estimator -> tests/baselines/synth.json
 	$(PY) -m benchmarks.synth_baselines
 

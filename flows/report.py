@@ -16,6 +16,7 @@ from flows.graph import DataflowGraph, Node
 from flows.graph_onnx import param_array
 from flows.hwmodel.ranges import smallest_type
 from flows.layers import kind_of
+from flows.layers.registry import INPUTS, OUTPUTS
 
 # Parameter name -> the config field holding its element type, where the name does not say it
 # (`mul` -> `mul_type`, `mu` -> `mu_type` need no entry). INSTA: docs/numerics.md section 8.
@@ -43,6 +44,19 @@ COLUMNS = (
 )
 
 
+def _lanes(cfg) -> dict[str, int | None]:
+    """SIMD: the input lanes where a field of their own sets them (MVAU `simd`, a width
+    converter's `in_lanes`); PE: the output lanes, or the one field that folds the kind."""
+    kind = kind_of(cfg)
+    fi, fo = kind.lane_field(INPUTS), kind.lane_field(OUTPUTS)
+    if fo is None:
+        fo, fi = fi, None
+    return {
+        "simd": getattr(cfg, fi, None) if fi and fi != fo else None,
+        "pe": getattr(cfg, fo, None) if fo else None,
+    }
+
+
 def layer_report(graph: DataflowGraph, family: str) -> list[dict]:
     """One row per layer in topological order; estimator figures are None for kinds without one."""
     est = _estimates(graph, family)
@@ -60,8 +74,7 @@ def layer_report(graph: DataflowGraph, family: str) -> list[dict]:
                 "out_shape": [list(s.shape) for s in outs],
                 "in_type": [_type_name(s.dtype) for s in ins],
                 "out_type": [_type_name(s.dtype) for s in outs],
-                "simd": getattr(n.config, "simd", None),
-                "pe": getattr(n.config, "pe", None),
+                **_lanes(n.config),
                 "param_bits": param_bits(n),
                 **_figures(n, est),
             }

@@ -34,7 +34,20 @@ CONFIGS = [
             mult_style="lut"),
     IntMVAU("int_mvau", mw=16, mh=8, input_type=UINT(8), weight_type=INT(8), simd=4, pe=2,
             mult_style="dsp"),
+    # a wide tree (32 -> 16 -> 8 -> 4 -> 2 -> 1): three pipeline registers (tree_stages)
+    IntMVAU("int_mvau", mw=64, mh=4, input_type=UINT(8), weight_type=BIPOLAR, simd=32, pe=2,
+            num_vectors=2),
 ]  # fmt: skip
+
+
+def test_tree_stages_keep_two_adder_levels_per_stage() -> None:
+    stages = {
+        simd: IntMVAU(
+            "m", mw=192, mh=2, input_type=INT(4), weight_type=INT(4), simd=simd
+        ).tree_stages
+        for simd in (1, 2, 4, 6, 8, 16, 32, 64)
+    }
+    assert stages == {1: 1, 2: 1, 4: 1, 6: 2, 8: 2, 16: 2, 32: 3, 64: 3}
 
 
 def _id(c: IntMVAU) -> str:

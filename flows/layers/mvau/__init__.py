@@ -43,6 +43,7 @@ INT_KIND = LayerKind(
     styles={"mult_style": ("dsp", "lut")},
     buffer_words=lambda cfg: cfg.sf,
     burst_words=lambda cfg: cfg.sf if cfg.nf > 1 else 0,
+    extra_stages=lambda cfg: cfg.tree_stages,
     template="mvau.v.j2",
     rtl=rtl,
     hls=int_hls,

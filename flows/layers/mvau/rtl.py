@@ -12,10 +12,6 @@ from flows.layers.backends import LayerRTL
 from flows.layers.mvau.config import IntMVAU, XnorMVAU
 from flows.layers.mvau.golden import weights
 
-# IntMVAU has no pipeline knob in its config: one register after the products, the natural
-# pipeline register of a multiplier (DSP M register, or a LUT multiplier's output).
-INT_MVAU_TREE_STAGES = 1
-
 
 def product(cfg: XnorMVAU | IntMVAU) -> tuple[str, int, int, bool]:
     """Per-lane product: (kind, lo, hi, signed) with [lo, hi] the exact range of one product."""
@@ -60,8 +56,10 @@ def rtl(cfg: XnorMVAU | IntMVAU, params: dict) -> LayerRTL:
     ]
     if isinstance(cfg, XnorMVAU):
         stages, regs = cfg.popcount_stages, tree_registers(cfg.popcount_stages, len(nodes) - 1)
-    else:
-        stages, regs = INT_MVAU_TREE_STAGES, [INT_MVAU_TREE_STAGES] + [0] * (len(nodes) - 1)
+    else:  # after the products, then spread over the adder levels (IntMVAU.tree_stages)
+        levels = len(nodes) - 1
+        regs = [1] + (tree_registers(cfg.tree_stages - 1, levels - 1) if levels else [])
+        stages = sum(regs)
     depth, ww = cfg.sf * cfg.nf, cfg.pe * cfg.simd * wt.bits
     ctx = dict(
         mw=cfg.mw,
