@@ -19,7 +19,8 @@ import numpy as np
 
 from flows import estimate, folding, report, targets
 from flows.artifacts import write_json, write_text
-from flows.errors import FlowError, ResourceError
+from flows.errors import FlowError, FoldingError, ResourceError
+from flows.finn_folding import read_finn_folding, write_finn_folding
 from flows.graph import DataflowGraph
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,7 +147,7 @@ def step_fold(ctx: BuildContext) -> None:
     else:
         g, how = explore.fastest_fitting(ctx.graph, tgt).graph, f"the fastest that fits {tgt.name}"
     if c.folding_file:
-        g = folding.apply_folding(g, folding.load_folding(Path(c.folding_file)))
+        g = apply_folding_file(g, Path(c.folding_file))
     for n in g.nodes:
         if isinstance(n.config, XnorMVAU):
             n.config = replace(n.config, popcount_stages=c.popcount_stages)
@@ -154,7 +155,27 @@ def step_fold(ctx: BuildContext) -> None:
     converters = sum(n.kind == "StreamWidthConverter" for n in g.nodes)
     cycles = folding.cycles_per_frame(g)
     ctx.summary["folding"] = {"for": how, "cycles_per_frame": cycles, "converters": converters}
+    write_json(ctx.out / "folding.json", folding.folding_map(g))
+    write_finn_folding(g, ctx.out / "folding_finn.json")
     print(f"[fold] for {how}: {cycles} cycles per frame, {converters} width converter(s)")
+
+
+def apply_folding_file(g: DataflowGraph, path: Path) -> DataflowGraph:
+    """A --folding file: FINN's folding configuration (a "Defaults" entry, or upper-case PE/SIMD
+    attributes; flows/finn_folding.py) or this flow's {"layer": {"simd": s, "pe": p}}."""
+    import json
+
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise FoldingError(f"cannot read folding file {path}: {e}") from None
+    finn = isinstance(data, dict) and (
+        "Defaults" in data
+        or any(isinstance(v, dict) and set(v) & {"PE", "SIMD"} for v in data.values())
+    )
+    if finn:
+        return read_finn_folding(g, data)
+    return folding.apply_folding(g, folding.load_folding(path))
 
 
 def step_estimate(ctx: BuildContext) -> None:

@@ -227,7 +227,8 @@ def missed_target(graph: DataflowGraph, target_cycles: int) -> dict[str, int]:
 
 def insert_width_converters(graph: DataflowGraph) -> DataflowGraph:
     """A copy of `graph` with a StreamWidthConverter on every stream whose producer writes a
-    different number of lanes per word than its consumer reads (named `<stream>_dwc`)."""
+    different number of lanes per word than its consumer reads (named `<consumer>_dwc`, with the
+    input's index after the first)."""
     g = graph.copy()
     for node in list(g.topological()):
         for i, (s, want) in enumerate(zip(node.inputs, _port_lanes(node.config, 0), strict=True)):
@@ -238,7 +239,8 @@ def insert_width_converters(graph: DataflowGraph) -> DataflowGraph:
             if have == want:
                 continue
             stream = g.streams[s]
-            conv = _converter(stream, have, want, g.unique_name(f"{s}_dwc"))
+            base = f"{node.name}_dwc" + (f"{i}" if i else "")
+            conv = _converter(stream, have, want, g.unique_name(base))
             out = Stream(g.unique_name(f"{s}_w{want}"), stream.dtype, stream.shape)
             g.add(conv, [s], [out])
             node.inputs[i] = out.name
@@ -270,8 +272,28 @@ def apply_folding(graph: DataflowGraph, folding: dict[str, dict[str, int]]) -> D
             raise FoldingError(f"folding names layer {name!r}, which is not in the graph")
     for node in g.nodes:
         if node.name in folding:
+            kind = kind_of(node.config)
+            fields = {*kind.folds, *kind.styles}
+            unknown = set(folding[node.name]) - fields
+            if unknown:
+                raise FoldingError(
+                    f"folding of {node.name} (a {kind.name}) sets {sorted(unknown)}; it folds "
+                    f"by {sorted(fields)}"
+                )
             node.config = replace(node.config, **folding[node.name])  # validated on construction
     return insert_width_converters(g)
+
+
+def folding_map(graph: DataflowGraph) -> dict[str, dict[str, int | str]]:
+    """This flow's folding file of a folded graph: {layer: {field: value}} for every folding
+    field and style of every layer but the width converters (`apply_folding` reads it back)."""
+    out = {}
+    for n in graph.topological():
+        if isinstance(n.config, StreamWidthConverter):
+            continue
+        kind = kind_of(n.config)
+        out[n.name] = {f: getattr(n.config, f) for f in (*kind.folds, *kind.styles)}
+    return out
 
 
 def load_folding(path: Path) -> dict[str, dict[str, int]]:
@@ -282,12 +304,14 @@ def load_folding(path: Path) -> dict[str, dict[str, int]]:
         raise FoldingError(f"cannot read folding file {path}: {e}") from None
     ok = isinstance(data, dict) and all(
         isinstance(v, dict)
-        and set(v) <= {"simd", "pe"}
-        and all(isinstance(x, int) for x in v.values())
+        and all(isinstance(k, str) and isinstance(x, int | str) for k, x in v.items())
         for v in data.values()
     )
     if not ok:
-        raise FoldingError(f'{path}: expected {{"layer": {{"simd": int, "pe": int}}, ...}}')
+        raise FoldingError(
+            f'{path}: expected {{"layer": {{"simd": int, "pe": int, ...}}, ...}} or a FINN '
+            "folding configuration"
+        )
     return data
 
 

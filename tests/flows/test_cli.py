@@ -80,7 +80,7 @@ def test_unsupported_op_names_op_and_node(capsys, tmp_path):
             '{"l0_intmvau": {"pe": 3}}',
             "l0_intmvau: PE=3 does not divide 128; choose one of [1, 2, 4",
         ),
-        ('{"l0_intmvau": 4}', 'expected {"layer": {"simd": int, "pe": int}'),
+        ('{"l0_intmvau": 4}', 'expected {"layer": {"simd": int, "pe": int, ...}, ...} or a FINN'),
         (
             '{"l99_nothing": {"pe": 1}}',
             "folding names layer 'l99_nothing', which is not in the graph",
