@@ -44,7 +44,6 @@ from flows.estimate import estimate_layer
 from flows.graph import DataflowGraph, Stream
 from flows.hwmodel.resources import Estimate
 from flows.layers import StreamWidthConverter, kind_of
-from flows.layers.registry import INPUTS, OUTPUTS
 
 # Resources the folder weighs (LUT includes LUT RAM: distributed RAM occupies LUTs).
 RESOURCES = ("LUT", "FF", "BRAM", "URAM", "DSP")
@@ -56,16 +55,6 @@ class FoldingWarning(UserWarning):
 
 def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def in_lanes(cfg) -> int:
-    return getattr(cfg, kind_of(cfg).lane_field(INPUTS))
-
-
-def out_lanes(cfg) -> int:
-    """Lanes of the outputs: the field that sets them, or one lane where none does."""
-    field = kind_of(cfg).lane_field(OUTPUTS)
-    return getattr(cfg, field) if field is not None else 1
 
 
 # --- cost ------------------------------------------------------------------------------------------

@@ -13,7 +13,12 @@ bit 0, numerics section 7), 0 for integer streams. A window as large as the whol
 with stride 1 emits the map as one vector in raster order: the stream's words unchanged, i.e. a
 reshape (used for Flatten before a fully connected layer; its hardware is a pass-through).
 
-Hardware (hw/templates/sliding_window.v.j2): `pe` channels per word on both ports; a circular
+Hardware (hw/templates/sliding_window.v.j2): `pe` channels per input word; an output word holds
+`positions` consecutive window positions (in (ky, kx) order) of `pe` channels each, so
+`positions > 1` needs whole pixels (`pe == channels`) and divides kernel^2 (a 7x7 stem on 3
+channels at positions 7 emits a window row, 21 elements, per cycle; at 49 a whole window). Each
+position of a word reads its own copy of the line buffer (`positions` copies, written together),
+so one cycle reads them all. A circular
 line buffer of `rows` input rows (rounded up to a power of two words), addressed by the global
 index of the input word modulo its depth. The writer accepts a word while the reader's current
 output row no longer needs the slot; the reader walks `(oy, ox, ky, kx, f)` (innermost last), one
@@ -31,14 +36,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from flows.datatypes import DataType, Kind, pack_words
-from flows.errors import ConfigError
+from flows.errors import ConfigError, FoldingError
 from flows.hwmodel.logic import CONTROL_FF, CONTROL_LUT, scaled
 from flows.hwmodel.memory import memory
 from flows.hwmodel.ports import Port
 from flows.hwmodel.resources import Estimate
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import LayerRTL
-from flows.layers.registry import LayerKind
+from flows.layers.registry import ALL, OUTPUTS, Fold, LayerKind
 from flows.layers.windows import Windowed, check_map, windows
 
 
@@ -56,9 +61,22 @@ class SlidingWindow(Windowed):
     pad_value: int = 0
     pe: int = 1
     input_type: DataType | None = None  # element type of the stream; the RTL emitter needs it
+    positions: int = 1  # window positions per output word (module docstring)
 
     def __post_init__(self) -> None:
         self.check_geometry("window")
+        area = self.kernel * self.kernel
+        if self.positions < 1 or area % self.positions:
+            divs = [d for d in range(1, area + 1) if area % d == 0]
+            raise FoldingError(
+                f"{self.name}: positions={self.positions} does not divide the {area} positions "
+                f"of a {self.kernel}x{self.kernel} window; choose one of {divs}"
+            )
+        if self.positions > 1 and self.pe != self.channels:
+            raise FoldingError(
+                f"{self.name}: positions={self.positions} emits whole pixels, so PE must be the "
+                f"{self.channels} channels (got {self.pe}); use positions=1 to fold channels"
+            )
         if self.pad_value not in (-1, 0):
             raise ConfigError(
                 f"{self.name}: pad_value must be -1 (BIPOLAR input) or 0 (integer input), "
@@ -77,9 +95,20 @@ class SlidingWindow(Windowed):
         return self.kernel * self.kernel * self.channels
 
     @property
+    def kernel_area(self) -> int:
+        return self.kernel * self.kernel
+
+    @property
+    def out_lanes(self) -> int:
+        """Elements per output word: `positions` positions of `pe` channels."""
+        return self.pe * self.positions
+
+    @property
     def cycles_per_frame(self) -> int:
-        elements = max(self.num_vectors * self.channels, self.out_vectors * self.out_channels)
-        return elements // self.pe
+        return max(
+            self.num_vectors * self.channels // self.pe,
+            self.out_vectors * self.out_channels // self.out_lanes,
+        )
 
 
 def execute(cfg: SlidingWindow, params, inputs):
@@ -110,7 +139,7 @@ def element_type(cfg) -> DataType:
 def ports(cfg: SlidingWindow) -> tuple[dict[str, Port], dict[str, Port]]:
     t = element_type(cfg)
     return {"s_axis": Port(cfg.pe, t, cfg.channels, cfg.num_vectors)}, {
-        "m_axis": Port(cfg.pe, t, cfg.out_channels, cfg.out_vectors)
+        "m_axis": Port(cfg.out_lanes, t, cfg.out_channels, cfg.out_vectors)
     }
 
 
@@ -147,6 +176,12 @@ def rtl(cfg: SlidingWindow, params: dict) -> LayerRTL:
     gw = (4 * (nw + depth)).bit_length() + 1
     big = max(big, 1 << gw)
     pad_word = pack_words(t.encode([cfg.pad_value] * cfg.pe), t.bits, cfg.pe)[0]
+    steps = cfg.kernel_area // cfg.positions  # output words per window (positions > 1)
+    # (ky, kx) of position j of window word t: divmod(t * positions + j, kernel)
+    taps = [
+        [divmod(t_ * cfg.positions + j, cfg.kernel) for j in range(cfg.positions)]
+        for t_ in range(steps)
+    ]
     ctx = dict(
         channels=cfg.channels,
         pe=cfg.pe,
@@ -172,6 +207,11 @@ def rtl(cfg: SlidingWindow, params: dict) -> LayerRTL:
         oxw=clog2(cfg.out_w),
         oyw=clog2(cfg.out_h),
         out_vectors=cfg.out_vectors,
+        positions=cfg.positions,
+        steps=steps,
+        tw=clog2(steps),
+        taps=taps,
+        pw=max(1, cfg.pe * t.bits),
     )
     return LayerRTL(ctx)
 
@@ -182,9 +222,10 @@ def estimate(cfg: SlidingWindow, family: str) -> Estimate:
     bits = element_type(cfg).bits
     words = (cfg.kernel + 1) * (cfg.in_w + 2 * cfg.pad) * cfg.channels // cfg.pe
     lut_mem, bram = memory(cfg.pe * bits, words, family)
-    lut = CONTROL_LUT + 40 + scaled(cfg.pe * bits * 2, family) + lut_mem
-    ff = CONTROL_FF + 40 + 2 * cfg.pe * bits
-    return Estimate(cfg.cycles_per_frame, lut, ff, bram, 0)
+    p = cfg.positions  # one line-buffer copy and one address path per position
+    lut = CONTROL_LUT + 40 + scaled(p * (cfg.pe * bits * 2 + (40 if p > 1 else 0)), family)
+    ff = CONTROL_FF + 40 + 2 * p * cfg.pe * bits
+    return Estimate(cfg.cycles_per_frame, lut + p * lut_mem, ff, p * bram, 0)
 
 
 KIND = LayerKind(
@@ -192,6 +233,7 @@ KIND = LayerKind(
     execute=execute,
     output_types=passes_type,
     ports=ports,
+    folds={"pe": Fold(ALL), "positions": Fold(OUTPUTS, "kernel_area")},
     buffer_words=buffer_words,
     template="sliding_window.v.j2",
     rtl=rtl,

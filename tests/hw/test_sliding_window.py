@@ -43,11 +43,22 @@ CONFIGS = [
     # 1x1 stride-2 downsample: more input than output words (the writer bounds the frame)
     SlidingWindow("swg", channels=8, in_h=8, in_w=8, kernel=1, stride=2, pe=2,
                   input_type=INT(4)),
+    # several window positions per word (whole pixels): a stem-like 7x7/2 window with pad 3 at
+    # one window row (7 positions) and at a whole window (49) per cycle, and a binary 3x3 at 3
+    SlidingWindow("swg", channels=3, in_h=12, in_w=12, kernel=7, stride=2, pad=3, pe=3,
+                  positions=7, input_type=UINT(8)),
+    SlidingWindow("swg", channels=3, in_h=9, in_w=9, kernel=7, stride=2, pad=3, pe=3,
+                  positions=49, input_type=UINT(8)),
+    SlidingWindow("swg", channels=4, in_h=6, in_w=6, kernel=3, pad=1, pad_value=-1, pe=4,
+                  positions=3, input_type=BIPOLAR),
 ]  # fmt: skip
 
 
 def _id(c: SlidingWindow) -> str:
-    return f"{c.input_type}_{c.in_h}x{c.in_w}x{c.channels}_k{c.kernel}s{c.stride}p{c.pad}_pe{c.pe}"
+    pos = f"_pos{c.positions}" if c.positions > 1 else ""
+    return (
+        f"{c.input_type}_{c.in_h}x{c.in_w}x{c.channels}_k{c.kernel}s{c.stride}p{c.pad}_pe{c.pe}{pos}"
+    )
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=_id)
