@@ -34,7 +34,9 @@ INPUTS, OUTPUTS, ALL = "inputs", "outputs", "all"
 @dataclass(frozen=True)
 class Fold:
     """A folding field of a config (`pe`, `simd`): it sets the lanes per word of `ports` (INPUTS,
-    OUTPUTS or ALL of the kind's ports) and must divide the config's dimension `divides`."""
+    OUTPUTS or ALL of the kind's ports) and must divide the config's dimension `divides`. Where
+    several fields set a port, its lanes are their product (a SlidingWindow's output: `pe`
+    channels x `positions` window positions)."""
 
     ports: str = ALL
     divides: str = "channels"

@@ -56,9 +56,7 @@ CONFIGS = [
 
 def _id(c: SlidingWindow) -> str:
     pos = f"_pos{c.positions}" if c.positions > 1 else ""
-    return (
-        f"{c.input_type}_{c.in_h}x{c.in_w}x{c.channels}_k{c.kernel}s{c.stride}p{c.pad}_pe{c.pe}{pos}"
-    )
+    return f"{c.input_type}_{c.in_h}x{c.in_w}x{c.channels}_k{c.kernel}s{c.stride}p{c.pad}_pe{c.pe}{pos}"
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=_id)

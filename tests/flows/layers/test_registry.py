@@ -75,14 +75,16 @@ def test_the_record_agrees_with_itself(name: str, tmp_path: Path) -> None:
     cfg, kind = node.config, kind_of(node.config)
     ins, outs = kind.ports(cfg)
     assert (len(ins), len(outs)) == (len(node.inputs), len(node.outputs))
-    # folds: each field divides its dimension and sets the lanes of its ports; others carry one
-    set_by = {}
+    # folds: each field divides its dimension; a port's lanes are the product of the fields that
+    # set it (a SlidingWindow's output: pe x positions); a port no field sets carries one
+    set_by: dict = {}
     for field, fold in kind.folds.items():
         lanes = getattr(cfg, field)
         assert getattr(cfg, fold.divides) % lanes == 0
         for side, ports in ((INPUTS, ins), (OUTPUTS, outs)):
             if fold.ports in (side, ALL):
-                set_by.update({(side, k): lanes for k in ports})
+                for k in ports:
+                    set_by[(side, k)] = set_by.get((side, k), 1) * lanes
     for side, ports in ((INPUTS, ins), (OUTPUTS, outs)):
         for k, port in ports.items():
             assert port.lanes == set_by.get((side, k), 1), (side, k)
