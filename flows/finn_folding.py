@@ -22,19 +22,18 @@ Attributes:
   ignored on kinds without multipliers (as FINN does for binary layers).
 * `mem_mode`: weights on chip ("const", "decoupled", "internal_embedded", "internal_decoupled")
   are what this flow builds; "external" is refused (no external weight port yet).
-* `ram_style`: this flow maps every memory by its size (docs/flow.md, Estimator), so a file's
-  value is checked against that rule: "auto", or the style the rule picks ("block" or
-  "distributed"); another value is refused with the style the rule gives.
+* `ram_style`: an MVAU's weight memory, "block" (block RAM), "distributed" (LUTs) or "auto"
+  (the size rule of docs/flow.md, Estimator); "ultra" is refused (UltraRAM cannot be initialised
+  by the bitstream).
 
 `write_finn_folding` writes every node with its fields, `resType`, `mem_mode` and the `ram_style`
-the size rule chose, under the generic FINN op names (`MVAU_i`, `Thresholding_i`,
+it was built with, under the generic FINN op names (`MVAU_i`, `Thresholding_i`,
 `ConvolutionInputGenerator_i`, ...): reading the file back gives the same folding.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 from flows.artifacts import write_json
@@ -122,23 +121,28 @@ def _node_fields(node: Node, attrs: dict, name: str) -> dict:
             f"flow does not build yet; use one of {', '.join(ON_CHIP)}"
         )
     style = attrs.get("ram_style", "auto")
+    if style not in ("auto", "block", "distributed"):
+        raise FoldingError(
+            f"FINN folding entry {name}: ram_style {style!r}; this flow builds weight memories "
+            "in block RAM or LUTs ('auto', 'block', 'distributed'); UltraRAM cannot be "
+            "initialised by the bitstream, so weights never go there"
+        )
     if style != "auto":
-        chosen = _ram_style(replace(cfg, **changes))
-        if style != chosen:
+        if not hasattr(cfg, "ram_style"):
             raise FoldingError(
-                f"FINN folding entry {name}: ram_style {style!r}, but this flow maps {node.name}'s "
-                f"memory by its size, which gives {chosen!r}; set ram_style to 'auto' or {chosen!r}"
+                f"FINN folding entry {name} ({node.name}, a {node.kind}) has no weight memory "
+                "whose ram_style could be set; remove the key"
             )
+        changes["ram_style"] = style
     return changes
 
 
 def _ram_style(cfg) -> str:
-    """The weight/threshold memory style the size rule gives an MVAU ("block" or "distributed"),
-    "auto" for kinds this rule does not cover."""
-    if hasattr(cfg, "sf") and hasattr(cfg, "weight_type"):
-        width = cfg.pe * cfg.simd * cfg.weight_type.bits
-        return "block" if rom_style(width, cfg.sf * cfg.nf) == "block" else "distributed"
-    return "auto"
+    """The weight memory style of an MVAU as built ("block" or "distributed": its `ram_style`,
+    or the size rule's choice for "auto")."""
+    width = cfg.pe * cfg.simd * cfg.weight_type.bits
+    block = rom_style(width, cfg.sf * cfg.nf, cfg.ram_style) == "block"
+    return "block" if block else "distributed"
 
 
 def read_finn_folding(graph: DataflowGraph, data: dict) -> DataflowGraph:

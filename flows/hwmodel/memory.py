@@ -42,10 +42,20 @@ def block_sized(width: int, depth: int) -> bool:
     return width * depth >= BLOCK_ROM_MIN_BITS
 
 
-def rom_style(width: int, depth: int) -> str:
-    """`rom_style` of a read-only memory in the RTL: "block" by the size rule, else "logic" (the
-    rule `memory()` costs)."""
-    return "block" if block_sized(width, depth) else "logic"
+# A read-only memory's style as a layer may choose it (`ram_style` of the MVAUs, a decision of the
+# folder): "auto" is the size rule, "block" block RAM, "distributed" a LUT ROM.
+ROM_STYLES = ("auto", "block", "distributed")
+
+
+def in_block_ram(width: int, depth: int, style: str = "auto") -> bool:
+    """Whether a read-only memory goes to block RAM: by its style, or the size rule for "auto"."""
+    return block_sized(width, depth) if style == "auto" else style == "block"
+
+
+def rom_style(width: int, depth: int, style: str = "auto") -> str:
+    """`rom_style` of a read-only memory in the RTL: "block" or "logic", by the layer's style or
+    the size rule (the rule `memory()` costs)."""
+    return "block" if in_block_ram(width, depth, style) else "logic"
 
 
 def buffer_style(width: int, depth: int) -> str:
@@ -85,10 +95,10 @@ def lut_rom(width: int, depth: int, family: str) -> int:
     return width * (per_bit + (per_bit - 1 if per_bit > 1 else 0))
 
 
-def memory(width: int, depth: int, family: str) -> tuple[int, int]:
+def memory(width: int, depth: int, family: str, style: str = "auto") -> tuple[int, int]:
     """(LUT, BRAM) cost of a read-only memory of `depth` words of `width` bits: block RAM from
-    BLOCK_ROM_MIN_BITS on, else a LUT ROM (`lut_rom`)."""
-    if block_sized(width, depth):
+    BLOCK_ROM_MIN_BITS on (or as `style` says), else a LUT ROM (`lut_rom`)."""
+    if in_block_ram(width, depth, style):
         return 0, bram_blocks(width, depth)
     return lut_rom(width, depth, family), 0
 

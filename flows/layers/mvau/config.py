@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from flows.datatypes import BIPOLAR, DataType, Kind
 from flows.errors import ConfigError
+from flows.hwmodel.memory import ROM_STYLES
 from flows.hwmodel.ports import Port
 from flows.hwmodel.ranges import dot_range, smallest_type
 from flows.hwmodel.structure import tree_nodes
@@ -24,10 +25,17 @@ class Matrix:
     pe: int
     num_vectors: int
 
+    ram_style: str
+
     def check_folding(self) -> None:
         check_positive(self.name, mw=self.mw, mh=self.mh, num_vectors=self.num_vectors)
         check_divides(self.name, self.mw, "SIMD", self.simd)
         check_divides(self.name, self.mh, "PE", self.pe)
+        if self.ram_style not in ROM_STYLES:
+            raise ConfigError(
+                f"{self.name}: ram_style must be one of {', '.join(ROM_STYLES)}, "
+                f"got {self.ram_style!r}"
+            )
 
     @property
     def sf(self) -> int:
@@ -57,6 +65,7 @@ class XnorMVAU(Matrix):
     pe: int = 1
     num_vectors: int = 1
     popcount_stages: int = 1
+    ram_style: str = "auto"  # the weight memory: "auto" (size rule), "block", "distributed"
 
     def __post_init__(self) -> None:
         self.check_folding()
@@ -98,6 +107,7 @@ class IntMVAU(Matrix):
     pe: int = 1
     num_vectors: int = 1
     mult_style: str = "auto"
+    ram_style: str = "auto"  # the weight memory: "auto" (size rule), "block", "distributed"
 
     def __post_init__(self) -> None:
         self.check_folding()

@@ -85,7 +85,7 @@ def rtl(cfg: XnorMVAU | IntMVAU, params: dict) -> LayerRTL:
         nfw=clog2(cfg.nf),
         aw=clog2(depth),
         weight_file=f"{cfg.name}_w.mem",
-        rom_style=rom_style(ww, depth),
+        rom_style=rom_style(ww, depth, cfg.ram_style),
         **_mult_style(cfg),
     )
     # Word at address nf*SF + sf holds W[nf*PE + p, sf*SIMD + s] in lane p*SIMD + s.
