@@ -93,17 +93,30 @@ def _design(graph, cycles, target, weights=None) -> Design:
 
 
 def _fitted(graph, cycles, target, limits) -> Design:
-    """The design for `cycles`, reweighted towards the limits while it overflows them."""
+    """The design for `cycles`, reweighted towards the limits while it overflows them; when no
+    attempt fits, the one that overflows least (largest need / limit smallest)."""
     weights: dict[str, float] = {}
-    d = _design(graph, cycles, target)
+    attempts = [_design(graph, cycles, target)]
     for _ in range(REWEIGHTS):
+        d = attempts[-1]
         over = [k for k in RESOURCES if d.need[k] > limits[k]]
         if not over:
-            break
+            return d
         for k in over:
             weights[k] = weights.get(k, 1.0) * WEIGHT_STEP
-        d = _design(graph, cycles, target, weights)
-    return d
+        attempts.append(_design(graph, cycles, target, weights))
+    if fits(attempts[-1].need, limits):
+        return attempts[-1]
+    return min(attempts, key=lambda d: _overflow(d.need, limits))
+
+
+def _overflow(need: dict[str, int], limits: dict[str, float]) -> float:
+    """The largest need / limit (infinite for a resource the target lacks)."""
+    worst = 0.0
+    for k in RESOURCES:
+        if need[k]:
+            worst = max(worst, need[k] / limits[k] if limits[k] else math.inf)
+    return worst
 
 
 def candidate_cycles(graph: DataflowGraph) -> list[int]:

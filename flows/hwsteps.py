@@ -13,6 +13,7 @@ from flows import synth, targets, vivado
 from flows.artifacts import atomic_dir, write_json
 from flows.boards import ulx3s
 from flows.codegen import rtl
+from flows.codegen.links import node_ports
 from flows.codegen.stitch import emit_stitched
 from flows.datatypes import UINT
 from flows.errors import NumericContractError
@@ -54,8 +55,8 @@ def step_rtl(ctx) -> None:
                 tmp,
                 clock_mhz=ctx.cfg.clock_mhz,
                 baud=UART_BAUD,
-                in_lanes=first.config.simd,
-                in_bytes_per_frame=g.streams[g.inputs[0]].shape[1],
+                in_lanes=node_ports(first)[0][0][2].lanes,
+                in_bytes_per_frame=_frame_bytes(ctx),
                 out_bits=last.config.output_type.bits,
                 design_id=ctx.summary["model"],
             )
@@ -71,7 +72,9 @@ def step_rtl(ctx) -> None:
 
 
 def _frame_bytes(ctx) -> int:
-    return ctx.graph.streams[ctx.graph.inputs[0]].shape[1]
+    """Bytes of one input frame (one byte per element): vectors x channels."""
+    vectors, channels = ctx.graph.streams[ctx.graph.inputs[0]].shape
+    return vectors * channels
 
 
 def rtl_sources(ctx, with_shell: bool) -> list[Path]:
