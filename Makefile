@@ -9,7 +9,7 @@ OUT     ?= build
 SPEED   := $(if $(FPS),--fps $(FPS)) $(if $(CYCLES),--target-cycles $(CYCLES))
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup test test-all lint format train export bitstream parity report explore clean doctor ops bench-golden synth-baselines snapshots bench-explore
+.PHONY: setup test test-all lint format train export bitstream parity report explore clean doctor ops bench-golden synth-baselines snapshots bench-explore bench-dwc
 
 setup:                     ## venv + Python deps + Verilator/Icarus/Yosys/nextpnr (idempotent)
 	@bash scripts/setup.sh
@@ -59,6 +59,9 @@ snapshots:                 ## after an intended emitter/template change: rewrite
 
 bench-explore:             ## every zoo model x target: fastest design that fits, or why not (build/bench/explore.json)
 	$(PY) -m benchmarks.explore
+
+bench-dwc:                 ## width-converter estimator vs Yosys, fitted and held-out (build/bench/width_converter.json)
+	$(PY) -m benchmarks.width_converter
 
 synth-baselines:           ## Yosys ECP5/xc7 per block + nextpnr Fmax vs estimator -> tests/baselines/synth.json
 	$(PY) -m benchmarks.synth_baselines
