@@ -117,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     b.add_argument("--popcount-stages", type=int, default=2)
     b.add_argument("--parity-images", type=int, default=100)
-    b.add_argument("--folding", type=Path, help='JSON {"layer": {"simd": s, "pe": p}} to apply')
+    b.add_argument(
+        "--folding",
+        type=Path,
+        help='folding to apply on top: JSON {"layer": {"simd": s, "pe": p}} or a FINN folding file',
+    )
     b.add_argument("--until", default=None, help="stop after this step")
     b.add_argument("--out", type=Path, default=Path("build"))
     b.set_defaults(fn=_build)

@@ -139,18 +139,19 @@ def step_fold(ctx: BuildContext) -> None:
     from flows.layers import XnorMVAU
 
     c, tgt = ctx.cfg, targets.get(ctx.cfg.target)
-    if c.target_cycles is not None:
-        g, how = folding.auto_fold(ctx.graph, c.target_cycles, tgt), f"{c.target_cycles} cycles"
-    elif c.fps is not None:
-        g = explore.for_throughput(ctx.graph, c.fps, c.clock_mhz, tgt).graph
-        how = f"{c.fps:g} frames/s at {c.clock_mhz:g} MHz"
-    else:
-        g, how = explore.fastest_fitting(ctx.graph, tgt).graph, f"the fastest that fits {tgt.name}"
-    if c.folding_file:
-        g = apply_folding_file(g, Path(c.folding_file))
-    for n in g.nodes:
+    g = ctx.graph.copy()
+    for n in g.nodes:  # before folding, so that the folder estimates the pipeline it gets
         if isinstance(n.config, XnorMVAU):
             n.config = replace(n.config, popcount_stages=c.popcount_stages)
+    if c.target_cycles is not None:
+        g, how = folding.auto_fold(g, c.target_cycles, tgt), f"{c.target_cycles} cycles"
+    elif c.fps is not None:
+        g = explore.for_throughput(g, c.fps, c.clock_mhz, tgt).graph
+        how = f"{c.fps:g} frames/s at {c.clock_mhz:g} MHz"
+    else:
+        g, how = explore.fastest_fitting(g, tgt).graph, f"the fastest that fits {tgt.name}"
+    if c.folding_file:
+        g = apply_folding_file(g, Path(c.folding_file))
     ctx.graph = g
     converters = sum(n.kind == "StreamWidthConverter" for n in g.nodes)
     cycles = folding.cycles_per_frame(g)

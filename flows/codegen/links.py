@@ -174,8 +174,8 @@ class Link:
     """One stream of the stitched graph: producer port -> consumer port, FIFO depth in words.
 
     `src`/`dst` are None at the graph input/output (wired straight to the top-level port, no
-    FIFO); `shortcut_words` is the deadlock-rule requirement of a deepened link, else 0; `side`
-    marks a side stream (its consumer port is a `Port.side`)."""
+    FIFO); `shortcut_words` is what a rule requires of a deepened link (the shortcut, side-stream
+    or burst rule), else 0; `side` marks a side stream (its consumer port is a `Port.side`)."""
 
     stream: str
     src: Node | None

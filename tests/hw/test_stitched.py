@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flows.codegen import rtl, stitch
+from flows.codegen import links, rtl, stitch
 from flows.datatypes import BIPOLAR, INT, UINT
 from flows.errors import ConfigError, FoldingError, UnsupportedPatternError
 from flows.folding import apply_folding
@@ -150,3 +150,22 @@ def test_stream_widths() -> None:
     assert rtl.stream_widths(XnorMVAU("x", mw=64, mh=64, simd=8, pe=4)) == (8, 4 * 7)
     assert rtl.stream_widths(LabelSelect("l", channels=10, input_type=INT(20), pe=5)) == (100, 4)
     assert rtl.stream_widths(LabelSelect("l", channels=1, input_type=UINT(1))) == (1, 1)
+
+
+def test_burst_rule_deepens_the_link_behind_an_up_converter() -> None:
+    """Threshold PE 1 -> (1 -> 4 converter) -> XnorMVAU SIMD 4, NF 4: the MVAU reads SF = 8
+    words back to back, the converter delivers one every 4 cycles (r = 1/4), so the link holds
+    ceil(8 * 3/4) + 8 = 14 words -> 16; with the Threshold at PE 4 (no converter, r = 1) none."""
+    rng = np.random.default_rng(0)
+    g = DataflowGraph([Stream("x", INT(8), (4, 32))], ["y"])
+    t = Threshold("t", channels=32, num_thresholds=1, input_type=INT(8), pe=1, num_vectors=4)
+    g.add(t, ["x"], [Stream("b", BIPOLAR, (4, 32))], thresholds=np.zeros((32, 1), int))
+    m = XnorMVAU("m", mw=32, mh=4, simd=4, pe=1, num_vectors=4)
+    _add(g, m, "b", "y", 4, weights=random_values(BIPOLAR, (4, 32), rng))
+    f = apply_folding(g, {})
+    (conv,) = [n for n in f.nodes if isinstance(n.config, StreamWidthConverter)]
+    link = next(lk for lk in links.plan_links(f) if lk.dst is f.node("m"))
+    assert link.src is conv and (link.shortcut_words, link.depth) == (14, 16)
+    same = apply_folding(g, {"t": {"pe": 4}})
+    link = next(lk for lk in links.plan_links(same) if lk.dst is same.node("m"))
+    assert (link.shortcut_words, link.depth) == (0, links.DEFAULT_FIFO_DEPTH)
