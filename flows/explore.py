@@ -83,10 +83,13 @@ def fits(need: dict[str, int], limits: dict[str, float]) -> bool:
     return all(need[k] <= limits[k] for k in RESOURCES)
 
 
-def _design(graph, cycles, target, weights=None) -> Design:
+def _design(graph, cycles, target, weights=None, quiet: bool = True) -> Design:
+    """`auto_fold` for `cycles` and its estimated needs; `quiet` drops its FoldingWarning (the
+    searches try targets below the floor on purpose)."""
     tgt = targets.get(target) if isinstance(target, str) else target
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FoldingWarning)
+        if quiet:
+            warnings.simplefilter("ignore", FoldingWarning)
         g = auto_fold(graph, cycles, tgt, weights)
     need = need_of(estimate.total(estimate.estimate_graph(g, tgt.family)))
     return Design(cycles_per_frame(g), need, g, dict(weights or {}))
@@ -129,10 +132,11 @@ def candidate_cycles(graph: DataflowGraph) -> list[int]:
 
 
 def for_throughput(graph, fps: float, clock_mhz: float, target) -> Design:
-    """The cheapest design reaching `fps` frames/s at `clock_mhz` (module docstring)."""
+    """The cheapest design reaching `fps` frames/s at `clock_mhz` (module docstring); where no
+    folding reaches it, the fastest, with `auto_fold`'s FoldingWarning naming the layers."""
     if fps <= 0 or clock_mhz <= 0:
         raise ResourceError(f"frames/s and clock must be positive, got {fps} and {clock_mhz}")
-    return _design(graph, max(1, math.floor(clock_mhz * 1e6 / fps)), target)
+    return _design(graph, max(1, math.floor(clock_mhz * 1e6 / fps)), target, quiet=False)
 
 
 def fastest_fitting(graph, target, ceilings: dict[str, float] | None = None) -> Design:

@@ -12,7 +12,7 @@ import pytest
 from flows import estimate, explore
 from flows.__main__ import main
 from flows.errors import ResourceError
-from flows.folding import auto_fold, cycles_per_frame, need_of
+from flows.folding import FoldingWarning, auto_fold, cycles_per_frame, need_of
 from flows.frontend.qonnx_import import import_model, load
 from flows.graph import DataflowGraph
 from flows.targets import Target
@@ -51,6 +51,9 @@ def test_throughput_gives_the_cheapest_design_that_reaches_it(graphs):
     assert slow.need["LUT"] < fast.need["LUT"]
     with pytest.raises(ResourceError, match="must be positive"):
         explore.for_throughput(g, 0, 100.0, "ulx3s")
+    with pytest.warns(FoldingWarning, match="no legal folding meets 100 cycles per frame"):
+        d = explore.for_throughput(graphs["cnv_w1a1"], 1e6, 100.0, "pynq-z2")
+    assert d.cycles == 1024  # the 32x32 input, one pixel per cycle
 
 
 @pytest.mark.parametrize(("name", "device"), [("digits_bnn", "ulx3s"), ("cnv_w1a1", "pynq-z2")])
