@@ -74,7 +74,7 @@ class Design:
 
 def limits_of(target: str | targets.Target, ceilings: dict[str, float] | None = None) -> dict:
     """{resource: usable amount} of the target under the ceilings."""
-    tgt = targets.get(target) if isinstance(target, str) else target
+    tgt = targets.get(target)
     c = CEILINGS | (ceilings or {})
     return {k: tgt.resources.get(k, 0) * c[k] for k in RESOURCES}
 
@@ -86,7 +86,7 @@ def fits(need: dict[str, int], limits: dict[str, float]) -> bool:
 def _design(graph, cycles, target, weights=None, quiet: bool = True) -> Design:
     """`auto_fold` for `cycles` and its estimated needs; `quiet` drops its FoldingWarning (the
     searches try targets below the floor on purpose)."""
-    tgt = targets.get(target) if isinstance(target, str) else target
+    tgt = targets.get(target)
     with warnings.catch_warnings():
         if quiet:
             warnings.simplefilter("ignore", FoldingWarning)
@@ -159,7 +159,7 @@ def fastest_fitting(graph, target, ceilings: dict[str, float] | None = None) -> 
 
 def no_fit_message(d: Design, target, limits: dict[str, float]) -> str:
     """What does not fit at the slowest design, by how much, and where it goes."""
-    tgt = targets.get(target) if isinstance(target, str) else target
+    tgt = targets.get(target)
     over = [k for k in RESOURCES if d.need[k] > limits[k]]
     per_layer = estimate.estimate_graph(d.graph, tgt.family)
     parts = []
@@ -216,7 +216,7 @@ def explore_report(
 ) -> dict:
     """The Pareto front, the fastest design that fits (or why none does) and, given `fps`, the
     cheapest design reaching it: rows of `Design.row`, JSON-ready."""
-    tgt = targets.get(target) if isinstance(target, str) else target
+    tgt = targets.get(target)
     limits = limits_of(tgt, ceilings)
     out: dict = {
         "target": tgt.name,

@@ -71,7 +71,7 @@ class Budget:
 
     @classmethod
     def of(cls, target: str | targets.Target, weights: dict[str, float] | None = None) -> Budget:
-        tgt = targets.get(target) if isinstance(target, str) else target
+        tgt = targets.get(target)
         w = {k: 1.0 for k in RESOURCES} | (weights or {})
         return cls(tgt.family, {k: tgt.resources.get(k, 0) for k in RESOURCES}, w)
 

@@ -48,7 +48,10 @@ TARGETS = {
 }
 
 
-def get(name: str) -> Target:
+def get(name: str | Target) -> Target:
+    """The target of that name (a Target is returned as it is)."""
+    if isinstance(name, Target):
+        return name
     try:
         return TARGETS[name]
     except KeyError:
