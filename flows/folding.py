@@ -133,25 +133,45 @@ def _port_lanes(cfg, side: int) -> list[int]:
     return [p.lanes for p in kind_of(cfg).ports(cfg)[side].values()]
 
 
+def _written_lanes(producer_cfg, producer_outputs: list[str], stream: str) -> int:
+    """Lanes per word the producer writes on `stream` (one of its outputs)."""
+    return _port_lanes(producer_cfg, 1)[producer_outputs.index(stream)]
+
+
+def _lane_mismatches(graph: DataflowGraph):
+    """(consumer, input index, stream, producer's lanes, consumer's lanes) of every internal
+    stream whose two ends differ, consumers in topological order."""
+    for node in graph.topological():
+        for i, (s, want) in enumerate(zip(node.inputs, _port_lanes(node.config, 0), strict=True)):
+            prod = graph.producer(s)
+            if prod is not None:
+                have = _written_lanes(prod.config, prod.outputs, s)
+                if have != want:
+                    yield node, i, s, have, want
+
+
 def _converter(stream: Stream, have: int, want: int, name: str = "dwc") -> StreamWidthConverter:
     nv, c = stream.shape
     return StreamWidthConverter(name, c, stream.dtype, have, want, nv)
 
 
 # --- the greedy choice -----------------------------------------------------------------------------
-def _choose(graph: DataflowGraph, target_cycles: int, budget: Budget) -> dict[str, object]:
-    """{layer: folded config}, decided in topological order (module docstring)."""
+def _choose(
+    graph: DataflowGraph, opts: dict[str, list], target_cycles: int, budget: Budget
+) -> dict[str, object]:
+    """{layer: folded config} among `opts` ({layer: its options}), decided in topological order
+    (module docstring)."""
     chosen: dict[str, object] = {}
     for node in graph.topological():
         producers = [(graph.producer(s), graph.streams[s]) for s in node.inputs]
         best, best_key = None, None
-        for opt in options(graph.typed_config(node)):
+        for opt in opts[node.name]:
             cycles = opt.cycles_per_frame
             cost = budget.cost(estimate_layer(opt, budget.family))
             for lanes, (prod, stream) in zip(_port_lanes(opt, 0), producers, strict=True):
                 if prod is None:
                     continue
-                have = _port_lanes(chosen[prod.name], 1)[prod.outputs.index(stream.name)]
+                have = _written_lanes(chosen[prod.name], prod.outputs, stream.name)
                 if have != lanes:
                     conv = _converter(stream, have, lanes)
                     cost += budget.cost(estimate_layer(conv, budget.family))
@@ -177,9 +197,10 @@ def auto_fold(
     if target_cycles < 1:
         raise FoldingError(f"target cycles per frame must be >= 1, got {target_cycles}")
     g = strip_width_converters(graph)
-    fastest = {n.name: min(o.cycles_per_frame for o in options(g.typed_config(n))) for n in g.nodes}
+    opts = {n.name: options(g.typed_config(n)) for n in g.nodes}
+    fastest = {name: min(o.cycles_per_frame for o in os) for name, os in opts.items()}
     floor = max(fastest.values())  # no layer needs to be faster than the slowest can be
-    chosen = _choose(g, max(target_cycles, floor), Budget.of(target, weights))
+    chosen = _choose(g, opts, max(target_cycles, floor), Budget.of(target, weights))
     for node in g.nodes:
         node.config = chosen[node.name]
     g = insert_width_converters(g)
@@ -212,20 +233,13 @@ def insert_width_converters(graph: DataflowGraph) -> DataflowGraph:
     different number of lanes per word than its consumer reads (named `<consumer>_dwc`, with the
     input's index after the first)."""
     g = graph.copy()
-    for node in list(g.topological()):
-        for i, (s, want) in enumerate(zip(node.inputs, _port_lanes(node.config, 0), strict=True)):
-            prod = g.producer(s)
-            if prod is None:
-                continue
-            have = _port_lanes(prod.config, 1)[prod.outputs.index(s)]
-            if have == want:
-                continue
-            stream = g.streams[s]
-            base = f"{node.name}_dwc" + (f"{i}" if i else "")
-            conv = _converter(stream, have, want, g.unique_name(base))
-            out = Stream(g.unique_name(f"{s}_w{want}"), stream.dtype, stream.shape)
-            g.add(conv, [s], [out])
-            node.inputs[i] = out.name
+    for node, i, s, have, want in list(_lane_mismatches(g)):
+        stream = g.streams[s]
+        base = f"{node.name}_dwc" + (f"{i}" if i else "")
+        conv = _converter(stream, have, want, g.unique_name(base))
+        out = Stream(g.unique_name(f"{s}_w{want}"), stream.dtype, stream.shape)
+        g.add(conv, [s], [out])
+        node.inputs[i] = out.name
     g.sort()
     check_lanes(g)
     return g
@@ -255,7 +269,7 @@ def apply_folding(graph: DataflowGraph, folding: dict[str, dict[str, int]]) -> D
     for node in g.nodes:
         if node.name in folding:
             kind = kind_of(node.config)
-            fields = {*kind.folds, *kind.styles}
+            fields = set(kind.decisions)
             unknown = set(folding[node.name]) - fields
             if unknown:
                 raise FoldingError(
@@ -273,8 +287,7 @@ def folding_map(graph: DataflowGraph) -> dict[str, dict[str, int | str]]:
     for n in graph.topological():
         if isinstance(n.config, StreamWidthConverter):
             continue
-        kind = kind_of(n.config)
-        out[n.name] = {f: getattr(n.config, f) for f in (*kind.folds, *kind.styles)}
+        out[n.name] = {f: getattr(n.config, f) for f in kind_of(n.config).decisions}
     return out
 
 
@@ -300,18 +313,12 @@ def load_folding(path: Path) -> dict[str, dict[str, int]]:
 def check_lanes(graph: DataflowGraph) -> None:
     """Producer output lanes equal consumer input lanes on every internal stream (true after
     `insert_width_converters`)."""
-    for node in graph.nodes:
-        for s, want in zip(node.inputs, _port_lanes(node.config, 0), strict=True):
-            prod = graph.producer(s)
-            if prod is None:
-                continue
-            have = _port_lanes(prod.config, 1)[prod.outputs.index(s)]
-            if have != want:
-                raise FoldingError(
-                    f"{prod.name} emits {have} lanes per word on {s} but {node.name} reads "
-                    f"{want}; fold the graph with auto_fold or apply_folding, which insert the "
-                    "width converters"
-                )
+    for node, _, s, have, want in _lane_mismatches(graph):
+        raise FoldingError(
+            f"{graph.producer(s).name} emits {have} lanes per word on {s} but {node.name} reads "
+            f"{want}; fold the graph with auto_fold or apply_folding, which insert the width "
+            "converters"
+        )
 
 
 def cycles_per_frame(graph: DataflowGraph) -> int:

@@ -108,6 +108,11 @@ class LayerKind:
         """A kind the hardware has: it has ports (transient kinds have none)."""
         return self.ports is not None
 
+    @property
+    def decisions(self) -> tuple[str, ...]:
+        """The config fields the folder decides: the folding fields, then the styles."""
+        return (*self.folds, *self.styles)
+
     def lane_field(self, side: str) -> str | None:
         """The folding field that sets the lanes of the inputs (side INPUTS) or the outputs
         (OUTPUTS); None where no field does (those ports carry one lane)."""
