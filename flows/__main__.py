@@ -73,10 +73,10 @@ def _explore(args) -> int:
     best = result["fastest_fitting"]
     print("fastest that fits:" if best else f"none fits: {result['no_fit']}")
     if best:
-        print(explore.format_rows([best]).split("\n", 2)[2])
+        print(explore.format_rows([best], header=False))
     if "for_fps" in result:
         print(f"cheapest for {args.fps:g} frames/s:")
-        print(explore.format_rows([result["for_fps"]]).split("\n", 2)[2])
+        print(explore.format_rows([result["for_fps"]], header=False))
     print(f"written {path}")
     return 0
 

@@ -176,7 +176,7 @@ def apply_folding_file(g: DataflowGraph, path: Path) -> DataflowGraph:
     )
     if finn:
         return read_finn_folding(g, data)
-    return folding.apply_folding(g, folding.load_folding(path))
+    return folding.apply_folding(g, folding.checked_folding(data, path))
 
 
 def step_estimate(ctx: BuildContext) -> None:

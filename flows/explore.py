@@ -239,10 +239,10 @@ def explore_report(
     return out
 
 
-def format_rows(rows: list[dict]) -> str:
-    """A plain-text table of design rows."""
+def format_rows(rows: list[dict], header: bool = True) -> str:
+    """A plain-text table of design rows (with its header line and rule, or without)."""
     head = " ".join(f"{c:>10}" for c in COLUMNS)
-    lines = [head, "-" * len(head)]
+    lines = [head, "-" * len(head)] if header else []
     for r in rows:
         cells = []
         for c in COLUMNS:

@@ -71,9 +71,7 @@ def _split(name: str) -> tuple[str, int]:
         raise FoldingError(
             f"FINN folding entry {name!r}: expected <op type>_<index>, e.g. MVAU_hls_0"
         )
-    for suffix in SUFFIXES:
-        op = op.removesuffix(suffix)
-    return ALIASES.get(op, op), int(index)
+    return _op(op), int(index)
 
 
 def _families(graph: DataflowGraph) -> dict[str, list[Node]]:
@@ -171,16 +169,18 @@ def read_finn_folding(graph: DataflowGraph, data: dict) -> DataflowGraph:
         merged = {
             key: value
             for key, (value, ops) in defaults.items()
-            if "all" in ops or op in {ALIASES.get(o, o) for o in map(_base, ops)}
+            if "all" in ops or op in {_op(o) for o in ops}
         } | attrs
         folding[node.name] = _node_fields(node, merged, name)
     return apply_folding(graph, folding)
 
 
-def _base(op: str) -> str:
+def _op(op: str) -> str:
+    """A FINN op type as this module's family key: `MVAU_hls` and `MatrixVectorActivation` ->
+    `MVAU` (backend and batch suffixes dropped, older names aliased)."""
     for suffix in SUFFIXES:
         op = op.removesuffix(suffix)
-    return op
+    return ALIASES.get(op, op)
 
 
 def _defaults(defaults) -> dict[str, tuple[object, list[str]]]:

@@ -297,6 +297,12 @@ def load_folding(path: Path) -> dict[str, dict[str, int]]:
         data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as e:
         raise FoldingError(f"cannot read folding file {path}: {e}") from None
+    return checked_folding(data, path)
+
+
+def checked_folding(data, source) -> dict[str, dict[str, int]]:
+    """`data` if it is a folding map {layer: {field: int or str}}, else a FoldingError naming
+    `source` (the file it came from)."""
     ok = isinstance(data, dict) and all(
         isinstance(v, dict)
         and all(isinstance(k, str) and isinstance(x, int | str) for k, x in v.items())
@@ -304,7 +310,7 @@ def load_folding(path: Path) -> dict[str, dict[str, int]]:
     )
     if not ok:
         raise FoldingError(
-            f'{path}: expected {{"layer": {{"simd": int, "pe": int, ...}}, ...}} or a FINN '
+            f'{source}: expected {{"layer": {{"simd": int, "pe": int, ...}}, ...}} or a FINN '
             "folding configuration"
         )
     return data
