@@ -31,8 +31,8 @@ from flows.folding import (
     FoldingWarning,
     auto_fold,
     cycles_per_frame,
+    layer_options,
     need_of,
-    options,
     strip_width_converters,
 )
 from flows.graph import DataflowGraph
@@ -125,8 +125,8 @@ def _overflow(need: dict[str, int], limits: dict[str, float]) -> float:
 def candidate_cycles(graph: DataflowGraph) -> list[int]:
     """Every cycles per frame the design can have: the layers' options' cycles at or above the
     floor (the slowest layer's fastest), ascending."""
-    g = strip_width_converters(graph)
-    per_node = [sorted({o.cycles_per_frame for o in options(g.typed_config(n))}) for n in g.nodes]
+    opts = layer_options(strip_width_converters(graph)).values()
+    per_node = [sorted({o.cycles_per_frame for o in os}) for os in opts]
     floor = max(c[0] for c in per_node)
     return sorted({c for cs in per_node for c in cs if c >= floor})
 

@@ -128,6 +128,11 @@ def options(cfg) -> list:
     return out
 
 
+def layer_options(graph: DataflowGraph) -> dict[str, list]:
+    """{layer: its `options`} of every layer of a graph without width converters."""
+    return {n.name: options(graph.typed_config(n)) for n in graph.nodes}
+
+
 def _port_lanes(cfg, side: int) -> list[int]:
     """Lanes of the inputs (side 0) or outputs (side 1), in the node's order."""
     return [p.lanes for p in kind_of(cfg).ports(cfg)[side].values()]
@@ -197,7 +202,7 @@ def auto_fold(
     if target_cycles < 1:
         raise FoldingError(f"target cycles per frame must be >= 1, got {target_cycles}")
     g = strip_width_converters(graph)
-    opts = {n.name: options(g.typed_config(n)) for n in g.nodes}
+    opts = layer_options(g)
     fastest = {name: min(o.cycles_per_frame for o in os) for name, os in opts.items()}
     floor = max(fastest.values())  # no layer needs to be faster than the slowest can be
     chosen = _choose(g, opts, max(target_cycles, floor), Budget.of(target, weights))
