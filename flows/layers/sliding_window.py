@@ -43,6 +43,7 @@ from flows.hwmodel.ports import Port
 from flows.hwmodel.resources import Estimate
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import LayerRTL
+from flows.layers.checks import check_divides
 from flows.layers.registry import ALL, OUTPUTS, Fold, LayerKind
 from flows.layers.windows import Windowed, check_map, windows
 
@@ -65,13 +66,8 @@ class SlidingWindow(Windowed):
 
     def __post_init__(self) -> None:
         self.check_geometry("window")
-        area = self.kernel * self.kernel
-        if self.positions < 1 or area % self.positions:
-            divs = [d for d in range(1, area + 1) if area % d == 0]
-            raise FoldingError(
-                f"{self.name}: positions={self.positions} does not divide the {area} positions "
-                f"of a {self.kernel}x{self.kernel} window; choose one of {divs}"
-            )
+        check_divides(self.name + " (window positions)", self.kernel_area, "positions",
+                      self.positions)  # fmt: skip
         if self.positions > 1 and self.pe != self.channels:
             raise FoldingError(
                 f"{self.name}: positions={self.positions} emits whole pixels, so PE must be the "
