@@ -40,7 +40,6 @@ from flows.artifacts import write_json
 from flows.errors import FoldingError
 from flows.folding import apply_folding, strip_width_converters
 from flows.graph import DataflowGraph, Node
-from flows.hwmodel.memory import rom_style
 
 # FINN op (no suffix) -> this flow's kinds; the first op is the one written.
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -136,11 +135,8 @@ def _node_fields(node: Node, attrs: dict, name: str) -> dict:
 
 
 def _ram_style(cfg) -> str:
-    """The weight memory style of an MVAU as built ("block" or "distributed": its `ram_style`,
-    or the size rule's choice for "auto")."""
-    width = cfg.pe * cfg.simd * cfg.weight_type.bits
-    block = rom_style(width, cfg.sf * cfg.nf, cfg.ram_style) == "block"
-    return "block" if block else "distributed"
+    """The weight memory style of an MVAU as built ("block" or "distributed")."""
+    return "block" if cfg.weight_rom_style == "block" else "distributed"
 
 
 def read_finn_folding(graph: DataflowGraph, data: dict) -> DataflowGraph:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flows.datatypes import BIPOLAR, DataType, Kind
 from flows.errors import ConfigError
-from flows.hwmodel.memory import ROM_STYLES
+from flows.hwmodel.memory import ROM_STYLES, rom_style
 from flows.hwmodel.ports import Port
 from flows.hwmodel.ranges import dot_range, smallest_type
 from flows.hwmodel.structure import tree_nodes
@@ -48,6 +48,16 @@ class Matrix:
     @property
     def cycles_per_frame(self) -> int:
         return self.num_vectors * self.sf * self.nf
+
+    @property
+    def weight_memory(self) -> tuple[int, int]:
+        """(word width, depth) of the weight ROM: PE*SIMD weights per word, SF*NF words."""
+        return self.pe * self.simd * self.weight_type.bits, self.sf * self.nf
+
+    @property
+    def weight_rom_style(self) -> str:
+        """The weight ROM's `rom_style` ("block" or "logic"): `ram_style`, or the size rule."""
+        return rom_style(*self.weight_memory, self.ram_style)
 
 
 @dataclass(frozen=True)

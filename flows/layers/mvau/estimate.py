@@ -17,7 +17,7 @@ def xnor_estimate(cfg: XnorMVAU, family: str) -> Estimate:
     acc = cfg.output_type.bits
     # XNOR folded into a popcount tree: ~1.75 LUT4 per input bit; accumulator: one LUT per bit.
     per_pe = 1.75 * cfg.simd + acc
-    lut_mem, bram = memory(cfg.pe * cfg.simd, cfg.nf * cfg.sf, family, cfg.ram_style)
+    lut_mem, bram = memory(*cfg.weight_memory, family, cfg.ram_style)
     lut = CONTROL_LUT + 80 + scaled(cfg.pe * per_pe, family) + lut_mem
     ff = CONTROL_FF + cfg.pe * acc * (1.3 + cfg.popcount_stages)
     return Estimate(cfg.cycles_per_frame, lut, math.ceil(ff), bram, 0)
@@ -40,7 +40,7 @@ def int_estimate(cfg: IntMVAU, family: str) -> Estimate:
     if not (neg or dsp_lane):
         lut_mul = lut_multiplier(xb, wbits, family)
     tree = 8 * lanes  # adder tree of the lanes' products, per input lane
-    lut_mem, bram = memory(lanes * wbits, cfg.nf * cfg.sf, family, cfg.ram_style)
+    lut_mem, bram = memory(*cfg.weight_memory, family, cfg.ram_style)
     logic = scaled(lanes * neg + tree + cfg.pe * acc, family)
     lut = CONTROL_LUT + 80 + logic + lanes * lut_mul + lut_mem
     product_bits = xb + wbits

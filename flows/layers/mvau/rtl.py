@@ -5,7 +5,6 @@ tree holds partial sums of at most 2**l products."""
 from __future__ import annotations
 
 from flows.datatypes import Kind, pack_words
-from flows.hwmodel.memory import rom_style
 from flows.hwmodel.ranges import product_range, width
 from flows.hwmodel.structure import clog2, tree_nodes, tree_registers
 from flows.layers.backends import LayerRTL
@@ -60,7 +59,7 @@ def rtl(cfg: XnorMVAU | IntMVAU, params: dict) -> LayerRTL:
         levels = len(nodes) - 1
         regs = [1] + (tree_registers(cfg.tree_stages - 1, levels - 1) if levels else [])
         stages = sum(regs)
-    depth, ww = cfg.sf * cfg.nf, cfg.pe * cfg.simd * wt.bits
+    ww, depth = cfg.weight_memory
     ctx = dict(
         mw=cfg.mw,
         mh=cfg.mh,
@@ -85,7 +84,7 @@ def rtl(cfg: XnorMVAU | IntMVAU, params: dict) -> LayerRTL:
         nfw=clog2(cfg.nf),
         aw=clog2(depth),
         weight_file=f"{cfg.name}_w.mem",
-        rom_style=rom_style(ww, depth, cfg.ram_style),
+        rom_style=cfg.weight_rom_style,
         **_mult_style(cfg),
     )
     # Word at address nf*SF + sf holds W[nf*PE + p, sf*SIMD + s] in lane p*SIMD + s.
