@@ -187,7 +187,7 @@ def step_estimate(ctx: BuildContext) -> None:
     est = estimate.estimate_graph(ctx.graph, tgt.family)
     tot = estimate.total(est)
     ctx.summary["estimate"] = {"layers": {k: v.as_dict() for k, v in est.items()}, "total": tot}
-    need = dict(tot, LUT=tot["LUT"] + tot.get("LUTRAM", 0))  # distributed RAM uses LUTs too
+    need = folding.need_of(tot)  # distributed RAM uses LUTs too
     over = {k: (need[k], avail) for k, avail in tgt.resources.items() if need.get(k, 0) > avail}
     if over:
         what = ", ".join(
