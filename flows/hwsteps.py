@@ -13,7 +13,6 @@ from flows import synth, targets, vivado
 from flows.artifacts import atomic_dir, write_json
 from flows.boards import ulx3s
 from flows.codegen import rtl
-from flows.codegen.links import node_ports
 from flows.codegen.stitch import emit_stitched
 from flows.datatypes import UINT
 from flows.errors import NumericContractError
@@ -55,7 +54,7 @@ def step_rtl(ctx) -> None:
                 tmp,
                 clock_mhz=ctx.cfg.clock_mhz,
                 baud=UART_BAUD,
-                in_lanes=node_ports(first)[0][0][2].lanes,
+                in_lanes=rtl.main_ports(first.config)[0].lanes,
                 in_bytes_per_frame=_frame_bytes(ctx),
                 out_bits=last.config.output_type.bits,
                 design_id=ctx.summary["model"],
