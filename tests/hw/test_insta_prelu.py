@@ -12,8 +12,6 @@ change a stated fraction of the outputs; v must saturate at both ends; d == 0 an
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -21,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flows import tools
 from flows.codegen import rtl
 from flows.datatypes import INT, UINT, DataType
 from flows.errors import ConfigError
@@ -32,6 +29,7 @@ from flows.layers import InstaPReLU, insta_statistics, kind_of
 from flows.layers.insta_prelu.config import gamma_table
 from flows.layers.insta_statistics import statistic
 from flows.sim import runner as sim
+from tests.hw.icarus import assert_plain_verilog_2005
 from tests.hw.stimuli import seed_of
 
 BENCH = "flows.sim.insta_prelu_bench"
@@ -289,15 +287,7 @@ def test_insta_prelu_sweep(name: str, request: pytest.FixtureRequest) -> None:
 def test_plain_verilog_2005(name: str, tmp_path: Path) -> None:
     """Icarus (a third tool besides Verilator and Yosys) compiles the generated module."""
     node, _, _ = make_case(SPECS[name], np.random.default_rng(0))
-    sources = [str(p) for p in rtl.emit_layer(node, tmp_path) if p.suffix == ".v"]
-    sources += [str(p) for p in rtl.lib_sources()]
-    r = subprocess.run(
-        [tools.find("iverilog"), "-g2005", "-o", os.devnull, *sources],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert r.returncode == 0 and not r.stderr, f"iverilog -g2005:\n{r.stderr}"
+    assert_plain_verilog_2005(rtl.emit_layer(node, tmp_path), tmp_path)
 
 
 def test_emitter_refusals(tmp_path: Path) -> None:

@@ -12,9 +12,7 @@ that v ties on random frame 0; the extreme frames (S at its type's min and max) 
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -31,6 +29,7 @@ from flows.fixedpoint import rne_shift
 from flows.layers.insta_se import SEConfig, fold_se, se_cycles, se_v
 from flows.layers.insta_se.rtl import insta_se_block
 from flows.sim import runner as sim
+from tests.hw.icarus import assert_plain_verilog_2005
 from tests.hw.stimuli import seed_of
 
 BENCH = "flows.sim.insta_se_bench"
@@ -214,20 +213,7 @@ def test_plain_verilog_2005(tmp_path: Path) -> None:
     """Icarus compiles the generated module as Verilog-2005."""
     se, p, _ = make_case(SPECS["c16_h4_l4_m4"], np.random.default_rng(0))
     files = emit_insta_se(se, p, "se", tmp_path, stat_bits=24, lanes=4, macs_per_cycle=4)
-    r = subprocess.run(
-        [
-            tools.find("iverilog"),
-            "-g2005",
-            "-o",
-            os.devnull,
-            str(files[0]),
-            *map(str, rtl.lib_sources()),
-        ],  # fmt: skip
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert r.returncode == 0 and not r.stderr, f"iverilog -g2005:\n{r.stderr}"
+    assert_plain_verilog_2005([files[0]], tmp_path)
 
 
 def _cells(out: str) -> dict[str, int]:

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from flows import tools
 from flows.codegen import rtl
 from flows.datatypes import INT, UINT, DataType
 from flows.graph import Node
@@ -28,6 +25,7 @@ from flows.layers.insta_statistics import statistic
 from flows.layers.insta_threshold.constants import fold_insta_constants
 from flows.layers.insta_threshold.golden import thresholds
 from flows.sim import runner as sim
+from tests.hw.icarus import assert_plain_verilog_2005
 from tests.hw.stimuli import seed_of
 
 BENCH = "flows.sim.insta_bench"
@@ -199,15 +197,7 @@ def test_insta_threshold(name: str, request: pytest.FixtureRequest) -> None:
 def test_plain_verilog_2005(name: str, tmp_path: Path) -> None:
     """Icarus (a third tool besides Verilator and Yosys) compiles the generated module."""
     node, _, _ = make_case(SPECS[name], np.random.default_rng(0))
-    sources = [str(p) for p in rtl.emit_layer(node, tmp_path) if p.suffix == ".v"]
-    sources += [str(p) for p in rtl.lib_sources()]
-    r = subprocess.run(
-        [tools.find("iverilog"), "-g2005", "-o", os.devnull, *sources],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert r.returncode == 0 and not r.stderr, f"iverilog -g2005:\n{r.stderr}"
+    assert_plain_verilog_2005(rtl.emit_layer(node, tmp_path), tmp_path)
 
 
 @pytest.mark.slow

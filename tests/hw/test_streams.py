@@ -6,20 +6,18 @@ and steady-state cycles per frame == the estimate on every port (flows/sim/strea
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from flows import tools
 from flows.codegen import rtl
 from flows.datatypes import BIPOLAR, INT, UINT, DataType
 from flows.errors import ConfigError
 from flows.graph import Node
 from flows.layers import AddStreams, DuplicateStreams, kind_of
 from flows.sim import runner as sim
+from tests.hw.icarus import assert_plain_verilog_2005
 from tests.hw.stimuli import seed_of
 
 BENCH = "flows.sim.streams_bench"
@@ -90,15 +88,7 @@ def test_streams(name: str, request: pytest.FixtureRequest) -> None:
 @pytest.mark.parametrize("name", CONFIGS)
 def test_plain_verilog_2005(name: str, tmp_path: Path) -> None:
     """Icarus (a third tool besides Verilator and Yosys) compiles the generated module."""
-    sources = [str(p) for p in rtl.emit_layer(make_node(CONFIGS[name]), tmp_path)]
-    sources += [str(p) for p in rtl.lib_sources()]
-    r = subprocess.run(
-        [tools.find("iverilog"), "-g2005", "-o", os.devnull, *sources],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert r.returncode == 0 and not r.stderr, f"iverilog -g2005:\n{r.stderr}"
+    assert_plain_verilog_2005(rtl.emit_layer(make_node(CONFIGS[name]), tmp_path), tmp_path)
 
 
 def test_port_names_and_widths(tmp_path: Path) -> None:

@@ -4,20 +4,18 @@ steady-state cycles per frame == the estimate, for up, down and non-multiple rat
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from flows import tools
 from flows.codegen import rtl
 from flows.datatypes import BIPOLAR, INT, UINT
 from flows.errors import FoldingError
 from flows.graph import Node
 from flows.layers import StreamWidthConverter
 from flows.sim import runner as sim
+from tests.hw.icarus import assert_plain_verilog_2005
 from tests.hw.stimuli import frames_with_edges, seed_of
 
 CONFIGS = [
@@ -65,15 +63,8 @@ def test_plain_verilog_2005(tmp_path: Path) -> None:
     """Icarus (a third tool besides Verilator and Yosys) compiles every generated converter."""
     for i, cfg in enumerate(CONFIGS):
         d = tmp_path / str(i)
-        sources = [str(p) for p in rtl.emit_layer(Node(cfg, ["x"], ["y"]), d)]
-        sources += [str(p) for p in rtl.lib_sources()]
-        r = subprocess.run(
-            [tools.find("iverilog"), "-g2005", "-o", os.devnull, *sources],
-            cwd=d,
-            capture_output=True,
-            text=True,
-        )
-        assert r.returncode == 0 and not r.stderr, f"{_id(cfg)}: iverilog -g2005:\n{r.stderr}"
+        sources = rtl.emit_layer(Node(cfg, ["x"], ["y"]), d)
+        assert_plain_verilog_2005(sources, d, f" on {_id(cfg)}")
 
 
 def test_lanes_must_divide_the_channels() -> None:

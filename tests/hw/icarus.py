@@ -1,0 +1,25 @@
+"""Icarus Verilog as a third tool besides Verilator and Yosys: generated RTL must compile as
+plain Verilog-2005 with the library modules, without a message."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from flows import tools
+from flows.codegen import rtl
+
+
+def assert_plain_verilog_2005(sources: Iterable[Path | str], cwd: Path, what: str = "") -> None:
+    """`iverilog -g2005` on the `.v` files of `sources` plus hw/lib: exit 0 and no stderr."""
+    files = [str(p) for p in sources if Path(p).suffix == ".v"]
+    files += [str(p) for p in rtl.lib_sources()]
+    r = subprocess.run(
+        [tools.find("iverilog"), "-g2005", "-o", os.devnull, *files],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0 and not r.stderr, f"iverilog -g2005{what}:\n{r.stderr}"
