@@ -25,6 +25,7 @@ def _build(args) -> int:
         until=args.until,
         out_root=str(args.out),
         folding_file=str(args.folding) if args.folding else None,
+        dram=args.dram,
     )
     run_build(cfg)
     return 0
@@ -121,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         "--folding",
         type=Path,
         help='folding to apply on top: JSON {"layer": {"simd": s, "pe": p}} or a FINN folding file',
+    )
+    b.add_argument(
+        "--dram",
+        choices=("auto", "all", "none"),
+        default="auto",
+        help="frame buffers in external DRAM: where on-chip memory runs out (auto), all, none",
     )
     b.add_argument("--until", default=None, help="stop after this step")
     b.add_argument("--out", type=Path, default=Path("build"))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flows import estimate, folding, report, targets
+from flows import estimate, folding, memtier, report, targets
 from flows.artifacts import write_json, write_text
 from flows.errors import FlowError, FoldingError, ResourceError
 from flows.finn_folding import read_finn_folding, write_finn_folding
@@ -42,6 +42,9 @@ class BuildConfig:
     until: str | None = None
     folding_file: str | None = None
     out_root: str = "build"
+    dram: str = (
+        "auto"  # frame buffers in DRAM: "auto" (where on-chip memory runs out), "all", "none"
+    )
 
 
 @dataclass
@@ -152,10 +155,22 @@ def step_fold(ctx: BuildContext) -> None:
         g, how = explore.fastest_fitting(g, tgt).graph, f"the fastest that fits {tgt.name}"
     if c.folding_file:
         g = apply_folding_file(g, Path(c.folding_file))
+    force = None if c.dram == "auto" else c.dram
+    in_dram = memtier.place_buffers(g, tgt, explore.CEILINGS, force)
     ctx.graph = g
     converters = sum(n.kind == "StreamWidthConverter" for n in g.nodes)
     cycles = folding.cycles_per_frame(g)
-    ctx.summary["folding"] = {"for": how, "cycles_per_frame": cycles, "converters": converters}
+    use = memtier.dram_use(g, tgt)
+    ctx.summary["folding"] = {"for": how, "cycles_per_frame": cycles, "converters": converters,
+                              "buffers": memtier.placement(g)}  # fmt: skip
+    ctx.summary["dram"] = use.as_dict() | {
+        "fps_bound": use.fps(c.clock_mhz),
+        "chip": tgt.dram.chip if tgt.dram else None,
+        "sustained_bytes_per_cycle": tgt.dram.sustained_bytes_per_cycle if tgt.dram else None,
+    }
+    if in_dram:
+        print(f"[fold] frame buffers in DRAM: {', '.join(in_dram)}; {use.bytes_per_frame:,} bytes "
+              f"per frame, DRAM-bound at {use.cycles:,} cycles per frame")  # fmt: skip
     write_json(ctx.out / "folding.json", folding.folding_map(g))
     write_finn_folding(g, ctx.out / "folding_finn.json")
     print(f"[fold] for {how}: {cycles} cycles per frame, {converters} width converter(s)")
@@ -184,7 +199,7 @@ def step_estimate(ctx: BuildContext) -> None:
     design does not fit the target (after writing the report, which shows where it overflows)."""
     tgt = targets.get(ctx.cfg.target)
     write_report(ctx, tgt)
-    est = estimate.estimate_graph(ctx.graph, tgt.family)
+    est = memtier.design_estimate(ctx.graph, tgt)  # layers and, with DRAM buffers, the tier
     tot = estimate.total(est)
     ctx.summary["estimate"] = {"layers": {k: v.as_dict() for k, v in est.items()}, "total": tot}
     need = folding.need_of(tot)  # distributed RAM uses LUTs too

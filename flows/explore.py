@@ -24,7 +24,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 
-from flows import estimate, targets
+from flows import estimate, memtier, targets
 from flows.errors import ResourceError
 from flows.folding import (
     RESOURCES,
@@ -91,8 +91,9 @@ def _design(graph, cycles, target, weights=None, quiet: bool = True) -> Design:
         if quiet:
             warnings.simplefilter("ignore", FoldingWarning)
         g = auto_fold(graph, cycles, tgt, weights)
-    need = need_of(estimate.total(estimate.estimate_graph(g, tgt.family)))
-    return Design(cycles_per_frame(g), need, g, dict(weights or {}))
+    memtier.place_buffers(g, tgt, CEILINGS)  # frame buffers to DRAM where on-chip memory runs out
+    tot = estimate.total(memtier.design_estimate(g, tgt))
+    return Design(max(cycles_per_frame(g), tot["cycles"]), need_of(tot), g, dict(weights or {}))
 
 
 def _fitted(graph, cycles, target, limits) -> Design:
@@ -154,6 +155,13 @@ def fastest_fitting(graph, target, ceilings: dict[str, float] | None = None) -> 
             hi, best = mid, d
         else:
             lo = mid + 1
+    bound = memtier.dram_use(best.graph, target).cycles
+    if bound > cycles_per_frame(best.graph):  # DRAM-bound: compute faster than that buys nothing
+        slower = [c for c in cands if c <= bound]
+        if slower and slower[-1] > cycles_per_frame(best.graph):
+            d = _fitted(graph, slower[-1], target, limits)
+            if fits(d.need, limits) and d.cycles <= best.cycles:
+                best = d
     return best
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flows.errors import UnknownTargetError
+from flows.hwmodel.dram import Dram
 
 
 @dataclass(frozen=True)
@@ -15,11 +16,24 @@ class Target:
     resources: dict[str, int] = field(default_factory=dict)
     open_bitstream: bool = False  # a bitstream can be made here with open tools
     board_clock_mhz: float = 0.0
+    dram: Dram | None = None  # the external-memory tier's DRAM (docs/dram.md); None: none yet
 
 
 # LFE5U-85F: 83,640 LUT4 / FF, 208 DP16KD (18 kbit), 156 MULT18X18D (Lattice FPGA-DS-02012).
 # xc7z020: 53,200 LUT6, 106,400 FF, 140 RAMB36 (= 280 RAMB18), 220 DSP48E1 (DS190).
 # xczu7ev: 230,400 LUT, 460,800 FF, 312 RAMB36, 96 URAM288, 1,728 DSP48E2 (DS891).
+# ULX3S SDRAM: 16-bit SDR, MT48LC16M16A2 (32 MB) by default; boards with the 64 MB AS4C32M16SB
+# take ULX3S_SDRAM (docs/dram.md). `sustained` and the LUT/FF figures are measured (make bench-dram).
+# Logic fitted to Yosys 0.70 synth_ecp5 of the tier with GENSDRPHY (1 x 8-bit, 2 x 8, 3 x 8 and
+# 1 x 64-bit buffers: 1061, 1596, 2062, 1199 LUT; 473, 577, 681, 581 FF).
+_SDR_TIER = dict(lut=560, ff=370, fifo_lut=500, fifo_ff=104, fifo_lut_per_bit=2.9,
+                 fifo_ff_per_bit=2.25)  # fmt: skip
+ULX3S_SDRAM = {
+    "MT48LC16M16": Dram(
+        "MT48LC16M16", 16, 32 << 20, 0.78, **_SDR_TIER, boards="ULX3S v3.0.x (32 MB)"
+    ),  # fmt: skip
+    "AS4C32M16": Dram("AS4C32M16", 16, 64 << 20, 0.78, **_SDR_TIER, boards="ULX3S with 64 MB"),
+}
 # U250 (xcu250): 1,728,000 LUT, 3,456,000 FF, 2,688 RAMB36, 1,280 URAM288, 12,288 DSP (DS962).
 TARGETS = {
     "ulx3s": Target(
@@ -29,6 +43,7 @@ TARGETS = {
         {"LUT": 83640, "FF": 83640, "BRAM": 208, "DSP": 156},
         True,
         25.0,
+        ULX3S_SDRAM["MT48LC16M16"],
     ),
     "pynq-z2": Target(
         "pynq-z2", "xc7z020clg400-1", "xc7", {"LUT": 53200, "FF": 106400, "BRAM": 280, "DSP": 220}

@@ -7,6 +7,11 @@ shortcut link of a residual fork/join pair and a side stream are deeper, per the
 of `flows.codegen.links` (docs/hardware.md). Width converters are ordinary nodes of the graph
 (`flows.folding.insert_width_converters` puts them in); a link whose ends still differ in lanes
 is refused (FoldingError), and so are several graph inputs/outputs (UnsupportedPatternError).
+
+A layer buffer placed in DRAM (`LayerKind.dram_buffers`) becomes a pair of accel_top ports,
+`<layer>_<port>_m_axis_*` (words to the buffer) and `<layer>_<port>_s_axis_*` (words back), each
+behind a skid `stream_fifo` so that neither side's ready reaches the other combinationally;
+`dram_buffers(graph)` lists them for the DRAM tier (flows/codegen/dram_tier.py).
 """
 
 from __future__ import annotations
@@ -20,12 +25,23 @@ from flows.codegen.rtl import emit_layer, stream_widths
 from flows.errors import ConfigError
 from flows.graph import DataflowGraph, Node
 from flows.hwmodel.ports import short_name
+from flows.layers import kind_of
+from flows.layers.registry import DramBuffer
 
 
 def _signal(n: Node, port: str) -> str:
     """Wire-bundle prefix of a node port: `<node>_in`, `<node>_out`, `<node>_in_a`, `<node>_out_0`,
     `<node>_out_delay`, `<node>_in_stat`."""
     return f"{n.name}_{short_name(port)}"
+
+
+def dram_buffers(graph: DataflowGraph) -> list[tuple[str, DramBuffer]]:
+    """(accel_top port prefix, buffer) of every layer buffer placed in DRAM, in topological order."""
+    return [
+        (f"{n.name}_{b.port}", b)
+        for n in graph.topological()
+        for b in kind_of(n.config).dram_buffers(n.config)
+    ]
 
 
 def emit_stitched(
@@ -78,6 +94,17 @@ def emit_stitched(
                     "side": lk.side,
                 }
             )
+        drams = []
+        for buf in kind_of(n.config).dram_buffers(n.config):
+            drams.append(
+                {
+                    "name": f"{n.name}_{buf.port}",
+                    "width": buf.width,
+                    "out": _signal(n, f"m_axis_{buf.port}"),
+                    "in": _signal(n, f"s_axis_{buf.port}"),
+                    "port": buf.port,
+                }
+            )
         layers.append(
             {
                 "name": n.name,
@@ -87,6 +114,7 @@ def emit_stitched(
                 "wires": [(_signal(n, k), p.bits) for _, k, p in ins + outs],
                 "ports": [(k, _signal(n, k)) for _, k, _ in ins + outs],
                 "fifos": fifos,
+                "drams": drams,
             }
         )
     first, last = links[0], links[-1]
@@ -99,5 +127,6 @@ def emit_stitched(
         "out_w": last.width,
         "in_sig": _signal(first.dst, first.dst_port),
         "out_sig": _signal(last.src, last.src_port),
+        "drams": [d for layer in layers for d in layer["drams"]],
     }
     return render("accel_top.v.j2", outdir / "accel_top.v", ctx)

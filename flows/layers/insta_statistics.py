@@ -69,6 +69,18 @@ def statistic_type(t: DataType, k: int, num_vectors: int) -> DataType:
     return smallest_type(-bound, bound)
 
 
+# Where an INSTA frame buffer lives: on chip (block RAM, URAM or LUT RAM by the size rule of
+# flows.hwmodel.memory) or in the board's DRAM behind the tier of docs/dram.md.
+BUFFER_PLACES = ("chip", "dram")
+
+
+def check_buffer(name: str, buffer: str) -> None:
+    if buffer not in BUFFER_PLACES:
+        raise ConfigError(
+            f"{name}: buffer={buffer!r} is not a frame-buffer place; use one of {BUFFER_PLACES}"
+        )
+
+
 class InstaFrame:
     """The frame and evaluator geometry InstaThreshold and InstaPReLU share (a mixin of their
     dataclasses): an H x W x C frame, `pe` channels per word, one word per cycle, and
@@ -130,6 +142,7 @@ def frame_context(cfg: InstaFrame, eval_stages: int) -> dict:
         pe=cfg.pe, nf=cfg.nf, acc_type=cfg.acc_type.name, mu_type=mt.name,
         kfrac=cfg.mu_frac_bits, x_signed=t.signed, mu_signed=mt.signed, mu_w=cfg.pe * mt.bits,
         snw=cfg.pe * cfg.acc_type.bits, depth=depth,
+        external=getattr(cfg, "buffer", "chip") == "dram",
         slack=cfg.buffer_words - cfg.cycles_per_frame,
         buffer_style=buffer_style(cfg.pe * t.bits, depth), aw=clog2(depth),
         cntw=width(0, depth, False), nfw=nfw, vw=clog2(cfg.num_vectors), g=g,

@@ -51,6 +51,18 @@ def _zero(cfg: Any) -> int:
 
 
 @dataclass(frozen=True)
+class DramBuffer:
+    """A layer's buffer in external DRAM: a FIFO of `words` words of `width` bits, written from
+    the layer's `m_axis_<port>` and read back in order into its `s_axis_<port>`; `per_frame` words
+    pass through it each frame."""
+
+    port: str
+    width: int
+    words: int
+    per_frame: int
+
+
+@dataclass(frozen=True)
 class LayerKind:
     """Everything the flow knows about one kind of layer.
 
@@ -75,6 +87,10 @@ class LayerKind:
       producer delivers slower than a word per cycle, the link in front holds them (the
       stitcher's burst rule);
       extra_stages(cfg): pipeline words beyond the stitcher's NODE_WORDS;
+      dram_buffers(cfg) -> [DramBuffer]: the layer's buffers placed in external DRAM (its
+      `buffer` field says "dram"); each adds a stream pair `m_axis_<port>` (words into the buffer)
+      and `s_axis_<port>` (words back, in order) that the stitcher brings out of accel_top to the
+      DRAM tier (docs/dram.md);
       template and rtl(cfg, params) -> LayerRTL: the Verilog template and its parameters;
       hls(cfg, params) -> HlsKernel, with hls_kernels the kernel templates of hls/include it may
       call; estimate(cfg, family) -> Estimate.
@@ -92,6 +108,7 @@ class LayerKind:
     buffer_words: Callable[[Any], int] = _zero
     burst_words: Callable[[Any], int] = _zero
     extra_stages: Callable[[Any], int] = _zero
+    dram_buffers: Callable[[Any], list[DramBuffer]] = lambda cfg: []
     template: str | None = None
     rtl: Callable[[Any, dict], LayerRTL] | None = None
     hls: Callable[[Any, dict], HlsKernel] | None = None

@@ -174,9 +174,11 @@ def run_bench(
     perf_frames: int = 12,
     module: str = BENCH_MODULE,
     label: str | None = None,
+    extra: dict | None = None,
 ) -> dict:
     """Run the cocotb tests of `module` on a build; return the results JSON the bench wrote.
 
+    `extra` adds fields to the case (the DRAM benches: `dram_cycles`, `startup_cycles`).
     Runs untraced for speed; a failure is rerun with the same seed and a waveform (or always,
     with WAVES=1 in the environment), and reported with a one-line reproduction command.
     """
@@ -195,6 +197,7 @@ def run_bench(
                 "label": test,
                 "result_path": str(result),
                 "perf_frames": perf_frames,
+                **(extra or {}),
             }
         )
     )

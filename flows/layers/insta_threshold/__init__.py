@@ -30,7 +30,7 @@ from flows.layers.insta_threshold.golden import execute
 from flows.layers.insta_threshold.hls import KERNELS, hls
 from flows.layers.insta_threshold.ports import ports
 from flows.layers.insta_threshold.rtl import rtl
-from flows.layers.registry import LayerKind
+from flows.layers.registry import DramBuffer, LayerKind
 
 KIND = LayerKind(
     config=InstaThreshold,
@@ -39,6 +39,11 @@ KIND = LayerKind(
     ports=ports,
     fork=True,  # the activations and the delayed input leave in lockstep
     buffer_words=lambda cfg: cfg.buffer_words,  # on a branch; as the fork it is the fork
+    dram_buffers=lambda cfg: (
+        [DramBuffer("fb", cfg.pe * cfg.input_type.bits, cfg.buffer_words, cfg.cycles_per_frame)]
+        if cfg.buffer == "dram"
+        else []
+    ),
     template="insta_threshold.v.j2",
     rtl=rtl,
     hls=hls,

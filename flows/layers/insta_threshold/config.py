@@ -12,6 +12,7 @@ from flows.layers.checks import check_divides, check_positive
 from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
 from flows.layers.insta_statistics import (
     InstaFrame,
+    check_buffer,
     refined_mu_type,
     statistic_bound,
     statistic_type,
@@ -54,6 +55,7 @@ class InstaThreshold(InstaFrame):
     tanh_frac_bits: int = 12  # G of the INSTA-Th+ table: rne(3 tanh(v / 3) 2^G)
     se_macs: int | None = None  # INSTA-Th+: MACs per cycle of the SE (None: fewest that keep up)
     mu_frac_bits: int = 0  # k: mu_c is in units of 2^-k input steps, S in units of 2^-3k
+    buffer: str = "chip"  # the frame buffer: "chip" (block RAM/URAM) or "dram" (docs/dram.md)
     _se_macs: int | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
@@ -67,6 +69,7 @@ class InstaThreshold(InstaFrame):
             raise ConfigError(
                 f"{self.name}: exponent E={self.exponent} is outside 0..{MAX_EXPONENT}"
             )
+        check_buffer(self.name, self.buffer)
         if self.mu_frac_bits < 0:
             raise ConfigError(f"{self.name}: mu_frac_bits={self.mu_frac_bits} must be >= 0")
         if not (2 <= self.mantissa_bits <= 32 and 2 <= self.offset_bits <= 62):

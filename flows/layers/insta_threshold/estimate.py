@@ -36,7 +36,9 @@ def estimate(cfg: InstaThreshold, family: str) -> Estimate:
     w = widths(cfg)
     acc, op, mb = cfg.acc_type.bits, w.op_bits, cfg.mantissa_bits
     g = cfg.num_evaluators
-    bram, uram = buffer_memory(cfg.pe * cfg.input_type.bits, cfg.buffer_words, family)
+    bram, uram = 0, 0  # a frame buffer in DRAM costs its tier (flows/memtier.py), not this layer
+    if cfg.buffer == "chip":
+        bram, uram = buffer_memory(cfg.pe * cfg.input_type.bits, cfg.buffer_words, family)
     bram += bram_blocks(2 * cfg.threshold_type.bits, cfg.channels)  # double-banked thresholds
     dsp = cfg.pe * cube_dsp(w.cube, family) + g * mul_pipe_blocks(op, mb)
     lut = 150 + scaled(cfg.pe * 5 * acc + g * (op + 48), family)

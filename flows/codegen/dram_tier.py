@@ -1,0 +1,323 @@
+"""The external-memory tier in Verilog: LiteDRAM's controller, crossbar and DRAM-backed FIFOs,
+generated with Migen during the build (docs/dram.md).
+
+`dram_tier` is one module, clocked by `sys_clk` (the accelerator's clock), with one stream pair
+per external buffer: `<name>_s_axis_*` (words into the buffer, from the accelerator's
+`..._m_axis_fb` port) and `<name>_m_axis_*` (words back out, into `..._s_axis_fb`). Each buffer is
+a `litedram.frontend.fifo.LiteDRAMFIFO` on its own write and read port of one
+`LiteDRAMCrossbar` (round-robin arbitration between the ports) in front of one
+`LiteDRAMController`. The PHY is
+
+* `"gensdr"`: LiteDRAM's generic SDR PHY (`GENSDRPHY`) on the board's SDRAM pins (`sdram_*`
+  ports of the module), or
+* `"model"`: LiteDRAM's `SDRAMPHYModel` of the same chip (its banks as memories, the chip's
+  timing; with `check_timing` its DFI timing checker prints every violation, which the tests read).
+
+No CPU runs the SDRAM initialisation here: an init sequencer (`_init_sequencer_class`) plays LiteDRAM's own init sequence
+for the chip (`litedram.init.get_sdram_phy_init_sequence`: CKE high, precharge all, mode
+register, refreshes) onto the DFI bus after reset, then hands the bus to the controller and raises
+`init_done`. The accelerator is held in reset until then (the shell and the simulation top do).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from flows.artifacts import write_text
+from flows.hwmodel.dram import Dram, fifo_word_bits
+
+
+@dataclass(frozen=True)
+class ExternalBuffer:
+    """One buffer in DRAM: `width` bits per word (the accelerator's), `words` of capacity."""
+
+    name: str
+    width: int
+    words: int
+
+
+def _migen():
+    """Migen, LiteX and LiteDRAM, imported when a tier is built (they are large; the rest of the
+    flow does not need them). A missing package fails with what to install."""
+    try:
+        import litedram  # noqa: F401
+        import migen  # noqa: F401
+    except ImportError as e:  # pragma: no cover - make setup installs them
+        from flows.errors import ToolMissingError
+
+        raise ToolMissingError(
+            f"the DRAM tier needs migen, litex and litedram ({e}); run `make setup`"
+        ) from None
+
+
+def layout(buffers: list[ExternalBuffer], dram: Dram) -> list[tuple[ExternalBuffer, int, int]]:
+    """(buffer, base byte address, bytes) of each buffer: regions in order, each a power of two
+    of port words (LiteDRAMFIFO's pointers wrap at its depth) aligned to its size. Raises
+    DoesNotFitError when the regions exceed the chip."""
+    from flows.errors import ResourceError
+
+    out, base = [], 0
+    for b in buffers:
+        word_bytes = fifo_word_bits(b.width, dram) // 8
+        size = word_bytes * (1 << math.ceil(math.log2(max(b.words, 2))))
+        base = -(-base // size) * size
+        out.append((b, base, size))
+        base += size
+    if base > dram.bytes:
+        raise ResourceError(
+            f"the external buffers need {base} bytes of DRAM, the {dram.chip} has {dram.bytes}: "
+            "keep some buffers on chip or choose a board with more DRAM"
+        )
+    return out
+
+
+def build_tier(
+    buffers: list[ExternalBuffer],
+    dram: Dram,
+    clk_hz: float,
+    phy: str,
+    check_timing: bool = False,
+    controller_clk_hz: float | None = None,
+):
+    """The Migen module of the tier (see the module docstring) and its ports for conversion.
+    `controller_clk_hz` counts the controller's timing in cycles of another clock than the one it
+    runs at (a slower one makes it break the chip's timing: the tests' proof that the model's
+    checker reports violations)."""
+    _migen()
+    from litedram import modules as chips
+    from litedram.core.controller import ControllerSettings, LiteDRAMController
+    from litedram.core.crossbar import LiteDRAMCrossbar
+    from litedram.frontend.fifo import LiteDRAMFIFO
+    from litedram.phy.model import SDRAM_VERBOSE_OFF, SDRAM_VERBOSE_STD, SDRAMPHYModel
+    from migen import Module, Signal
+
+    module = getattr(chips, dram.chip)(clk_hz, "1:1")
+    m = Module()
+    ios = set()
+    if phy == "model":
+        phy_mod = SDRAMPHYModel(
+            module, data_width=dram.data_bits, clk_freq=clk_hz,
+            verbosity=SDRAM_VERBOSE_STD if check_timing else SDRAM_VERBOSE_OFF,
+        )  # fmt: skip
+    elif phy == "gensdr":
+        from litedram.phy.gensdrphy import GENSDRPHY
+
+        pads = _SdramPads(module, dram.data_bits)
+        phy_mod = GENSDRPHY(pads, clk_hz)
+        ios |= pads.signals()
+    else:
+        raise ValueError(f"phy must be 'model' or 'gensdr', not {phy!r}")
+    m.submodules.phy = phy_mod
+    timed = (
+        module if controller_clk_hz is None else getattr(chips, dram.chip)(controller_clk_hz, "1:1")
+    )
+    ctrl = LiteDRAMController(
+        phy_mod.settings, module.geom_settings, timed.timing_settings, clk_hz,
+        ControllerSettings(),
+    )  # fmt: skip
+    m.submodules.controller = ctrl
+    m.submodules.init = init = _init_sequencer_class()(phy_mod, module, clk_hz)
+    m.comb += init.connect(ctrl.dfi, phy_mod.dfi)
+    m.submodules.crossbar = xbar = LiteDRAMCrossbar(ctrl.interface)
+    init_done = Signal(name="init_done")
+    m.comb += init_done.eq(init.done)
+    ios.add(init_done)
+    for b, base, size in layout(buffers, dram):
+        fw = fifo_word_bits(b.width, dram)
+        wport = xbar.get_port(mode="write", data_width=fw)
+        rport = xbar.get_port(mode="read", data_width=fw)
+        fifo = LiteDRAMFIFO(fw, base, size, wport, rport)
+        setattr(m.submodules, f"fifo_{b.name}", fifo)
+        s_data = Signal(b.width, name=f"{b.name}_s_axis_tdata")
+        s_valid = Signal(name=f"{b.name}_s_axis_tvalid")
+        s_ready = Signal(name=f"{b.name}_s_axis_tready")
+        m_data = Signal(b.width, name=f"{b.name}_m_axis_tdata")
+        m_valid = Signal(name=f"{b.name}_m_axis_tvalid")
+        m_ready = Signal(name=f"{b.name}_m_axis_tready")
+        m.comb += [
+            fifo.sink.valid.eq(s_valid),
+            fifo.sink.data.eq(s_data),
+            s_ready.eq(fifo.sink.ready),
+            m_valid.eq(fifo.source.valid),
+            m_data.eq(fifo.source.data[: b.width]),
+            fifo.source.ready.eq(m_ready),
+        ]
+        ios |= {s_data, s_valid, s_ready, m_data, m_valid, m_ready}
+    return m, ios
+
+
+class _SdramPads:
+    """The SDR chip's pins as Migen signals named `sdram_*` (GENSDRPHY's pads record)."""
+
+    def __init__(self, module, data_bits: int) -> None:
+        from migen import Signal
+
+        g = module.geom_settings
+        self.a = Signal(g.addressbits, name="sdram_a")
+        self.ba = Signal(g.bankbits, name="sdram_ba")
+        self.cs_n = Signal(name="sdram_cs_n")
+        self.cke = Signal(name="sdram_cke")
+        self.ras_n = Signal(name="sdram_ras_n")
+        self.cas_n = Signal(name="sdram_cas_n")
+        self.we_n = Signal(name="sdram_we_n")
+        self.dm = Signal(data_bits // 8, name="sdram_dm")
+        self.dq = Signal(data_bits, name="sdram_dq")
+
+    def signals(self) -> set:
+        return {self.a, self.ba, self.cs_n, self.cke, self.ras_n, self.cas_n, self.we_n, self.dm,
+                self.dq}  # fmt: skip
+
+
+def _init_sequencer_class():
+    from litedram.init import get_sdram_phy_init_sequence
+    from migen import FSM, If, Module, NextState, NextValue, Signal
+
+    class _InitSequencer(Module):
+        """Plays the chip's init sequence onto phase 0 of the DFI bus, then connects the controller.
+
+        Each step holds its command for one cycle and then waits its delay; LiteDRAM's sequence
+        gives the delays in CPU loop iterations, which this reads as cycles with at least
+        `INIT_WAIT_US` (the JEDEC power-up wait) before the first command."""
+
+        def __init__(self, phy, module, clk_hz: float) -> None:
+            seq, _ = get_sdram_phy_init_sequence(phy.settings, module.timing_settings)
+            self.done = Signal()
+            self.phase = phy.settings.nphases
+            self._steps = []
+            for _comment, address, bank, cmd, delay in seq:
+                flags = set(cmd.split("|")) if cmd else set()
+                self._steps.append((address, bank, flags, int(delay)))
+            power_up = math.ceil(INIT_WAIT_US * 1e-6 * clk_hz)
+            self.cke = Signal()
+            self.cmd_cs = Signal()
+            self.cmd_ras = Signal()
+            self.cmd_cas = Signal()
+            self.cmd_we = Signal()
+            self.address = Signal(32)
+            self.bank = Signal(8)
+            wait = Signal(max=max(power_up, max(d for *_, d in self._steps)) + 2)
+            fsm = FSM(reset_state="POWER_UP")
+            self.submodules.fsm = fsm
+            fsm.act("POWER_UP", If(wait == power_up, NextValue(wait, 0), NextState("STEP0"))
+                    .Else(NextValue(wait, wait + 1)))  # fmt: skip
+            for i, (address, bank, flags, delay) in enumerate(self._steps):
+                nxt = f"WAIT{i}"
+                fsm.act(
+                    f"STEP{i}",
+                    self.cmd_cs.eq("DFII_COMMAND_CS" in flags),
+                    self.cmd_ras.eq("DFII_COMMAND_RAS" in flags),
+                    self.cmd_cas.eq("DFII_COMMAND_CAS" in flags),
+                    self.cmd_we.eq("DFII_COMMAND_WE" in flags),
+                    self.address.eq(address),
+                    self.bank.eq(bank),
+                    NextValue(wait, 0),
+                    NextState(nxt),
+                )
+                after = f"STEP{i + 1}" if i + 1 < len(self._steps) else "DONE"
+                fsm.act(nxt, If(wait >= delay, NextState(after)).Else(NextValue(wait, wait + 1)))
+            fsm.act("DONE", self.done.eq(1))
+            self.sync += If(~fsm.ongoing("POWER_UP"), self.cke.eq(1))
+
+        def connect(self, ctrl_dfi, phy_dfi):
+            """The DFI mux: the controller's bus once `done`, the sequencer's before."""
+            from migen import If as _If
+
+            stmts = [_If(self.done, ctrl_dfi.connect(phy_dfi)).Else(*self._drive(phy_dfi))]
+            return stmts
+
+        def _drive(self, dfi):
+            out = []
+            for n, p in enumerate(dfi.phases):
+                first = n == 0
+                out += [
+                    p.cke.eq(self.cke),
+                    p.odt.eq(0),
+                    p.reset_n.eq(1),
+                    p.cs_n.eq(~(self.cmd_cs & first)),
+                    p.ras_n.eq(~(self.cmd_ras & first)),
+                    p.cas_n.eq(~(self.cmd_cas & first)),
+                    p.we_n.eq(~(self.cmd_we & first)),
+                    p.address.eq(self.address),
+                    p.bank.eq(self.bank),
+                    p.wrdata_en.eq(0),
+                    p.rddata_en.eq(0),
+                ]
+            return out
+
+    return _InitSequencer
+
+
+# The JEDEC SDR power-up wait before the first command (100 us; the init sequence then holds CKE).
+INIT_WAIT_US = 100.0
+
+
+# Migen's Verilog is not held to this project's -Wall (hw/ is): its idioms (non-blocking
+# assignments in combinational blocks, implicit widening, reset-value initialisers) are waived for
+# the generated file only, and only these.
+LINT_HEADER = "".join(
+    f"/* verilator lint_off {w} */\n"
+    for w in ("BLKSEQ", "CASEINCOMPLETE", "COMBDLY", "INITIALDLY", "PROCASSINIT", "UNSIGNED",
+              "WIDTHEXPAND", "WIDTHTRUNC", "UNUSEDSIGNAL", "UNDRIVEN", "UNUSEDPARAM")
+)  # fmt: skip
+
+
+def write_tier(
+    buffers: list[ExternalBuffer],
+    dram: Dram,
+    clk_hz: float,
+    phy: str,
+    path: Path,
+    check_timing: bool = False,
+    controller_clk_hz: float | None = None,
+) -> Path:
+    """Generate the tier (`build_tier`) and write it as `dram_tier` Verilog to `path`."""
+    from migen.fhdl.verilog import convert
+
+    m, ios = build_tier(buffers, dram, clk_hz, phy, check_timing, controller_clk_hz)
+    text = LINT_HEADER + str(convert(m, ios=ios, name="dram_tier"))
+    write_text(Path(path), text)
+    return Path(path)
+
+
+def emit_with_dram(
+    graph, outdir: Path, dram: Dram, clk_hz: float, phy: str = "model", check_timing: bool = True
+) -> Path:
+    """accel_top (flows.codegen.stitch), the tier for its DRAM buffers (`write_tier`) and
+    `accel_dram_top` joining them, into `outdir`; returns the path of accel_dram_top.v. With the
+    "model" PHY this is the simulation of docs/dram.md; "gensdr" adds the `sdram_*` pins."""
+    from flows.codegen import stitch
+    from flows.codegen.render import render
+    from flows.codegen.rtl import main_ports
+    from flows.errors import ConfigError
+
+    outdir = Path(outdir)
+    stitch.emit_stitched(graph, outdir)
+    found = stitch.dram_buffers(graph)
+    if not found:
+        raise ConfigError(
+            "the design keeps every buffer on chip; place one in DRAM (buffer='dram', or let the "
+            "explorer decide) before building the DRAM tier"
+        )
+    buffers = [ExternalBuffer(name, b.width, b.words) for name, b in found]
+    write_tier(buffers, dram, clk_hz, phy, outdir / "dram_tier.v", check_timing)
+    order = graph.topological()
+    in_w, out_w = main_ports(order[0].config)[0].bits, main_ports(order[-1].config)[1].bits
+    pins = []
+    if phy == "gensdr":
+        pins = _pins(outdir / "dram_tier.v")
+    ctx = {"drams": [{"name": b.name, "width": b.width} for b in buffers], "in_w": in_w,
+           "out_w": out_w, "pins": pins}  # fmt: skip
+    return render("accel_dram_top.v.j2", outdir / "accel_dram_top.v", ctx)
+
+
+def _pins(tier: Path) -> list[dict]:
+    """The tier's `sdram_*` ports as they appear in its header (direction, width, name)."""
+    import re
+
+    out = []
+    for d, hi, name in re.findall(r"\t(input|output|inout)\s+(?:\[(\d+):0\]\s+)?(sdram_\w+)",
+                                  tier.read_text()):  # fmt: skip
+        out.append({"dir": d, "bits": int(hi) + 1 if hi else 1, "name": name})
+    return out

@@ -1,0 +1,97 @@
+"""The DRAM tier under Verilator: LiteDRAM's controller, crossbar and DRAM FIFOs on LiteDRAM's
+SDRAM model of the ULX3S chip (flows/codegen/dram_tier.py, docs/dram.md).
+
+* the tier alone: words through two buffers at once come back in order and unchanged, under
+  random gaps and back-pressure, with no timing violation reported by the model's DFI checker;
+  and a controller timed for a slower clock makes that checker report violations (so its
+  silence means something);
+* the tier's sustained rate with every stream busy is at least what `Dram.sustained` records
+  (the estimator's DRAM bound rests on it);
+* an INSTA downsampling unit of insta_resnet20 with its INSTA-Th frame buffer in DRAM: images
+  bit-exact against the integer graph, steady-state cycles per frame within the parity bench's
+  DRAM tolerance of the DRAM-bound estimate (flows.memtier).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from flows import memtier, targets
+from flows.codegen.dram_tier import ExternalBuffer, emit_with_dram, write_tier
+from flows.sim import runner as sim
+from flows.sim.parity_bench import parity_path
+from tests.hw.stimuli import seed_of
+from tests.hw.test_resnet_stitched import models, node_named, random_frames, sub_graph  # noqa: F401
+
+DRAM = targets.get("ulx3s").dram
+CLK_HZ = 100e6  # the simulation's clock (flows.sim.axis.CLOCK_NS = 10 ns)
+BUFFERS = [ExternalBuffer("fb_a", 24, 1500), ExternalBuffer("fb_b", 64, 700)]
+
+
+def _round_trip(label: str, words: int, phases: bool, **tier) -> tuple[dict, str]:
+    b = sim.build(
+        "dram_tier",
+        lambda d: write_tier(BUFFERS, DRAM, CLK_HZ, "model", d / "dram_tier.v", True, **tier),
+    )
+    spec = {"buffers": [(x.name, x.width, x.words) for x in BUFFERS], "frames": words,
+            "phases": phases}  # fmt: skip
+    r = sim.run_bench(b, spec, None, module="flows.sim.dram_bench", label=label)
+    return r, (b.root / f"{label}.sim.log").read_text()
+
+
+def test_round_trip_under_back_pressure_keeps_timing() -> None:
+    r, log = _round_trip("dram_round_trip", 1200, True)
+    assert r["words"] == 2400
+    assert "violation" not in log.lower(), [ln for ln in log.splitlines() if "violation" in ln][:5]
+
+
+def test_timing_checker_reports_a_mistimed_controller() -> None:
+    """The controller counts the chip's timing in cycles of a 4x slower clock: too few cycles."""
+    _, log = _round_trip("dram_mistimed", 200, False, controller_clk_hz=CLK_HZ / 4)
+    assert "violation" in log.lower()
+
+
+def test_sustained_rate_is_at_least_the_recorded_one() -> None:
+    r, _ = _round_trip("dram_sustained", 3000, False)
+    word_bytes = sum(2 * 3000 * fw // 8 for fw in (32, 64))  # 24 -> 32-bit, 64 -> 64-bit words
+    measured = word_bytes / r["cycles"] / (DRAM.data_bits / 8)
+    print(f"\nsustained: {measured:.3f} of the 16-bit SDR peak (recorded {DRAM.sustained})")
+    assert measured >= DRAM.sustained
+
+
+def test_insta_unit_with_its_frame_buffer_in_dram(models, request) -> None:  # noqa: F811
+    g = models("insta_resnet20")
+    th = node_named(g, "InstaThreshold", 2)
+    unit = sub_graph(g, th, node_named(g, "InstaPReLU", 2))
+    unit.replace_config(unit.node(th), buffer="dram")
+    use = memtier.dram_use(unit, "ulx3s")
+    (buf,) = use.buffers
+    assert buf.bytes_per_frame == 2 * unit.node(th).config.cycles_per_frame * 2  # 8 -> 16 bits
+    compute = max(n.config.cycles_per_frame for n in unit.nodes)
+    assert use.cycles > compute  # one 16-bit SDRAM cannot keep up with a word per cycle each way
+    b = sim.build("accel_dram_top", lambda d: emit_with_dram(unit, d, DRAM, CLK_HZ))
+    rng = np.random.default_rng(seed_of(request.node.nodeid))
+    label = "dram_insta_unit"
+    timing = sim.run_bench(
+        b, unit, random_frames(unit, 4, rng), module="flows.sim.parity_bench", label=label,
+        perf_frames=8, extra={"dram_cycles": use.cycles, "startup_cycles": 40_000},
+    )  # fmt: skip
+    counts = json.loads(parity_path(str(sim.RESULTS / f"{label}.json")).read_text())
+    print(f"\n{label}: {counts}\n{timing}")
+    assert counts["bit_exact"] == counts["images"] == 4 and not counts["extra_words"]
+    assert timing["cycles_per_frame_dram_bound"] == use.cycles
+    log = (b.root / f"{label}.sim.log").read_text().lower()
+    assert "violation" not in log
+
+
+@pytest.mark.parametrize("width, words", [(8, 100), (24, 1000), (64, 5000)])
+def test_layout_regions_are_aligned_powers_of_two(width: int, words: int) -> None:
+    from flows.codegen.dram_tier import layout
+
+    (entry,) = layout([ExternalBuffer("x", width, words)], DRAM)
+    _, base, size = entry
+    assert size & (size - 1) == 0 and base % size == 0
+    assert size >= words * max(16, width) // 8
