@@ -9,7 +9,7 @@ OUT     ?= build
 SPEED   := $(if $(FPS),--fps $(FPS)) $(if $(CYCLES),--target-cycles $(CYCLES))
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup test test-all lint format train export bitstream parity report explore clean doctor ops bench-golden synth-baselines snapshots bench-explore bench-dwc
+.PHONY: setup test test-all lint format train export bitstream parity report explore clean doctor ops bench-golden synth-baselines snapshots bench-explore bench-dwc bench-dram
 
 setup:                     ## venv + Python deps + Verilator/Icarus/Yosys/nextpnr (idempotent)
 	@bash scripts/setup.sh
@@ -62,6 +62,9 @@ bench-explore:             ## every zoo model x target: fastest design that fits
 
 bench-dwc:                 ## width-converter estimator vs Yosys, fitted and held-out (build/bench/width_converter.json)
 	$(PY) -m benchmarks.width_converter
+
+bench-dram:                ## DRAM tier: sustained rate (LiteDRAM model) and logic (Yosys) vs the records (build/bench/dram.json)
+	$(PY) -m benchmarks.dram
 
 synth-baselines:           ## Yosys ECP5/xc7 per block + nextpnr Fmax vs estimator -> tests/baselines/synth.json
 	$(PY) -m benchmarks.synth_baselines

@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("graph", ("flows.graph", "flows.graph_onnx")),
     ("codegen, estimate", ("flows.codegen", "flows.estimate")),
     ("build steps", ("flows.frontend", "flows.transforms", "flows.folding", "flows.explore",
-                     "flows.finn_folding",
+                     "flows.finn_folding", "flows.memtier",
                      "flows.agreement",
                      "flows.report", "flows.reference", "flows.sim", "flows.synth",
                      "flows.vivado", "flows.boards", "flows.hwsteps", "flows.build",

@@ -1,0 +1,95 @@
+"""The DRAM tier measured: sustained rate in simulation, logic in Yosys, both against the records.
+
+`make bench-dram` (python -m benchmarks.dram):
+
+* **Sustained rate.** The tier with LiteDRAM's model of the ULX3S chip (flows/codegen/dram_tier.py)
+  moves random words through several buffer mixes at full rate, all buffers at once
+  (flows/sim/dram_bench.py); the table shows the bytes moved to and from DRAM per clock as a share
+  of the 16-bit SDR peak, next to `Dram.sustained`, which the estimator's DRAM bound uses.
+* **Logic.** The tier with the board's PHY (GENSDRPHY) synthesised out of context by Yosys
+  (`synth_ecp5`) next to `memtier.tier_estimate`'s model (`Dram.lut/ff/fifo_*`). FITTED are the
+  four the coefficients were read from (flows/targets.py); HELD_OUT were chosen after.
+
+Figures go to build/bench/dram.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from flows import synth, targets
+from flows.artifacts import write_json
+from flows.codegen.dram_tier import ExternalBuffer, write_tier
+from flows.hwmodel.dram import fifo_word_bits
+from flows.sim import runner as sim
+
+DRAM = targets.get("ulx3s").dram
+CLK_HZ = 100e6
+MIXES = {
+    "1 x 8-bit": [8],
+    "24 + 64-bit": [24, 64],
+    "4 x 16-bit": [16, 16, 16, 16],
+    "1 x 128-bit": [128],
+}
+FITTED = {"1 x 8": [8], "2 x 8": [8, 8], "3 x 8": [8, 8, 8], "1 x 64": [64]}
+HELD_OUT = {"2 x 64": [64, 64], "8 + 32 + 128": [8, 32, 128], "4 x 16": [16] * 4}
+WORDS = 3000
+
+
+def _buffers(widths: list[int]) -> list[ExternalBuffer]:
+    return [ExternalBuffer(f"b{i}", w, 4096) for i, w in enumerate(widths)]
+
+
+def sustained(label: str, widths: list[int]) -> dict:
+    bufs = _buffers(widths)
+    b = sim.build(
+        "dram_tier", lambda d: write_tier(bufs, DRAM, CLK_HZ, "model", d / "dram_tier.v", True)
+    )
+    spec = {"buffers": [(x.name, x.width, x.words) for x in bufs], "frames": WORDS,
+            "phases": False}  # fmt: skip
+    slug = "bench_dram_" + label.replace(" ", "").replace("+", "_")
+    r = sim.run_bench(b, spec, None, module="flows.sim.dram_bench", label=slug)
+    moved = sum(2 * WORDS * fifo_word_bits(w, DRAM) // 8 for w in widths)
+    share = moved / r["cycles"] / (DRAM.data_bits / 8)
+    return {"mix": label, "bytes": moved, "cycles": r["cycles"], "sustained": round(share, 3),
+            "recorded": DRAM.sustained}  # fmt: skip
+
+
+def logic(label: str, widths: list[int], root: Path, held_out: bool) -> dict:
+    d = root / label.replace(" ", "").replace("+", "_")
+    write_tier(_buffers(widths), DRAM, 50e6, "gensdr", d / "dram_tier.v")
+    got = synth.synth_ecp5([d / "dram_tier.v"], "dram_tier", d, ooc=True)
+    costs = [DRAM.fifo_cost(w) for w in widths]
+    lut = DRAM.lut + sum(c[0] for c in costs)
+    ff = DRAM.ff + sum(c[1] for c in costs)
+    return {"tier": label, "set": "held-out" if held_out else "fitted", "LUT": got["LUT"],
+            "LUT est": lut, "LUT ratio": round(lut / got["LUT"], 2), "FF": got["FF"],
+            "FF est": ff, "FF ratio": round(ff / got["FF"], 2)}  # fmt: skip
+
+
+def _table(rows: list[dict]) -> str:
+    keys = list(rows[0])
+    w = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in keys}
+    lines = ["  ".join(k.ljust(w[k]) for k in keys)]
+    lines += ["  ".join(str(r[k]).ljust(w[k]) for k in keys) for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("build/bench"))
+    args = ap.parse_args()
+    rates = [sustained(k, v) for k, v in MIXES.items()]
+    print("sustained rate (share of the 16-bit SDR peak, every buffer busy):")
+    print(_table(rates))
+    root = args.out / "dram_synth"
+    cost = [logic(k, v, root, False) for k, v in FITTED.items()]
+    cost += [logic(k, v, root, True) for k, v in HELD_OUT.items()]
+    print("\ntier logic, Yosys synth_ecp5 vs estimate:")
+    print(_table(cost))
+    write_json(args.out / "dram.json", {"sustained": rates, "logic": cost})
+
+
+if __name__ == "__main__":
+    main()
