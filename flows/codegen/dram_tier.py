@@ -184,7 +184,6 @@ def _init_sequencer_class():
         def __init__(self, phy, module, clk_hz: float) -> None:
             seq, _ = get_sdram_phy_init_sequence(phy.settings, module.timing_settings)
             self.done = Signal()
-            self.phase = phy.settings.nphases
             self._steps = []
             for _comment, address, bank, cmd, delay in seq:
                 flags = set(cmd.split("|")) if cmd else set()
@@ -222,10 +221,7 @@ def _init_sequencer_class():
 
         def connect(self, ctrl_dfi, phy_dfi):
             """The DFI mux: the controller's bus once `done`, the sequencer's before."""
-            from migen import If as _If
-
-            stmts = [_If(self.done, ctrl_dfi.connect(phy_dfi)).Else(*self._drive(phy_dfi))]
-            return stmts
+            return [If(self.done, ctrl_dfi.connect(phy_dfi)).Else(*self._drive(phy_dfi))]
 
         def _drive(self, dfi):
             out = []
