@@ -146,16 +146,17 @@ def step_fold(ctx: BuildContext) -> None:
     for n in g.nodes:  # before folding, so that the folder estimates the pipeline it gets
         if isinstance(n.config, XnorMVAU):
             n.config = replace(n.config, popcount_stages=c.popcount_stages)
+    force = None if c.dram == "auto" else c.dram
     if c.target_cycles is not None:
         g, how = folding.auto_fold(g, c.target_cycles, tgt), f"{c.target_cycles} cycles"
     elif c.fps is not None:
-        g = explore.for_throughput(g, c.fps, c.clock_mhz, tgt).graph
+        g = explore.for_throughput(g, c.fps, c.clock_mhz, tgt, force).graph
         how = f"{c.fps:g} frames/s at {c.clock_mhz:g} MHz"
     else:
-        g, how = explore.fastest_fitting(g, tgt).graph, f"the fastest that fits {tgt.name}"
+        g = explore.fastest_fitting(g, tgt, dram=force).graph
+        how = f"the fastest that fits {tgt.name}"
     if c.folding_file:
         g = apply_folding_file(g, Path(c.folding_file))
-    force = None if c.dram == "auto" else c.dram
     in_dram = memtier.place_buffers(g, tgt, explore.CEILINGS, force)
     ctx.graph = g
     converters = sum(n.kind == "StreamWidthConverter" for n in g.nodes)
@@ -218,6 +219,11 @@ def step_estimate(ctx: BuildContext) -> None:
 def write_report(ctx: BuildContext, tgt: targets.Target) -> None:
     """The per-layer table: rows in graph.json, the table in report.md and on the console."""
     rows = report.layer_report(ctx.graph, tgt.family)
+    tier = memtier.tier_estimate(ctx.graph, tgt)
+    if tier is not None:  # the DRAM tier's logic, and its DRAM-bound cycles per frame
+        blank = {key: None for _, key in report.COLUMNS}
+        rows.append(blank | {"name": memtier.TIER_ROW, "kind": "LiteDRAM tier", "param_bits": 0}
+                    | tier.as_dict())  # fmt: skip
     table = report.format_table(rows)
     write_json(ctx.out / "graph.json", rows)
     title = f"# {ctx.summary['model']} on {tgt.name} ({tgt.part}, estimator family {tgt.family})"

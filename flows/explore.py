@@ -83,7 +83,7 @@ def fits(need: dict[str, int], limits: dict[str, float]) -> bool:
     return all(need[k] <= limits[k] for k in RESOURCES)
 
 
-def _design(graph, cycles, target, weights=None, quiet: bool = True) -> Design:
+def _design(graph, cycles, target, weights=None, quiet: bool = True, dram=None) -> Design:
     """`auto_fold` for `cycles` and its estimated needs; `quiet` drops its FoldingWarning (the
     searches try targets below the floor on purpose)."""
     tgt = targets.get(target)
@@ -91,16 +91,16 @@ def _design(graph, cycles, target, weights=None, quiet: bool = True) -> Design:
         if quiet:
             warnings.simplefilter("ignore", FoldingWarning)
         g = auto_fold(graph, cycles, tgt, weights)
-    memtier.place_buffers(g, tgt, CEILINGS)  # frame buffers to DRAM where on-chip memory runs out
+    memtier.place_buffers(g, tgt, CEILINGS, dram)  # buffers to DRAM where on-chip memory runs out
     tot = estimate.total(memtier.design_estimate(g, tgt))
     return Design(max(cycles_per_frame(g), tot["cycles"]), need_of(tot), g, dict(weights or {}))
 
 
-def _fitted(graph, cycles, target, limits) -> Design:
+def _fitted(graph, cycles, target, limits, dram=None) -> Design:
     """The design for `cycles`, reweighted towards the limits while it overflows them; when no
     attempt fits, the one that overflows least (largest need / limit smallest)."""
     weights: dict[str, float] = {}
-    attempts = [_design(graph, cycles, target)]
+    attempts = [_design(graph, cycles, target, dram=dram)]
     for _ in range(REWEIGHTS):
         d = attempts[-1]
         over = [k for k in RESOURCES if d.need[k] > limits[k]]
@@ -108,7 +108,7 @@ def _fitted(graph, cycles, target, limits) -> Design:
             return d
         for k in over:
             weights[k] = weights.get(k, 1.0) * WEIGHT_STEP
-        attempts.append(_design(graph, cycles, target, weights))
+        attempts.append(_design(graph, cycles, target, weights, dram=dram))
     if fits(attempts[-1].need, limits):
         return attempts[-1]
     return min(attempts, key=lambda d: _overflow(d.need, limits))
@@ -132,25 +132,27 @@ def candidate_cycles(graph: DataflowGraph) -> list[int]:
     return sorted({c for cs in per_node for c in cs if c >= floor})
 
 
-def for_throughput(graph, fps: float, clock_mhz: float, target) -> Design:
+def for_throughput(graph, fps: float, clock_mhz: float, target, dram=None) -> Design:
     """The cheapest design reaching `fps` frames/s at `clock_mhz` (module docstring); where no
     folding reaches it, the fastest, with `auto_fold`'s FoldingWarning naming the layers."""
     if fps <= 0 or clock_mhz <= 0:
         raise ResourceError(f"frames/s and clock must be positive, got {fps} and {clock_mhz}")
-    return _design(graph, max(1, math.floor(clock_mhz * 1e6 / fps)), target, quiet=False)
+    cycles = max(1, math.floor(clock_mhz * 1e6 / fps))
+    return _design(graph, cycles, target, quiet=False, dram=dram)
 
 
-def fastest_fitting(graph, target, ceilings: dict[str, float] | None = None) -> Design:
-    """The fastest design that fits `target` under the ceilings, or NoFitError."""
+def fastest_fitting(graph, target, ceilings: dict[str, float] | None = None, dram=None) -> Design:
+    """The fastest design that fits `target` under the ceilings, or NoFitError. `dram` forces
+    the buffer placement ("all", "none"; None: `memtier.place_buffers`' rule)."""
     limits = limits_of(target, ceilings)
     cands = candidate_cycles(graph)
-    slowest = _fitted(graph, cands[-1], target, limits)
+    slowest = _fitted(graph, cands[-1], target, limits, dram)
     if not fits(slowest.need, limits):
         raise NoFitError(no_fit_message(slowest, target, limits))
     lo, hi, best = 0, len(cands) - 1, slowest  # cands[hi] fits
     while lo < hi:
         mid = (lo + hi) // 2
-        d = _fitted(graph, cands[mid], target, limits)
+        d = _fitted(graph, cands[mid], target, limits, dram)
         if fits(d.need, limits):
             hi, best = mid, d
         else:
@@ -159,7 +161,7 @@ def fastest_fitting(graph, target, ceilings: dict[str, float] | None = None) -> 
     if bound > cycles_per_frame(best.graph):  # DRAM-bound: compute faster than that buys nothing
         slower = [c for c in cands if c <= bound]
         if slower and slower[-1] > cycles_per_frame(best.graph):
-            d = _fitted(graph, slower[-1], target, limits)
+            d = _fitted(graph, slower[-1], target, limits, dram)
             if fits(d.need, limits) and d.cycles <= best.cycles:
                 best = d
     return best

@@ -9,10 +9,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from flows import synth, targets, vivado
+from flows import memtier, synth, targets, vivado
 from flows.artifacts import atomic_dir, write_json
 from flows.boards import ulx3s
 from flows.codegen import rtl
+from flows.codegen.dram_tier import emit_with_dram, sdram_pins
 from flows.codegen.stitch import emit_stitched
 from flows.datatypes import UINT
 from flows.errors import NumericContractError
@@ -37,8 +38,12 @@ def step_rtl(ctx) -> None:
             f"graph input is {in_type}; the board shells stream UINT8 pixels (numerics section 4)"
         )
     tgt = targets.get(ctx.cfg.target)
+    use = memtier.dram_use(g, tgt)  # refuses DRAM buffers on a target without a tier
     with atomic_dir(ctx.out / "rtl") as tmp:
-        emit_stitched(g, tmp)
+        if use.buffers:  # accel_top, the LiteDRAM tier on the board's pins, accel_dram_top
+            emit_with_dram(g, tmp, tgt.dram, ctx.cfg.clock_mhz * 1e6, phy="gensdr")
+        else:
+            emit_stitched(g, tmp)
         for src in rtl.lib_sources():
             shutil.copy(src, tmp / src.name)
         if not tgt.open_bitstream:
@@ -58,6 +63,8 @@ def step_rtl(ctx) -> None:
                 in_bytes_per_frame=_frame_bytes(ctx),
                 out_bits=last.config.output_type.bits,
                 design_id=ctx.summary["model"],
+                accel_module="accel_dram_top" if use.buffers else "accel_top",
+                sdram=sdram_pins(tgt.dram) if use.buffers else None,
             )
             for src in shell["lib_sources"]:
                 shutil.copy(src, tmp / Path(src).name)
@@ -66,7 +73,9 @@ def step_rtl(ctx) -> None:
                 "clock_mhz": shell["clock_mhz"],
                 "baud": UART_BAUD,
             }
-    ctx.summary["cycles_per_frame"] = cycles_per_frame(g)
+    ctx.summary["cycles_per_frame"] = max(cycles_per_frame(g), use.cycles)
+    ctx.summary["cycles_per_frame_compute"] = cycles_per_frame(g)
+    ctx.summary["cycles_per_frame_dram"] = use.cycles
     ctx.summary["rtl_dir"] = str(ctx.out / "rtl")
 
 
@@ -192,6 +201,12 @@ def step_bitstream(ctx) -> None:
             "timing_met": pnr["timing_met"],
             "resources": {"used": used, "available": avail},
             "fps": round(clock * 1e6 / cycles, 1),
+            "fps_compute_bound": round(clock * 1e6 / ctx.summary["cycles_per_frame_compute"], 1),
+            "fps_dram_bound": (
+                round(clock * 1e6 / ctx.summary["cycles_per_frame_dram"], 1)
+                if ctx.summary["cycles_per_frame_dram"]
+                else None
+            ),
             # 8N1: 10 bit times per byte; the host sends a command byte and the pixels per frame.
             "fps_uart_link": round(UART_BAUD / (10 * (_frame_bytes(ctx) + 1)), 1),
         }

@@ -28,7 +28,7 @@ from flows.targets import Target, get
 # The name of the DRAM tier's row among the layers' estimates (report, summary, fit check).
 TIER_ROW = "dram_tier"
 # Kinds whose frame buffer may move to DRAM: the field that says where it is.
-PLACEABLE = {"InstaThreshold": "buffer"}
+PLACEABLE = {"InstaThreshold": "buffer", "InstaPReLU": "buffer"}
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def design_estimate(graph: DataflowGraph, target: str | Target) -> dict[str, Est
 
 def placeable(graph: DataflowGraph) -> list:
     """Nodes whose frame buffer may go to DRAM, largest buffer first."""
-    nodes = [n for n in graph.topological() if n.kind in PLACEABLE]
+    nodes = [n for n in graph.topological() if n.kind in PLACEABLE and n.config.buffer_words]
     return sorted(nodes, key=lambda n: -n.config.buffer_bits)
 
 
@@ -147,8 +147,7 @@ def place_buffers(
 
 def placement(graph: DataflowGraph) -> dict[str, str]:
     """{layer: "chip" | "dram"} of every placeable buffer (for folding.json and the summary)."""
-    return {n.name: getattr(n.config, PLACEABLE[n.kind]) for n in graph.topological()
-            if n.kind in PLACEABLE}  # fmt: skip
+    return {n.name: getattr(n.config, PLACEABLE[n.kind]) for n in placeable(graph)}
 
 
 def with_buffers(graph: DataflowGraph, where: dict[str, str]) -> DataflowGraph:

@@ -87,6 +87,45 @@ def pll_config(clock_mhz: float, clkin_mhz: float = BOARD_CLOCK_MHZ) -> PllConfi
     )
 
 
+# The SDRAM clock runs SDRAM_PHASE_DEG behind the design clock, as LiteX's ULX3S target does at a
+# full-rate PHY (sys_ps at 90 degrees), so commands and data are stable at the chip's clock edge.
+SDRAM_PHASE_DEG = 90.0
+# ULX3S v2.x/v3.0.x SDRAM sites, bit 0 first (the reference LPF cited in ulx3s_v20.lpf.j2 and
+# litex-boards' radiona_ulx3s.py agree).
+SDRAM_SITES = {
+    "sdram_a": "M20 M19 L20 L19 K20 K19 K18 J20 J19 H20 N19 G20 G19",
+    "sdram_dq": "J16 L18 M18 N18 P18 T18 T17 U20 E19 D20 D19 C20 E18 F18 J18 J17",
+    "sdram_we_n": "T20",
+    "sdram_ras_n": "R20",
+    "sdram_cas_n": "T19",
+    "sdram_cs_n": "P20",
+    "sdram_cke": "F20",
+    "sdram_ba": "P19 N20",
+    "sdram_dm": "U19 E20",
+}
+
+
+def phase_shift(pll: PllConfig, degrees: float) -> tuple[int, int]:
+    """(CPHASE, FPHASE) of a secondary EHXPLLL output with CLKOP's divider, `degrees` behind
+    CLKOP: the shift in VCO cycles (whole ones, eighths) added to CLKOP's own CPHASE."""
+    eighths = round(degrees / 360 * pll.clkop_div * 8)
+    return pll.clkop_cphase + eighths // 8, eighths % 8
+
+
+def _sites(pins: list[dict] | None) -> list[tuple[str, list[str]]]:
+    """(port, sites bit 0 first) of every SDRAM pin; a pin the board does not have is an error."""
+    out = []
+    for p in pins or []:
+        sites = SDRAM_SITES.get(p["name"], "").split()
+        if len(sites) != p["bits"]:
+            raise ConfigError(
+                f"{p['name']} has {p['bits']} bit(s), the ULX3S has {len(sites)} site(s) for it: "
+                "the SDRAM chip does not match the board (choose one of targets.ULX3S_SDRAM)"
+            )
+        out.append((p["name"], sites))
+    return out
+
+
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -146,18 +185,23 @@ def emit_shell(
     accel_params: dict[str, int] | None = None,
     use_button: bool = True,
     rx_fifo_log2: int = 4,
+    sdram: list[dict] | None = None,
 ) -> dict:
     """Write `ulx3s_top.v` and `ulx3s_v20.lpf` into `outdir`.
 
     `accel_module` (ports clk, rst, s_axis_*, m_axis_*) gets frames of `in_bytes_per_frame` UINT8
     pixels, `in_lanes` per word, and returns one `out_bits`-bit word per frame. `design_id` names
-    the design in the board's ID reply (its 16-bit tag). Returns the file paths, the hw/lib sources
+    the design in the board's ID reply (its 16-bit tag). With `sdram` (the tier's pins,
+    `flows.codegen.dram_tier.sdram_pins`) the accelerator is `accel_dram_top`: the top gets the
+    SDRAM pins, `sdram_clk` from a second PLL output SDRAM_PHASE_DEG behind the design clock,
+    and the LPF their sites (SDRAM_SITES). Returns the file paths, the hw/lib sources
     the shell needs, the requested and achieved clock (MHz), the PLL dividers and the UART divider.
     """
     _check(clock_mhz, baud, in_lanes, in_bytes_per_frame, out_bits)
     if rx_fifo_log2 < 1:
         raise ConfigError(f"rx_fifo_log2 = {rx_fifo_log2}: the byte FIFO needs 2 entries or more")
     pll = pll_config(clock_mhz)
+    cphase, fphase = phase_shift(pll, SDRAM_PHASE_DEG)
     clks_per_bit, baud_achieved = _uart_divider(pll.out_mhz, baud)
     ident = boards.id_reply(
         frame_bytes=in_bytes_per_frame, out_bits=out_bits, lanes=in_lanes, design_id=design_id
@@ -184,8 +228,12 @@ def emit_shell(
         status_byte=boards.STATUS_BYTE,
         use_button=use_button,
         heartbeat_bits=max(2, int(pll.out_mhz * 1e6).bit_length()),
+        sdram=sdram or [],
+        sdram_phase=SDRAM_PHASE_DEG,
+        sdram_cphase=cphase,
+        sdram_fphase=fphase,
     )
-    lpf = env.get_template("ulx3s_v20.lpf.j2").render()
+    lpf = env.get_template("ulx3s_v20.lpf.j2").render(sdram=bool(sdram), sdram_sites=_sites(sdram))
     outdir = Path(outdir)
     top_path = write_text(outdir / "ulx3s_top.v", top)
     lpf_path = write_text(outdir / "ulx3s_v20.lpf", lpf)

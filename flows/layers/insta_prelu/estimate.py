@@ -59,7 +59,7 @@ def estimate(cfg: InstaPReLU, family: str) -> Estimate:
     evaluator = w.table_bits if se else 2 * w.vsum_bits + w.table_bits
     lut_mem, bram = _memories(cfg, w, family)
     uram = 0
-    if own:  # the frame buffer (a written memory: URAM on UltraScale+)
+    if own and cfg.buffer == "chip":  # the frame buffer (written: URAM on UltraScale+)
         buf_bram, uram = buffer_memory(pe * w.in_bits, cfg.buffer_words, family)
         bram += buf_bram
     logic = scaled(150 + pe * lane + g * evaluator, family)

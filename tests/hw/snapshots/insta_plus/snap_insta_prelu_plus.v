@@ -34,6 +34,7 @@ module snap_insta_prelu_plus (
     reg [7:0] count;  // words in the frame buffer
     reg [7:0] wr_ptr;
     reg [7:0] rd_ptr;
+    wire room = (count != 8'd147);
     reg [1:0] w_nf;
     reg [3:0] w_v;
     // A finished frame's S values wait in `snap` until the statistic reader has passed them to
@@ -43,7 +44,8 @@ module snap_insta_prelu_plus (
     wire w_last_vec = (w_v == 4'd15);
     wire w_final = w_last_vec & w_nf_last;
     // Registers only: tready never depends on tvalid.
-    assign s_axis_tready = (count != 8'd147) & ~(w_last_vec & stat_pending);
+    wire hold = w_last_vec & stat_pending;
+    assign s_axis_tready = room & ~hold;
     wire step_w = s_axis_tvalid & s_axis_tready;
     wire step_r = en & (count != 8'd0) & bank_ready[r_par];
 
