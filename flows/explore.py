@@ -43,6 +43,7 @@ from flows.graph import DataflowGraph
 # discrete sites with dedicated routing, so 95 % of them is usable.
 CEILINGS = {"LUT": 0.85, "FF": 0.85, "BRAM": 0.95, "URAM": 0.95, "DSP": 0.95}
 WEIGHT_STEP = 4.0
+DRAM_REFOLD_TRIES = 4
 REWEIGHTS = 3
 
 
@@ -157,13 +158,16 @@ def fastest_fitting(graph, target, ceilings: dict[str, float] | None = None, dra
             hi, best = mid, d
         else:
             lo = mid + 1
+    # DRAM-bound: compute faster than the DRAM buys nothing, so the slowest compute folding that
+    # keeps the design's cycles is cheaper. Slower folding narrows buffer words, which can waste
+    # DRAM port bits and raise the bound: the largest candidates below it are tried in turn.
+    compute = cycles_per_frame(best.graph)
     bound = memtier.dram_use(best.graph, target).cycles
-    if bound > cycles_per_frame(best.graph):  # DRAM-bound: compute faster than that buys nothing
-        slower = [c for c in cands if c <= bound]
-        if slower and slower[-1] > cycles_per_frame(best.graph):
-            d = _fitted(graph, slower[-1], target, limits, dram)
-            if fits(d.need, limits) and d.cycles <= best.cycles:
-                best = d
+    slower = [c for c in cands if compute < c <= bound]
+    for c in reversed(slower[-DRAM_REFOLD_TRIES:]):
+        d = _fitted(graph, c, target, limits, dram)
+        if fits(d.need, limits) and d.cycles <= best.cycles:
+            return d
     return best
 
 
