@@ -34,6 +34,7 @@ POLL = 64  # cycles between two progress checks (the monitors record every trans
 # held to that estimate within this share: the sustained rate is a measured average, not exact.
 DRAM_TOLERANCE = 0.15
 DRAM_FRAMES = 8
+DRAM_DRAIN = 4
 
 
 class DeadlockError(AssertionError):
@@ -142,11 +143,11 @@ async def steady_state(dut) -> None:
     dram = tb.case.get("dram_cycles", 0)
     if dram > m.cycles_per_frame:  # DRAM-bound: the estimate is a model of the DRAM's rate
         # Buffers along the pipeline share the DRAM in bursts, so single frames jitter (by 2x
-        # with six buffers): the mean over the last DRAM_FRAMES intervals is the steady state.
-        # Once the last input word is in, writes stop competing with reads and the last two
-        # frames drain faster: the output intervals before that drain count.
+        # with twelve buffers): the mean over DRAM_FRAMES intervals is the steady state. Once
+        # the last input word is in, writes stop competing with reads and the last frames drain
+        # faster: the output intervals before the last DRAM_DRAIN count.
         ins = result["cycles_per_frame_in"][-DRAM_FRAMES:]
-        outs = result["cycles_per_frame_out"][-DRAM_FRAMES - 2 : -2]
+        outs = result["cycles_per_frame_out"][-DRAM_FRAMES - DRAM_DRAIN : -DRAM_DRAIN]
         means = [sum(ins) / len(ins), sum(outs) / len(outs)]
         result |= {"cycles_per_frame_dram_bound": dram,
                    "cycles_per_frame_mean": [round(x) for x in means]}  # fmt: skip

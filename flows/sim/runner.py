@@ -209,7 +209,8 @@ def run_bench(
     )
     plusargs = [f"+case={case}", "+verilator+rand+reset+2", f"+verilator+seed+{seed}"]
     if not _simulate(b, seed, plusargs, log, wave, traced=False, module=module):
-        _simulate(b, seed, plusargs, log, wave, traced=True, module=module)
+        traced_log = log.with_suffix(".traced.log")  # the failing run's log stays as it is
+        _simulate(b, seed, plusargs, traced_log, wave, traced=True, module=module)
         raise AssertionError(
             f"cocotb bench failed on {b.top}\n{_tail(log)}\n  waveform (first "
             f"{TRACE_LIMIT_BYTES >> 20} MB at most): {wave}\n  log: {log}\n"
