@@ -9,7 +9,7 @@ OUT     ?= build
 SPEED   := $(if $(FPS),--fps $(FPS)) $(if $(CYCLES),--target-cycles $(CYCLES))
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup test test-all lint format train export bitstream parity report explore clean doctor ops bench-golden synth-baselines snapshots bench-explore bench-dwc bench-dram
+.PHONY: setup test test-all lint format train export bitstream parity report explore clean doctor ops bench-golden synth-baselines snapshots bench-explore bench-dwc bench-dram bench-resnet18-dram
 
 setup:                     ## venv + Python deps + Verilator/Icarus/Yosys/nextpnr (idempotent)
 	@bash scripts/setup.sh
@@ -65,6 +65,9 @@ bench-dwc:                 ## width-converter estimator vs Yosys, fitted and hel
 
 bench-dram:                ## DRAM tier: sustained rate (LiteDRAM model) and logic (Yosys) vs the records (build/bench/dram.json)
 	$(PY) -m benchmarks.dram
+
+bench-resnet18-dram:       ## one 224x224 insta_resnet18 image in RTL, frame buffers in simulated SDRAM (slow; build/bench/resnet18_dram.json)
+	$(PY) -m benchmarks.resnet18_dram
 
 synth-baselines:           ## Yosys ECP5/xc7 per block + nextpnr Fmax vs estimator -> tests/baselines/synth.json
 	$(PY) -m benchmarks.synth_baselines

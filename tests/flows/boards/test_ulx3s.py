@@ -104,3 +104,46 @@ SNAPSHOTS = [SnapshotSet("ulx3s_shell", SNAPSHOT.parent, _shell_files)]
 
 def test_generated_shell_matches_snapshot() -> None:
     check(SNAPSHOTS[0])
+
+
+# --- the SDRAM form (docs/dram.md) -----------------------------------------------------------------
+@pytest.mark.parametrize("mhz", [33, 50, 65, 100])
+def test_sdram_clock_phase_matches_ecppll(mhz: float, tmp_path: Path) -> None:
+    """CLKOS at the design clock, SDRAM_PHASE_DEG behind it: as ecppll's --clkout1/--phase1."""
+    cmd = ["yowasp-ecppll", "-i", "25", "-o", f"{mhz:g}", "--clkout1", f"{mhz:g}", "--phase1",
+           f"{ulx3s.SDRAM_PHASE_DEG:g}", "-f", "pll.v"]  # fmt: skip
+    tools.run(cmd, cwd=tmp_path)
+    text = (tmp_path / "pll.v").read_text()
+    want = {k: int(re.search(rf"\.{k}\((\d+)\)", text).group(1))
+            for k in ("CLKOS_DIV", "CLKOS_CPHASE", "CLKOS_FPHASE")}  # fmt: skip
+    pll = ulx3s.pll_config(mhz)
+    cphase, fphase = ulx3s.phase_shift(pll, ulx3s.SDRAM_PHASE_DEG)
+    assert want == {"CLKOS_DIV": pll.clkop_div, "CLKOS_CPHASE": cphase, "CLKOS_FPHASE": fphase}
+
+
+def test_shell_with_sdram_places_every_pin(tmp_path: Path) -> None:
+    from flows.codegen.dram_tier import sdram_pins
+    from flows.targets import ULX3S_SDRAM
+
+    pins = sdram_pins(ULX3S_SDRAM["MT48LC16M16"])
+    out = ulx3s.emit_shell(
+        tmp_path, clock_mhz=50, baud=115200, in_lanes=1, in_bytes_per_frame=64, out_bits=4,
+        accel_module="accel_dram_top", sdram=pins,
+    )  # fmt: skip
+    lpf = out["lpf"].read_text()
+    top = out["top"].read_text()
+    bits = sum(p["bits"] for p in pins)
+    assert bits == 13 + 2 + 5 + 2 + 16
+    sites = re.findall(r'LOCATE COMP "(sdram_\w+(?:\[\d+\])?)" SITE "(\w+)"', lpf)
+    assert len(sites) == bits + 1  # and sdram_clk
+    assert len({s for _, s in sites}) == len(sites)  # no site twice
+    assert ("sdram_dq[15]", "J17") in sites and ("sdram_clk", "F19") in sites
+    assert "inout wire [15:0] sdram_dq" in top and "ODDRX1F" in top and ".CLKOS(clk_ps)" in top
+    assert ".init_done(sdram_ready)" in top
+    # the 64 MB chip has the same pins; a chip with other pins is refused
+    assert sdram_pins(ULX3S_SDRAM["AS4C32M16"]) == pins
+    with pytest.raises(ConfigError, match="does not match the board"):
+        ulx3s.emit_shell(
+            tmp_path, clock_mhz=50, baud=115200, in_lanes=1, in_bytes_per_frame=64, out_bits=4,
+            sdram=[*pins[:-1], {"dir": "inout", "bits": 32, "name": "sdram_dq"}],
+        )  # fmt: skip
