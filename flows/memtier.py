@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from flows.codegen.stitch import dram_buffers
 from flows.errors import ResourceError
 from flows.estimate import estimate_graph, total
 from flows.graph import DataflowGraph
@@ -64,6 +65,9 @@ def dram_use(graph: DataflowGraph, target: str | Target) -> DramUse:
     found = [
         (n.name, b) for n in graph.topological() for b in kind_of(n.config).dram_buffers(n.config)
     ]
+    if tgt.dram is not None:  # links deeper than a chip FIFO go to DRAM too
+        found += [(name.removeprefix("link_"), b) for name, b in dram_buffers(graph, True)
+                  if b.port == "link"]  # fmt: skip
     if found and tgt.dram is None:
         names = ", ".join(n for n, _ in found)
         raise ResourceError(

@@ -283,8 +283,8 @@ def emit_with_dram(
     from flows.errors import ConfigError
 
     outdir = Path(outdir)
-    stitch.emit_stitched(graph, outdir)
-    found = stitch.dram_buffers(graph)
+    stitch.emit_stitched(graph, outdir, dram_links=True)
+    found = stitch.dram_buffers(graph, dram_links=True)
     if not found:
         raise ConfigError(
             "the design keeps every buffer on chip; place one in DRAM (buffer='dram', or let the "

@@ -22,7 +22,7 @@ Ports are the kinds' (`LayerKind.ports`), named as the templates name them.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from flows.codegen.rtl import main_ports
@@ -90,6 +90,14 @@ def _check_link(a: Node, out: Port, b: Node, inp: Port) -> None:
             f"{a.name} -> {b.name}: {a.name} produces {out.vectors} x {out.channels} "
             f"per frame but {b.name} expects {inp.vectors} x {inp.channels}"
         )
+
+
+def oversized_links(graph: DataflowGraph, fifo_depth: int = DEFAULT_FIFO_DEPTH) -> dict[str, int]:
+    """{stream: words} of the links whose rule asks for more than MAX_FIFO_DEPTH words: they
+    cannot be on-chip FIFOs, and go to the DRAM tier where the target has one."""
+    order = _topological(graph)
+    deep = _deepened(graph, order, fifo_depth)
+    return {s: _pow2(w) for s, w in deep.items() if _pow2(w) > MAX_FIFO_DEPTH}
 
 
 def _pow2(n: int) -> int:
@@ -186,6 +194,7 @@ class Link:
     depth: int
     shortcut_words: int = 0
     side: bool = False
+    dram: bool = False  # a FIFO in the external DRAM tier (`oversized_links`), not on chip
 
 
 def _trace_branch(graph: DataflowGraph, join: Node, stream: str) -> tuple[Node, list[Node]]:
@@ -290,11 +299,14 @@ def plan_links(
     graph: DataflowGraph,
     fifo_depth: int = DEFAULT_FIFO_DEPTH,
     depths: Mapping[str, int] | None = None,
+    dram_links: Collection[str] = (),
 ) -> list[Link]:
     """Every stream of a single-input, single-output DAG as a Link, in topological order of the
     consumers; checks fan-out (a fork needs DuplicateStreams or a multi-output node), widths and
     types, and deepens the links of the deadlock rules. `depths` ({stream: words}) overrides a
-    link's depth, rules included: for tests that show what happens below a rule."""
+    link's depth, rules included: for tests that show what happens below a rule. The streams in
+    `dram_links` become FIFOs in the DRAM tier, as deep as their rule asks and beyond
+    MAX_FIFO_DEPTH (docs/dram.md)."""
     order = _topological(graph)
     producers = {s: (n, k, p) for n in order for s, k, p in node_ports(n)[1]}
     (gin,), (gout,) = graph.inputs, graph.outputs
@@ -321,11 +333,15 @@ def plan_links(
         _check_link(a, ap, dst, dp)
         need = deep.get(s, 0)
         depth = depths.get(s, max(fifo_depth, _pow2(need)) if need else fifo_depth)
+        if s in dram_links:
+            links.append(Link(s, a, aport, dst, dport, dp.bits, depth, need, dp.side, True))
+            continue
         if depth > MAX_FIFO_DEPTH or depth < 2:
             raise ConfigError(
                 f"emit_stitched: the link {s!r} into {dst.name} needs {depth} words (by the "
                 f"burst, side-stream or deadlock rule: {need}); a link holds 2..{MAX_FIFO_DEPTH} "
-                "words"
+                "words on chip: build for a target with a DRAM tier (it takes the link) or fold "
+                "for fewer words per row"
             )
         links.append(Link(s, a, aport, dst, dport, dp.bits, depth, need, dp.side))
     a, aport, ap = producers[gout]

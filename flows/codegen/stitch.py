@@ -19,7 +19,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from flows.codegen.links import DEFAULT_FIFO_DEPTH, MAX_FIFO_DEPTH, Link, node_ports, plan_links
+from flows.codegen.links import (
+    DEFAULT_FIFO_DEPTH,
+    MAX_FIFO_DEPTH,
+    Link,
+    node_ports,
+    oversized_links,
+    plan_links,
+)
 from flows.codegen.render import render
 from flows.codegen.rtl import emit_layer, stream_widths
 from flows.errors import ConfigError
@@ -35,13 +42,20 @@ def _signal(n: Node, port: str) -> str:
     return f"{n.name}_{short_name(port)}"
 
 
-def dram_buffers(graph: DataflowGraph) -> list[tuple[str, DramBuffer]]:
-    """(accel_top port prefix, buffer) of every layer buffer placed in DRAM, in topological order."""
-    return [
+def dram_buffers(graph: DataflowGraph, dram_links: bool = False) -> list[tuple[str, DramBuffer]]:
+    """(accel_top port prefix, buffer) of every layer buffer placed in DRAM, in topological order;
+    with `dram_links`, then every link too deep for the chip (`links.oversized_links`), named
+    `link_<stream>`, its `words` the rule's depth and `per_frame` the stream's words."""
+    out = [
         (f"{n.name}_{b.port}", b)
         for n in graph.topological()
         for b in kind_of(n.config).dram_buffers(n.config)
     ]
+    if dram_links:
+        for s, depth in oversized_links(graph).items():
+            _, _, p = next(x for x in node_ports(graph.producer(s))[1] if x[0] == s)
+            out.append((f"link_{s}", DramBuffer("link", p.bits, depth, p.words)))
+    return out
 
 
 def emit_stitched(
@@ -49,10 +63,12 @@ def emit_stitched(
     outdir: Path,
     fifo_depth: int = DEFAULT_FIFO_DEPTH,
     depths: Mapping[str, int] | None = None,
+    dram_links: bool = False,
 ) -> Path:
     """Write every layer plus `accel_top.v`: each stream a wire bundle and a `fifo_depth`-word
     FIFO (the shortcut of a fork/join pair and a side stream deeper, see `plan_links`)
-    between its ports; `depths` ({stream: words}) overrides single links (tests).
+    between its ports; `depths` ({stream: words}) overrides single links (tests); with
+    `dram_links` the links too deep for the chip leave accel_top for the DRAM tier.
 
     Returns the path of accel_top.v; the layer files and memory init files sit next to it and
     `lib_sources()` completes the source list.
@@ -63,7 +79,7 @@ def emit_stitched(
             "accept and deliver in the same cycle (half throughput)"
         )
     graph.hardware_ready()
-    links = plan_links(graph, fifo_depth, depths)
+    links = plan_links(graph, fifo_depth, depths, oversized_links(graph) if dram_links else ())
     order = graph.topological()
     outdir = Path(outdir)
     for n in order:
@@ -74,6 +90,7 @@ def emit_stitched(
             into[lk.dst.name].append(lk)
     labels: dict[str, int] = {}
     layers = []
+    link_drams: list[dict] = []
     for n in order:
         ins, outs = node_ports(n)
         in_w, out_w = stream_widths(n.config)
@@ -83,6 +100,11 @@ def emit_stitched(
             labels[label] = labels.get(label, 0) + 1
             if labels[label] > 1:
                 label += f"_{labels[label] - 1}"
+            if lk.dram:  # to the tier and back, through a skid FIFO each way
+                link_drams.append({"name": f"link_{lk.stream}", "width": lk.width,
+                                   "out": _signal(lk.src, lk.src_port),
+                                   "in": _signal(n, lk.dst_port)})  # fmt: skip
+                continue
             fifos.append(
                 {
                     "label": label,
@@ -127,6 +149,7 @@ def emit_stitched(
         "out_w": last.width,
         "in_sig": _signal(first.dst, first.dst_port),
         "out_sig": _signal(last.src, last.src_port),
-        "drams": [d for layer in layers for d in layer["drams"]],
+        "drams": [d for layer in layers for d in layer["drams"]] + link_drams,
+        "link_drams": link_drams,
     }
     return render("accel_top.v.j2", outdir / "accel_top.v", ctx)
