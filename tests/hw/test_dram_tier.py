@@ -98,3 +98,32 @@ def test_layout_regions_are_aligned_powers_of_two(width: int, words: int) -> Non
     _, base, size = entry
     assert size & (size - 1) == 0 and base % size == 0
     assert size >= words * max(16, width) // 8
+
+
+def test_a_shortcut_deeper_than_the_chip_goes_to_dram(monkeypatch, request) -> None:
+    """The residual block of test_residual_block with the chip's FIFO limit lowered to 64 words:
+    its 220-word shortcut becomes a DRAM link (link_<stream> ports on accel_top, a FIFO in the
+    tier); the block stays bit-exact, no deadlock, its time within the DRAM bound's tolerance."""
+    from flows.codegen import links
+    from tests.hw.test_residual_block import FRAMES, make_block
+
+    monkeypatch.setattr(links, "MAX_FIFO_DEPTH", 64)
+    rng = np.random.default_rng(seed_of(request.node.nodeid))
+    g = make_block(rng)
+    assert links.oversized_links(g) == {"x_short": 256}
+    with pytest.raises(Exception, match="holds 2..64 words on chip"):
+        links.plan_links(g)  # without the tier it cannot be built
+    use = memtier.dram_use(g, "ulx3s")
+    (buf,) = use.buffers
+    assert (buf.layer, buf.port, buf.words) == ("x_short", "link", 256)
+    b = sim.build("accel_dram_top", lambda d: emit_with_dram(g, d, DRAM, CLK_HZ))
+    assert "link_x_short_m_axis_tdata" in (b.rtl / "accel_top.v").read_text()
+    label = "dram_shortcut_link"
+    frames = rng.integers(-128, 128, size=(FRAMES, 16, 8))
+    timing = sim.run_bench(
+        b, g, frames, module="flows.sim.parity_bench", label=label, perf_frames=14,
+        extra={"dram_cycles": use.cycles, "startup_cycles": 40_000},
+    )  # fmt: skip
+    counts = json.loads(parity_path(str(sim.RESULTS / f"{label}.json")).read_text())
+    print(f"\n{label}: {counts}\n{timing}")
+    assert counts["bit_exact"] == counts["images"] == FRAMES and not counts["extra_words"]
