@@ -138,6 +138,11 @@ def place_buffers(
     nodes = placeable(graph)
     for n in nodes:
         graph.replace_config(n, **{PLACEABLE[n.kind]: "chip"})
+    if force == "all" and tgt.dram is None:
+        raise ResourceError(
+            f"{tgt.name} has no external-memory tier yet, so no buffer can go to DRAM: drop "
+            "--dram all (or use --dram auto) or build for ulx3s"
+        )
     if force == "none" or tgt.dram is None or not nodes:
         return []
     moved = []

@@ -99,4 +99,6 @@ def test_placement(resnet20) -> None:
     assert moved and sizes == sorted(sizes, reverse=True)
     assert memtier.place_buffers(g, "pynq-z2", {"BRAM": 0.0}) == []  # no tier: stays on chip
     assert memtier.place_buffers(g, "ulx3s", force="none") == []
+    with pytest.raises(ResourceError, match="pynq-z2 has no external-memory tier"):
+        memtier.place_buffers(g, "pynq-z2", force="all")
     assert set(memtier.placement(g).values()) == {"chip"}
