@@ -157,7 +157,10 @@ def step_fold(ctx: BuildContext) -> None:
         how = f"the fastest that fits {tgt.name}"
     if c.folding_file:
         g = apply_folding_file(g, Path(c.folding_file))
-    in_dram = memtier.place_buffers(g, tgt, explore.CEILINGS, force)
+    if force is None and c.folding_file and _places_buffers(Path(c.folding_file)):
+        in_dram = [n for n, where in memtier.placement(g).items() if where == "dram"]
+    else:
+        in_dram = memtier.place_buffers(g, tgt, explore.CEILINGS, force)
     ctx.graph = g
     converters = sum(n.kind == "StreamWidthConverter" for n in g.nodes)
     cycles = folding.cycles_per_frame(g)
@@ -175,6 +178,15 @@ def step_fold(ctx: BuildContext) -> None:
     write_json(ctx.out / "folding.json", folding.folding_map(g))
     write_finn_folding(g, ctx.out / "folding_finn.json")
     print(f"[fold] for {how}: {cycles} cycles per frame, {converters} width converter(s)")
+
+
+def _places_buffers(path: Path) -> bool:
+    """Whether a folding file (this flow's, e.g. a build's folding.json) says where buffers
+    live; then its placement stands unless --dram forces one."""
+    import json
+
+    data = json.loads(path.read_text())
+    return any(isinstance(v, dict) and "buffer" in v for v in data.values())
 
 
 def apply_folding_file(g: DataflowGraph, path: Path) -> DataflowGraph:

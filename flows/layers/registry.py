@@ -109,6 +109,7 @@ class LayerKind:
     burst_words: Callable[[Any], int] = _zero
     extra_stages: Callable[[Any], int] = _zero
     dram_buffers: Callable[[Any], list[DramBuffer]] = lambda cfg: []
+    places: tuple[str, ...] = ()  # config fields the memory tier decides (`buffer`)
     template: str | None = None
     rtl: Callable[[Any, dict], LayerRTL] | None = None
     hls: Callable[[Any, dict], HlsKernel] | None = None
@@ -127,8 +128,9 @@ class LayerKind:
 
     @property
     def decisions(self) -> tuple[str, ...]:
-        """The config fields the folder decides: the folding fields, then the styles."""
-        return (*self.folds, *self.styles)
+        """The config fields the flow decides per layer: the folding fields and styles (the
+        folder's), then the places of its buffers (the memory tier's, flows/memtier.py)."""
+        return (*self.folds, *self.styles, *self.places)
 
     def lane_field(self, side: str) -> str | None:
         """The folding field that sets the lanes of the inputs (side INPUTS) or the outputs

@@ -102,3 +102,16 @@ def test_placement(resnet20) -> None:
     with pytest.raises(ResourceError, match="pynq-z2 has no external-memory tier"):
         memtier.place_buffers(g, "pynq-z2", force="all")
     assert set(memtier.placement(g).values()) == {"chip"}
+
+
+def test_folding_files_carry_the_placement(resnet20) -> None:
+    """folding.json records where each frame buffer lives; applying it gives the same placement."""
+    from flows.folding import apply_folding, folding_map
+
+    g = resnet20.copy()
+    memtier.place_buffers(g, "ulx3s", force="all")
+    saved = folding_map(g)
+    assert all(saved[n.name]["buffer"] == "dram" for n in _framed(g))
+    fresh = resnet20.copy()
+    memtier.place_buffers(fresh, "ulx3s", force="none")
+    assert memtier.placement(apply_folding(fresh, saved)) == memtier.placement(g)

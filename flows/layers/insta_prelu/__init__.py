@@ -42,6 +42,7 @@ KIND = LayerKind(
     exact=False,  # gamma, v and the output on fixed-point grids (docs/numerics.md section 10)
     ports=ports,
     buffer_words=lambda cfg: cfg.buffer_words,  # own forms: the frame buffer; reuse: none
+    places=("buffer",),
     dram_buffers=lambda cfg: (
         [DramBuffer("fb", cfg.pe * cfg.input_type.bits, cfg.buffer_words, cfg.cycles_per_frame)]
         if cfg.buffer == "dram"

@@ -39,6 +39,7 @@ KIND = LayerKind(
     ports=ports,
     fork=True,  # the activations and the delayed input leave in lockstep
     buffer_words=lambda cfg: cfg.buffer_words,  # on a branch; as the fork it is the fork
+    places=("buffer",),
     dram_buffers=lambda cfg: (
         [DramBuffer("fb", cfg.pe * cfg.input_type.bits, cfg.buffer_words, cfg.cycles_per_frame)]
         if cfg.buffer == "dram"
