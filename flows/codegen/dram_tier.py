@@ -38,6 +38,23 @@ class ExternalBuffer:
     words: int
 
 
+@dataclass(frozen=True)
+class Region:
+    """A DRAM region of `words` words of `width` bits, written and read in order from its start,
+    not as a FIFO: the host loads it once (a batch of images, a layer's weights) and the design
+    reads it back as often as it likes.
+
+    Ports: `<name>_w_s_axis_*` (words written from the region's start; `<name>_w_rewind`, a
+    one-cycle pulse, starts over) and `<name>_r_m_axis_*` (a `<name>_r_start` pulse reads
+    `<name>_r_count` words from the region's start, in order); `<name>_r_busy` is high while a
+    read has words left to issue.
+    """
+
+    name: str
+    width: int
+    words: int
+
+
 def _migen():
     """Migen, LiteX and LiteDRAM, imported when a tier is built (they are large; the rest of the
     flow does not need them). A missing package fails with what to install."""
@@ -52,8 +69,8 @@ def _migen():
         ) from None
 
 
-def layout(buffers: list[ExternalBuffer], dram: Dram) -> list[tuple[ExternalBuffer, int, int]]:
-    """(buffer, base byte address, bytes) of each buffer: regions in order, each a power of two
+def layout(buffers: list, dram: Dram) -> list[tuple]:
+    """(buffer or Region, base byte address, bytes) of each: regions in order, each a power of two
     of port words (LiteDRAMFIFO's pointers wrap at its depth) aligned to its size. Raises
     DoesNotFitError when the regions exceed the chip."""
     from flows.errors import ResourceError
@@ -74,7 +91,7 @@ def layout(buffers: list[ExternalBuffer], dram: Dram) -> list[tuple[ExternalBuff
 
 
 def build_tier(
-    buffers: list[ExternalBuffer],
+    buffers: list[ExternalBuffer | Region],
     dram: Dram,
     clk_hz: float,
     phy: str,
@@ -125,6 +142,9 @@ def build_tier(
     m.comb += init_done.eq(init.done)
     ios.add(init_done)
     for b, base, size in layout(buffers, dram):
+        if isinstance(b, Region):
+            ios |= _region(m, xbar, b, base, fifo_word_bits(b.width, dram))
+            continue
         fw = fifo_word_bits(b.width, dram)
         wport = xbar.get_port(mode="write", data_width=fw)
         rport = xbar.get_port(mode="read", data_width=fw)
@@ -146,6 +166,45 @@ def build_tier(
         ]
         ios |= {s_data, s_valid, s_ready, m_data, m_valid, m_ready}
     return m, ios
+
+
+def _region(m, xbar, r: Region, base: int, fw: int) -> set:
+    """A Region's write and read ports: LiteDRAM's DMA writer and reader on their own crossbar
+    ports, addresses counted from the region's base (in port words)."""
+    from litedram.frontend.dma import LiteDRAMDMAReader, LiteDRAMDMAWriter
+    from migen import If, Signal
+
+    first = base // (fw // 8)
+    writer = LiteDRAMDMAWriter(xbar.get_port(mode="write", data_width=fw))
+    reader = LiteDRAMDMAReader(xbar.get_port(mode="read", data_width=fw))
+    setattr(m.submodules, f"{r.name}_writer", writer)
+    setattr(m.submodules, f"{r.name}_reader", reader)
+    sig = {k: Signal(b, name=f"{r.name}_{k}") for k, b in (
+        ("w_s_axis_tdata", r.width), ("w_s_axis_tvalid", 1), ("w_s_axis_tready", 1),
+        ("w_rewind", 1), ("r_m_axis_tdata", r.width), ("r_m_axis_tvalid", 1),
+        ("r_m_axis_tready", 1), ("r_start", 1), ("r_count", 32), ("r_busy", 1))}  # fmt: skip
+    w_ptr, r_ptr, left = Signal(32), Signal(32), Signal(32)
+    m.comb += [
+        writer.sink.valid.eq(sig["w_s_axis_tvalid"]),
+        writer.sink.address.eq(first + w_ptr),
+        writer.sink.data.eq(sig["w_s_axis_tdata"]),
+        sig["w_s_axis_tready"].eq(writer.sink.ready),
+        reader.sink.valid.eq(left != 0),
+        reader.sink.address.eq(first + r_ptr),
+        sig["r_busy"].eq(left != 0),
+        sig["r_m_axis_tvalid"].eq(reader.source.valid),
+        sig["r_m_axis_tdata"].eq(reader.source.data[: r.width]),
+        reader.source.ready.eq(sig["r_m_axis_tready"]),
+    ]
+    m.sync += [
+        If(sig["w_rewind"], w_ptr.eq(0)).Elif(
+            sig["w_s_axis_tvalid"] & writer.sink.ready, w_ptr.eq(w_ptr + 1)
+        ),
+        If(sig["r_start"], r_ptr.eq(0), left.eq(sig["r_count"])).Elif(
+            reader.sink.valid & reader.sink.ready, r_ptr.eq(r_ptr + 1), left.eq(left - 1)
+        ),
+    ]
+    return set(sig.values())
 
 
 class _SdramPads:

@@ -138,3 +138,19 @@ def test_a_shortcut_deeper_than_the_chip_goes_to_dram(monkeypatch, request) -> N
     counts = json.loads(parity_path(str(sim.RESULTS / f"{label}.json")).read_text())
     print(f"\n{label}: {counts}\n{timing}")
     assert counts["bit_exact"] == counts["images"] == FRAMES and not counts["extra_words"]
+
+
+@pytest.mark.parametrize("width", [8, 24, 64])
+def test_region_is_written_once_and_read_often(width: int) -> None:
+    """A Region (a batch of images, a layer's weights): written from its start, read back twice
+    in order under back-pressure, rewound and overwritten."""
+    from flows.codegen.dram_tier import Region
+
+    region = Region("batch", width, 2000)
+    b = sim.build(
+        "dram_tier",
+        lambda d: write_tier([region], DRAM, CLK_HZ, "model", d / "dram_tier.v", True),
+    )
+    spec = {"name": region.name, "width": width, "words": 1500}
+    r = sim.run_bench(b, spec, None, module="flows.sim.region_bench", label=f"dram_region_{width}")
+    assert r["words"] == 1500
