@@ -66,8 +66,7 @@ def dram_use(graph: DataflowGraph, target: str | Target) -> DramUse:
         (n.name, b) for n in graph.topological() for b in kind_of(n.config).dram_buffers(n.config)
     ]
     if tgt.dram is not None:  # links deeper than a chip FIFO go to DRAM too
-        found += [(name.removeprefix("link_"), b) for name, b in dram_buffers(graph, True)
-                  if b.port == "link"]  # fmt: skip
+        found += [(name, b) for name, b in dram_buffers(graph, True) if b.port == "link"]
     if found and tgt.dram is None:
         names = ", ".join(n for n, _ in found)
         raise ResourceError(

@@ -11,7 +11,9 @@ is refused (FoldingError), and so are several graph inputs/outputs (UnsupportedP
 A layer buffer placed in DRAM (`LayerKind.dram_buffers`) becomes a pair of accel_top ports,
 `<layer>_<port>_m_axis_*` (words to the buffer) and `<layer>_<port>_s_axis_*` (words back), each
 behind a skid `stream_fifo` so that neither side's ready reaches the other combinationally;
-`dram_buffers(graph)` lists them for the DRAM tier (flows/codegen/dram_tier.py).
+`dram_buffers(graph)` lists them for the DRAM tier (flows/codegen/dram_tier.py). A link too deep
+for the chip goes the same way with `dram_links`, its ports named by its consumer
+(`link_<consumer>_in*`).
 """
 
 from __future__ import annotations
@@ -54,8 +56,16 @@ def dram_buffers(graph: DataflowGraph, dram_links: bool = False) -> list[tuple[s
     if dram_links:
         for s, depth in oversized_links(graph).items():
             _, _, p = next(x for x in node_ports(graph.producer(s))[1] if x[0] == s)
-            out.append((f"link_{s}", DramBuffer("link", p.bits, depth, p.words)))
+            (dst,) = graph.consumers(s)
+            port = next(k for x, k, _ in node_ports(dst)[0] if x == s)
+            out.append((_link_name(dst, port), DramBuffer("link", p.bits, depth, p.words)))
     return out
+
+
+def _link_name(dst: Node, port: str) -> str:
+    """A DRAM link's port prefix, named by its consumer (stream names need not be identifiers):
+    `link_<node>_in`, `link_<node>_in_b`."""
+    return f"link_{_signal(dst, port)}"
 
 
 def emit_stitched(
@@ -101,7 +111,7 @@ def emit_stitched(
             if labels[label] > 1:
                 label += f"_{labels[label] - 1}"
             if lk.dram:  # to the tier and back, through a skid FIFO each way
-                link_drams.append({"name": f"link_{lk.stream}", "width": lk.width,
+                link_drams.append({"name": _link_name(n, lk.dst_port), "width": lk.width,
                                    "out": _signal(lk.src, lk.src_port),
                                    "in": _signal(n, lk.dst_port)})  # fmt: skip
                 continue

@@ -126,9 +126,9 @@ def test_a_shortcut_deeper_than_the_chip_goes_to_dram(monkeypatch, request) -> N
         links.plan_links(g)  # without the tier it cannot be built
     use = memtier.dram_use(g, "ulx3s")
     (buf,) = use.buffers
-    assert (buf.layer, buf.port, buf.words) == ("x_short", "link", 256)
+    assert (buf.layer, buf.port, buf.words) == ("link_res_add_in_b", "link", 256)
     b = sim.build("accel_dram_top", lambda d: emit_with_dram(g, d, DRAM, CLK_HZ))
-    assert "link_x_short_m_axis_tdata" in (b.rtl / "accel_top.v").read_text()
+    assert "link_res_add_in_b_m_axis_tdata" in (b.rtl / "accel_top.v").read_text()
     label = "dram_shortcut_link"
     frames = rng.integers(-128, 128, size=(FRAMES, 16, 8))
     timing = sim.run_bench(
