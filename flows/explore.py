@@ -186,9 +186,16 @@ def no_fit_message(d: Design, target, limits: dict[str, float]) -> str:
             f"{k} {d.need[k]:,} > {limits[k]:,.0f} ({share}) by {d.need[k] - limits[k]:,.0f} "
             f"(most in {where})"
         )
+    in_dram = [n for n, where in memtier.placement(d.graph).items() if where == "dram"]
+    dram = (
+        f"; {len(in_dram)} frame buffer(s) are in DRAM already, and weights cannot go there yet "
+        "(docs/dram.md, Weights)"
+        if in_dram
+        else ""
+    )
     return (
         f"no folding fits {tgt.name} ({tgt.part}): even the smallest ({d.cycles:,} cycles per "
-        f"frame, every layer at its cheapest) needs {'; '.join(parts)}; pick a larger target"
+        f"frame, every layer at its cheapest) needs {'; '.join(parts)}{dram}; pick a larger target"
     )
 
 

@@ -115,3 +115,11 @@ def test_folding_files_carry_the_placement(resnet20) -> None:
     fresh = resnet20.copy()
     memtier.place_buffers(fresh, "ulx3s", force="none")
     assert memtier.placement(apply_folding(fresh, saved)) == memtier.placement(g)
+
+
+def test_no_fit_message_says_what_is_in_dram_and_what_cannot_be(resnet20) -> None:
+    from flows import explore
+
+    with pytest.raises(explore.NoFitError, match=r"frame buffer\(s\) are in DRAM already, and "
+                       r"weights cannot go there yet"):  # fmt: skip
+        explore.fastest_fitting(resnet20.copy(), "ulx3s", {"LUT": 0.01}, dram="all")
