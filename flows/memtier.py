@@ -1,21 +1,23 @@
 """The memory tier: which layer buffers live in external DRAM, what that costs, and how fast the
 design can then run (docs/dram.md).
 
-* `dram_use(graph, target)`: every DRAM buffer of the graph (`LayerKind.dram_buffers`) with its
+* `dram_use(graph, target)`: every DRAM buffer of the graph (`LayerKind.dram_buffers`, and the
+  links too deep for the chip on a target with a tier) with its
   bytes per frame (`flows.hwmodel.dram.buffer_traffic`), their total, the DRAM-bound cycles per
   frame at the tier's measured sustained rate, and the frames/s that allows at a clock.
 * `tier_estimate(graph, target)`: the tier's own logic (LiteDRAM controller and crossbar, one DRAM
   FIFO per buffer), an `Estimate` row the build adds to the layers' (`TIER_ROW`).
 * `place_buffers(graph, target, ceilings)`: the placement decision. Frame buffers move to DRAM,
-  largest first, while the design's block RAM (and URAM) need exceeds its ceiling; a target with
-  no DRAM tier refuses with what to do. The decision is the explorer's (flows/explore.py), the
-  folding's `buffer` field carries it, and a user may force it (`--dram all`).
+  largest first, while the design's block RAM (and URAM) need exceeds its ceiling; on a target
+  with no DRAM tier everything stays on chip (and `--dram all` is refused with what to do). The
+  decision is the explorer's (flows/explore.py), folding.json carries it (the `buffer` field,
+  `LayerKind.places`), and a user may force it (`--dram all|none`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from flows.codegen.stitch import dram_buffers
 from flows.errors import ResourceError
@@ -156,11 +158,3 @@ def place_buffers(
 def placement(graph: DataflowGraph) -> dict[str, str]:
     """{layer: "chip" | "dram"} of every placeable buffer (for folding.json and the summary)."""
     return {n.name: getattr(n.config, PLACEABLE[n.kind]) for n in placeable(graph)}
-
-
-def with_buffers(graph: DataflowGraph, where: dict[str, str]) -> DataflowGraph:
-    """Apply a placement read back from folding.json (validated by the configs)."""
-    for n in graph.topological():
-        if n.name in where and n.kind in PLACEABLE:
-            n.config = replace(n.config, **{PLACEABLE[n.kind]: where[n.name]})
-    return graph
