@@ -43,9 +43,15 @@ class Dram:
         return (round(self.fifo_lut + self.fifo_lut_per_bit * extra),
                 round(self.fifo_ff + self.fifo_ff_per_bit * extra))  # fmt: skip
 
-    def word_bits(self, width: int) -> int:
-        """Bits one `width`-bit buffer word occupies in DRAM: the chip's width times the smallest
-        power of two that holds the word (LiteDRAMFIFO stores one word per port word)."""
+    def word_bits(self, width: int, per_frame: int = 0) -> int:
+        """Bits one `width`-bit buffer word occupies in DRAM. A word wider than the chip takes
+        the chip's width times the smallest power of two that holds it. A narrower one is packed,
+        `data_bits / w` to a port word (w: the next power of two), when a frame of `per_frame`
+        words fills whole port words (so no frame ends inside one); else it takes a port word."""
+        if width < self.data_bits and per_frame:
+            packed = 1 << max(0, math.ceil(math.log2(max(width, 1))))
+            if per_frame % (self.data_bits // packed) == 0:
+                return packed
         ratio = max(1, math.ceil(width / self.data_bits))
         return self.data_bits * (1 << math.ceil(math.log2(ratio)))
 

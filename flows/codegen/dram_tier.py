@@ -31,11 +31,13 @@ from flows.hwmodel.dram import Dram, fifo_word_bits
 
 @dataclass(frozen=True)
 class ExternalBuffer:
-    """One buffer in DRAM: `width` bits per word (the accelerator's), `words` of capacity."""
+    """One buffer in DRAM: `width` bits per word (the accelerator's), `words` of capacity, and
+    `per_frame` words a frame (narrow words are packed when frames fill whole port words)."""
 
     name: str
     width: int
     words: int
+    per_frame: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,9 @@ def layout(buffers: list, dram: Dram) -> list[tuple]:
 
     out, base = [], 0
     for b in buffers:
-        word_bytes = fifo_word_bits(b.width, dram) // 8
-        size = word_bytes * (1 << math.ceil(math.log2(max(b.words, 2))))
+        fw = fifo_word_bits(b.width, dram, getattr(b, "per_frame", 0))
+        bits = fw * (1 << math.ceil(math.log2(max(b.words, 2))))
+        size = max(bits, fw, dram.data_bits) // 8  # at least one port word
         base = -(-base // size) * size
         out.append((b, base, size))
         base += size
@@ -88,6 +91,14 @@ def layout(buffers: list, dram: Dram) -> list[tuple]:
             "keep some buffers on chip or choose a board with more DRAM"
         )
     return out
+
+
+@dataclass
+class _Ends:
+    """The two stream ends of a packed DRAM FIFO (what the ports connect to)."""
+
+    sink: object
+    source: object
 
 
 def build_tier(
@@ -108,6 +119,7 @@ def build_tier(
     from litedram.core.crossbar import LiteDRAMCrossbar
     from litedram.frontend.fifo import LiteDRAMFIFO
     from litedram.phy.model import SDRAM_VERBOSE_OFF, SDRAM_VERBOSE_STD, SDRAMPHYModel
+    from litex.soc.interconnect import stream
     from migen import Module, Signal
 
     module = getattr(chips, dram.chip)(clk_hz, "1:1")
@@ -145,11 +157,18 @@ def build_tier(
         if isinstance(b, Region):
             ios |= _region(m, xbar, b, base, fifo_word_bits(b.width, dram))
             continue
-        fw = fifo_word_bits(b.width, dram)
-        wport = xbar.get_port(mode="write", data_width=fw)
-        rport = xbar.get_port(mode="read", data_width=fw)
-        fifo = LiteDRAMFIFO(fw, base, size, wport, rport)
+        fw = fifo_word_bits(b.width, dram, b.per_frame)
+        pw = max(fw, dram.data_bits)
+        wport = xbar.get_port(mode="write", data_width=pw)
+        rport = xbar.get_port(mode="read", data_width=pw)
+        fifo = LiteDRAMFIFO(pw, base, size, wport, rport)
         setattr(m.submodules, f"fifo_{b.name}", fifo)
+        if fw < pw:  # packed: pw/fw words to a port word, by LiteX's stream converters
+            pack, unpack = stream.Converter(fw, pw), stream.Converter(pw, fw)
+            setattr(m.submodules, f"pack_{b.name}", pack)
+            setattr(m.submodules, f"unpack_{b.name}", unpack)
+            m.comb += [pack.source.connect(fifo.sink), fifo.source.connect(unpack.sink)]
+            fifo = _Ends(pack.sink, unpack.source)
         s_data = Signal(b.width, name=f"{b.name}_s_axis_tdata")
         s_valid = Signal(name=f"{b.name}_s_axis_tvalid")
         s_ready = Signal(name=f"{b.name}_s_axis_tready")
@@ -349,7 +368,7 @@ def emit_with_dram(
             "the design keeps every buffer on chip; place one in DRAM (buffer='dram', or let the "
             "explorer decide) before building the DRAM tier"
         )
-    buffers = [ExternalBuffer(name, b.width, b.words) for name, b in found]
+    buffers = [ExternalBuffer(name, b.width, b.words, b.per_frame) for name, b in found]
     write_tier(buffers, dram, clk_hz, phy, outdir / "dram_tier.v", check_timing)
     order = graph.topological()
     in_w, out_w = main_ports(order[0].config)[0].bits, main_ports(order[-1].config)[1].bits

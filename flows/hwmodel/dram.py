@@ -19,14 +19,15 @@ from flows.targets import Dram
 __all__ = ["Dram", "buffer_traffic", "dram_cycles", "fifo_word_bits"]
 
 
-def fifo_word_bits(width: int, dram: Dram) -> int:
-    """Bits one buffer word occupies in DRAM (`Dram.word_bits`)."""
-    return dram.word_bits(width)
+def fifo_word_bits(width: int, dram: Dram, per_frame: int = 0) -> int:
+    """Bits one buffer word occupies in DRAM (`Dram.word_bits`: packed when frames fill whole
+    port words)."""
+    return dram.word_bits(width, per_frame)
 
 
 def buffer_traffic(width: int, words_per_frame: int, dram: Dram) -> int:
     """Bytes per frame of one DRAM buffer: each word written once and read once."""
-    return 2 * words_per_frame * fifo_word_bits(width, dram) // 8
+    return 2 * words_per_frame * fifo_word_bits(width, dram, words_per_frame) // 8
 
 
 def dram_cycles(bytes_per_frame: int, dram: Dram) -> int:

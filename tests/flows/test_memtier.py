@@ -27,8 +27,15 @@ def test_fifo_word_is_the_chip_width_times_a_power_of_two(width: int, bits: int)
     assert fifo_word_bits(width, SDR16) == bits
 
 
+@pytest.mark.parametrize("width, per_frame, bits", [(8, 100, 8), (8, 101, 16), (4, 100, 4),
+                                                    (4, 102, 16), (1, 32, 1), (24, 100, 32)])  # fmt: skip
+def test_narrow_words_are_packed_when_frames_fill_port_words(width, per_frame, bits) -> None:
+    assert fifo_word_bits(width, SDR16, per_frame) == bits
+
+
 def test_traffic_and_bound() -> None:
-    assert buffer_traffic(8, 1000, SDR16) == 2 * 1000 * 2  # written once, read once, 2 bytes each
+    assert buffer_traffic(8, 1000, SDR16) == 2 * 1000 * 1  # written once, read once, packed
+    assert buffer_traffic(8, 1001, SDR16) == 2 * 1001 * 2  # a frame would end mid port word
     assert buffer_traffic(64, 10, SDR16) == 2 * 10 * 8
     assert dram_cycles(4000, SDR16) == 4000  # 0.5 x 2 bytes per clock
     assert dram_cycles(4001, SDR16) == 4001
@@ -71,9 +78,12 @@ def test_a_dram_buffer_leaves_block_ram_and_adds_traffic(resnet20) -> None:
     use = memtier.dram_use(g, "ulx3s")
     (b,) = use.buffers
     cfg = n.config
-    word = max(16, 2 ** math.ceil(math.log2(cfg.pe * cfg.input_type.bits)))
-    assert b.bytes_per_frame == 2 * cfg.cycles_per_frame * word // 8
     d = targets.get("ulx3s").dram
+    word = fifo_word_bits(cfg.pe * cfg.input_type.bits, d, cfg.cycles_per_frame)
+    assert word == max(16, 2 ** math.ceil(math.log2(cfg.pe * cfg.input_type.bits))) or (
+        word < 16 and cfg.cycles_per_frame % (16 // word) == 0
+    )
+    assert b.bytes_per_frame == 2 * cfg.cycles_per_frame * word // 8
     assert use.cycles == math.ceil(b.bytes_per_frame / (d.sustained * 2))
     est = memtier.design_estimate(g, "ulx3s")
     assert est[memtier.TIER_ROW].cycles == use.cycles and est[memtier.TIER_ROW].lut > d.lut

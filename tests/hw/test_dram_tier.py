@@ -32,6 +32,7 @@ DRAM = targets.get("ulx3s").dram
 CLK_HZ = 100e6  # the simulation's clock (flows.sim.axis.CLOCK_NS = 10 ns)
 BUFFERS = [ExternalBuffer("fb_a", 24, 1500), ExternalBuffer("fb_b", 64, 700)]
 NARROW = [ExternalBuffer("fb_n", 8, 1500), ExternalBuffer("fb_m", 4, 700)]
+PACKED = [ExternalBuffer("fb_n", 8, 1500, 600), ExternalBuffer("fb_m", 4, 700, 400)]
 
 
 def _round_trip(label: str, words: int, phases: bool, buffers=BUFFERS, **tier) -> tuple[dict, str]:
@@ -60,6 +61,14 @@ def test_narrow_words_come_back_in_order() -> None:
     assert "violation" not in log.lower()
 
 
+def test_packed_words_come_back_in_order() -> None:
+    """8- and 4-bit words packed two and four to a port word (LiteX stream converters around
+    the FIFO; frames of 600 and 400 words fill whole port words): in order and unchanged."""
+    r, log = _round_trip("dram_packed", 1200, True, PACKED)
+    assert r["words"] == 2 * 1200
+    assert "violation" not in log.lower()
+
+
 def test_timing_checker_reports_a_mistimed_controller() -> None:
     """The controller counts the chip's timing in cycles of a 4x slower clock: too few cycles."""
     _, log = _round_trip("dram_mistimed", 200, False, controller_clk_hz=CLK_HZ / 4)
@@ -82,8 +91,8 @@ def test_insta_unit_with_its_frame_buffers_in_dram(models, request) -> None:  # 
     assert sorted(memtier.place_buffers(unit, "ulx3s", force="all")) == sorted([th, prelu])
     use = memtier.dram_use(unit, "ulx3s")
     assert [b.layer for b in use.buffers] == [th, prelu]  # topological order
-    for b in use.buffers:  # 8-bit words in 16-bit port words, written and read once per frame
-        assert b.bytes_per_frame == 2 * unit.node(b.layer).config.cycles_per_frame * 2
+    for b in use.buffers:  # 8-bit words, two to a port word, written and read once per frame
+        assert b.bytes_per_frame == 2 * unit.node(b.layer).config.cycles_per_frame * 1
     compute = max(n.config.cycles_per_frame for n in unit.nodes)
     assert use.cycles > compute  # one 16-bit SDRAM cannot keep up with a word per cycle each way
     b = sim.build("accel_dram_top", lambda d: emit_with_dram(unit, d, DRAM, CLK_HZ))
