@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from flows.codegen.stitch import dram_buffers
 from flows.errors import ResourceError
-from flows.estimate import estimate_graph, total
+from flows.estimate import estimate_graph, estimate_layer, total
 from flows.graph import DataflowGraph
 from flows.hwmodel.dram import buffer_traffic, dram_cycles
 from flows.hwmodel.resources import Estimate
@@ -30,8 +30,6 @@ from flows.targets import Target, get
 
 # The name of the DRAM tier's row among the layers' estimates (report, summary, fit check).
 TIER_ROW = "dram_tier"
-# Kinds whose frame buffer may move to DRAM: the field that says where it is.
-PLACEABLE = {"InstaThreshold": "buffer", "InstaPReLU": "buffer"}
 
 
 @dataclass(frozen=True)
@@ -64,11 +62,8 @@ class DramUse:
 def dram_use(graph: DataflowGraph, target: str | Target) -> DramUse:
     """The DRAM buffers of `graph` on `target` and the traffic they make (see the module doc)."""
     tgt = get(target)
-    found = [
-        (n.name, b) for n in graph.topological() for b in kind_of(n.config).dram_buffers(n.config)
-    ]
-    if tgt.dram is not None:  # links deeper than a chip FIFO go to DRAM too
-        found += [(name, b) for name, b in dram_buffers(graph, True) if b.port == "link"]
+    # links deeper than a chip FIFO go to DRAM too, on a target with a tier
+    found = [(owner, b) for _, owner, b in dram_buffers(graph, tgt.dram is not None)]
     if found and tgt.dram is None:
         names = ", ".join(n for n, _ in found)
         raise ResourceError(
@@ -109,9 +104,15 @@ def design_estimate(graph: DataflowGraph, target: str | Target) -> dict[str, Est
 
 
 def placeable(graph: DataflowGraph) -> list:
-    """Nodes whose frame buffer may go to DRAM, largest buffer first."""
-    nodes = [n for n in graph.topological() if n.kind in PLACEABLE and n.config.buffer_words]
+    """Nodes with a frame buffer the memory tier places (`LayerKind.places`), largest first."""
+    nodes = [n for n in graph.topological() if _place(n) and n.config.buffer_words]
     return sorted(nodes, key=lambda n: -n.config.buffer_bits)
+
+
+def _place(node) -> str | None:
+    """The config field that says where the node's frame buffer lives, if its kind has one."""
+    places = kind_of(node.config).places
+    return places[0] if places else None
 
 
 def _memory_over(tot: dict, tgt: Target, ceilings: dict[str, float]) -> bool:
@@ -138,7 +139,7 @@ def place_buffers(
     ceilings = ceilings or {}
     nodes = placeable(graph)
     for n in nodes:
-        graph.replace_config(n, **{PLACEABLE[n.kind]: "chip"})
+        graph.replace_config(n, **{_place(n): "chip"})
     if force == "all" and tgt.dram is None:
         raise ResourceError(
             f"{tgt.name} has no external-memory tier yet, so no buffer can go to DRAM: drop "
@@ -146,15 +147,22 @@ def place_buffers(
         )
     if force == "none" or tgt.dram is None or not nodes:
         return []
+    # The block RAM/URAM total, updated by each moved layer's own change (the tier's row holds no
+    # block memory), instead of estimating the whole design again per buffer.
+    tot = total(design_estimate(graph, tgt))
     moved = []
     for n in nodes:
-        if force != "all" and not _memory_over(total(design_estimate(graph, tgt)), tgt, ceilings):
+        if force != "all" and not _memory_over(tot, tgt, ceilings):
             break
-        graph.replace_config(n, **{PLACEABLE[n.kind]: "dram"})
+        before = estimate_layer(graph.typed_config(n), tgt.family)
+        graph.replace_config(n, **{_place(n): "dram"})
+        after = estimate_layer(graph.typed_config(n), tgt.family)
+        tot["BRAM"] += after.bram - before.bram
+        tot["URAM"] += after.uram - before.uram
         moved.append(n.name)
     return moved
 
 
 def placement(graph: DataflowGraph) -> dict[str, str]:
     """{layer: "chip" | "dram"} of every placeable buffer (for folding.json and the summary)."""
-    return {n.name: getattr(n.config, PLACEABLE[n.kind]) for n in placeable(graph)}
+    return {n.name: getattr(n.config, _place(n)) for n in placeable(graph)}

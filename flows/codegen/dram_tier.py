@@ -74,7 +74,7 @@ def _migen():
 def layout(buffers: list, dram: Dram) -> list[tuple]:
     """(buffer or Region, base byte address, bytes) of each: regions in order, each a power of two
     of port words (LiteDRAMFIFO's pointers wrap at its depth) aligned to its size. Raises
-    DoesNotFitError when the regions exceed the chip."""
+    ResourceError when the regions exceed the chip."""
     from flows.errors import ResourceError
 
     out, base = [], 0
@@ -332,7 +332,7 @@ LINT_HEADER = "".join(
 
 
 def write_tier(
-    buffers: list[ExternalBuffer],
+    buffers: list[ExternalBuffer | Region],
     dram: Dram,
     clk_hz: float,
     phy: str,
@@ -368,7 +368,7 @@ def emit_with_dram(
             "the design keeps every buffer on chip; place one in DRAM (buffer='dram', or let the "
             "explorer decide) before building the DRAM tier"
         )
-    buffers = [ExternalBuffer(name, b.width, b.words, b.per_frame) for name, b in found]
+    buffers = [ExternalBuffer(name, b.width, b.words, b.per_frame) for name, _, b in found]
     write_tier(buffers, dram, clk_hz, phy, outdir / "dram_tier.v", check_timing)
     order = graph.topological()
     in_w, out_w = main_ports(order[0].config)[0].bits, main_ports(order[-1].config)[1].bits

@@ -44,12 +44,15 @@ def _signal(n: Node, port: str) -> str:
     return f"{n.name}_{short_name(port)}"
 
 
-def dram_buffers(graph: DataflowGraph, dram_links: bool = False) -> list[tuple[str, DramBuffer]]:
-    """(accel_top port prefix, buffer) of every layer buffer placed in DRAM, in topological order;
-    with `dram_links`, then every link too deep for the chip (`links.oversized_links`), named
-    `link_<stream>`, its `words` the rule's depth and `per_frame` the stream's words."""
+def dram_buffers(
+    graph: DataflowGraph, dram_links: bool = False
+) -> list[tuple[str, str, DramBuffer]]:
+    """(accel_top port prefix, owner, buffer) of every layer buffer placed in DRAM, in
+    topological order, the owner its layer; with `dram_links`, then every link too deep for the
+    chip (`links.oversized_links`), prefix and owner named by its consumer (`_link_name`), its
+    `words` the rule's depth and `per_frame` the stream's words."""
     out = [
-        (f"{n.name}_{b.port}", b)
+        (f"{n.name}_{b.port}", n.name, b)
         for n in graph.topological()
         for b in kind_of(n.config).dram_buffers(n.config)
     ]
@@ -58,7 +61,8 @@ def dram_buffers(graph: DataflowGraph, dram_links: bool = False) -> list[tuple[s
             _, _, p = next(x for x in node_ports(graph.producer(s))[1] if x[0] == s)
             (dst,) = graph.consumers(s)
             port = next(k for x, k, _ in node_ports(dst)[0] if x == s)
-            out.append((_link_name(dst, port), DramBuffer("link", p.bits, depth, p.words)))
+            name = _link_name(dst, port)
+            out.append((name, name, DramBuffer("link", p.bits, depth, p.words)))
     return out
 
 
@@ -112,6 +116,7 @@ def emit_stitched(
                 label += f"_{labels[label] - 1}"
             if lk.dram:  # to the tier and back, through a skid FIFO each way
                 link_drams.append({"name": _link_name(n, lk.dst_port), "width": lk.width,
+                                   "link": True,
                                    "out": _signal(lk.src, lk.src_port),
                                    "in": _signal(n, lk.dst_port)})  # fmt: skip
                 continue
@@ -135,6 +140,7 @@ def emit_stitched(
                     "out": _signal(n, f"m_axis_{buf.port}"),
                     "in": _signal(n, f"s_axis_{buf.port}"),
                     "port": buf.port,
+                    "link": False,
                 }
             )
         layers.append(
@@ -160,6 +166,5 @@ def emit_stitched(
         "in_sig": _signal(first.dst, first.dst_port),
         "out_sig": _signal(last.src, last.src_port),
         "drams": [d for layer in layers for d in layer["drams"]] + link_drams,
-        "link_drams": link_drams,
     }
     return render("accel_top.v.j2", outdir / "accel_top.v", ctx)

@@ -23,6 +23,18 @@ from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
 INIT_TIMEOUT = 200_000
 
 
+async def reset_until_init(dut) -> None:
+    """Reset the tier (`sys_rst`) and wait for its SDRAM initialisation (`init_done`)."""
+    dut.sys_rst.value = 1
+    await ClockCycles(dut.sys_clk, 4)
+    dut.sys_rst.value = 0
+    for _ in range(INIT_TIMEOUT):
+        await RisingEdge(dut.sys_clk)
+        if dut.init_done.value == 1:
+            return
+    raise AssertionError(f"init_done did not rise within {INIT_TIMEOUT} cycles")
+
+
 @cocotb.test()
 async def dram_round_trip(dut) -> None:
     case = pickle.loads(open(cocotb.plusargs["case"], "rb").read())
@@ -43,15 +55,7 @@ async def dram_round_trip(dut) -> None:
         drivers.append(drv), readies.append(rdy), monitors.append(mon), sent.append(words)
     for drv in drivers:
         drv.tvalid.value = 0
-    dut.sys_rst.value = 1
-    await ClockCycles(dut.sys_clk, 4)
-    dut.sys_rst.value = 0
-    for _ in range(INIT_TIMEOUT):
-        await RisingEdge(dut.sys_clk)
-        if dut.init_done.value == 1:
-            break
-    else:
-        raise AssertionError(f"init_done did not rise within {INIT_TIMEOUT} cycles")
+    await reset_until_init(dut)
     init_cycles = cycle()
     for drv, rdy, mon, words in zip(drivers, readies, monitors, sent, strict=True):
         if spec["phases"]:

@@ -29,23 +29,22 @@ def run_parity(ctx) -> dict:
         t = ctx.graph.streams[ctx.graph.inputs[0]]
         rng = np.random.default_rng(ctx.cfg.seed)
         frames = rng.integers(t.dtype.min, t.dtype.max + 1, size=(n, *t.shape), dtype=np.int64)
-    rtl_dir = ctx.out / "rtl"
-
-    layers = {n.name for n in ctx.graph.nodes} | {"accel_top"}
-
-    def emit(d):  # the generated layers and their memories; hw/lib comes from the runner
-        for f in rtl_dir.iterdir():
-            if f.suffix == ".mem" or (f.suffix == ".v" and f.stem in layers):
-                shutil.copy(f, d / f.name)
-
     tgt = targets.get(ctx.cfg.target)
     use = memtier.dram_use(ctx.graph, tgt)
-    top, extra = "accel_top", {}
     if use.buffers:  # the same design with LiteDRAM's model of the board's chip (docs/dram.md)
         top, extra = "accel_dram_top", {"dram_cycles": use.cycles, "startup_cycles": 40_000}
 
-        def emit(d):  # noqa: F811 - the tier is generated again, with the model PHY
+        def emit(d):  # the tier is generated again, with the model PHY
             emit_with_dram(ctx.graph, d, tgt.dram, ctx.cfg.clock_mhz * 1e6, phy="model")
+
+    else:
+        top, extra = "accel_top", {}
+        rtl_dir, layers = ctx.out / "rtl", {n.name for n in ctx.graph.nodes} | {"accel_top"}
+
+        def emit(d):  # the generated layers and their memories; hw/lib comes from the runner
+            for f in rtl_dir.iterdir():
+                if f.suffix == ".mem" or (f.suffix == ".v" and f.stem in layers):
+                    shutil.copy(f, d / f.name)
 
     build = runner.build(top, emit)
     label = f"parity-{ctx.summary['model']}-{ctx.cfg.target}"

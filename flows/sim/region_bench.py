@@ -18,7 +18,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
 from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
-from flows.sim.dram_bench import INIT_TIMEOUT
+from flows.sim.dram_bench import reset_until_init
 
 
 async def _read(dut, clk, p: str, mon: AxisMonitor, count: int) -> tuple[list[int], int]:
@@ -70,15 +70,7 @@ async def region_write_then_read(dut) -> None:
     rdy.ready = 0.7
     rmon = AxisMonitor(p + "r", clk, dut.sys_rst, g["r_m_axis_tdata"], g["r_m_axis_tvalid"],
                        g["r_m_axis_tready"])  # fmt: skip
-    dut.sys_rst.value = 1
-    await ClockCycles(clk, 4)
-    dut.sys_rst.value = 0
-    for _ in range(INIT_TIMEOUT):
-        await RisingEdge(clk)
-        if dut.init_done.value == 1:
-            break
-    else:
-        raise AssertionError(f"init_done did not rise within {INIT_TIMEOUT} cycles")
+    await reset_until_init(dut)
     for c in (drv, wmon, rdy, rmon):
         c.start()
     first = [rng.getrandbits(width) for _ in range(n)]
