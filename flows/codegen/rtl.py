@@ -111,7 +111,8 @@ def emit_layer(node: Node, outdir: Path) -> list[Path]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     ctx = _base_context(node.config) | layer.context
-    files = _write(kind_of(node.config).template, outdir / f"{node.name}.v", ctx, layer.memories)
+    template = layer.template or kind_of(node.config).template
+    files = _write(template, outdir / f"{node.name}.v", ctx, layer.memories)
     for block in layer.sub_blocks:
         files += emit_block(block, outdir)
     return files

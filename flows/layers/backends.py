@@ -38,12 +38,14 @@ class SubBlock:
 
 @dataclass(frozen=True)
 class LayerRTL:
-    """A layer's RTL: the render context of its kind's template, its memory images
+    """A layer's RTL: the render context of its kind's template (or of `template`, a form of the
+    kind with a template of its own: an MVAU with its weights in DRAM), its memory images
     {file: (words, width)} and its sub-blocks."""
 
     context: dict
     memories: Memories = field(default_factory=dict)
     sub_blocks: tuple[SubBlock, ...] = ()
+    template: str | None = None  # a form of the kind with its own template (None: the kind's)
 
 
 @dataclass(frozen=True)

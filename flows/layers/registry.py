@@ -63,6 +63,19 @@ class DramBuffer:
 
 
 @dataclass(frozen=True)
+class DramRegion:
+    """A layer's constant data in external DRAM (an MVAU's weights): `words` words of `width`
+    bits, the memory image `image` of the layer's RTL (`LayerRTL.memories`), loaded once and read
+    in order into the layer's `s_axis_<port>`, `reads_per_frame` times per frame."""
+
+    port: str
+    width: int
+    words: int
+    reads_per_frame: int
+    image: str
+
+
+@dataclass(frozen=True)
 class LayerKind:
     """Everything the flow knows about one kind of layer.
 
@@ -91,6 +104,8 @@ class LayerKind:
       `buffer` field says "dram"); each adds a stream pair `m_axis_<port>` (words into the buffer)
       and `s_axis_<port>` (words back, in order) that the stitcher brings out of accel_top to the
       DRAM tier (docs/dram.md);
+      dram_regions(cfg) -> [DramRegion]: the layer's constant data placed in DRAM (an MVAU's
+      `weights` field says "dram"); each adds an input stream `s_axis_<port>` fed by the tier;
       template and rtl(cfg, params) -> LayerRTL: the Verilog template and its parameters;
       hls(cfg, params) -> HlsKernel, with hls_kernels the kernel templates of hls/include it may
       call; estimate(cfg, family) -> Estimate.
@@ -109,7 +124,8 @@ class LayerKind:
     burst_words: Callable[[Any], int] = _zero
     extra_stages: Callable[[Any], int] = _zero
     dram_buffers: Callable[[Any], list[DramBuffer]] = lambda cfg: []
-    places: tuple[str, ...] = ()  # config fields the memory tier decides (`buffer`)
+    dram_regions: Callable[[Any], list[DramRegion]] = lambda cfg: []
+    places: tuple[str, ...] = ()  # config fields the memory tier decides (`buffer`, `weights`)
     template: str | None = None
     rtl: Callable[[Any, dict], LayerRTL] | None = None
     hls: Callable[[Any, dict], HlsKernel] | None = None

@@ -105,11 +105,44 @@ class Bench:
         )
         self.in_mon.start()
         self.out_mon.start()
+        self.regions = self._region_drivers()
+
+    def _region_drivers(self) -> list[AxisDriver]:
+        """A layer with constant data in DRAM (`LayerKind.dram_regions`: an MVAU's weights) reads
+        it on `s_axis_<port>`, over and over, as the DRAM tier's region reader delivers it: a
+        driver per region, kept topped up with the region's image from its start (again after a
+        reset, as the tier restarts its readers with the accelerator)."""
+        golden = self.case["golden"]
+        if isinstance(golden, DataflowGraph):
+            return []
+        kind = kind_of(golden.config)
+        regions = kind.dram_regions(golden.config)
+        if not regions:
+            return []
+        images = kind.rtl(golden.config, golden.params).memories
+        drivers = []
+        for r in regions:
+            tdata = getattr(self.dut, f"s_axis_{r.port}_tdata")
+            tvalid = getattr(self.dut, f"s_axis_{r.port}_tvalid")
+            tready = getattr(self.dut, f"s_axis_{r.port}_tready")
+            tvalid.value = 0
+            drv = AxisDriver(self.dut.clk, tdata, tvalid, tready, self.rng, len(tdata))
+            drivers.append(drv)
+            cocotb.start_soon(self._top_up(drv, images[r.image][0]))
+        return drivers
+
+    async def _top_up(self, drv: AxisDriver, image: list[int]) -> None:
+        while True:
+            if len(drv.queue) < len(image):
+                drv.send(image)
+            await RisingEdge(self.dut.clk)
 
     async def reset(self, cycles: int = 3) -> None:
         """Synchronous reset; the drivers restart afterwards with empty queues."""
         self.src.stop()
         self.sink.stop()
+        for drv in self.regions:
+            drv.stop()
         self.dut.rst.value = 1
         await ClockCycles(self.dut.clk, cycles)
         self.dut.rst.value = 0
@@ -117,11 +150,15 @@ class Bench:
         self.out_mon.clear()
         self.src.start()
         self.sink.start()
+        for drv in self.regions:
+            drv.start()
 
     def randomise_rates(self) -> None:
         async def vary() -> None:
             while True:
                 self.sink.ready, self.src.gap = self.rng.choice(RATE_PHASES)
+                for drv in self.regions:
+                    drv.gap = self.rng.choice(RATE_PHASES)[1]
                 await ClockCycles(self.dut.clk, RATE_PERIOD)
 
         cocotb.start_soon(vary())

@@ -37,6 +37,12 @@ CONFIGS = [
     # a wide tree (32 -> 16 -> 8 -> 4 -> 2 -> 1): three pipeline registers (tree_stages)
     IntMVAU("int_mvau", mw=64, mh=4, input_type=UINT(8), weight_type=BIPOLAR, simd=32, pe=2,
             num_vectors=2),
+    # INT8 weights in DRAM (a classifier's form): one vector, 6 tiles of 2 rows; and passes of
+    # 2 vectors of UINT8 pixels x bipolar weights
+    IntMVAU("int_mvau", mw=32, mh=12, input_type=INT(4), weight_type=INT(8), simd=8, pe=2,
+            weights="dram"),
+    IntMVAU("int_mvau", mw=16, mh=8, input_type=UINT(8), weight_type=BIPOLAR, simd=4, pe=2,
+            num_vectors=4, weights="dram", vectors_per_pass=2),
 ]  # fmt: skip
 
 
@@ -52,7 +58,8 @@ def test_tree_stages_keep_two_adder_levels_per_stage() -> None:
 
 def _id(c: IntMVAU) -> str:
     style = "" if c.mult_style == "auto" else f"_{c.mult_style}"
-    return f"{c.input_type}x{c.weight_type}_mw{c.mw}_mh{c.mh}_simd{c.simd}_pe{c.pe}{style}"
+    dram = f"_dram_g{c.vectors_per_pass}" if c.weights == "dram" else ""
+    return f"{c.input_type}x{c.weight_type}_mw{c.mw}_mh{c.mh}_simd{c.simd}_pe{c.pe}{style}{dram}"
 
 
 def make_node(cfg: IntMVAU, rng: np.random.Generator) -> Node:

@@ -14,11 +14,20 @@ from tests.hw.stimuli import frames_with_edges, random_values, seed_of
 CONFIGS = [
     XnorMVAU("xnor_mvau", mw=16, mh=8, simd=4, pe=2, num_vectors=2, popcount_stages=0),
     XnorMVAU("xnor_mvau", mw=64, mh=64, simd=8, pe=4, popcount_stages=2),
-]
+    # weights in DRAM (s_axis_w): passes of 3 vectors, 4 tiles; one vector per pass with 3-wide
+    # tiles and no popcount register; 4 vectors and a single tile (no vector memory)
+    XnorMVAU("xnor_mvau", mw=16, mh=8, simd=4, pe=2, num_vectors=6, weights="dram",
+             vectors_per_pass=3),
+    XnorMVAU("xnor_mvau", mw=36, mh=12, simd=4, pe=3, num_vectors=5, popcount_stages=0,
+             weights="dram"),
+    XnorMVAU("xnor_mvau", mw=64, mh=16, simd=8, pe=16, num_vectors=4, popcount_stages=2,
+             weights="dram", vectors_per_pass=4),
+]  # fmt: skip
 
 
 def _id(c: XnorMVAU) -> str:
-    return f"mw{c.mw}_mh{c.mh}_simd{c.simd}_pe{c.pe}_nv{c.num_vectors}_pop{c.popcount_stages}"
+    dram = f"_dram_g{c.vectors_per_pass}" if c.weights == "dram" else ""
+    return f"mw{c.mw}_mh{c.mh}_simd{c.simd}_pe{c.pe}_nv{c.num_vectors}_pop{c.popcount_stages}{dram}"
 
 
 def make_node(cfg: XnorMVAU, rng: np.random.Generator) -> Node:

@@ -17,17 +17,31 @@ from flows.layers.mvau.estimate import int_estimate, xnor_estimate
 from flows.layers.mvau.golden import int_execute, xnor_execute
 from flows.layers.mvau.hls import int_hls, xnor_hls
 from flows.layers.mvau.rtl import rtl
-from flows.layers.registry import INPUTS, OUTPUTS, Fold, LayerKind
+from flows.layers.registry import INPUTS, OUTPUTS, DramRegion, Fold, LayerKind
 
 FOLDS = {"simd": Fold(INPUTS, "mw"), "pe": Fold(OUTPUTS, "mh")}
+
+
+def dram_regions(cfg) -> list[DramRegion]:
+    """Weights in DRAM: the weight ROM's words, read once per pass (`Matrix.passes`)."""
+    if cfg.weights != "dram":
+        return []
+    ww, depth = cfg.weight_memory
+    return [DramRegion("w", ww, depth, cfg.passes, f"{cfg.name}_w.mem")]
+
+
+def _buffer_words(cfg) -> int:
+    """Input words taken before the first output: one vector, or a pass's vectors from DRAM."""
+    return cfg.vectors_per_pass * cfg.sf
 
 XNOR_KIND = LayerKind(
     config=XnorMVAU,
     execute=xnor_execute,
     ports=ports,
     folds=FOLDS,
-    buffer_words=lambda cfg: cfg.sf,  # one input vector (SF words) before the first output
-    burst_words=lambda cfg: cfg.sf if cfg.nf > 1 else 0,
+    buffer_words=_buffer_words,
+    burst_words=lambda cfg: _buffer_words(cfg) if cfg.nf > 1 else 0,
+    dram_regions=dram_regions,
     styles={"ram_style": ("block", "distributed")},
     extra_stages=lambda cfg: cfg.popcount_stages,
     template="mvau.v.j2",
@@ -42,8 +56,9 @@ INT_KIND = LayerKind(
     ports=ports,
     folds=FOLDS,
     styles={"mult_style": ("dsp", "lut"), "ram_style": ("block", "distributed")},
-    buffer_words=lambda cfg: cfg.sf,
-    burst_words=lambda cfg: cfg.sf if cfg.nf > 1 else 0,
+    buffer_words=_buffer_words,
+    burst_words=lambda cfg: _buffer_words(cfg) if cfg.nf > 1 else 0,
+    dram_regions=dram_regions,
     extra_stages=lambda cfg: cfg.tree_stages,
     template="mvau.v.j2",
     rtl=rtl,

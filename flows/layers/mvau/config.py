@@ -14,9 +14,24 @@ from flows.hwmodel.structure import tree_nodes
 from flows.layers.checks import check_divides, check_positive
 
 
+WEIGHT_PLACES = ("chip", "dram")
+# Cycles a pass over the weights in DRAM must last beyond draining its results, so that the result
+# bank it fills next is drained in time (see `Matrix.check_folding`).
+RESULT_SLACK = 8
+
+
 class Matrix:
     """The folding of an mh x mw matrix times num_vectors vectors (a mixin of both MVAU configs):
-    SIMD input lanes, PE output lanes; SF = mw/SIMD and NF = mh/PE words, one per cycle."""
+    SIMD input lanes, PE output lanes; SF = mw/SIMD and NF = mh/PE words, one per cycle.
+
+    `weights`: where the weight matrix lives. "chip": a ROM, read once per vector. "dram": the
+    matrix streams in from the DRAM tier (port `s_axis_w`, the ROM's words in ROM order), once per
+    *pass* of `vectors_per_pass` vectors: the unit keeps those vectors' SF words each, computes
+    them one channel group (tile) at a time from a double-buffered tile of SF weight words, and
+    emits the pass's results in the usual order from a double-buffered result memory
+    (docs/dram.md, Weights). The weights then cross the DRAM num_vectors / vectors_per_pass times
+    per frame instead of living on chip.
+    """
 
     name: str
     mw: int
@@ -26,15 +41,41 @@ class Matrix:
     num_vectors: int
 
     ram_style: str
+    weights: str
+    vectors_per_pass: int
 
     def check_folding(self) -> None:
-        check_positive(self.name, mw=self.mw, mh=self.mh, num_vectors=self.num_vectors)
+        check_positive(
+            self.name, mw=self.mw, mh=self.mh, num_vectors=self.num_vectors,
+            vectors_per_pass=self.vectors_per_pass,
+        )  # fmt: skip
         check_divides(self.name, self.mw, "SIMD", self.simd)
         check_divides(self.name, self.mh, "PE", self.pe)
         if self.ram_style not in ROM_STYLES:
             raise ConfigError(
                 f"{self.name}: ram_style must be one of {', '.join(ROM_STYLES)}, "
                 f"got {self.ram_style!r}"
+            )
+        if self.weights not in WEIGHT_PLACES:
+            raise ConfigError(
+                f"{self.name}: weights={self.weights!r} is not a weight place; use one of "
+                f"{WEIGHT_PLACES}"
+            )
+        if self.weights == "chip":
+            if self.vectors_per_pass != 1:
+                raise ConfigError(
+                    f"{self.name}: vectors_per_pass={self.vectors_per_pass} needs weights='dram' "
+                    "(on chip every vector reads the weight ROM itself): set vectors_per_pass=1"
+                )
+            return
+        check_divides(self.name, self.num_vectors, "vectors_per_pass", self.vectors_per_pass)
+        if self.vectors_per_pass * self.nf * (self.sf - 1) < RESULT_SLACK:
+            raise ConfigError(
+                f"{self.name}: with weights in DRAM a pass computes vectors_per_pass x NF x SF = "
+                f"{self.vectors_per_pass} x {self.nf} x {self.sf} steps and drains "
+                f"{self.vectors_per_pass * self.nf} results; it needs vectors_per_pass x NF x "
+                f"(SF - 1) >= {RESULT_SLACK} to drain in time: lower SIMD, lower PE or raise "
+                "vectors_per_pass"
             )
 
     @property
@@ -48,6 +89,11 @@ class Matrix:
     @property
     def cycles_per_frame(self) -> int:
         return self.num_vectors * self.sf * self.nf
+
+    @property
+    def passes(self) -> int:
+        """Passes over the weights per frame (1 per vector on chip)."""
+        return self.num_vectors // self.vectors_per_pass
 
     @property
     def weight_memory(self) -> tuple[int, int]:
@@ -76,6 +122,8 @@ class XnorMVAU(Matrix):
     num_vectors: int = 1
     popcount_stages: int = 1
     ram_style: str = "auto"  # the weight memory: "auto" (size rule), "block", "distributed"
+    weights: str = "chip"  # where the weights live: "chip" (a ROM) or "dram" (Matrix docstring)
+    vectors_per_pass: int = 1  # weights in DRAM: vectors computed per pass over the weights
 
     def __post_init__(self) -> None:
         self.check_folding()
@@ -118,6 +166,8 @@ class IntMVAU(Matrix):
     num_vectors: int = 1
     mult_style: str = "auto"
     ram_style: str = "auto"  # the weight memory: "auto" (size rule), "block", "distributed"
+    weights: str = "chip"  # where the weights live: "chip" (a ROM) or "dram" (Matrix docstring)
+    vectors_per_pass: int = 1  # weights in DRAM: vectors computed per pass over the weights
 
     def __post_init__(self) -> None:
         self.check_folding()

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from flows.datatypes import pack_words
+from flows.errors import ConfigError
 from flows.layers.backends import HlsKernel, per_line, policy, word_literal
 from flows.layers.mvau.config import IntMVAU, XnorMVAU
 from flows.layers.mvau.golden import weights
@@ -25,6 +26,12 @@ def _weight_rows(cfg: XnorMVAU | IntMVAU, params: dict[str, np.ndarray]) -> list
 
 
 def _context(cfg: XnorMVAU | IntMVAU, params: dict[str, np.ndarray]) -> dict[str, Any]:
+    if cfg.weights != "chip":
+        raise ConfigError(
+            f"{cfg.name}: the HLS kernels keep the weights on chip and have no form for "
+            f"weights={cfg.weights!r}; build this layer with the RTL backend, or place its weights "
+            "on chip (weights='chip', vectors_per_pass=1 in the folding file)"
+        )
     rows = _weight_rows(cfg, params)
     return {
         "mw": cfg.mw, "mh": cfg.mh, "simd": cfg.simd, "pe": cfg.pe,

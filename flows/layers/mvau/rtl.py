@@ -5,6 +5,7 @@ tree holds partial sums of at most 2**l products."""
 from __future__ import annotations
 
 from flows.datatypes import Kind, pack_words
+from flows.hwmodel.memory import buffer_style
 from flows.hwmodel.ranges import product_range, width
 from flows.hwmodel.structure import clog2, tree_nodes, tree_registers
 from flows.layers.backends import LayerRTL
@@ -90,4 +91,20 @@ def rtl(cfg: XnorMVAU | IntMVAU, params: dict) -> LayerRTL:
     # Word at address nf*SF + sf holds W[nf*PE + p, sf*SIMD + s] in lane p*SIMD + s.
     f = wt.encode(w).reshape(cfg.nf, cfg.pe, cfg.sf, cfg.simd).transpose(0, 2, 1, 3)
     words = pack_words(f.reshape(-1), wt.bits, cfg.pe * cfg.simd)
-    return LayerRTL(ctx, {ctx["weight_file"]: (words, ww)})
+    memories = {ctx["weight_file"]: (words, ww)}
+    if cfg.weights == "chip":
+        return LayerRTL(ctx, memories)
+    # Weights in DRAM: the same words stream in on s_axis_w (the image is the DRAM region's).
+    g, out_w = cfg.vectors_per_pass, cfg.pe * cfg.output_type.bits
+    ctx |= dict(
+        g=g,
+        gw=clog2(g),
+        taw=clog2(2 * cfg.sf),
+        xaw=clog2(g * cfg.sf),
+        rw=clog2(g * cfg.nf),
+        raw=clog2(2 * g * cfg.nf),
+        tile_style=buffer_style(ww, 2 * cfg.sf),
+        x_style=buffer_style(cfg.simd * cfg.input_type.bits, g * cfg.sf),
+        r_style=buffer_style(out_w, 2 * g * cfg.nf),
+    )
+    return LayerRTL(ctx, memories, template="mvau_dram.v.j2")
