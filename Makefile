@@ -9,7 +9,7 @@ OUT     ?= build
 SPEED   := $(if $(FPS),--fps $(FPS)) $(if $(CYCLES),--target-cycles $(CYCLES))
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup test test-all lint format train export bitstream parity report explore clean doctor ops bench-golden synth-baselines snapshots bench-explore bench-dwc bench-dram bench-resnet18-dram
+.PHONY: setup test test-all lint format train export bitstream parity report explore clean doctor ops bench-golden synth-baselines snapshots bench-explore bench-dwc bench-mvau-dram bench-dram bench-resnet18-dram
 
 setup:                     ## venv + Python deps + Verilator/Icarus/Yosys/nextpnr (idempotent)
 	@bash scripts/setup.sh
@@ -62,6 +62,9 @@ bench-explore:             ## every zoo model x target: fastest design that fits
 
 bench-dwc:                 ## width-converter estimator vs Yosys, fitted and held-out (build/bench/width_converter.json)
 	$(PY) -m benchmarks.width_converter
+
+bench-mvau-dram:           ## MVAU estimator vs Yosys, deep weight ROMs and weights in DRAM, fitted and held-out (build/bench/mvau_dram.json)
+	$(PY) -m benchmarks.mvau_dram
 
 bench-dram:                ## DRAM tier: sustained rate (LiteDRAM model) and logic (Yosys) vs the records (build/bench/dram.json)
 	$(PY) -m benchmarks.dram

@@ -2,7 +2,7 @@
 
 `make bench-resnet18-dram` (python -m benchmarks.resnet18_dram [--model M] [--images N]): the
 model exported untrained (seeded), imported, streamlined, folded at the design floor (the input
-pixel rate), every INSTA frame buffer placed in DRAM (`memtier.place_buffers(force="all")`), the
+pixel rate), every INSTA frame buffer placed in DRAM (`memtier.place(force="buffers")`), the
 stitched design joined to the DRAM tier on LiteDRAM's model of the ULX3S SDRAM chip
 (`accel_dram_top`), built with Verilator and fed N images through the parity bench: each image's
 label must equal the integer graph's. Prints and records (build/bench/resnet18_dram.json) the
@@ -46,7 +46,7 @@ def main() -> None:
         warnings.simplefilter("ignore")
         g = streamline(import_model(load(onnx)))
         g = auto_fold(g, 224 * 224, "ulx3s")  # the input pixel rate: the design's floor
-    moved = memtier.place_buffers(g, "ulx3s", force="all")
+    moved = memtier.place(g, "ulx3s", force="buffers")
     use = memtier.dram_use(g, "ulx3s")
     lowered = time.perf_counter() - t0
     print(f"{args.model}: {len(moved)} frame buffers in DRAM, {use.bytes_per_frame:,} bytes per "

@@ -125,9 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     b.add_argument(
         "--dram",
-        choices=("auto", "all", "none"),
+        choices=("auto", "all", "buffers", "none"),
         default="auto",
-        help="frame buffers in external DRAM: where on-chip memory runs out (auto), all, none",
+        help="frame buffers and weights in external DRAM: where on-chip memory runs out (auto), "
+        "all, only the frame buffers, none",
     )
     b.add_argument("--until", default=None, help="stop after this step")
     b.add_argument("--out", type=Path, default=Path("build"))

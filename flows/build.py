@@ -42,9 +42,7 @@ class BuildConfig:
     until: str | None = None
     folding_file: str | None = None
     out_root: str = "build"
-    dram: str = (
-        "auto"  # frame buffers in DRAM: "auto" (where on-chip memory runs out), "all", "none"
-    )
+    dram: str = "auto"  # in DRAM: "auto" (where on-chip memory runs out), "all", "buffers", "none"
 
 
 @dataclass
@@ -160,7 +158,7 @@ def step_fold(ctx: BuildContext) -> None:
     if force is None and c.folding_file and _places_buffers(Path(c.folding_file)):
         in_dram = [n for n, where in memtier.placement(g).items() if where == "dram"]
     else:
-        in_dram = memtier.place_buffers(g, tgt, explore.CEILINGS, force)
+        in_dram = memtier.place(g, tgt, explore.CEILINGS, force)
     ctx.graph = g
     converters = sum(n.kind == "StreamWidthConverter" for n in g.nodes)
     cycles = folding.cycles_per_frame(g)
@@ -173,7 +171,7 @@ def step_fold(ctx: BuildContext) -> None:
         "sustained_bytes_per_cycle": tgt.dram.sustained_bytes_per_cycle if tgt.dram else None,
     }
     if in_dram:
-        print(f"[fold] frame buffers in DRAM: {', '.join(in_dram)}; {use.bytes_per_frame:,} bytes "
+        print(f"[fold] in DRAM: {', '.join(in_dram)}; {use.bytes_per_frame:,} bytes "
               f"per frame, DRAM-bound at {use.cycles:,} cycles per frame")  # fmt: skip
     write_json(ctx.out / "folding.json", folding.folding_map(g))
     write_finn_folding(g, ctx.out / "folding_finn.json")
@@ -181,12 +179,12 @@ def step_fold(ctx: BuildContext) -> None:
 
 
 def _places_buffers(path: Path) -> bool:
-    """Whether a folding file (this flow's, e.g. a build's folding.json) says where buffers
-    live; then its placement stands unless --dram forces one."""
+    """Whether a folding file (this flow's, e.g. a build's folding.json) says where buffers or
+    weights live; then its placement stands unless --dram forces one."""
     import json
 
     data = json.loads(path.read_text())
-    return any(isinstance(v, dict) and "buffer" in v for v in data.values())
+    return any(isinstance(v, dict) and ("buffer" in v or "weights" in v) for v in data.values())
 
 
 def apply_folding_file(g: DataflowGraph, path: Path) -> DataflowGraph:

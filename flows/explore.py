@@ -92,7 +92,7 @@ def _design(graph, cycles, target, weights=None, quiet: bool = True, dram=None) 
         if quiet:
             warnings.simplefilter("ignore", FoldingWarning)
         g = auto_fold(graph, cycles, tgt, weights)
-    memtier.place_buffers(g, tgt, CEILINGS, dram)  # buffers to DRAM where on-chip memory runs out
+    memtier.place(g, tgt, CEILINGS, dram)  # buffers to DRAM where on-chip memory runs out
     tot = estimate.total(memtier.design_estimate(g, tgt))
     return Design(max(cycles_per_frame(g), tot["cycles"]), need_of(tot), g, dict(weights or {}))
 
@@ -144,7 +144,7 @@ def for_throughput(graph, fps: float, clock_mhz: float, target, dram=None) -> De
 
 def fastest_fitting(graph, target, ceilings: dict[str, float] | None = None, dram=None) -> Design:
     """The fastest design that fits `target` under the ceilings, or NoFitError. `dram` forces
-    the buffer placement ("all", "none"; None: `memtier.place_buffers`' rule)."""
+    the placement of buffers and weights (`memtier.FORCES`; None: `memtier.place`'s rule)."""
     limits = limits_of(target, ceilings)
     cands = candidate_cycles(graph)
     slowest = _fitted(graph, cands[-1], target, limits, dram)
@@ -188,8 +188,7 @@ def no_fit_message(d: Design, target, limits: dict[str, float]) -> str:
         )
     in_dram = [n for n, where in memtier.placement(d.graph).items() if where == "dram"]
     dram = (
-        f"; {len(in_dram)} frame buffer(s) are in DRAM already, and weights cannot go there yet "
-        "(docs/dram.md, Weights)"
+        f"; {len(in_dram)} layer(s) keep their frame buffer or weights in DRAM already"
         if in_dram
         else ""
     )

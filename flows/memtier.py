@@ -1,44 +1,60 @@
-"""The memory tier: which layer buffers live in external DRAM, what that costs, and how fast the
-design can then run (docs/dram.md).
+"""The memory tier: which layer buffers and weights live in external DRAM, what that costs, and
+how fast the design can then run (docs/dram.md).
 
 * `dram_use(graph, target)`: every DRAM buffer of the graph (`LayerKind.dram_buffers`, and the
-  links too deep for the chip on a target with a tier) with its
-  bytes per frame (`flows.hwmodel.dram.buffer_traffic`), their total, the DRAM-bound cycles per
-  frame at the tier's measured sustained rate, and the frames/s that allows at a clock.
+  links too deep for the chip on a target with a tier) and every DRAM region (an MVAU's weights,
+  `LayerKind.dram_regions`) with its bytes per frame (`flows.hwmodel.dram.buffer_traffic`,
+  `region_traffic`), their total, the DRAM-bound cycles per frame at the tier's measured sustained
+  rate, and the frames/s that allows at a clock.
 * `tier_estimate(graph, target)`: the tier's own logic (LiteDRAM controller and crossbar, one DRAM
-  FIFO per buffer), an `Estimate` row the build adds to the layers' (`TIER_ROW`).
-* `place_buffers(graph, target, ceilings)`: the placement decision. Frame buffers move to DRAM,
-  largest first, while the design's block RAM (and URAM) need exceeds its ceiling; on a target
-  with no DRAM tier everything stays on chip (and `--dram all` is refused with what to do). The
-  decision is the explorer's (flows/explore.py), folding.json carries it (the `buffer` field,
-  `LayerKind.places`), and a user may force it (`--dram all|none`).
+  FIFO per buffer, one reader per region and the regions' loader), an `Estimate` row the build
+  adds to the layers' (`TIER_ROW`).
+* `place(graph, target, ceilings, force)`: the placement decision. Each placeable layer
+  (`LayerKind.places`) has on-chip form and DRAM forms (`LayerKind.dram_forms`: an INSTA frame
+  buffer in DRAM; an MVAU's weights in DRAM, with each pass length it can take). Each layer's best
+  form is the one that frees the most block memory per byte of DRAM traffic; layers move to it,
+  best ratio first, while the design's block RAM (and URAM) need exceeds its ceiling. On a target
+  with no DRAM tier everything stays on chip (and forcing is refused with what to do). The
+  decision is the explorer's (flows/explore.py), folding.json carries it (the place fields), and
+  a user may force it (`--dram all|buffers|none`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from flows.codegen.stitch import dram_buffers
+from flows.codegen.stitch import dram_buffers, dram_regions
 from flows.errors import ResourceError
 from flows.estimate import estimate_graph, estimate_layer, total
 from flows.graph import DataflowGraph
-from flows.hwmodel.dram import buffer_traffic, dram_cycles
+from flows.hwmodel.dram import buffer_traffic, dram_cycles, region_traffic
 from flows.hwmodel.resources import Estimate
 from flows.layers import kind_of
 from flows.targets import Target, get
 
 # The name of the DRAM tier's row among the layers' estimates (report, summary, fit check).
 TIER_ROW = "dram_tier"
+# `place`'s forcing choices: every buffer and weight matrix in DRAM, only the frame buffers (and
+# weights on chip), nothing.
+FORCES = ("all", "buffers", "none")
+# One URAM288 holds as many bits as 16 18-kbit block RAMs: the exchange rate of freed memory.
+URAM_IN_BRAM = 16
 
 
 @dataclass(frozen=True)
 class BufferUse:
+    """One DRAM buffer (a FIFO: `kind` "fifo") or region (constant data read `reads_per_frame`
+    times: "region") and its traffic."""
+
     layer: str
     port: str
     width: int
     words: int
     bytes_per_frame: int
+    kind: str = "fifo"
+    reads_per_frame: int = 1
 
 
 @dataclass(frozen=True)
@@ -60,37 +76,54 @@ class DramUse:
 
 
 def dram_use(graph: DataflowGraph, target: str | Target) -> DramUse:
-    """The DRAM buffers of `graph` on `target` and the traffic they make (see the module doc)."""
+    """The DRAM buffers and regions of `graph` on `target` and the traffic they make (see the
+    module doc)."""
     tgt = get(target)
     # links deeper than a chip FIFO go to DRAM too, on a target with a tier
     found = [(owner, b) for _, owner, b in dram_buffers(graph, tgt.dram is not None)]
-    if found and tgt.dram is None:
-        names = ", ".join(n for n, _ in found)
+    regions = [(owner, r) for _, owner, r in dram_regions(graph)]
+    if (found or regions) and tgt.dram is None:
+        names = ", ".join(dict.fromkeys(n for n, _ in found + regions))
         raise ResourceError(
-            f"{tgt.name} has no external-memory tier yet, but {names} keep their buffers in DRAM; "
-            "keep them on chip (buffer='chip') or build for ulx3s"
+            f"{tgt.name} has no external-memory tier yet, but {names} keep their buffers or "
+            "weights in DRAM; keep them on chip (buffer='chip', weights='chip') or build for ulx3s"
         )
-    if not found:
-        return DramUse((), 0, 0)
+    d = tgt.dram
     uses = tuple(
-        BufferUse(n, b.port, b.width, b.words, buffer_traffic(b.width, b.per_frame, tgt.dram))
+        BufferUse(n, b.port, b.width, b.words, buffer_traffic(b.width, b.per_frame, d))
         for n, b in found
+    ) + tuple(
+        BufferUse(
+            n,
+            r.port,
+            r.width,
+            r.words,
+            region_traffic(r.width, r.words, r.reads_per_frame, d),
+            "region",
+            r.reads_per_frame,
+        )  # fmt: skip
+        for n, r in regions
     )
+    if not uses:
+        return DramUse((), 0, 0)
     total_bytes = sum(u.bytes_per_frame for u in uses)
-    return DramUse(uses, total_bytes, dram_cycles(total_bytes, tgt.dram))
+    return DramUse(uses, total_bytes, dram_cycles(total_bytes, d))
 
 
 def tier_estimate(graph: DataflowGraph, target: str | Target) -> Estimate | None:
-    """The tier's logic as an estimate row (None when no buffer is in DRAM). Its cycles are the
+    """The tier's logic as an estimate row (None when nothing is in DRAM). Its cycles are the
     DRAM-bound cycles per frame, so `total` reports the design's true initiation interval."""
     tgt = get(target)
     use = dram_use(graph, tgt)
     if not use.buffers:
         return None
     d = tgt.dram
-    fifos = [d.fifo_cost(b.width) for b in use.buffers]
-    lut = d.lut + sum(f[0] for f in fifos)
-    return Estimate(use.cycles, lut, d.ff + sum(f[1] for f in fifos), 0, 0)
+    ports = [d.fifo_cost(b.width) if b.kind == "fifo" else d.reader_cost(b.width)
+             for b in use.buffers]  # fmt: skip
+    if any(b.kind == "region" for b in use.buffers):
+        ports.append(d.reader_cost(d.data_bits))  # the regions' loader (one DMA writer)
+    lut = d.lut + sum(f[0] for f in ports)
+    return Estimate(use.cycles, lut, d.ff + sum(f[1] for f in ports), 0, 0)
 
 
 def design_estimate(graph: DataflowGraph, target: str | Target) -> dict[str, Estimate]:
@@ -104,15 +137,64 @@ def design_estimate(graph: DataflowGraph, target: str | Target) -> dict[str, Est
 
 
 def placeable(graph: DataflowGraph) -> list:
-    """Nodes with a frame buffer the memory tier places (`LayerKind.places`), largest first."""
-    nodes = [n for n in graph.topological() if _place(n) and n.config.buffer_words]
-    return sorted(nodes, key=lambda n: -n.config.buffer_bits)
+    """Nodes whose buffer or weights the memory tier places (`LayerKind.places` with at least one
+    DRAM form), in topological order."""
+    return [n for n in graph.topological() if _dram_forms(n)]
 
 
-def _place(node) -> str | None:
-    """The config field that says where the node's frame buffer lives, if its kind has one."""
-    places = kind_of(node.config).places
-    return places[0] if places else None
+def _chip_form(node) -> dict:
+    """The on-chip form: the place fields' dataclass defaults."""
+    fields = {f.name: f.default for f in dataclasses.fields(node.config)}
+    return {k: fields[k] for k in kind_of(node.config).places}
+
+
+def _dram_forms(node) -> list[dict]:
+    kind = kind_of(node.config)
+    if not kind.places:
+        return []
+    return kind.dram_forms(replace(node.config, **_chip_form(node)))
+
+
+def node_traffic(cfg, target: Target) -> int:
+    """Bytes per frame a layer's own DRAM buffers and regions make on `target`'s tier."""
+    kind, d = kind_of(cfg), target.dram
+    return sum(buffer_traffic(b.width, b.per_frame, d) for b in kind.dram_buffers(cfg)) + sum(
+        region_traffic(r.width, r.words, r.reads_per_frame, d) for r in kind.dram_regions(cfg)
+    )
+
+
+def _freed(before: Estimate, after: Estimate) -> int:
+    return (before.bram - after.bram) + URAM_IN_BRAM * (before.uram - after.uram)
+
+
+def _options(graph: DataflowGraph, node, target: Target) -> list[tuple[int, int, dict]]:
+    """(block memory freed, DRAM bytes per frame, form) of each DRAM form of a node that frees
+    any, against its on-chip form."""
+    chip = estimate_layer(graph.typed_config(node), target.family)
+    out = []
+    for form in _dram_forms(node):
+        cfg = replace(graph.typed_config(node), **form)
+        freed = _freed(chip, estimate_layer(cfg, target.family))
+        if freed > 0:
+            out.append((freed, node_traffic(cfg, target), form))
+    return out
+
+
+def _gain(step: tuple[int, int], now: tuple[int, int]) -> tuple[float, int]:
+    """How good a move from `now` (freed, traffic) to `step` is: more memory freed per byte of
+    added traffic first (free when the traffic does not grow), then less traffic."""
+    more, extra = step[0] - now[0], step[1] - now[1]
+    return (math.inf if extra <= 0 else more / extra, -step[1])
+
+
+def best_form(graph: DataflowGraph, node, target: Target) -> tuple[dict, float] | None:
+    """The node's DRAM form that frees the most block memory (BRAM18-equivalents) per byte of DRAM
+    traffic, and that ratio; None when no form frees any. Ties go to less traffic."""
+    opts = _options(graph, node, target)
+    if not opts:
+        return None
+    freed, traffic, form = max(opts, key=lambda o: _gain(o[:2], (0, 0)))
+    return form, freed / max(1, traffic)
 
 
 def _memory_over(tot: dict, tgt: Target, ceilings: dict[str, float]) -> bool:
@@ -123,46 +205,77 @@ def _memory_over(tot: dict, tgt: Target, ceilings: dict[str, float]) -> bool:
     )
 
 
-def place_buffers(
+def place(
     graph: DataflowGraph,
     target: str | Target,
     ceilings: dict[str, float] | None = None,
     force: str | None = None,
 ) -> list[str]:
-    """Decide where each frame buffer lives, in place; returns the layers now in DRAM.
+    """Decide where each placeable buffer and weight matrix lives, in place; returns the layers
+    now (partly) in DRAM.
 
-    `force` "all" puts every placeable buffer in DRAM, "none" every one on chip; otherwise buffers
-    move to DRAM, largest first, while block RAM/URAM exceed `ceilings` (shares of the target's).
+    `force` "all" puts every placeable layer in DRAM (its best form), "buffers" only the frame
+    buffers (weights stay on chip), "none" everything on chip; otherwise layers move to their best
+    form, best ratio first, while block RAM/URAM exceed `ceilings` (shares of the target's).
     Targets without a DRAM tier keep everything on chip (the fit check then says what is over).
     """
     tgt = get(target)
     ceilings = ceilings or {}
+    if force is not None and force not in FORCES:
+        raise ResourceError(f"--dram must be auto or one of {', '.join(FORCES)}, not {force!r}")
     nodes = placeable(graph)
     for n in nodes:
-        graph.replace_config(n, **{_place(n): "chip"})
-    if force == "all" and tgt.dram is None:
+        graph.replace_config(n, **_chip_form(n))
+    if force in ("all", "buffers") and tgt.dram is None:
         raise ResourceError(
-            f"{tgt.name} has no external-memory tier yet, so no buffer can go to DRAM: drop "
-            "--dram all (or use --dram auto) or build for ulx3s"
+            f"{tgt.name} has no external-memory tier yet, so nothing can go to DRAM: drop "
+            f"--dram {force} (or use --dram auto) or build for ulx3s"
         )
     if force == "none" or tgt.dram is None or not nodes:
         return []
-    # The block RAM/URAM total, updated by each moved layer's own change (the tier's row holds no
-    # block memory), instead of estimating the whole design again per buffer.
+    if force == "buffers":
+        nodes = [n for n in nodes if "buffer" in kind_of(n.config).places]
+    options = {n.name: _options(graph, n, tgt) for n in nodes}
+    if force is not None:  # every layer to its best form (the first form where none frees any)
+        moved = []
+        for n in nodes:
+            best = best_form(graph, n, tgt)
+            graph.replace_config(n, **(best[0] if best else _dram_forms(n)[0]))
+            moved.append(n.name)
+        return moved
+    # Greedy over moves: a layer goes from its current form (on chip: nothing freed, no
+    # traffic) to a DRAM form that frees more, the move with the most memory freed per byte of
+    # added traffic first, while block RAM/URAM are over. A layer already in DRAM may move again
+    # to a form that frees more (an MVAU's shorter passes) once every better move is taken. The
+    # block RAM/URAM total is updated by each move's own change (the tier's row holds no block
+    # memory) instead of estimating the whole design again.
     tot = total(design_estimate(graph, tgt))
-    moved = []
-    for n in nodes:
-        if force != "all" and not _memory_over(tot, tgt, ceilings):
+    now = {n.name: (0, 0) for n in nodes}
+    by_name = {n.name: n for n in nodes}
+    moved: list[str] = []
+    while _memory_over(tot, tgt, ceilings):
+        moves = [
+            (_gain(o[:2], now[name]), name, o)
+            for name, opts in options.items()
+            for o in opts
+            if o[0] > now[name][0]
+        ]
+        if not moves:
             break
+        _, name, (freed, traffic, form) = max(moves, key=lambda m: m[0])
+        n = by_name[name]
         before = estimate_layer(graph.typed_config(n), tgt.family)
-        graph.replace_config(n, **{_place(n): "dram"})
+        graph.replace_config(n, **form)
         after = estimate_layer(graph.typed_config(n), tgt.family)
         tot["BRAM"] += after.bram - before.bram
         tot["URAM"] += after.uram - before.uram
-        moved.append(n.name)
+        now[name] = (freed, traffic)
+        if name not in moved:
+            moved.append(name)
     return moved
 
 
 def placement(graph: DataflowGraph) -> dict[str, str]:
-    """{layer: "chip" | "dram"} of every placeable buffer (for folding.json and the summary)."""
-    return {n.name: getattr(n.config, _place(n)) for n in placeable(graph)}
+    """{layer: "chip" | "dram"} of every placeable layer (for the summary), by its first place
+    field (`buffer` or `weights`)."""
+    return {n.name: getattr(n.config, kind_of(n.config).places[0]) for n in placeable(graph)}

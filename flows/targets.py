@@ -43,6 +43,12 @@ class Dram:
         return (round(self.fifo_lut + self.fifo_lut_per_bit * extra),
                 round(self.fifo_ff + self.fifo_ff_per_bit * extra))  # fmt: skip
 
+    def reader_cost(self, width: int) -> tuple[int, int]:
+        """(LUT, FF) of one region port (a DMA reader or writer on one crossbar port), taken as
+        half a DRAM FIFO's two ports until the generated regions are measured (docs/dram.md)."""
+        lut, ff = self.fifo_cost(width)
+        return lut // 2, ff // 2
+
     def word_bits(self, width: int, per_frame: int = 0) -> int:
         """Bits one `width`-bit buffer word occupies in DRAM. A word wider than the chip takes
         the chip's width times the smallest power of two that holds it. A narrower one is packed,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import jinja2
 
+from flows.hwmodel.memory import rom_style
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO_ROOT / "hw" / "templates"
 
@@ -48,7 +50,7 @@ ENV = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-ENV.globals.update(ext=ext, lit=lit, slit=slit, hlit=hlit, index=index)
+ENV.globals.update(ext=ext, lit=lit, slit=slit, hlit=hlit, index=index, rom_style=rom_style)
 
 
 def render(template: str, path: Path, ctx: dict) -> Path:

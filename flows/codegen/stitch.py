@@ -35,7 +35,7 @@ from flows.errors import ConfigError
 from flows.graph import DataflowGraph, Node
 from flows.hwmodel.ports import short_name
 from flows.layers import kind_of
-from flows.layers.registry import DramBuffer
+from flows.layers.registry import DramBuffer, DramRegion
 
 
 def _signal(n: Node, port: str) -> str:
@@ -64,6 +64,16 @@ def dram_buffers(
             name = _link_name(dst, port)
             out.append((name, name, DramBuffer("link", p.bits, depth, p.words)))
     return out
+
+
+def dram_regions(graph: DataflowGraph) -> list[tuple[str, str, DramRegion]]:
+    """(accel_top port prefix, owner, region) of every layer's constant data in DRAM
+    (`LayerKind.dram_regions`: an MVAU's weights), in topological order."""
+    return [
+        (f"{n.name}_{r.port}", n.name, r)
+        for n in graph.topological()
+        for r in kind_of(n.config).dram_regions(n.config)
+    ]
 
 
 def _link_name(dst: Node, port: str) -> str:

@@ -7,7 +7,8 @@ travels as one port word of `fifo_word_bits(w)` bits (LiteDRAMFIFO moves whole p
 crossbar's converters make ports of the chip's width times a power of two). Traffic per frame
 is therefore `2 * words * fifo_word_bits / 8` bytes, and the DRAM's sustained bytes per clock
 (`Dram.sustained_bytes_per_cycle`, measured in simulation against LiteDRAM's model of the chip,
-`make bench-dram`) bound the design at `dram_cycles` clocks per frame.
+`make bench-dram`) bound the design at `dram_cycles` clocks per frame. A region (an MVAU's weights
+in DRAM) is loaded once and read `reads_per_frame` times: `region_traffic`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import math
 
 from flows.targets import Dram
 
-__all__ = ["Dram", "buffer_traffic", "dram_cycles", "fifo_word_bits"]
+__all__ = ["Dram", "buffer_traffic", "dram_cycles", "fifo_word_bits", "region_traffic"]
 
 
 def fifo_word_bits(width: int, dram: Dram, per_frame: int = 0) -> int:
@@ -28,6 +29,12 @@ def fifo_word_bits(width: int, dram: Dram, per_frame: int = 0) -> int:
 def buffer_traffic(width: int, words_per_frame: int, dram: Dram) -> int:
     """Bytes per frame of one DRAM buffer: each word written once and read once."""
     return 2 * words_per_frame * fifo_word_bits(width, dram, words_per_frame) // 8
+
+
+def region_traffic(width: int, words: int, reads_per_frame: int, dram: Dram) -> int:
+    """Bytes per frame of one region (an MVAU's weights): its words read `reads_per_frame` times
+    (packed like a buffer's when the region fills whole port words); the one load is not counted."""
+    return reads_per_frame * words * fifo_word_bits(width, dram, words) // 8
 
 
 def dram_cycles(bytes_per_frame: int, dram: Dram) -> int:

@@ -73,6 +73,26 @@ def bram_blocks(width: int, depth: int) -> int:
     return best
 
 
+# LUTs per bit per extra block in depth of a block-RAM memory's read multiplexer (ECP5 LUT4 with
+# PFUMX, Xilinx LUT6), fitted to Yosys 0.70 on the MVAU weight ROMs of ResNet-18's layer 3, layer 4
+# and classifier (9 and 4 blocks deep: 3532, 1139, 3979 LUT on ECP5; docs/hardware.md).
+CASCADE_LUT_PER_BIT = {"ecp5": 1.5, "xc7": 0.6, "xcup": 0.6}
+
+
+def bram_depth_blocks(width: int, depth: int) -> int:
+    """Blocks in depth of a width x depth memory in the aspect `bram_blocks` chooses."""
+    best = None
+    for w, d in ((36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)):
+        key = (math.ceil(width / w) * math.ceil(depth / d), math.ceil(depth / d))
+        best = key if best is None or key[0] < best[0] else best
+    return best[1]
+
+
+def cascade_luts(width: int, depth: int, family: str) -> int:
+    """LUTs of the read multiplexer of a block-RAM memory several blocks deep (0 for one)."""
+    return math.ceil(width * (bram_depth_blocks(width, depth) - 1) * CASCADE_LUT_PER_BIT[family])
+
+
 def uram_blocks(width: int, depth: int) -> int:
     return math.ceil(width / URAM_WIDTH) * math.ceil(depth / URAM_DEPTH)
 

@@ -106,6 +106,9 @@ class LayerKind:
       DRAM tier (docs/dram.md);
       dram_regions(cfg) -> [DramRegion]: the layer's constant data placed in DRAM (an MVAU's
       `weights` field says "dram"); each adds an input stream `s_axis_<port>` fed by the tier;
+      places: the config fields the memory tier decides (their dataclass defaults are the
+      on-chip form); dram_forms(cfg) -> [{field: value}]: the assignments of those fields that
+      put the layer's buffer or weights in DRAM, for the tier to choose from (flows/memtier.py);
       template and rtl(cfg, params) -> LayerRTL: the Verilog template and its parameters;
       hls(cfg, params) -> HlsKernel, with hls_kernels the kernel templates of hls/include it may
       call; estimate(cfg, family) -> Estimate.
@@ -126,6 +129,7 @@ class LayerKind:
     dram_buffers: Callable[[Any], list[DramBuffer]] = lambda cfg: []
     dram_regions: Callable[[Any], list[DramRegion]] = lambda cfg: []
     places: tuple[str, ...] = ()  # config fields the memory tier decides (`buffer`, `weights`)
+    dram_forms: Callable[[Any], list[dict]] = lambda cfg: []
     template: str | None = None
     rtl: Callable[[Any, dict], LayerRTL] | None = None
     hls: Callable[[Any, dict], HlsKernel] | None = None

@@ -96,22 +96,65 @@ def test_a_target_without_dram_says_so(resnet20) -> None:
         memtier.dram_use(g, "pynq-z2")
 
 
+def _mvaus(g):
+    """The MVAUs with a DRAM form (a small one may have none: no pass would drain in time)."""
+    return [n for n in memtier.placeable(g) if n.kind in ("XnorMVAU", "IntMVAU")]
+
+
 def test_placement(resnet20) -> None:
     g = resnet20.copy()
-    assert memtier.place_buffers(g, "ulx3s") == []  # it fits on chip: nothing moves
-    everything = memtier.place_buffers(g, "ulx3s", force="all")
-    assert sorted(everything) == sorted(n.name for n in _framed(g))
+    assert memtier.place(g, "ulx3s") == []  # it fits on chip: nothing moves
+    buffers = memtier.place(g, "ulx3s", force="buffers")
+    assert sorted(buffers) == sorted(n.name for n in _framed(g))
     assert any(n.kind == "InstaPReLU" for n in _framed(g))
+    where = memtier.placement(g)
+    assert {where[n.name] for n in _framed(g)} == {"dram"}
+    assert _mvaus(g) and {where[n.name] for n in _mvaus(g)} == {"chip"}  # weights stay
+    everything = memtier.place(g, "ulx3s", force="all")
+    assert set(everything) == set(buffers) | {n.name for n in _mvaus(g)}
     assert set(memtier.placement(g).values()) == {"dram"}
-    # no block RAM allowed: buffers move, largest first, until the rest fits (here: all of them)
-    moved = memtier.place_buffers(g, "ulx3s", {"BRAM": 0.0})
-    sizes = [g.node(m).config.buffer_bits for m in moved]
-    assert moved and sizes == sorted(sizes, reverse=True)
-    assert memtier.place_buffers(g, "pynq-z2", {"BRAM": 0.0}) == []  # no tier: stays on chip
-    assert memtier.place_buffers(g, "ulx3s", force="none") == []
-    with pytest.raises(ResourceError, match="pynq-z2 has no external-memory tier"):
-        memtier.place_buffers(g, "pynq-z2", force="all")
+    # no block RAM allowed: every layer whose DRAM form frees block RAM moves, best ratio of
+    # freed blocks per byte of traffic first
+    memtier.place(g, "ulx3s", force="none")
+    tgt = targets.get("ulx3s")
+    ratios = {n.name: memtier.best_form(g, n, tgt) for n in memtier.placeable(g)}
+    moved = memtier.place(g, "ulx3s", {"BRAM": 0.0})
+    assert set(moved) == {name for name, best in ratios.items() if best is not None}
+    order = [ratios[m][1] for m in moved]
+    assert moved and order == sorted(order, reverse=True)
+    assert memtier.place(g, "pynq-z2", {"BRAM": 0.0}) == []  # no tier: stays on chip
+    assert memtier.place(g, "ulx3s", force="none") == []
+    for force in ("buffers", "all"):
+        with pytest.raises(ResourceError, match="pynq-z2 has no external-memory tier"):
+            memtier.place(g, "pynq-z2", force=force)
     assert set(memtier.placement(g).values()) == {"chip"}
+
+
+def test_weights_in_dram_cost_their_passes_in_traffic_and_free_the_rom() -> None:
+    """An MVAU's DRAM forms: every pass length that drains in time, longest first; the region is
+    read once per pass; the ROM's block RAM gives way to the pass memories."""
+    from flows.layers import XnorMVAU, kind_of
+
+    tgt = targets.get("ulx3s")
+    cfg = XnorMVAU("m", mw=4608, mh=512, simd=64, pe=4, num_vectors=49)
+    forms = kind_of(cfg).dram_forms(cfg)
+    assert [f["vectors_per_pass"] for f in forms] == [49, 7, 1]
+    chip = estimate_layer(cfg, "ecp5")
+    for f in forms:
+        d = replace(cfg, **f)
+        (region,) = kind_of(d).dram_regions(d)
+        assert region.words == 72 * 128 and region.width == 256
+        assert region.reads_per_frame == 49 // f["vectors_per_pass"]
+        assert memtier.node_traffic(d, tgt) == region.reads_per_frame * 72 * 128 * 32
+        assert estimate_layer(d, "ecp5").bram < chip.bram
+        assert estimate_layer(d, "ecp5").cycles == chip.cycles  # same steps, streamed weights
+    # a pass that could not drain its results in time is refused, with what to change
+    with pytest.raises(ConfigError, match="lower SIMD, lower PE or raise vectors_per_pass"):
+        XnorMVAU("m", mw=64, mh=4, simd=32, pe=4, num_vectors=4, weights="dram")
+    with pytest.raises(ConfigError, match="needs weights='dram'"):
+        XnorMVAU("m", mw=64, mh=4, simd=8, num_vectors=4, vectors_per_pass=2)
+    with pytest.raises(ConfigError, match="not a weight place"):
+        XnorMVAU("m", mw=64, mh=4, weights="ddr")
 
 
 def test_folding_files_carry_the_placement(resnet20) -> None:
@@ -119,17 +162,18 @@ def test_folding_files_carry_the_placement(resnet20) -> None:
     from flows.folding import apply_folding, folding_map
 
     g = resnet20.copy()
-    memtier.place_buffers(g, "ulx3s", force="all")
+    memtier.place(g, "ulx3s", force="buffers")
     saved = folding_map(g)
     assert all(saved[n.name]["buffer"] == "dram" for n in _framed(g))
     fresh = resnet20.copy()
-    memtier.place_buffers(fresh, "ulx3s", force="none")
+    memtier.place(fresh, "ulx3s", force="none")
     assert memtier.placement(apply_folding(fresh, saved)) == memtier.placement(g)
 
 
 def test_no_fit_message_says_what_is_in_dram_and_what_cannot_be(resnet20) -> None:
     from flows import explore
 
-    with pytest.raises(explore.NoFitError, match=r"frame buffer\(s\) are in DRAM already, and "
-                       r"weights cannot go there yet"):  # fmt: skip
+    with pytest.raises(
+        explore.NoFitError, match=r"layer\(s\) keep their frame buffer or weights in DRAM already"
+    ):
         explore.fastest_fitting(resnet20.copy(), "ulx3s", {"LUT": 0.01}, dram="all")

@@ -88,7 +88,7 @@ def test_insta_unit_with_its_frame_buffers_in_dram(models, request) -> None:  # 
     th = node_named(g, "InstaThreshold", 2)
     unit = sub_graph(g, th, node_named(g, "InstaPReLU", 2))
     prelu = node_named(unit, "InstaPReLU", 0)
-    assert sorted(memtier.place_buffers(unit, "ulx3s", force="all")) == sorted([th, prelu])
+    assert sorted(memtier.place(unit, "ulx3s", force="buffers")) == sorted([th, prelu])
     use = memtier.dram_use(unit, "ulx3s")
     assert [b.layer for b in use.buffers] == [th, prelu]  # topological order
     for b in use.buffers:  # 8-bit words, two to a port word, written and read once per frame

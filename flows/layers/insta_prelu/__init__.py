@@ -43,6 +43,7 @@ KIND = LayerKind(
     ports=ports,
     buffer_words=lambda cfg: cfg.buffer_words,  # own forms: the frame buffer; reuse: none
     places=("buffer",),
+    dram_forms=lambda cfg: [{"buffer": "dram"}] if cfg.buffer_words else [],
     dram_buffers=lambda cfg: (
         [DramBuffer("fb", cfg.pe * cfg.input_type.bits, cfg.buffer_words, cfg.cycles_per_frame)]
         if cfg.buffer == "dram"

@@ -9,7 +9,7 @@ import math
 from flows.datatypes import INT
 from flows.hwmodel.cube import cube_dsp, cube_pipeline_ff
 from flows.hwmodel.logic import dsp_per_product, mul_pipe_blocks, scaled
-from flows.hwmodel.memory import buffer_memory, lut_rom, memory
+from flows.hwmodel.memory import buffer_memory, memory
 from flows.hwmodel.resources import Estimate
 from flows.layers.insta_prelu.config import InstaPReLU
 from flows.layers.insta_prelu.widths import InstaPReLUWidths, widths
@@ -25,12 +25,18 @@ def _memories(cfg: InstaPReLU, w: InstaPReLUWidths, family: str) -> tuple[int, i
     banks and the constant ROMs (ROM LUTs weighted 0.6: constant bits fold, as in threshold)."""
     g, pe, nf = cfg.num_evaluators, cfg.pe, cfg.nf
     tables = [memory(w.table_bits, 1 << cfg.v_bits, family)] * g
-    # The constant ROMs are wide and shallow (no ram_style): Yosys keeps them in LUTs.
-    roms = [(pe * (2 * w.mul_bits + w.add_bits), nf)]
-    roms += [(g * (w.mant_bits + w.offset_bits), cfg.eval_steps)] if cfg.se is None else []
+    # The constant ROMs follow the size rule (the RTL's rom_style): block RAM from 4 kbit on (a
+    # deep layer's, 512 channel groups at PE 1), else LUTs, weighted 0.6 (constant bits fold).
+    roms = [(pe * w.mul_bits, nf)] * 2 + [(pe * w.add_bits, nf)]
+    roms += (
+        [(g * w.mant_bits, cfg.eval_steps), (g * w.offset_bits, cfg.eval_steps)]
+        if cfg.se is None
+        else []
+    )
     roms += [(pe * w.mu_bits, nf)] if cfg.form != "reuse" else []
-    rom_lut = sum(lut_rom(width, depth, family) for width, depth in roms)
-    return sum(m[0] for m in tables) + math.ceil(0.6 * rom_lut), sum(m[1] for m in tables)
+    rom = [memory(width, depth, family) for width, depth in roms]
+    lut = sum(m[0] for m in tables) + math.ceil(0.6 * sum(r[0] for r in rom))
+    return lut, sum(m[1] for m in tables) + sum(r[1] for r in rom)
 
 
 def _dsp(cfg: InstaPReLU, w: InstaPReLUWidths, family: str) -> int:

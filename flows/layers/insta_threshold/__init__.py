@@ -40,6 +40,7 @@ KIND = LayerKind(
     fork=True,  # the activations and the delayed input leave in lockstep
     buffer_words=lambda cfg: cfg.buffer_words,  # on a branch; as the fork it is the fork
     places=("buffer",),
+    dram_forms=lambda cfg: [{"buffer": "dram"}] if cfg.buffer_words else [],
     dram_buffers=lambda cfg: (
         [DramBuffer("fb", cfg.pe * cfg.input_type.bits, cfg.buffer_words, cfg.cycles_per_frame)]
         if cfg.buffer == "dram"

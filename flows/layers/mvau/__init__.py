@@ -12,6 +12,9 @@ ascending (docs/numerics.md, section 2).
 * `estimate`  the estimators
 """
 
+from dataclasses import replace
+
+from flows.errors import ConfigError
 from flows.layers.mvau.config import IntMVAU, XnorMVAU, ports
 from flows.layers.mvau.estimate import int_estimate, xnor_estimate
 from flows.layers.mvau.golden import int_execute, xnor_execute
@@ -30,9 +33,25 @@ def dram_regions(cfg) -> list[DramRegion]:
     return [DramRegion("w", ww, depth, cfg.passes, f"{cfg.name}_w.mem")]
 
 
+def dram_forms(cfg) -> list[dict]:
+    """Weights in DRAM with every pass length the unit can take (a divisor of num_vectors that
+    drains in time, `Matrix.check_folding`), longest passes (least traffic) first."""
+    forms = []
+    for g in sorted((d for d in range(1, cfg.num_vectors + 1) if cfg.num_vectors % d == 0),
+                    reverse=True):  # fmt: skip
+        form = {"weights": "dram", "vectors_per_pass": g}
+        try:
+            replace(cfg, **form)
+        except ConfigError:
+            continue
+        forms.append(form)
+    return forms
+
+
 def _buffer_words(cfg) -> int:
     """Input words taken before the first output: one vector, or a pass's vectors from DRAM."""
     return cfg.vectors_per_pass * cfg.sf
+
 
 XNOR_KIND = LayerKind(
     config=XnorMVAU,
@@ -42,6 +61,8 @@ XNOR_KIND = LayerKind(
     buffer_words=_buffer_words,
     burst_words=lambda cfg: _buffer_words(cfg) if cfg.nf > 1 else 0,
     dram_regions=dram_regions,
+    places=("weights", "vectors_per_pass"),
+    dram_forms=dram_forms,
     styles={"ram_style": ("block", "distributed")},
     extra_stages=lambda cfg: cfg.popcount_stages,
     template="mvau.v.j2",
@@ -59,6 +80,8 @@ INT_KIND = LayerKind(
     buffer_words=_buffer_words,
     burst_words=lambda cfg: _buffer_words(cfg) if cfg.nf > 1 else 0,
     dram_regions=dram_regions,
+    places=("weights", "vectors_per_pass"),
+    dram_forms=dram_forms,
     extra_stages=lambda cfg: cfg.tree_stages,
     template="mvau.v.j2",
     rtl=rtl,

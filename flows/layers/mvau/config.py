@@ -13,7 +13,6 @@ from flows.hwmodel.ranges import dot_range, smallest_type
 from flows.hwmodel.structure import tree_nodes
 from flows.layers.checks import check_divides, check_positive
 
-
 WEIGHT_PLACES = ("chip", "dram")
 # Cycles a pass over the weights in DRAM must last beyond draining its results, so that the result
 # bank it fills next is drained in time (see `Matrix.check_folding`).

@@ -68,7 +68,7 @@ module snap_insta_prelu_plus (
     end
 
     // Stage 1: the word and its channels' mu (INT12, registered ROM read).
-    reg [23:0] mu_rom [0:3];
+    (* rom_style = "logic" *) reg [23:0] mu_rom [0:3];
     initial $readmemh("snap_insta_prelu_plus_mu.mem", mu_rom);
     reg [15:0] x1;
     reg [23:0] mu1;
@@ -339,9 +339,10 @@ module snap_insta_prelu_plus (
 
     // Stage 1: registered reads of the word, its gamma and its channels' constants; stage 2
     // registers them once more (a block RAM's read data does not drive logic).
-    reg [31:0] mp_rom [0:3];
-    reg [31:0] mn_rom [0:3];
-    reg [63:0] add_rom [0:3];
+    // The constant ROMs follow the size rule (block RAM from 4 kbit on), as the estimator does.
+    (* rom_style = "logic" *) reg [31:0] mp_rom [0:3];
+    (* rom_style = "logic" *) reg [31:0] mn_rom [0:3];
+    (* rom_style = "logic" *) reg [63:0] add_rom [0:3];
     initial $readmemh("snap_insta_prelu_plus_mp.mem", mp_rom);
     initial $readmemh("snap_insta_prelu_plus_mn.mem", mn_rom);
     initial $readmemh("snap_insta_prelu_plus_add.mem", add_rom);

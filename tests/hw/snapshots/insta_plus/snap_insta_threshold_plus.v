@@ -65,7 +65,7 @@ module snap_insta_threshold_plus (
     end
 
     // Stage 1: the word and its channels' mu (INT8, registered ROM read).
-    reg [15:0] mu_rom [0:3];
+    (* rom_style = "logic" *) reg [15:0] mu_rom [0:3];
     initial $readmemh("snap_insta_threshold_plus_mu.mem", mu_rom);
     reg [15:0] x1;
     reg [15:0] mu1;
