@@ -57,6 +57,25 @@ class Region:
     words: int
 
 
+@dataclass(frozen=True)
+class WeightRegion:
+    """Constant data the design reads over and over (an MVAU's weights, `LayerKind.dram_regions`):
+    `words` words of `width` bits, loaded once through the tier's loader and then read
+    cyclically from its first word into `<name>_m_axis_*`.
+
+    The loader is one port for all weight regions: `load_s_axis_*`, the chip's data width per
+    word, takes `weight_image`'s words in order (written from DRAM address 0); `loaded` rises once
+    every one of them is accepted by the controller's crossbar, and only then do the regions'
+    readers start (the accelerator is held in reset until then). The readers restart only with
+    the tier's reset, so the weight streams stay aligned with an accelerator that runs from its
+    own reset at `loaded` on.
+    """
+
+    name: str
+    width: int
+    words: int
+
+
 def _migen():
     """Migen, LiteX and LiteDRAM, imported when a tier is built (they are large; the rest of the
     flow does not need them). A missing package fails with what to install."""
@@ -72,13 +91,22 @@ def _migen():
 
 
 def layout(buffers: list, dram: Dram) -> list[tuple]:
-    """(buffer or Region, base byte address, bytes) of each: regions in order, each a power of two
-    of port words (LiteDRAMFIFO's pointers wrap at its depth) aligned to its size. Raises
-    ResourceError when the regions exceed the chip."""
+    """(item, base byte address, bytes) of each buffer, Region and WeightRegion. Weight regions
+    come first, back to back from address 0, each at a multiple of its port word (the loader
+    writes them as one image, `weight_image`); then the others, each a power of two of port
+    words (LiteDRAMFIFO's pointers wrap at its depth) aligned to its size. Raises ResourceError
+    when they exceed the chip."""
     from flows.errors import ResourceError
 
     out, base = [], 0
-    for b in buffers:
+    for b in [b for b in buffers if isinstance(b, WeightRegion)]:
+        fw = fifo_word_bits(b.width, dram, b.words)
+        pb = max(fw, dram.data_bits) // 8  # the reader's port word
+        base = -(-base // pb) * pb
+        size = -(-b.words * fw // 8 // pb) * pb
+        out.append((b, base, size))
+        base += size
+    for b in [b for b in buffers if not isinstance(b, WeightRegion)]:
         fw = fifo_word_bits(b.width, dram, getattr(b, "per_frame", 0))
         bits = fw * (1 << math.ceil(math.log2(max(b.words, 2))))
         size = max(bits, fw, dram.data_bits) // 8  # at least one port word
@@ -87,10 +115,33 @@ def layout(buffers: list, dram: Dram) -> list[tuple]:
         base += size
     if base > dram.bytes:
         raise ResourceError(
-            f"the external buffers need {base} bytes of DRAM, the {dram.chip} has {dram.bytes}: "
-            "keep some buffers on chip or choose a board with more DRAM"
+            f"the external buffers and weights need {base} bytes of DRAM, the {dram.chip} has "
+            f"{dram.bytes}: keep some on chip or choose a board with more DRAM"
         )
     return out
+
+
+def weight_image(regions: list[tuple[WeightRegion, list[int]]], dram: Dram) -> list[int]:
+    """The loader's words (`dram.data_bits` each, in order from DRAM address 0) that put each
+    weight region's words where its reader finds them: a word wider than the chip is split into
+    chip words, lowest bits first; narrow packed words share a chip word, the first in the lowest
+    bits (LiteDRAM's port converters and LiteX's stream converters, both least significant
+    first). Gaps between regions are zero."""
+    spots = layout([r for r, _ in regions], dram)
+    nb = dram.data_bits
+    end = max((base + size for _, base, size in spots), default=0)
+    image = [0] * (end * 8 // nb)
+    for (r, words), (_, base, _) in zip(regions, spots, strict=True):
+        if len(words) != r.words:
+            raise ValueError(f"{r.name}: {len(words)} words, the region holds {r.words}")
+        fw = fifo_word_bits(r.width, dram, r.words)
+        bits = 0
+        for i, w in enumerate(words):
+            bits |= (w & ((1 << r.width) - 1)) << (i * fw)
+        first = base * 8 // nb
+        for j in range(-(-r.words * fw // nb)):
+            image[first + j] = (bits >> (j * nb)) & ((1 << nb) - 1)
+    return image
 
 
 @dataclass
@@ -153,7 +204,12 @@ def build_tier(
     init_done = Signal(name="init_done")
     m.comb += init_done.eq(init.done)
     ios.add(init_done)
+    weights = [(b, base) for b, base, _ in layout(buffers, dram) if isinstance(b, WeightRegion)]
+    if weights:
+        ios |= _weights(m, xbar, weights, dram, init_done)
     for b, base, size in layout(buffers, dram):
+        if isinstance(b, WeightRegion):
+            continue
         if isinstance(b, Region):
             ios |= _region(m, xbar, b, base, fifo_word_bits(b.width, dram))
             continue
@@ -224,6 +280,82 @@ def _region(m, xbar, r: Region, base: int, fw: int) -> set:
         ),
     ]
     return set(sig.values())
+
+
+def _weights(m, xbar, regions: list[tuple[WeightRegion, int]], dram: Dram, init_done) -> set:
+    """The loader (one DMA writer at the chip's width, `load_s_axis_*`, `loaded`) and one cyclic
+    DMA reader per weight region, started by `loaded` (see WeightRegion)."""
+    from litedram.frontend.dma import LiteDRAMDMAReader, LiteDRAMDMAWriter
+    from litex.soc.interconnect import stream
+    from migen import If, Mux, Signal
+
+    nb = dram.data_bits
+    total = max(base * 8 // nb + -(-r.words * fifo_word_bits(r.width, dram, r.words) // nb)
+                for r, base in regions)  # fmt: skip
+    wport = xbar.get_port(mode="write", data_width=nb)
+    writer = LiteDRAMDMAWriter(wport)
+    m.submodules.weight_loader = writer
+    l_data, l_valid, l_ready = Signal(nb, name="load_s_axis_tdata"), Signal(
+        name="load_s_axis_tvalid"), Signal(name="load_s_axis_tready")  # fmt: skip
+    loaded = Signal(name="loaded")
+    w_ptr, issued = Signal(max=total + 1), Signal(max=total + 1)
+    # Nothing is taken before the SDRAM is initialised: the controller would queue the writes and
+    # play them onto a DFI bus the init sequencer still drives (lost, yet counted as issued).
+    open_ = init_done & (w_ptr != total)
+    m.comb += [
+        writer.sink.valid.eq(l_valid & open_),
+        writer.sink.address.eq(w_ptr),
+        writer.sink.data.eq(l_data),
+        l_ready.eq(writer.sink.ready & open_),
+    ]
+    m.sync += [
+        If(writer.sink.valid & writer.sink.ready, w_ptr.eq(w_ptr + 1)),
+        # every write command accepted by the crossbar: reads issued after it see the data
+        If(wport.cmd.valid & wport.cmd.ready, issued.eq(issued + 1)),
+        loaded.eq(issued == total),
+    ]
+    ios = {l_data, l_valid, l_ready, loaded}
+    for r, base in regions:
+        fw = fifo_word_bits(r.width, dram, r.words)
+        pw = max(fw, nb)
+        n_port = -(-r.words * fw // pw)  # port words the region occupies
+        port = xbar.get_port(mode="read", data_width=pw)
+        reader = LiteDRAMDMAReader(port)
+        setattr(m.submodules, f"{r.name}_reader", reader)
+        ptr = Signal(max=max(n_port, 2))
+        # Bursts: the crossbar re-arbitrates a bank only once its granted port has no command
+        # pending (LiteDRAMCrossbar: arbiter.ce = ~bank.valid & ~bank.lock), so a reader that never
+        # pauses would keep its bank from every other port. After READ_BURST commands a reader
+        # waits until all of them have returned their data, which releases the bank.
+        burst, inflight = Signal(max=READ_BURST + 1), Signal(max=2 * READ_BURST + 2)
+        issue = reader.sink.valid & reader.sink.ready
+        back = port.rdata.valid & port.rdata.ready
+        m.comb += [
+            reader.sink.valid.eq(loaded & (burst != READ_BURST)),
+            reader.sink.address.eq(base // (pw // 8) + ptr),
+        ]
+        m.sync += [
+            If(issue, ptr.eq(Mux(ptr == n_port - 1, 0, ptr + 1))),
+            If(issue & ~back, inflight.eq(inflight + 1)).Elif(~issue & back,
+                                                              inflight.eq(inflight - 1)),
+            If(issue, burst.eq(burst + 1)).Elif((burst == READ_BURST) & (inflight == 0),
+                                                burst.eq(0)),
+        ]  # fmt: skip
+        source = reader.source
+        if fw < pw:  # packed: pw/fw words to a port word
+            unpack = stream.Converter(pw, fw)
+            setattr(m.submodules, f"{r.name}_unpack", unpack)
+            m.comb += reader.source.connect(unpack.sink)
+            source = unpack.source
+        data = Signal(r.width, name=f"{r.name}_m_axis_tdata")
+        valid, ready = (
+            Signal(name=f"{r.name}_m_axis_tvalid"),
+            Signal(name=f"{r.name}_m_axis_tready"),
+        )
+        m.comb += [valid.eq(source.valid), data.eq(source.data[: r.width]),
+                   source.ready.eq(ready)]  # fmt: skip
+        ios |= {data, valid, ready}
+    return ios
 
 
 class _SdramPads:
@@ -317,6 +449,9 @@ def _init_sequencer_class():
     return _InitSequencer
 
 
+# Commands a weight region's reader issues before it waits for their data (see `_weights`).
+READ_BURST = 16
+
 # The JEDEC SDR power-up wait before the first command (100 us; the init sequence then holds CKE).
 INIT_WAIT_US = 100.0
 
@@ -349,12 +484,32 @@ def write_tier(
     return Path(path)
 
 
+def weight_regions(graph) -> list[tuple[WeightRegion, list[int]]]:
+    """Every layer's weights in DRAM as a WeightRegion (named by its accel_top port prefix) and
+    its words: the layer's ROM image (`DramRegion.image` of its RTL)."""
+    from flows.codegen import stitch
+    from flows.layers import kind_of
+
+    out = []
+    for name, owner, r in stitch.dram_regions(graph):
+        node = graph.node(owner)
+        words, _ = kind_of(node.config).rtl(node.config, node.params).memories[r.image]
+        out.append((WeightRegion(name, r.width, r.words), list(words)))
+    return out
+
+
+def load_image(graph, dram: Dram) -> list[int]:
+    """The loader's words for `graph`'s weights in DRAM (empty when it has none)."""
+    return weight_image(weight_regions(graph), dram)
+
+
 def emit_with_dram(
     graph, outdir: Path, dram: Dram, clk_hz: float, phy: str = "model", check_timing: bool = True
 ) -> Path:
-    """accel_top (flows.codegen.stitch), the tier for its DRAM buffers (`write_tier`) and
-    `accel_dram_top` joining them, into `outdir`; returns the path of accel_dram_top.v. With the
-    "model" PHY this is the simulation of docs/dram.md; "gensdr" adds the `sdram_*` pins."""
+    """accel_top (flows.codegen.stitch), the tier for its DRAM buffers and weight regions
+    (`write_tier`) and `accel_dram_top` joining them, into `outdir`; returns the path of
+    accel_dram_top.v. With the "model" PHY this is the simulation of docs/dram.md; "gensdr" adds
+    the `sdram_*` pins. The loader's image of the weight regions is `weight_image`."""
     from flows.codegen import stitch
     from flows.codegen.render import render
     from flows.codegen.rtl import main_ports
@@ -363,18 +518,21 @@ def emit_with_dram(
     outdir = Path(outdir)
     stitch.emit_stitched(graph, outdir, dram_links=True)
     found = stitch.dram_buffers(graph, dram_links=True)
-    if not found:
+    regions = [r for r, _ in weight_regions(graph)]
+    if not found and not regions:
         raise ConfigError(
-            "the design keeps every buffer on chip; place one in DRAM (buffer='dram', or let the "
-            "explorer decide) before building the DRAM tier"
+            "the design keeps every buffer and weight on chip; place one in DRAM (buffer='dram', "
+            "weights='dram', or let the explorer decide) before building the DRAM tier"
         )
     buffers = [ExternalBuffer(name, b.width, b.words, b.per_frame) for name, _, b in found]
-    write_tier(buffers, dram, clk_hz, phy, outdir / "dram_tier.v", check_timing)
+    write_tier(buffers + regions, dram, clk_hz, phy, outdir / "dram_tier.v", check_timing)
     order = graph.topological()
     in_w, out_w = main_ports(order[0].config)[0].bits, main_ports(order[-1].config)[1].bits
     pins = sdram_pins(dram) if phy == "gensdr" else []
     ctx = {"drams": [{"name": b.name, "width": b.width} for b in buffers], "in_w": in_w,
-           "out_w": out_w, "pins": pins}  # fmt: skip
+           "out_w": out_w, "pins": pins,
+           "regions": [{"name": r.name, "width": r.width} for r in regions],
+           "load_w": dram.data_bits}  # fmt: skip
     return render("accel_dram_top.v.j2", outdir / "accel_dram_top.v", ctx)
 
 

@@ -153,6 +153,15 @@ def emit_stitched(
                     "link": False,
                 }
             )
+        regions = [
+            {"name": f"{n.name}_{r.port}", "width": r.width, "in": _signal(n, f"s_axis_{r.port}"),
+             "port": r.port}
+            for r in kind_of(n.config).dram_regions(n.config)
+        ]  # fmt: skip
+        conns = [(k, _signal(n, k)) for _, k, _ in ins + outs]
+        for d in drams:
+            conns += [(f"m_axis_{d['port']}", d["out"]), (f"s_axis_{d['port']}", d["in"])]
+        conns += [(f"s_axis_{r['port']}", r["in"]) for r in regions]
         layers.append(
             {
                 "name": n.name,
@@ -160,9 +169,10 @@ def emit_stitched(
                 "in_w": in_w,
                 "out_w": out_w,
                 "wires": [(_signal(n, k), p.bits) for _, k, p in ins + outs],
-                "ports": [(k, _signal(n, k)) for _, k, _ in ins + outs],
+                "conns": conns,
                 "fifos": fifos,
                 "drams": drams,
+                "regions": regions,
             }
         )
     first, last = links[0], links[-1]
@@ -176,5 +186,6 @@ def emit_stitched(
         "in_sig": _signal(first.dst, first.dst_port),
         "out_sig": _signal(last.src, last.src_port),
         "drams": [d for layer in layers for d in layer["drams"]] + link_drams,
+        "regions": [r for layer in layers for r in layer["regions"]],
     }
     return render("accel_top.v.j2", outdir / "accel_top.v", ctx)

@@ -106,6 +106,18 @@ class Bench:
         self.in_mon.start()
         self.out_mon.start()
         self.regions = self._region_drivers()
+        self.loader = self._loader()
+
+    def _loader(self) -> AxisDriver | None:
+        """accel_dram_top with weights in DRAM: the tier's loader port, sent the case's
+        `load_image` after every reset (the tier's reset clears `loaded`)."""
+        try:
+            tdata = self.dut.load_s_axis_tdata
+        except AttributeError:
+            return None
+        self.dut.load_s_axis_tvalid.value = 0
+        return AxisDriver(self.dut.clk, tdata, self.dut.load_s_axis_tvalid,
+                          self.dut.load_s_axis_tready, self.rng, len(tdata))  # fmt: skip
 
     def _region_drivers(self) -> list[AxisDriver]:
         """A layer with constant data in DRAM (`LayerKind.dram_regions`: an MVAU's weights) reads
@@ -143,6 +155,8 @@ class Bench:
         self.sink.stop()
         for drv in self.regions:
             drv.stop()
+        if self.loader is not None:
+            self.loader.stop()
         self.dut.rst.value = 1
         await ClockCycles(self.dut.clk, cycles)
         self.dut.rst.value = 0
@@ -152,6 +166,9 @@ class Bench:
         self.sink.start()
         for drv in self.regions:
             drv.start()
+        if self.loader is not None:
+            self.loader.start()
+            self.loader.send(self.case["load_image"])
 
     def randomise_rates(self) -> None:
         async def vary() -> None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from flows import memtier, targets
 from flows.agreement import to_stream
-from flows.codegen.dram_tier import emit_with_dram
+from flows.codegen.dram_tier import emit_with_dram, load_image
 from flows.errors import FlowError
 from flows.sim import runner
 from flows.sim.parity_bench import parity_path
@@ -32,7 +32,9 @@ def run_parity(ctx) -> dict:
     tgt = targets.get(ctx.cfg.target)
     use = memtier.dram_use(ctx.graph, tgt)
     if use.buffers:  # the same design with LiteDRAM's model of the board's chip (docs/dram.md)
-        top, extra = "accel_dram_top", {"dram_cycles": use.cycles, "startup_cycles": 40_000}
+        image = load_image(ctx.graph, tgt.dram)
+        top, extra = "accel_dram_top", {"dram_cycles": use.cycles, "load_image": image,
+                                         "startup_cycles": 40_000 + 4 * len(image)}  # fmt: skip
 
         def emit(d):  # the tier is generated again, with the model PHY
             emit_with_dram(ctx.graph, d, tgt.dram, ctx.cfg.clock_mhz * 1e6, phy="model")

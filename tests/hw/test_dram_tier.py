@@ -110,6 +110,39 @@ def test_insta_unit_with_its_frame_buffers_in_dram(models, request) -> None:  # 
     assert "violation" not in log
 
 
+def test_insta_unit_with_its_weights_in_dram_too(models, request) -> None:  # noqa: F811
+    """The same unit with everything in DRAM (`--dram all`): its frame buffers and its MVAUs'
+    weights, loaded once through the tier's loader and streamed to the MVAUs once per pass. Bit
+    exact, no timing violation, and its time within the DRAM bound's tolerance."""
+    from flows.codegen.dram_tier import load_image
+
+    g = models("insta_resnet20")
+    unit = sub_graph(g, node_named(g, "InstaThreshold", 2), node_named(g, "InstaPReLU", 2))
+    moved = memtier.place(unit, "ulx3s", force="all")
+    mvaus = [n for n in unit.topological() if n.kind in ("XnorMVAU", "IntMVAU")]
+    assert mvaus and {n.name for n in mvaus} <= set(moved)
+    assert all(n.config.weights == "dram" for n in mvaus)
+    use = memtier.dram_use(unit, "ulx3s")
+    regions = [b for b in use.buffers if b.kind == "region"]
+    assert [b.layer for b in regions] == [n.name for n in mvaus]
+    for b, n in zip(regions, mvaus, strict=True):  # the weights once per pass
+        assert b.reads_per_frame == n.config.passes
+    image = load_image(unit, DRAM)
+    b = sim.build("accel_dram_top", lambda d: emit_with_dram(unit, d, DRAM, CLK_HZ))
+    rng = np.random.default_rng(seed_of(request.node.nodeid))
+    label = "dram_insta_unit_weights"
+    timing = sim.run_bench(
+        b, unit, random_frames(unit, 4, rng), module="flows.sim.parity_bench", label=label,
+        perf_frames=14, extra={"dram_cycles": use.cycles, "load_image": image,
+                               "startup_cycles": 40_000 + 4 * len(image)},
+    )  # fmt: skip
+    counts = json.loads(parity_path(str(sim.RESULTS / f"{label}.json")).read_text())
+    print(f"\n{label}: {counts}\n{timing}")
+    assert counts["bit_exact"] == counts["images"] == 4 and not counts["extra_words"]
+    log = (b.root / f"{label}.sim.log").read_text().lower()
+    assert "violation" not in log
+
+
 @pytest.mark.parametrize("width, words", [(1, 8), (8, 100), (24, 1000), (64, 5000)])
 def test_layout_regions_are_aligned_powers_of_two(width: int, words: int) -> None:
     from flows.codegen.dram_tier import layout
@@ -181,3 +214,32 @@ def test_board_tier_synthesises_near_its_estimate(tmp_path) -> None:
     lut, ff = DRAM.lut + sum(c[0] for c in costs), DRAM.ff + sum(c[1] for c in costs)
     assert abs(got["LUT"] - lut) <= 0.1 * got["LUT"], (got["LUT"], lut)
     assert abs(got["FF"] - ff) <= 0.1 * got["FF"], (got["FF"], ff)
+
+
+def test_weight_regions_load_once_and_stream_over_and_over() -> None:
+    """Weight regions (an MVAU's weights in DRAM): 8-bit words packed two to a chip word, 24-bit
+    words in 32-bit port words with an odd count, 64-bit words in 4 chip words each, laid out as
+    one image (`weight_image`) sent through the loader; each region then streams its words from
+    the first, three times over, exactly, and nothing is read before `loaded`."""
+    import random
+
+    from flows.codegen.dram_tier import WeightRegion, layout, weight_image
+
+    rng = random.Random(12)
+    regions = [WeightRegion("wa", 8, 300), WeightRegion("wb", 24, 151), WeightRegion("wc", 64, 90)]
+    contents = {r.name: [rng.getrandbits(r.width) for _ in range(r.words)] for r in regions}
+    spots = layout(regions, DRAM)
+    assert [base for _, base, _ in spots] == [0, 300, 300 + 4 * 151]  # back to back from 0
+    image = weight_image([(r, contents[r.name]) for r in regions], DRAM)
+    assert len(image) == (300 + 4 * 151 + 8 * 90) // 2
+    with pytest.raises(ValueError, match="wa: 3 words, the region holds 300"):
+        weight_image([(regions[0], [1, 2, 3])], DRAM)
+    b = sim.build(
+        "dram_tier", lambda d: write_tier(regions, DRAM, CLK_HZ, "model", d / "dram_tier.v", True)
+    )
+    spec = {"regions": [(r.name, r.width, r.words) for r in regions], "contents": contents,
+            "image": image, "reads": 3}  # fmt: skip
+    r = sim.run_bench(b, spec, None, module="flows.sim.weights_bench", label="dram_weights")
+    assert r["image_words"] == len(image)
+    log = (b.root / "dram_weights.sim.log").read_text().lower()
+    assert "violation" not in log
