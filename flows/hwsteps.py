@@ -13,7 +13,7 @@ from flows import memtier, synth, targets, vivado
 from flows.artifacts import atomic_dir, write_json
 from flows.boards import ulx3s
 from flows.codegen import rtl
-from flows.codegen.dram_tier import emit_with_dram, sdram_pins
+from flows.codegen.dram_tier import emit_with_dram, load_image, sdram_pins
 from flows.codegen.stitch import emit_stitched
 from flows.datatypes import UINT
 from flows.errors import NumericContractError
@@ -28,6 +28,12 @@ def _first_and_last(graph):
     return order[0], order[-1]
 
 
+def _image_bytes(words: list[int], dram) -> bytes:
+    """The loader's words as the bytes the host sends: each word least significant byte first."""
+    n = dram.data_bits // 8
+    return b"".join(w.to_bytes(n, "little") for w in words)
+
+
 def step_rtl(ctx) -> None:
     """Per-layer Verilog, accel_top, hw/lib sources and (ULX3S) the board shell, in out/rtl."""
     g = ctx.graph
@@ -39,9 +45,12 @@ def step_rtl(ctx) -> None:
         )
     tgt = targets.get(ctx.cfg.target)
     use = memtier.dram_use(g, tgt)  # refuses DRAM buffers on a target without a tier
+    image = load_image(g, tgt.dram) if use.buffers else []
     with atomic_dir(ctx.out / "rtl") as tmp:
         if use.buffers:  # accel_top, the LiteDRAM tier on the board's pins, accel_dram_top
             emit_with_dram(g, tmp, tgt.dram, ctx.cfg.clock_mhz * 1e6, phy="gensdr")
+            if image:  # the weight image the host sends once after configuration
+                (tmp / "weights.bin").write_bytes(_image_bytes(image, tgt.dram))
         else:
             emit_stitched(g, tmp)
         for src in rtl.lib_sources():
@@ -65,6 +74,7 @@ def step_rtl(ctx) -> None:
                 design_id=ctx.summary["model"],
                 accel_module="accel_dram_top" if use.buffers else "accel_top",
                 sdram=sdram_pins(tgt.dram) if use.buffers else None,
+                load_bytes=len(image) * tgt.dram.data_bits // 8,
             )
             for src in shell["lib_sources"]:
                 shutil.copy(src, tmp / Path(src).name)
@@ -72,6 +82,9 @@ def step_rtl(ctx) -> None:
                 "clock_mhz_requested": ctx.cfg.clock_mhz,
                 "clock_mhz": shell["clock_mhz"],
                 "baud": UART_BAUD,
+                # weights in DRAM: rtl/weights.bin, sent once over the UART (10 bits per byte)
+                "weight_image_bytes": len(image) * 2,
+                "weight_load_seconds": round(len(image) * 2 * 10 / UART_BAUD, 1),
             }
     ctx.summary["cycles_per_frame"] = max(cycles_per_frame(g), use.cycles)
     ctx.summary["cycles_per_frame_compute"] = cycles_per_frame(g)

@@ -1,13 +1,15 @@
 """`python -m flows.run`: run images through a board over its UART and report accuracy and speed.
 
     python -m flows.run --port /dev/ttyUSB0 --baud 115200 --images 360 [--model digits_bnn]
-                        [--images-file images.npz]
+                        [--images-file images.npz] [--weights build/.../weights.bin]
 
 The protocol (docs/ulx3s.md, constants in flows.boards) is spoken by `BoardLink`, which takes any
 object with pyserial's `read(n)` / `write(data)` (a `serial.Serial`, or a fake board in the tests).
 Images default to the project's digits test split (sklearn `load_digits`, the split of
 sw/data.py: 20 % test, stratified, seed 0); `--images-file` reads an .npz with `x` (N, frame bytes,
-uint8) and `y` (N,) labels instead.
+uint8) and `y` (N,) labels instead. A design with weights in DRAM waits for its weight image
+(`weights.bin` of its build, docs/dram.md): `--weights` sends it when the board says it is not
+loaded yet (status bit STATUS_WEIGHTS_LOADED).
 """
 
 from __future__ import annotations
@@ -132,6 +134,31 @@ class BoardLink:
             )
         return info
 
+    def load_weights(self, image: bytes, poll_s: float = 0.2) -> BoardInfo:
+        """Send the weight image after CMD_LOAD and wait until the board reports it in place."""
+        if len(image) % 2:
+            raise ConfigError(f"a weight image is 16-bit words; {len(image)} bytes is not one")
+        self.port.write(bytes([boards.CMD_LOAD]) + bytes(image))
+        deadline = time.monotonic() + self.reply_timeout_s
+        while True:
+            try:
+                info = self.identify()
+            except BoardProtocolError:
+                raise BoardProtocolError(
+                    f"no reply after the {len(image):,}-byte weight image: the board still takes "
+                    "image bytes, so the image is shorter than its bitstream expects; send the "
+                    "weights.bin built with this bitstream (press the reset button first)"
+                ) from None
+            if info.status & boards.STATUS_WEIGHTS_LOADED:
+                return info
+            if time.monotonic() > deadline:
+                raise BoardProtocolError(
+                    f"the board did not report its weights loaded within {self.reply_timeout_s:g} s "
+                    f"after {len(image)} bytes; is the image the one built with this bitstream "
+                    "(its length must match), and the baud rate right?"
+                )
+            time.sleep(poll_s)
+
     def infer(self, frames: Sequence[bytes]) -> list[int]:
         """Send frames (at most `window` outstanding) and return one result per frame."""
         if self.info is None:
@@ -231,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="digits_bnn", help="the design the board must be running")
     p.add_argument("--images-file", type=Path, default=None)
     p.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for a reply")
+    p.add_argument("--weights", type=Path, default=None,
+                   help="the build's weights.bin, for a design with weights in DRAM")  # fmt: skip
     args = p.parse_args(argv)
     try:
         import serial
@@ -251,7 +280,17 @@ def main(argv: list[str] | None = None) -> int:
             link = BoardLink(port, reply_timeout_s=args.timeout)
             link.resync(x.shape[1])
             info = link.check(args.model)
-            if info.status:
+            if not info.status & boards.STATUS_WEIGHTS_LOADED:
+                if args.weights is None:
+                    raise ConfigError(
+                        "the board waits for its weight image (weights in DRAM): pass --weights "
+                        "with the weights.bin of its build"
+                    )
+                t0 = time.perf_counter()
+                info = link.load_weights(args.weights.read_bytes())
+                print(f"weights loaded: {args.weights.stat().st_size:,} bytes in "
+                      f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
+            if info.status & boards.STATUS_ERRORS:
                 print(f"warning: board status 0x{info.status:02x} (errors since its reset)")
             result = run_images(link, x, y)
         print(_report(result, args.baud, info.frame_bytes))

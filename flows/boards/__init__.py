@@ -2,8 +2,10 @@
 
 The protocol (docs/ulx3s.md): the host sends CMD_INFER and then exactly one frame of pixel bytes;
 the board answers with the result in `result_bytes(out_bits)` bytes, least significant first.
-CMD_ID asks for the ID_LEN-byte identification reply laid out by `id_reply`. Any other byte between
-frames is ignored, which is how a host resynchronises (`flows.run.BoardLink.resync`).
+CMD_ID asks for the ID_LEN-byte identification reply laid out by `id_reply`. CMD_LOAD starts the
+weight image of a design with weights in DRAM (its bytes, a fixed count); STATUS_WEIGHTS_LOADED
+says it is in place. Any other byte between frames is ignored, which is how a host resynchronises
+(`flows.run.BoardLink.resync`).
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ import zlib
 
 CMD_INFER = 0xA5
 CMD_ID = 0x5A
+CMD_LOAD = 0xB1  # then the weight image's bytes (designs with weights in DRAM)
 ID_MAGIC = b"BN"
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 ID_LEN = 10
 STATUS_BYTE = 3  # index of the status byte in the identification reply
 STATUS_RX_OVERFLOW = 0x01  # a received byte found the board's FIFO full and was dropped
 STATUS_FRAMING_ERROR = 0x02  # a received byte had a low stop bit (wrong baud rate or noise)
+STATUS_WEIGHTS_LOADED = 0x04  # the weights are in the board's DRAM (always set without any)
+STATUS_ERRORS = STATUS_RX_OVERFLOW | STATUS_FRAMING_ERROR
 
 
 def design_tag(design_id: str) -> int:

@@ -186,6 +186,7 @@ def emit_shell(
     use_button: bool = True,
     rx_fifo_log2: int = 4,
     sdram: list[dict] | None = None,
+    load_bytes: int = 0,
 ) -> dict:
     """Write `ulx3s_top.v` and `ulx3s_v20.lpf` into `outdir`.
 
@@ -194,12 +195,19 @@ def emit_shell(
     the design in the board's ID reply (its 16-bit tag). With `sdram` (the tier's pins,
     `flows.codegen.dram_tier.sdram_pins`) the accelerator is `accel_dram_top`: the top gets the
     SDRAM pins, `sdram_clk` from a second PLL output SDRAM_PHASE_DEG behind the design clock,
-    and the LPF their sites (SDRAM_SITES). Returns the file paths, the hw/lib sources
+    and the LPF their sites (SDRAM_SITES). `load_bytes` > 0 (weights in DRAM: the tier's
+    `load_s_axis`/`loaded`) takes the weight image of that many bytes after CMD_LOAD and reports
+    `loaded` in the ID reply's status (STATUS_WEIGHTS_LOADED). Returns the file paths, the hw/lib sources
     the shell needs, the requested and achieved clock (MHz), the PLL dividers and the UART divider.
     """
     _check(clock_mhz, baud, in_lanes, in_bytes_per_frame, out_bits)
     if rx_fifo_log2 < 1:
         raise ConfigError(f"rx_fifo_log2 = {rx_fifo_log2}: the byte FIFO needs 2 entries or more")
+    if load_bytes < 0 or load_bytes % 2 or (load_bytes and not sdram):
+        raise ConfigError(
+            f"load_bytes = {load_bytes}: a weight image is a whole number of 16-bit words and "
+            "needs the SDRAM tier (sdram pins)"
+        )
     pll = pll_config(clock_mhz)
     cphase, fphase = phase_shift(pll, SDRAM_PHASE_DEG)
     clks_per_bit, baud_achieved = _uart_divider(pll.out_mhz, baud)
@@ -224,6 +232,8 @@ def emit_shell(
         fifo_log2=rx_fifo_log2,
         cmd_infer=boards.CMD_INFER,
         cmd_id=boards.CMD_ID,
+        cmd_load=boards.CMD_LOAD,
+        load_bytes=load_bytes,
         id_bytes=list(ident),
         status_byte=boards.STATUS_BYTE,
         use_button=use_button,

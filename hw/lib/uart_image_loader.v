@@ -1,4 +1,5 @@
-// Image loader: UART bytes -> AXI-Stream words of LANES pixels (docs/ulx3s.md, host protocol).
+// Image loader: UART bytes -> AXI-Stream words of LANES pixels, and (designs with weights in
+// DRAM) the weight image -> 16-bit words for the DRAM tier's loader (docs/ulx3s.md, host protocol).
 //
 // Received bytes go through a small FIFO, so the accelerator may hold `m_axis_tready` low for a
 // while (up to FIFO depth + LANES byte times) without losing data; a byte that finds the FIFO full
@@ -6,7 +7,9 @@
 // starts a frame of FRAME_BYTES pixel bytes, CMD_ID pulses `id_req`, anything else is ignored (so
 // a garbage byte between frames does no harm). Inside a frame every byte is a pixel: the frame
 // length, not a marker, ends it, so pixel values need no escaping. Pixels are packed lane 0 in the
-// least significant byte (docs/numerics.md section 1).
+// least significant byte (docs/numerics.md section 1). With LOAD_BYTES > 0, CMD_LOAD starts the
+// weight image: exactly LOAD_BYTES bytes, paired into 16-bit words on w_axis (first byte in the
+// low half), by the same rule (the length ends it).
 //
 // Parameters:
 //   LANES        pixels (bytes) per stream word; FRAME_BYTES must be a multiple of it
@@ -14,6 +17,8 @@
 //   FIFO_LOG2    log2 of the byte FIFO depth
 //   CMD_INFER    command byte that starts a frame
 //   CMD_ID       command byte that requests the identification reply
+//   CMD_LOAD     command byte that starts the weight image (ignored while LOAD_BYTES = 0)
+//   LOAD_BYTES   weight image bytes (even; 0: the design has no weights in DRAM)
 `default_nettype none
 
 module uart_image_loader #(
@@ -21,7 +26,9 @@ module uart_image_loader #(
     parameter integer FRAME_BYTES = 64,
     parameter integer FIFO_LOG2   = 4,
     parameter [7:0]   CMD_INFER   = 8'hA5,
-    parameter [7:0]   CMD_ID      = 8'h5A
+    parameter [7:0]   CMD_ID      = 8'h5A,
+    parameter [7:0]   CMD_LOAD    = 8'hB1,
+    parameter integer LOAD_BYTES  = 0
 ) (
     input  wire                 clk,
     input  wire                 rst,
@@ -31,14 +38,19 @@ module uart_image_loader #(
     output wire                 m_axis_tvalid,
     input  wire                 m_axis_tready,
     output reg                  id_req,      // one-cycle pulse per CMD_ID
-    output reg                  overflow     // sticky: a received byte was dropped
+    output reg                  overflow,    // sticky: a received byte was dropped
+    output wire [15:0]          w_axis_tdata,
+    output wire                 w_axis_tvalid,
+    input  wire                 w_axis_tready
 );
     localparam integer W     = 8 * LANES;
     localparam integer DEPTH = 1 << FIFO_LOG2;
-    localparam integer BCW   = $clog2(FRAME_BYTES + 1);
+    localparam integer MAXB  = (LOAD_BYTES > FRAME_BYTES) ? LOAD_BYTES : FRAME_BYTES;
+    localparam integer BCW   = $clog2(MAXB + 1);
     localparam integer LCW   = (LANES > 1) ? $clog2(LANES) : 1;
     localparam [31:0] LAST_LANE = LANES - 1;
     localparam [31:0] LAST_BYTE = FRAME_BYTES - 1;
+    localparam [31:0] LAST_LOAD = (LOAD_BYTES > 0) ? LOAD_BYTES - 1 : 0;
 
     // ---- byte FIFO (pointers carry one extra bit to tell full from empty) ----
     reg [7:0]         mem [0:DEPTH-1];
@@ -57,11 +69,15 @@ module uart_image_loader #(
     reg           word_valid;
     reg [LCW-1:0] lane;
     reg           in_frame;
+    reg           in_load;
     reg [BCW-1:0] byte_count;
+    reg [15:0]    wword;
+    reg           wword_valid;
+    reg           whalf;       // the low byte of the next weight word is in
 
     // A byte leaves the FIFO only when the word register can take it; the word is offered on
     // the stream as soon as its last lane is filled.
-    wire pop = !fifo_empty && !word_valid;
+    wire pop = !fifo_empty && !word_valid && !wword_valid;
     // Shift right by one byte: after LANES bytes the first one sits in lane 0.
     /* verilator lint_off UNUSEDSIGNAL */
     wire [W+7:0] shifted = {head, word} >> 8;
@@ -69,6 +85,8 @@ module uart_image_loader #(
 
     assign m_axis_tdata  = word;
     assign m_axis_tvalid = word_valid;
+    assign w_axis_tdata  = wword;
+    assign w_axis_tvalid = wword_valid;
 
     always @(posedge clk) begin
         id_req <= 1'b0;
@@ -80,22 +98,37 @@ module uart_image_loader #(
             word_valid <= 1'b0;
             lane       <= 0;
             in_frame   <= 1'b0;
+            in_load    <= 1'b0;
             byte_count <= 0;
+            wword      <= 16'd0;
+            wword_valid <= 1'b0;
+            whalf      <= 1'b0;
         end else begin
             if (rx_valid) begin
                 if (fifo_full) overflow <= 1'b1;
                 else           wr_ptr   <= wr_ptr + 1'b1;
             end
             if (word_valid && m_axis_tready) word_valid <= 1'b0;
+            if (wword_valid && w_axis_tready) wword_valid <= 1'b0;
             if (pop) begin
                 rd_ptr <= rd_ptr + 1'b1;
-                if (!in_frame) begin
+                if (in_load) begin
+                    wword <= {head, wword[15:8]};
+                    whalf <= ~whalf;
+                    if (whalf) wword_valid <= 1'b1;
+                    if (byte_count == LAST_LOAD[BCW-1:0]) in_load <= 1'b0;
+                    byte_count <= byte_count + 1'b1;
+                end else if (!in_frame) begin
                     if (head == CMD_INFER) begin
                         in_frame   <= 1'b1;
                         byte_count <= 0;
                         lane       <= 0;
                     end else if (head == CMD_ID) begin
                         id_req <= 1'b1;
+                    end else if (head == CMD_LOAD && LOAD_BYTES > 0) begin
+                        in_load    <= 1'b1;
+                        byte_count <= 0;
+                        whalf      <= 1'b0;
                     end
                 end else begin
                     word <= shifted[W-1:0];

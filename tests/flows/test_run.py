@@ -18,9 +18,13 @@ def label_model(frame: bytes) -> int:
 class FakeBoard:
     """A loopback port that emulates the board's protocol with a Python model."""
 
-    def __init__(self, *, frame_bytes=64, out_bits=4, design_id="digits_bnn", mute=False):
+    def __init__(self, *, frame_bytes=64, out_bits=4, design_id="digits_bnn", mute=False,
+                 load_bytes=0):  # fmt: skip
         self.frame_bytes, self.out_bits, self.design_id = frame_bytes, out_bits, design_id
         self.mute = mute
+        self.load_bytes = load_bytes  # > 0: weights in DRAM, taken after CMD_LOAD
+        self.weights: bytearray | None = None if load_bytes else bytearray()
+        self.loading: bytearray | None = None
         self.frame: bytearray | None = None
         self.out = bytearray()
         self.max_outstanding = 0
@@ -31,14 +35,20 @@ class FakeBoard:
         return len(data)
 
     def _byte(self, b: int) -> None:
-        if self.frame is not None:
+        if self.loading is not None:
+            self.loading.append(b)
+            if len(self.loading) == self.load_bytes:
+                self.weights, self.loading = self.loading, None
+        elif self.frame is not None:
             self.frame.append(b)
             if len(self.frame) == self.frame_bytes:
                 result = label_model(bytes(self.frame))
                 self._reply(result.to_bytes(boards.result_bytes(self.out_bits), "little"))
                 self.frame = None
-        elif b == boards.CMD_INFER:
+        elif b == boards.CMD_INFER and self.weights is not None:  # held in reset before
             self.frame = bytearray()
+        elif b == boards.CMD_LOAD and self.load_bytes:
+            self.loading = bytearray()
         elif b == boards.CMD_ID:
             self._reply(
                 boards.id_reply(
@@ -46,6 +56,7 @@ class FakeBoard:
                     out_bits=self.out_bits,
                     lanes=1,
                     design_id=self.design_id,
+                    status=boards.STATUS_WEIGHTS_LOADED if self.weights is not None else 0,
                 )
             )
 
@@ -62,7 +73,8 @@ class FakeBoard:
 def test_identify_and_check() -> None:
     link = BoardLink(FakeBoard())
     info = link.check("digits_bnn")
-    assert (info.frame_bytes, info.out_bits, info.status) == (64, 4, 0)
+    assert (info.frame_bytes, info.out_bits) == (64, 4)
+    assert info.status == boards.STATUS_WEIGHTS_LOADED  # no weights in DRAM: nothing to load
     assert info.tag == boards.design_tag("digits_bnn")
 
 
@@ -130,3 +142,21 @@ def test_missing_port_is_one_line_and_nonzero(capsys) -> None:
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1
     assert err[0].startswith("error: cannot open serial port /dev/does-not-exist")
+
+
+def test_weights_are_loaded_before_frames() -> None:
+    """A design with weights in DRAM: the status says they are missing until the image is sent."""
+    board = FakeBoard(load_bytes=8)
+    link = BoardLink(board, reply_timeout_s=0.5)
+    assert not link.check("digits_bnn").status & boards.STATUS_WEIGHTS_LOADED
+    image = bytes([boards.CMD_INFER, 1, 2, 3, 4, 5, 6, 7])  # a command byte inside the image
+    info = link.load_weights(image, poll_s=0.01)
+    assert info.status & boards.STATUS_WEIGHTS_LOADED and board.weights == image
+    frame = bytes(range(64))
+    assert link.infer([frame]) == [label_model(frame)]
+    with pytest.raises(ConfigError, match="16-bit words"):
+        link.load_weights(b"\x01\x02\x03")
+    short = BoardLink(FakeBoard(load_bytes=8), reply_timeout_s=0.2)
+    short.check("digits_bnn")
+    with pytest.raises(BoardProtocolError, match="image is shorter than its bitstream expects"):
+        short.load_weights(bytes(6), poll_s=0.01)  # two bytes short: the ID byte is taken too

@@ -104,17 +104,27 @@ module ulx3s_top #(
     wire        m_tvalid, m_tready;
     wire        id_req, rx_overflow;
     wire [3:0] last_result;
+    // no weights in DRAM: the loader's weight stream is never used
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [15:0] w_tdata;
+    wire        w_tvalid;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire        w_tready = 1'b0;
+    wire        weights_loaded = 1'b1;
 
     uart_image_loader #(
         .LANES(4),
         .FRAME_BYTES(64),
         .FIFO_LOG2(4),
         .CMD_INFER(8'ha5),
-        .CMD_ID(8'h5a)
+        .CMD_ID(8'h5a),
+        .CMD_LOAD(8'hb1),
+        .LOAD_BYTES(0)
     ) u_loader (
         .clk(clk), .rst(rst), .rx_data(rx_data), .rx_valid(rx_valid),
         .m_axis_tdata(s_tdata), .m_axis_tvalid(s_tvalid), .m_axis_tready(s_tready),
-        .id_req(id_req), .overflow(rx_overflow)
+        .id_req(id_req), .overflow(rx_overflow),
+        .w_axis_tdata(w_tdata), .w_axis_tvalid(w_tvalid), .w_axis_tready(w_tready)
     );
 
     accel_top u_accel (
@@ -127,12 +137,12 @@ module ulx3s_top #(
         .OUT_BITS(4),
         .RESULT_BYTES(1),
         .ID_BYTES(10),
-        .ID_VALUE(80'h84130404004000014e42),
+        .ID_VALUE(80'h84130404004000024e42),
         .STATUS_BYTE(3)
     ) u_return (
         .clk(clk), .rst(rst),
         .s_axis_tdata(m_tdata), .s_axis_tvalid(m_tvalid), .s_axis_tready(m_tready),
-        .id_req(id_req), .status({6'd0, framing_error, rx_overflow}),
+        .id_req(id_req), .status({5'd0, weights_loaded, framing_error, rx_overflow}),
         .tx_data(tx_data), .tx_valid(tx_valid), .tx_ready(tx_ready),
         .last_result(last_result)
     );
