@@ -47,6 +47,14 @@ def _xnor(d: Path) -> list[Path]:
     return rtl.emit_layer(Node(cfg, [], [], {"weights": w}), d)
 
 
+def _xnor_dram(d: Path) -> list[Path]:
+    """The DRAM form: weights on s_axis_w, passes of 2 vectors, 2 tiles."""
+    cfg = XnorMVAU("snap_xnor_mvau_dram", mw=16, mh=4, simd=4, pe=2, num_vectors=4,
+                   weights="dram", vectors_per_pass=2)  # fmt: skip
+    w = _rng().choice([-1, 1], size=(4, 16))
+    return rtl.emit_layer(Node(cfg, [], [], {"weights": w}), d)
+
+
 def _int(d: Path) -> list[Path]:
     cfg = IntMVAU("snap_int_mvau", mw=6, mh=4, input_type=INT(4), weight_type=INT(3), simd=3, pe=2)
     w = _rng().integers(-4, 4, size=(4, 6))
@@ -169,6 +177,7 @@ def _width_converter(d: Path) -> list[Path]:
 
 CASES = {
     "xnor_mvau": _xnor,
+    "xnor_mvau_dram": _xnor_dram,
     "int_mvau": _int,
     "int_mvau_bipolar": _int_bipolar,
     "threshold": _threshold,
