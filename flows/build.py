@@ -145,8 +145,10 @@ def step_fold(ctx: BuildContext) -> None:
         if isinstance(n.config, XnorMVAU):
             n.config = replace(n.config, popcount_stages=c.popcount_stages)
     force = None if c.dram == "auto" else c.dram
+    placed = True  # the explorer places buffers and weights with every design it tries
     if c.target_cycles is not None:
         g, how = folding.auto_fold(g, c.target_cycles, tgt), f"{c.target_cycles} cycles"
+        placed = False
     elif c.fps is not None:
         g = explore.for_throughput(g, c.fps, c.clock_mhz, tgt, force).graph
         how = f"{c.fps:g} frames/s at {c.clock_mhz:g} MHz"
@@ -154,11 +156,14 @@ def step_fold(ctx: BuildContext) -> None:
         g = explore.fastest_fitting(g, tgt, dram=force).graph
         how = f"the fastest that fits {tgt.name}"
     if c.folding_file:
+        keep = force is None and _places_buffers(Path(c.folding_file))
+        if not keep:  # the file's folding may not suit the explorer's DRAM forms: place anew
+            memtier.place(g, tgt, force="none")
         g = apply_folding_file(g, Path(c.folding_file))
-    if force is None and c.folding_file and _places_buffers(Path(c.folding_file)):
-        in_dram = [n for n, where in memtier.placement(g).items() if where == "dram"]
-    else:
-        in_dram = memtier.place(g, tgt, explore.CEILINGS, force)
+        placed = keep
+    if not placed:  # within the folding's cycles, as the explorer does
+        memtier.place(g, tgt, explore.CEILINGS, force, budget=folding.cycles_per_frame(g))
+    in_dram = [n for n, where in memtier.placement(g).items() if where == "dram"]
     ctx.graph = g
     converters = sum(n.kind == "StreamWidthConverter" for n in g.nodes)
     cycles = folding.cycles_per_frame(g)

@@ -92,7 +92,8 @@ def _design(graph, cycles, target, weights=None, quiet: bool = True, dram=None) 
         if quiet:
             warnings.simplefilter("ignore", FoldingWarning)
         g = auto_fold(graph, cycles, tgt, weights)
-    memtier.place(g, tgt, CEILINGS, dram)  # buffers to DRAM where on-chip memory runs out
+    # buffers and weights to DRAM where on-chip memory runs out, within the folding's cycles
+    memtier.place(g, tgt, CEILINGS, dram, budget=max(cycles, cycles_per_frame(g)))
     tot = estimate.total(memtier.design_estimate(g, tgt))
     return Design(max(cycles_per_frame(g), tot["cycles"]), need_of(tot), g, dict(weights or {}))
 

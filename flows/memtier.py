@@ -210,14 +210,18 @@ def place(
     target: str | Target,
     ceilings: dict[str, float] | None = None,
     force: str | None = None,
+    budget: int | None = None,
 ) -> list[str]:
     """Decide where each placeable buffer and weight matrix lives, in place; returns the layers
     now (partly) in DRAM.
 
     `force` "all" puts every placeable layer in DRAM (its best form), "buffers" only the frame
     buffers (weights stay on chip), "none" everything on chip; otherwise layers move to their best
-    form, best ratio first, while block RAM/URAM exceed `ceilings` (shares of the target's).
-    Targets without a DRAM tier keep everything on chip (the fit check then says what is over).
+    form, best ratio first, while block RAM/URAM exceed `ceilings` (shares of the target's), and
+    only as long as the DRAM bound stays within `budget` cycles per frame (the cycles the design
+    is folded for: a move past it would make the design slower than its folding; None: no
+    bound). Targets without a DRAM tier keep everything on chip (the fit check then says what is
+    over).
     """
     tgt = get(target)
     ceilings = ceilings or {}
@@ -253,12 +257,18 @@ def place(
     now = {n.name: (0, 0) for n in nodes}
     by_name = {n.name: n for n in nodes}
     moved: list[str] = []
+    traffic_now = dram_use(graph, tgt).bytes_per_frame  # the links too deep for the chip
+
+    def affordable(name: str, traffic: int) -> bool:
+        after = traffic_now - now[name][1] + traffic
+        return budget is None or dram_cycles(after, tgt.dram) <= budget
+
     while _memory_over(tot, tgt, ceilings):
         moves = [
             (_gain(o[:2], now[name]), name, o)
             for name, opts in options.items()
             for o in opts
-            if o[0] > now[name][0]
+            if o[0] > now[name][0] and affordable(name, o[1])
         ]
         if not moves:
             break
@@ -269,6 +279,7 @@ def place(
         after = estimate_layer(graph.typed_config(n), tgt.family)
         tot["BRAM"] += after.bram - before.bram
         tot["URAM"] += after.uram - before.uram
+        traffic_now += traffic - now[name][1]
         now[name] = (freed, traffic)
         if name not in moved:
             moved.append(name)

@@ -130,6 +130,19 @@ def test_placement(resnet20) -> None:
     assert set(memtier.placement(g).values()) == {"chip"}
 
 
+def test_placement_keeps_the_dram_bound_within_the_budget(resnet20) -> None:
+    """With no block RAM allowed every move is wanted, but none that would make the DRAM bound
+    exceed the cycles the design is folded for; a larger budget admits more (shorter passes)."""
+    g = resnet20.copy()
+    unbounded = memtier.place(g, "ulx3s", {"BRAM": 0.0})
+    everything = memtier.dram_use(g, "ulx3s").cycles
+    budget = everything // 3
+    bounded = memtier.place(g, "ulx3s", {"BRAM": 0.0}, budget=budget)
+    assert 0 < memtier.dram_use(g, "ulx3s").cycles <= budget < everything
+    assert bounded and set(bounded) <= set(unbounded)
+    assert memtier.place(g, "ulx3s", {"BRAM": 0.0}, budget=0) == []  # nothing affordable
+
+
 def test_weights_in_dram_cost_their_passes_in_traffic_and_free_the_rom() -> None:
     """An MVAU's DRAM forms: every pass length that drains in time, longest first; the region is
     read once per pass; the ROM's block RAM gives way to the pass memories."""
