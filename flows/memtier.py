@@ -9,14 +9,15 @@ how fast the design can then run (docs/dram.md).
 * `tier_estimate(graph, target)`: the tier's own logic (LiteDRAM controller and crossbar, one DRAM
   FIFO per buffer, one reader per region and the regions' loader), an `Estimate` row the build
   adds to the layers' (`TIER_ROW`).
-* `place(graph, target, ceilings, force)`: the placement decision. Each placeable layer
-  (`LayerKind.places`) has on-chip form and DRAM forms (`LayerKind.dram_forms`: an INSTA frame
-  buffer in DRAM; an MVAU's weights in DRAM, with each pass length it can take). Each layer's best
-  form is the one that frees the most block memory per byte of DRAM traffic; layers move to it,
-  best ratio first, while the design's block RAM (and URAM) need exceeds its ceiling. On a target
-  with no DRAM tier everything stays on chip (and forcing is refused with what to do). The
-  decision is the explorer's (flows/explore.py), folding.json carries it (the place fields), and
-  a user may force it (`--dram all|buffers|none`).
+* `place(graph, target, ceilings, force, budget)`: the placement decision. Each placeable layer
+  (`LayerKind.places`) has an on-chip form and DRAM forms (`LayerKind.dram_forms`: an INSTA frame
+  buffer in DRAM; an MVAU's weights in DRAM, with each pass length it can take). Layers move,
+  greedily, the move that frees the most block memory per byte of added DRAM traffic first (a
+  layer in DRAM may move again to a form that frees more), while the design's block RAM (and
+  URAM) exceeds its ceiling and the DRAM bound stays within `budget` cycles per frame. On a
+  target with no DRAM tier everything stays on chip (and forcing is refused with what to do).
+  The decision is the explorer's (flows/explore.py), folding.json carries it (the place fields),
+  and a user may force it (`--dram all|buffers|none`).
 """
 
 from __future__ import annotations
