@@ -7,8 +7,9 @@
   (flows/sim/dram_bench.py); the table shows the bytes moved to and from DRAM per clock as a share
   of the 16-bit SDR peak, next to `Dram.sustained`, which the estimator's DRAM bound uses.
 * **Logic.** The tier with the board's PHY (GENSDRPHY) synthesised out of context by Yosys
-  (`synth_ecp5`) next to `memtier.tier_estimate`'s model (`Dram.lut/ff/fifo_*`). FITTED are the
-  four the coefficients were read from (flows/targets.py); HELD_OUT were chosen after.
+  (`synth_ecp5`) next to `memtier.tier_estimate`'s model (`Dram.tier_cost`): DRAM FIFOs and
+  weight regions. FITTED are the tiers the coefficients were read from (flows/targets.py);
+  HELD_OUT were chosen after.
 
 Figures go to build/bench/dram.json.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from flows import synth, targets
 from flows.artifacts import write_json
-from flows.codegen.dram_tier import ExternalBuffer, write_tier
+from flows.codegen.dram_tier import ExternalBuffer, WeightRegion, write_tier
 from flows.hwmodel.dram import fifo_word_bits
 from flows.sim import runner as sim
 
@@ -32,8 +33,18 @@ MIXES = {
     "4 x 16-bit": [16, 16, 16, 16],
     "1 x 128-bit": [128],
 }
-FITTED = {"1 x 8": [8], "2 x 8": [8, 8], "3 x 8": [8, 8, 8], "1 x 64": [64]}
-HELD_OUT = {"2 x 64": [64, 64], "8 + 32 + 128": [8, 32, 128], "4 x 16": [16] * 4}
+# Tiers for the logic estimate: (FIFO widths, weight-region widths). The last fitted one chose the
+# crossbar's ports^1.5 over ports^2 (Dram.tier_cost); the held-out ones were chosen after the fit.
+FITTED = {
+    "1 x 8": ([8], []), "2 x 8": ([8, 8], []), "3 x 8": ([8, 8, 8], []), "1 x 64": ([64], []),
+    "16 x 8": ([8] * 16, []), "4 regions x 64": ([], [64] * 4),
+    "16 regions x 64": ([], [64] * 16), "32 x 8 + 16 regions x 64": ([8] * 32, [64] * 16),
+}  # fmt: skip
+HELD_OUT = {
+    "2 x 64": ([64, 64], []), "8 + 32 + 128": ([8, 32, 128], []), "4 x 16": ([16] * 4, []),
+    "8 x 16 + 8 regions x 32": ([16] * 8, [32] * 8),
+    "24 x 8 + 4 regions x 128": ([8] * 24, [128] * 4),
+}  # fmt: skip
 WORDS = 3000
 
 
@@ -56,13 +67,13 @@ def sustained(label: str, widths: list[int]) -> dict:
             "recorded": DRAM.sustained}  # fmt: skip
 
 
-def logic(label: str, widths: list[int], root: Path, held_out: bool) -> dict:
+def logic(label: str, widths: tuple[list[int], list[int]], root: Path, held_out: bool) -> dict:
+    fifos, regions = widths
     d = root / label.replace(" ", "").replace("+", "_")
-    write_tier(_buffers(widths), DRAM, 50e6, "gensdr", d / "dram_tier.v")
+    items = _buffers(fifos) + [WeightRegion(f"w{i}", w, 2048) for i, w in enumerate(regions)]
+    write_tier(items, DRAM, 50e6, "gensdr", d / "dram_tier.v")
     got = synth.synth_ecp5([d / "dram_tier.v"], "dram_tier", d, ooc=True)
-    costs = [DRAM.fifo_cost(w) for w in widths]
-    lut = DRAM.lut + sum(c[0] for c in costs)
-    ff = DRAM.ff + sum(c[1] for c in costs)
+    lut, ff = DRAM.tier_cost(fifos, regions)
     return {"tier": label, "set": "held-out" if held_out else "fitted", "LUT": got["LUT"],
             "LUT est": lut, "LUT ratio": round(lut / got["LUT"], 2), "FF": got["FF"],
             "FF est": ff, "FF ratio": round(ff / got["FF"], 2)}  # fmt: skip

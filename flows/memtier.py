@@ -118,13 +118,11 @@ def tier_estimate(graph: DataflowGraph, target: str | Target) -> Estimate | None
     use = dram_use(graph, tgt)
     if not use.buffers:
         return None
-    d = tgt.dram
-    ports = [d.fifo_cost(b.width) if b.kind == "fifo" else d.reader_cost(b.width)
-             for b in use.buffers]  # fmt: skip
-    if any(b.kind == "region" for b in use.buffers):
-        ports.append(d.reader_cost(d.data_bits))  # the regions' loader (one DMA writer)
-    lut = d.lut + sum(f[0] for f in ports)
-    return Estimate(use.cycles, lut, d.ff + sum(f[1] for f in ports), 0, 0)
+    lut, ff = tgt.dram.tier_cost(
+        [b.width for b in use.buffers if b.kind == "fifo"],
+        [b.width for b in use.buffers if b.kind == "region"],
+    )
+    return Estimate(use.cycles, lut, ff, 0, 0)
 
 
 def design_estimate(graph: DataflowGraph, target: str | Target) -> dict[str, Estimate]:

@@ -16,9 +16,11 @@ class Dram:
     its capacity. The controller runs at the accelerator's clock with a full-rate ("1:1") PHY, so a
     clock moves at most `data_bits / 8` bytes; `sustained` is the share of that the tier measured
     with every buffer stream busy (`make bench-dram`: reads and writes interleaved, refresh and
-    bank conflicts included). `lut`/`ff` are the controller and crossbar, `fifo_lut`/`fifo_ff` one
-    DRAM FIFO (two crossbar ports) at the chip's width, `fifo_*_per_bit` per bit of a wider port
-    word; fitted to Yosys synth_ecp5 of the generated tier (docs/dram.md)."""
+    bank conflicts included). `lut`/`ff` are the controller, `fifo_lut`/`fifo_ff` one DRAM FIFO
+    (two crossbar ports) at the chip's width, `fifo_*_per_bit` per bit of a wider port word,
+    `reader_*` one weight region's reader, `loader_*` the regions' loader, `crossbar_lut` the
+    crossbar's arbitration per port^1.5 (`tier_cost`); fitted to Yosys synth_ecp5 of the
+    generated tier (docs/dram.md, `make bench-dram`)."""
 
     chip: str
     data_bits: int
@@ -30,6 +32,11 @@ class Dram:
     fifo_ff: int = 0
     fifo_lut_per_bit: float = 0.0
     fifo_ff_per_bit: float = 0.0
+    reader_lut: int = 0
+    reader_ff: int = 0
+    loader_lut: int = 0
+    loader_ff: int = 0
+    crossbar_lut: float = 0.0
     boards: str = ""
 
     @property
@@ -44,10 +51,26 @@ class Dram:
                 round(self.fifo_ff + self.fifo_ff_per_bit * extra))  # fmt: skip
 
     def reader_cost(self, width: int) -> tuple[int, int]:
-        """(LUT, FF) of one region port (a DMA reader or writer on one crossbar port), taken as
-        half a DRAM FIFO's two ports until the generated regions are measured (docs/dram.md)."""
-        lut, ff = self.fifo_cost(width)
-        return lut // 2, ff // 2
+        """(LUT, FF) of one weight region's reader (a DMA reader on one crossbar port, its burst
+        counters and unpacking), at `width`-bit words."""
+        extra = self.word_bits(width) - self.data_bits
+        return (round(self.reader_lut + self.fifo_lut_per_bit / 2 * extra),
+                round(self.reader_ff + self.fifo_ff_per_bit / 2 * extra))  # fmt: skip
+
+    def tier_cost(self, fifo_widths: list[int], region_widths: list[int]) -> tuple[int, int]:
+        """(LUT, FF) of a tier: the controller, each DRAM FIFO (two crossbar ports), each weight
+        region's reader (one port) and, with regions, their loader (one port), plus the
+        crossbar's arbitration, which grows as ports^1.5 (every bank's arbiter sees every port):
+        `crossbar_lut * ports ** 1.5`."""
+        parts = [self.fifo_cost(w) for w in fifo_widths] + [
+            self.reader_cost(w) for w in region_widths
+        ]
+        ports = 2 * len(fifo_widths) + len(region_widths)
+        if region_widths:
+            parts.append((self.loader_lut, self.loader_ff))
+            ports += 1
+        lut = self.lut + sum(c[0] for c in parts) + self.crossbar_lut * ports**1.5
+        return round(lut), self.ff + sum(c[1] for c in parts)
 
     def word_bits(self, width: int, per_frame: int = 0) -> int:
         """Bits one `width`-bit buffer word occupies in DRAM. A word wider than the chip takes
@@ -78,10 +101,13 @@ class Target:
 # xczu7ev: 230,400 LUT, 460,800 FF, 312 RAMB36, 96 URAM288, 1,728 DSP48E2 (DS891).
 # ULX3S SDRAM: 16-bit SDR, MT48LC16M16A2 (32 MB) by default; boards with the 64 MB AS4C32M16SB
 # take ULX3S_SDRAM (docs/dram.md). `sustained` and the LUT/FF figures are measured (make bench-dram).
-# Logic fitted to Yosys 0.70 synth_ecp5 of the tier with GENSDRPHY (1 x 8-bit, 2 x 8, 3 x 8 and
-# 1 x 64-bit buffers: 1061, 1596, 2062, 1199 LUT; 473, 577, 681, 581 FF).
-_SDR_TIER = dict(lut=560, ff=370, fifo_lut=500, fifo_ff=104, fifo_lut_per_bit=2.9,
-                 fifo_ff_per_bit=2.25)  # fmt: skip
+# Logic fitted to Yosys 0.70 synth_ecp5 of the tier with GENSDRPHY: 1 x 8-bit, 2 x 8, 3 x 8,
+# 1 x 64-bit and 16 x 8-bit FIFOs (1061, 1596, 2062, 1199, 10768 LUT; 473, 577, 681, 581 FF), 4 and
+# 16 64-bit weight regions (1925, 5781 LUT; 943, 2479 FF). The crossbar's ports^1.5 term was chosen
+# over ports^2 by a 32 x 8 + 16-region tier (30069 LUT; ports^2 predicted 1.18x of it).
+_SDR_TIER = dict(lut=560, ff=370, fifo_lut=470, fifo_ff=104, fifo_lut_per_bit=2.9,
+                 fifo_ff_per_bit=2.25, reader_lut=190, reader_ff=65, loader_lut=220,
+                 loader_ff=120, crossbar_lut=12.4)  # fmt: skip
 ULX3S_SDRAM = {
     "MT48LC16M16": Dram(
         "MT48LC16M16", 16, 32 << 20, 0.78, **_SDR_TIER, boards="ULX3S v3.0.x (32 MB)"
