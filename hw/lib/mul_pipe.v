@@ -7,10 +7,16 @@
 // shifted sum. One multiplier's delay and one adder's per stage instead of a multiplier cascade
 // and its adder tree in one cycle: the Fmax runs of benchmarks/synth_baselines.py measure it.
 // Every value is exact: the sum of the slice products is a*b, which fits AW + BW bits.
+//
+// LUT = 1 builds each slice product from LUTs instead of a multiplier block: the BW partial
+// products (a's slice shifted by j where bit j of b is set; the sign bit of b weighs -2^(BW-1))
+// summed in a balanced adder tree, so no `*` reaches synthesis (Yosys has nothing to map to a
+// DSP) and the tree's depth is log2(BW) adders. Same registers, same latency, same result.
 module mul_pipe #(
     parameter AW = 18,  // bits of a (signed)
     parameter BW = 18,  // bits of b (signed)
-    parameter SW = 17   // bits of an unsigned slice of a
+    parameter SW = 17,  // bits of an unsigned slice of a
+    parameter LUT = 0   // 1: slice products from LUTs (shift-and-add tree), 0: multiplier blocks
 ) (
     input  wire                    clk,
     input  wire signed [AW-1:0]    a,
@@ -21,7 +27,13 @@ module mul_pipe #(
     // Slices: N - 1 unsigned ones of SW bits, then the signed rest (at most 18 bits).
     localparam N = (AW <= 18) ? 1 : 1 + (AW - 18 + SW - 1) / SW;
     wire signed [PW-1:0] bx = {{AW{b[BW-1]}}, b};
-    genvar i;
+    // Levels of the LUT form's adder tree, and the terms at level l: ceil(BW / 2^l).
+    localparam LEVELS = (BW <= 1) ? 0 : $clog2(BW);
+    function integer terms;
+        input integer l;
+        terms = (BW + (1 << l) - 1) >> l;
+    endfunction
+    genvar i, j, l;
     generate
         for (i = 0; i < N; i = i + 1) begin : g_slice
             localparam LO = i * SW;
@@ -32,7 +44,29 @@ module mul_pipe #(
                 assign ax = {{(PW - SW){1'b0}}, a[LO +: SW]};
             end
             reg signed [PW-1:0] pp;
-            always @(posedge clk) pp <= ax * bx;
+            if (LUT == 0) begin : g_dsp
+                always @(posedge clk) pp <= ax * bx;
+            end else begin : g_lut
+                for (l = 0; l <= LEVELS; l = l + 1) begin : g_lv
+                    wire [PW*terms(l)-1:0] v;
+                    for (j = 0; j < terms(l); j = j + 1) begin : g_t
+                        if (l == 0) begin : g_pp
+                            wire [PW-1:0] shifted = ax << j;
+                            if (j == BW - 1) begin : g_neg  // the sign bit of b: -2^(BW-1)
+                                assign v[PW*j +: PW] = b[j] ? -shifted : {PW{1'b0}};
+                            end else begin : g_pos
+                                assign v[PW*j +: PW] = b[j] ? shifted : {PW{1'b0}};
+                            end
+                        end else if (2*j + 1 < terms(l - 1)) begin : g_add
+                            assign v[PW*j +: PW] = g_lv[l - 1].v[PW*2*j +: PW]
+                                                   + g_lv[l - 1].v[PW*(2*j + 1) +: PW];
+                        end else begin : g_pass
+                            assign v[PW*j +: PW] = g_lv[l - 1].v[PW*2*j +: PW];
+                        end
+                    end
+                end
+                always @(posedge clk) pp <= g_lv[LEVELS].v[PW-1:0];
+            end
             // The running sum of the slice products up to this one.
             wire signed [PW-1:0] sum;
             if (i == 0) begin : g_first
