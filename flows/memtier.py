@@ -256,15 +256,50 @@ def place(
     now = {n.name: (0, 0) for n in nodes}
     by_name = {n.name: n for n in nodes}
     moved: list[str] = []
-    traffic_now = dram_use(graph, tgt).bytes_per_frame  # the links too deep for the chip
+    d = tgt.dram
+    use = dram_use(graph, tgt)  # the links too deep for the chip
+    traffic_now = use.bytes_per_frame
+    ports = 2 * len(use.buffers)  # crossbar ports: two per FIFO, one per region and the loader
+    # What a move costs, as shares of what the design can spend: its added DRAM traffic of the
+    # bytes the budget (or, without one, the slowest layer's cycles) allows, and the tier logic
+    # of its new crossbar ports of the LUTs the ceiling allows. Both matter: on ResNet-18 the
+    # traffic-only rule moved about 50 layers and the tier grew to about 45k LUT.
+    frame = budget if budget is not None else max(n.config.cycles_per_frame for n in graph.nodes)
+    bytes_ok = max(1.0, frame * d.sustained_bytes_per_cycle)
+    lut_ok = max(1.0, ceilings.get("LUT", 1.0) * tgt.resources.get("LUT", 0))
+
+    def port_lut(node, n_ports: int) -> float:
+        """Tier LUTs of a layer's first move to DRAM: its FIFO or reader, and the crossbar's
+        growth from `ports` to `ports + n_ports`."""
+        cfg = node.config
+        kind = kind_of(cfg)
+        form = options[node.name][0][2]
+        moved_cfg = replace(cfg, **form)
+        own = sum(d.fifo_cost(b.width)[0] for b in kind.dram_buffers(moved_cfg))
+        own += sum(d.reader_cost(r.width)[0] for r in kind.dram_regions(moved_cfg))
+        return own + d.crossbar_lut * ((ports + n_ports) ** 1.5 - ports**1.5)
+
+    def n_ports(node) -> int:
+        kind = kind_of(node.config)
+        moved_cfg = replace(node.config, **options[node.name][0][2])
+        return 2 * len(kind.dram_buffers(moved_cfg)) + len(kind.dram_regions(moved_cfg))
 
     def affordable(name: str, traffic: int) -> bool:
         after = traffic_now - now[name][1] + traffic
-        return budget is None or dram_cycles(after, tgt.dram) <= budget
+        return budget is None or dram_cycles(after, d) <= budget
+
+    def gain(name: str, option) -> tuple[float, int]:
+        freed, traffic, _ = option
+        more, extra = freed - now[name][0], traffic - now[name][1]
+        cost = max(0, extra) / bytes_ok
+        if now[name] == (0, 0):  # its first move adds crossbar ports; a re-move does not
+            node = by_name[name]
+            cost += port_lut(node, n_ports(node)) / lut_ok
+        return (math.inf if cost <= 0 else more / cost, -traffic)
 
     while _memory_over(tot, tgt, ceilings):
         moves = [
-            (_gain(o[:2], now[name]), name, o)
+            (gain(name, o), name, o)
             for name, opts in options.items()
             for o in opts
             if o[0] > now[name][0] and affordable(name, o[1])
@@ -273,6 +308,8 @@ def place(
             break
         _, name, (freed, traffic, form) = max(moves, key=lambda m: m[0])
         n = by_name[name]
+        if now[name] == (0, 0):
+            ports += n_ports(n)
         before = estimate_layer(graph.typed_config(n), tgt.family)
         graph.replace_config(n, **form)
         after = estimate_layer(graph.typed_config(n), tgt.family)

@@ -11,10 +11,11 @@ import pytest
 
 from flows import memtier, targets
 from flows.errors import ConfigError, ResourceError
-from flows.estimate import estimate_layer
+from flows.estimate import estimate_layer, total
 from flows.folding import auto_fold
 from flows.frontend.qonnx_import import import_model, load
 from flows.hwmodel.dram import Dram, buffer_traffic, dram_cycles, fifo_word_bits
+from flows.layers import kind_of
 from flows.transforms.streamline import streamline
 from sw.export import export_untrained
 
@@ -113,15 +114,28 @@ def test_placement(resnet20) -> None:
     everything = memtier.place(g, "ulx3s", force="all")
     assert set(everything) == set(buffers) | {n.name for n in _mvaus(g)}
     assert set(memtier.placement(g).values()) == {"dram"}
-    # no block RAM allowed: every layer whose DRAM form frees block RAM moves, best ratio of
-    # freed blocks per byte of traffic first
+    # no block RAM allowed: every layer whose DRAM form frees block RAM moves
     memtier.place(g, "ulx3s", force="none")
     tgt = targets.get("ulx3s")
     ratios = {n.name: memtier.best_form(g, n, tgt) for n in memtier.placeable(g)}
     moved = memtier.place(g, "ulx3s", {"BRAM": 0.0})
     assert set(moved) == {name for name, best in ratios.items() if best is not None}
-    order = [ratios[m][1] for m in moved]
-    assert moved and order == sorted(order, reverse=True)
+    # a ceiling a few blocks below the on-chip design: moves stop as soon as it is met
+    memtier.place(g, "ulx3s", force="none")
+    on_chip = total(memtier.design_estimate(g, tgt))["BRAM"]
+    share = (on_chip - 6) / tgt.resources["BRAM"]
+    few = memtier.place(g, "ulx3s", {"BRAM": share})
+    assert few and len(few) < len(moved)
+    assert total(memtier.design_estimate(g, tgt))["BRAM"] <= math.floor(
+        share * tgt.resources["BRAM"]
+    )
+    last = g.node(few[-1])
+    undo = {k: f.default for k, f in type(last.config).__dataclass_fields__.items()
+            if k in kind_of(last.config).places}  # fmt: skip
+    g.replace_config(last, **undo)  # without its last move the design is over again
+    assert total(memtier.design_estimate(g, tgt))["BRAM"] > math.floor(
+        share * tgt.resources["BRAM"]
+    )
     assert memtier.place(g, "pynq-z2", {"BRAM": 0.0}) == []  # no tier: stays on chip
     assert memtier.place(g, "ulx3s", force="none") == []
     for force in ("buffers", "all"):
