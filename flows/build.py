@@ -242,7 +242,12 @@ def write_report(ctx: BuildContext, tgt: targets.Target) -> None:
     table = report.format_table(rows)
     write_json(ctx.out / "graph.json", rows)
     title = f"# {ctx.summary['model']} on {tgt.name} ({tgt.part}, estimator family {tgt.family})"
-    write_text(ctx.out / "report.md", f"{title}\n\n{table}")
+    text = f"{title}\n\n{table}"
+    use = memtier.dram_use(ctx.graph, tgt)
+    if use.buffers:
+        d = tgt.dram
+        text += "\n\n" + report.dram_section(use, ctx.cfg.clock_mhz, d.chip, d.sustained) + "\n"
+    write_text(ctx.out / "report.md", text)
     print(f"[estimate] per-layer report ({ctx.out / 'report.md'}):\n{table}", flush=True)
 
 

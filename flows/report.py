@@ -164,3 +164,25 @@ def _cell(value) -> str:
     if isinstance(value, list):
         return ", ".join("x".join(map(str, v)) if isinstance(v, list) else _cell(v) for v in value)
     return str(value)
+
+
+def dram_section(use, clock_mhz: float, chip: str, sustained: float) -> str:
+    """report.md's external-memory section: every DRAM buffer and weight region with its bytes per
+    frame, the total, the DRAM-bound cycles per frame and the frames/s that allows (docs/dram.md).
+    `use` is a `memtier.DramUse`."""
+    rows = [
+        {"layer": b.layer, "what": "weights" if b.kind == "region" else f"{b.port} FIFO",
+         "width": b.width, "words": b.words, "reads/frame": b.reads_per_frame,
+         "bytes/frame": b.bytes_per_frame}
+        for b in use.buffers
+    ]  # fmt: skip
+    keys = list(rows[0])
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(_cell(r[k]) for k in keys) + " |" for r in rows]
+    fps = use.fps(clock_mhz)
+    return "\n".join([
+        f"## External memory ({chip}, sustained {sustained:.2f} of the peak)", "",
+        *lines, "",
+        f"{use.bytes_per_frame:,} bytes per frame: DRAM-bound at {use.cycles:,} cycles per frame, "
+        f"{fps:.1f} frames/s at {clock_mhz:g} MHz.",
+    ])  # fmt: skip

@@ -204,3 +204,18 @@ def test_no_fit_message_says_what_is_in_dram_and_what_cannot_be(resnet20) -> Non
         explore.NoFitError, match=r"layer\(s\) keep their frame buffer or weights in DRAM already"
     ):
         explore.fastest_fitting(resnet20.copy(), "ulx3s", {"LUT": 0.01}, dram="all")
+
+
+def test_report_lists_what_is_in_dram(resnet20) -> None:
+    """report.md's external-memory section: a row per buffer and weight region, the total bytes
+    per frame and the DRAM bound."""
+    from flows.report import dram_section
+
+    g = resnet20.copy()
+    memtier.place(g, "ulx3s", force="all")
+    use = memtier.dram_use(g, "ulx3s")
+    text = dram_section(use, 50.0, "MT48LC16M16", 0.78)
+    rows = [line for line in text.splitlines() if line.startswith("| l")]
+    assert len(rows) == len(use.buffers)
+    assert sum("| weights |" in r for r in rows) == sum(b.kind == "region" for b in use.buffers) > 0
+    assert f"{use.bytes_per_frame:,} bytes per frame" in text and f"{use.cycles:,} cycles" in text
