@@ -215,7 +215,7 @@ def test_report_lists_what_is_in_dram(resnet20) -> None:
     memtier.place(g, "ulx3s", force="all")
     use = memtier.dram_use(g, "ulx3s")
     text = dram_section(use, 50.0, "MT48LC16M16", 0.78)
-    rows = [line for line in text.splitlines() if line.startswith("| l")]
+    rows = [line for line in text.splitlines() if line.startswith("| ")][1:]  # after the header
     assert len(rows) == len(use.buffers)
     assert sum("| weights |" in r for r in rows) == sum(b.kind == "region" for b in use.buffers) > 0
     assert f"{use.bytes_per_frame:,} bytes per frame" in text and f"{use.cycles:,} cycles" in text
