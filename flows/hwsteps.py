@@ -28,6 +28,11 @@ def _first_and_last(graph):
     return order[0], order[-1]
 
 
+# Frames a stored batch holds on a board with the DRAM tier (docs/ulx3s.md, batch mode): a
+# 224x224x3 frame is 150,528 bytes, so 16 of them take 2.4 MB of the 32 MB.
+BATCH_FRAMES = 16
+
+
 def _image_bytes(words: list[int], dram) -> bytes:
     """The loader's words as the bytes the host sends: each word least significant byte first."""
     n = dram.data_bits // 8
@@ -48,7 +53,8 @@ def step_rtl(ctx) -> None:
     image = load_image(g, tgt.dram) if use.buffers else []
     with atomic_dir(ctx.out / "rtl") as tmp:
         if use.buffers:  # accel_top, the LiteDRAM tier on the board's pins, accel_dram_top
-            emit_with_dram(g, tmp, tgt.dram, ctx.cfg.clock_mhz * 1e6, phy="gensdr")
+            emit_with_dram(g, tmp, tgt.dram, ctx.cfg.clock_mhz * 1e6, phy="gensdr",
+                           batch_frames=BATCH_FRAMES)  # fmt: skip
             if image:  # the weight image the host sends once after configuration
                 (tmp / "weights.bin").write_bytes(_image_bytes(image, tgt.dram))
         else:
@@ -75,6 +81,7 @@ def step_rtl(ctx) -> None:
                 accel_module="accel_dram_top" if use.buffers else "accel_top",
                 sdram=sdram_pins(tgt.dram) if use.buffers else None,
                 load_bytes=len(image) * tgt.dram.data_bits // 8,
+                batch_frames=BATCH_FRAMES if use.buffers else 0,
             )
             for src in shell["lib_sources"]:
                 shutil.copy(src, tmp / Path(src).name)
@@ -85,6 +92,8 @@ def step_rtl(ctx) -> None:
                 # weights in DRAM: rtl/weights.bin, sent once over the UART (10 bits per byte)
                 "weight_image_bytes": len(image) * 2,
                 "weight_load_seconds": round(len(image) * 2 * 10 / UART_BAUD, 1),
+                # with the tier: frames a stored batch holds (CMD_BATCH/CMD_RUN, docs/ulx3s.md)
+                "batch_frames": BATCH_FRAMES if use.buffers else 0,
             }
     ctx.summary["cycles_per_frame"] = max(cycles_per_frame(g), use.cycles)
     ctx.summary["cycles_per_frame_compute"] = cycles_per_frame(g)

@@ -2,6 +2,7 @@
 
     python -m flows.run --port /dev/ttyUSB0 --baud 115200 --images 360 [--model digits_bnn]
                         [--images-file images.npz] [--weights build/.../weights.bin]
+                        [--batch 16 --clock-mhz 50]
 
 The protocol (docs/ulx3s.md, constants in flows.boards) is spoken by `BoardLink`, which takes any
 object with pyserial's `read(n)` / `write(data)` (a `serial.Serial`, or a fake board in the tests).
@@ -159,6 +160,36 @@ class BoardLink:
                 )
             time.sleep(poll_s)
 
+    def run_batch(self, frames: Sequence[bytes]) -> tuple[list[int], int]:
+        """Store `frames` in the board's SDRAM (CMD_BATCH), run them (CMD_RUN) and return their
+        results and the run's cycle count, measured on the board from the run's start to its
+        last result: the accelerator's time, without the UART's."""
+        if self.info is None:
+            raise BoardProtocolError("identify() the board before sending frames")
+        if not 0 < len(frames) <= 0xFFFF:
+            raise ConfigError(f"a batch holds 1 to 65535 frames, not {len(frames)}")
+        for f in frames:
+            if len(f) != self.info.frame_bytes:
+                raise ConfigError(
+                    f"a frame has {len(f)} bytes but the board takes {self.info.frame_bytes}; "
+                    f"the images do not fit this design"
+                )
+        n = len(frames)
+        self.port.write(bytes([boards.CMD_BATCH, n & 0xFF, n >> 8]) + b"".join(map(bytes, frames)))
+        self.port.write(bytes([boards.CMD_RUN]))
+        n_reply = boards.result_bytes(self.info.out_bits)
+        try:
+            reply = self._read_exact(n * n_reply + boards.CYCLES_BYTES, "batch results")
+        except BoardProtocolError:
+            raise BoardProtocolError(
+                f"no results for a batch of {n} frames: the board stores at most the batch its "
+                "bitstream was built for (summary.json shell.batch_frames), and only designs "
+                "with the DRAM tier have batch mode; use fewer frames per batch"
+            ) from None
+        results = [int.from_bytes(reply[i * n_reply : (i + 1) * n_reply], "little")
+                   for i in range(n)]  # fmt: skip
+        return results, int.from_bytes(reply[n * n_reply :], "little")
+
     def infer(self, frames: Sequence[bytes]) -> list[int]:
         """Send frames (at most `window` outstanding) and return one result per frame."""
         if self.info is None:
@@ -239,6 +270,17 @@ def run_images(link: BoardLink, x: np.ndarray, y: np.ndarray) -> RunResult:
     return RunResult(preds, int(np.sum(np.asarray(preds) == y)), seconds)
 
 
+def run_batches(link: BoardLink, x: np.ndarray, y: np.ndarray, batch: int) -> tuple[RunResult, int]:
+    """Run every image in stored batches of `batch`; the result and the summed on-chip cycles."""
+    start, preds, cycles = time.perf_counter(), [], 0
+    for i in range(0, len(x), batch):
+        got, c = link.run_batch([bytes(row) for row in x[i : i + batch]])
+        preds += got
+        cycles += c
+    seconds = time.perf_counter() - start
+    return RunResult(preds, int(np.sum(np.asarray(preds) == y)), seconds), cycles
+
+
 def _report(result: RunResult, baud: int, frame_bytes: int) -> str:
     n = len(result.predictions)
     rate = n / result.seconds if result.seconds > 0 else float("inf")
@@ -258,6 +300,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="digits_bnn", help="the design the board must be running")
     p.add_argument("--images-file", type=Path, default=None)
     p.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for a reply")
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        help="store this many images at a time in the board's SDRAM and run them there "
+        "(batch mode: the board's own cycle count gives the accelerator's frames/s)",
+    )
+    p.add_argument("--clock-mhz", type=float, default=None,
+                   help="the design's clock (summary.json shell.clock_mhz), for --batch")  # fmt: skip
     p.add_argument("--weights", type=Path, default=None,
                    help="the build's weights.bin, for a design with weights in DRAM")  # fmt: skip
     args = p.parse_args(argv)
@@ -292,7 +343,15 @@ def main(argv: list[str] | None = None) -> int:
                       f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
             if info.status & boards.STATUS_ERRORS:
                 print(f"warning: board status 0x{info.status:02x} (errors since its reset)")
-            result = run_images(link, x, y)
+            if args.batch:
+                if not args.clock_mhz:
+                    raise ConfigError("--batch needs --clock-mhz (summary.json shell.clock_mhz)")
+                result, cycles = run_batches(link, x, y, args.batch)
+                seconds = cycles / (args.clock_mhz * 1e6)
+                print(f"accelerator: {len(x)} images in {cycles:,} cycles at {args.clock_mhz:g} "
+                      f"MHz: {len(x) / seconds:.1f} images/s (on-chip count)")  # fmt: skip
+            else:
+                result = run_images(link, x, y)
         print(_report(result, args.baud, info.frame_bytes))
         return 0
     except FlowError as e:

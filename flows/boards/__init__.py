@@ -15,6 +15,9 @@ import zlib
 CMD_INFER = 0xA5
 CMD_ID = 0x5A
 CMD_LOAD = 0xB1  # then the weight image's bytes (designs with weights in DRAM)
+CMD_BATCH = 0xB2  # then a frame count n (u16 LE) and n frames: stored in the SDRAM
+CMD_RUN = 0xB3  # run the stored batch: n results, then the run's cycle count (u32 LE)
+CYCLES_BYTES = 4
 ID_MAGIC = b"BN"
 PROTOCOL_VERSION = 2
 ID_LEN = 10

@@ -187,6 +187,7 @@ def emit_shell(
     rx_fifo_log2: int = 4,
     sdram: list[dict] | None = None,
     load_bytes: int = 0,
+    batch_frames: int = 0,
 ) -> dict:
     """Write `ulx3s_top.v` and `ulx3s_v20.lpf` into `outdir`.
 
@@ -197,12 +198,20 @@ def emit_shell(
     SDRAM pins, `sdram_clk` from a second PLL output SDRAM_PHASE_DEG behind the design clock,
     and the LPF their sites (SDRAM_SITES). `load_bytes` > 0 (weights in DRAM: the tier's
     `load_s_axis`/`loaded`) takes the weight image of that many bytes after CMD_LOAD and reports
-    `loaded` in the ID reply's status (STATUS_WEIGHTS_LOADED). Returns the file paths, the hw/lib sources
+    `loaded` in the ID reply's status (STATUS_WEIGHTS_LOADED). `batch_frames` > 0 (the tier's
+    `batch` Region, `dram_tier.batch_region`) adds batch mode: CMD_BATCH stores up to that many
+    frames in the SDRAM, CMD_RUN runs them and returns their results and the run's cycle count.
+    Returns the file paths, the hw/lib sources
     the shell needs, the requested and achieved clock (MHz), the PLL dividers and the UART divider.
     """
     _check(clock_mhz, baud, in_lanes, in_bytes_per_frame, out_bits)
     if rx_fifo_log2 < 1:
         raise ConfigError(f"rx_fifo_log2 = {rx_fifo_log2}: the byte FIFO needs 2 entries or more")
+    if batch_frames < 0 or batch_frames > 0xFFFF or (batch_frames and not sdram):
+        raise ConfigError(
+            f"batch_frames = {batch_frames}: a stored batch lives in the SDRAM tier (sdram pins) "
+            "and holds 1 to 65535 frames"
+        )
     if load_bytes < 0 or load_bytes % 2 or (load_bytes and not sdram):
         raise ConfigError(
             f"load_bytes = {load_bytes}: a weight image is a whole number of 16-bit words and "
@@ -234,6 +243,9 @@ def emit_shell(
         cmd_id=boards.CMD_ID,
         cmd_load=boards.CMD_LOAD,
         load_bytes=load_bytes,
+        cmd_batch=boards.CMD_BATCH,
+        cmd_run=boards.CMD_RUN,
+        batch_frames=batch_frames,
         id_bytes=list(ident),
         status_byte=boards.STATUS_BYTE,
         use_button=use_button,

@@ -509,13 +509,24 @@ def load_image(graph, dram: Dram) -> list[int]:
     return weight_image(weight_regions(graph), dram)
 
 
+BATCH_REGION = "batch"
+
+
 def emit_with_dram(
-    graph, outdir: Path, dram: Dram, clk_hz: float, phy: str = "model", check_timing: bool = True
+    graph,
+    outdir: Path,
+    dram: Dram,
+    clk_hz: float,
+    phy: str = "model",
+    check_timing: bool = True,
+    batch_frames: int = 0,
 ) -> Path:
     """accel_top (flows.codegen.stitch), the tier for its DRAM buffers and weight regions
     (`write_tier`) and `accel_dram_top` joining them, into `outdir`; returns the path of
     accel_dram_top.v. With the "model" PHY this is the simulation of docs/dram.md; "gensdr" adds
-    the `sdram_*` pins. The loader's image of the weight regions is `weight_image`."""
+    the `sdram_*` pins. The loader's image of the weight regions is `weight_image`. With
+    `batch_frames`, a Region `batch` of that many input frames (the board's batch mode) joins the
+    tier, its ports on accel_dram_top as `batch_*`."""
     from flows.codegen import stitch
     from flows.codegen.render import render
     from flows.codegen.rtl import main_ports
@@ -531,14 +542,16 @@ def emit_with_dram(
             "weights='dram', or let the explorer decide) before building the DRAM tier"
         )
     buffers = [ExternalBuffer(name, b.width, b.words, b.per_frame) for name, _, b in found]
-    write_tier(buffers + regions, dram, clk_hz, phy, outdir / "dram_tier.v", check_timing)
     order = graph.topological()
-    in_w, out_w = main_ports(order[0].config)[0].bits, main_ports(order[-1].config)[1].bits
+    first = main_ports(order[0].config)[0]
+    in_w, out_w = first.bits, main_ports(order[-1].config)[1].bits
+    batch = [Region(BATCH_REGION, in_w, batch_frames * first.words)] if batch_frames else []
+    write_tier(buffers + regions + batch, dram, clk_hz, phy, outdir / "dram_tier.v", check_timing)
     pins = sdram_pins(dram) if phy == "gensdr" else []
     ctx = {"drams": [{"name": b.name, "width": b.width} for b in buffers], "in_w": in_w,
            "out_w": out_w, "pins": pins,
            "regions": [{"name": r.name, "width": r.width} for r in regions],
-           "load_w": dram.data_bits}  # fmt: skip
+           "load_w": dram.data_bits, "batch": bool(batch)}  # fmt: skip
     return render("accel_dram_top.v.j2", outdir / "accel_dram_top.v", ctx)
 
 

@@ -3,8 +3,10 @@
 //
 // Each result word is sent as RESULT_BYTES bytes, least significant first, zero-extended (one
 // byte for a class index of up to 8 bits). On `id_req` the ID_BYTES-byte identification reply
-// ID_VALUE is sent (least significant byte first) with `status` in byte STATUS_BYTE. A reply, once
-// started, is sent whole; a pending identification request goes before the next result.
+// ID_VALUE is sent (least significant byte first) with `status` in byte STATUS_BYTE. On `cyc_req`
+// the 32-bit `cycles` (sampled then) is sent as 4 bytes, least significant first (the cycle count
+// of a batch run). A reply, once started, is sent whole; a pending identification request goes
+// before a pending cycle count, and both before the next result.
 //
 // Parameters:
 //   OUT_BITS      width of a result word
@@ -28,12 +30,16 @@ module uart_result_return #(
     output wire                s_axis_tready,
     input  wire                id_req,
     input  wire [7:0]          status,
+    input  wire                cyc_req,
+    input  wire [31:0]         cycles,
     output wire [7:0]          tx_data,
     output wire                tx_valid,
     input  wire                tx_ready,
     output reg  [OUT_BITS-1:0] last_result   // for the board's LEDs
 );
-    localparam integer NB = (ID_BYTES > RESULT_BYTES) ? ID_BYTES : RESULT_BYTES;
+    localparam integer NB0 = (ID_BYTES > RESULT_BYTES) ? ID_BYTES : RESULT_BYTES;
+    localparam integer NB = (NB0 > 5) ? NB0 : 5;  // a cycle count's 4 bytes fit, with room
+    localparam [31:0] CYC_LEN = 4;
     localparam integer CW = $clog2(NB + 1);
     localparam [31:0] ID_LEN  = ID_BYTES;
     localparam [31:0] RES_LEN = RESULT_BYTES;
@@ -41,9 +47,11 @@ module uart_result_return #(
     reg [8*NB-1:0] buffer;       // bytes still to send, next one in [7:0]
     reg [CW-1:0]   bytes_left;
     reg            id_pending;
+    reg            cyc_pending;
+    reg [31:0]     cyc_value;
 
     wire idle = (bytes_left == 0);
-    assign s_axis_tready = idle && !id_pending && !id_req;
+    assign s_axis_tready = idle && !id_pending && !id_req && !cyc_pending;
     assign tx_data       = buffer[7:0];
     assign tx_valid      = !idle;
 
@@ -57,6 +65,8 @@ module uart_result_return #(
             buffer      <= {8*NB{1'b0}};
             bytes_left  <= 0;
             id_pending  <= 1'b0;
+            cyc_pending <= 1'b0;
+            cyc_value   <= 32'd0;
             last_result <= {OUT_BITS{1'b0}};
         end else begin
             if (!idle) begin
@@ -68,12 +78,20 @@ module uart_result_return #(
                 buffer     <= (id_word & ~status_mask) | status_word;
                 bytes_left <= ID_LEN[CW-1:0];
                 id_pending <= 1'b0;
+            end else if (cyc_pending) begin
+                buffer      <= {{(8*NB-32){1'b0}}, cyc_value};
+                bytes_left  <= CYC_LEN[CW-1:0];
+                cyc_pending <= 1'b0;
             end else if (s_axis_tvalid && !id_req) begin
                 buffer      <= result_word;
                 bytes_left  <= RES_LEN[CW-1:0];
                 last_result <= s_axis_tdata;
             end
             if (id_req) id_pending <= 1'b1;  // after the reply's start: a new request wins
+            if (cyc_req) begin
+                cyc_pending <= 1'b1;
+                cyc_value   <= cycles;
+            end
         end
     end
 endmodule

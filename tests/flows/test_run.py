@@ -19,13 +19,17 @@ class FakeBoard:
     """A loopback port that emulates the board's protocol with a Python model."""
 
     def __init__(self, *, frame_bytes=64, out_bits=4, design_id="digits_bnn", mute=False,
-                 load_bytes=0):  # fmt: skip
+                 load_bytes=0, batch_frames=0):  # fmt: skip
         self.frame_bytes, self.out_bits, self.design_id = frame_bytes, out_bits, design_id
         self.mute = mute
         self.load_bytes = load_bytes  # > 0: weights in DRAM, taken after CMD_LOAD
         self.weights: bytearray | None = None if load_bytes else bytearray()
         self.loading: bytearray | None = None
         self.frame: bytearray | None = None
+        self.batch_frames = batch_frames  # > 0: batch mode (CMD_BATCH, CMD_RUN)
+        self.batch_header: bytearray | None = None
+        self.batch: list[bytes] = []
+        self.storing = 0  # frames of a batch still to come
         self.out = bytearray()
         self.max_outstanding = 0
 
@@ -42,9 +46,28 @@ class FakeBoard:
         elif self.frame is not None:
             self.frame.append(b)
             if len(self.frame) == self.frame_bytes:
+                if self.storing:
+                    self.batch.append(bytes(self.frame))
+                    self.storing -= 1
+                    self.frame = bytearray() if self.storing else None
+                    return
                 result = label_model(bytes(self.frame))
                 self._reply(result.to_bytes(boards.result_bytes(self.out_bits), "little"))
                 self.frame = None
+        elif self.batch_header is not None:
+            self.batch_header.append(b)
+            if len(self.batch_header) == 2:
+                n = int.from_bytes(self.batch_header, "little")
+                self.batch_header = None
+                self.batch = []  # a refused count leaves no batch to run, as on the board
+                if 0 < n <= self.batch_frames:
+                    self.storing, self.frame = n, bytearray()
+        elif b == boards.CMD_BATCH and self.batch_frames:
+            self.batch_header = bytearray()
+        elif b == boards.CMD_RUN and self.batch_frames and self.batch:
+            for f in self.batch:
+                self._reply(label_model(f).to_bytes(boards.result_bytes(self.out_bits), "little"))
+            self._reply((1000 * len(self.batch)).to_bytes(boards.CYCLES_BYTES, "little"))
         elif b == boards.CMD_INFER and self.weights is not None:  # held in reset before
             self.frame = bytearray()
         elif b == boards.CMD_LOAD and self.load_bytes:
@@ -160,3 +183,27 @@ def test_weights_are_loaded_before_frames() -> None:
     short.check("digits_bnn")
     with pytest.raises(BoardProtocolError, match="image is shorter than its bitstream expects"):
         short.load_weights(bytes(6), poll_s=0.01)  # two bytes short: the ID byte is taken too
+
+
+def test_a_batch_is_stored_then_run_with_its_cycle_count() -> None:
+    board = FakeBoard(batch_frames=4)
+    link = BoardLink(board, reply_timeout_s=0.3)
+    link.check("digits_bnn")
+    frames = [bytes([i] * 64) for i in range(3)] + [bytes([boards.CMD_RUN] * 64)]
+    results, cycles = link.run_batch(frames)
+    assert results == [label_model(f) for f in frames] and cycles == 4000
+    with pytest.raises(BoardProtocolError, match="stores at most the batch its bitstream"):
+        link.run_batch([bytes(64)] * 5)  # over the board's capacity: no reply
+    with pytest.raises(ConfigError, match="1 to 65535 frames"):
+        link.run_batch([])
+
+
+def test_batches_sum_their_cycles() -> None:
+    from flows.run import run_batches
+
+    link = BoardLink(FakeBoard(batch_frames=4), reply_timeout_s=0.3)
+    link.check("digits_bnn")
+    x = np.arange(10 * 64, dtype=np.uint8).reshape(10, 64)
+    y = np.array([label_model(bytes(r)) for r in x])
+    result, cycles = run_batches(link, x, y, 4)
+    assert result.correct == 10 and cycles == 1000 * 10  # batches of 4, 4 and 2

@@ -6,7 +6,9 @@
 // cycle: the shell sees back-pressure), keeps a checksum c = rotl(c, 1) ^ word of them (order
 // and value matter), raises `loaded` after the last, and holds the accelerator in reset until
 // then. Each result is the stand-in's F mod 10 XOR the four nibbles of c folded together, so a
-// frame's answer is right only if every weight word arrived, in order.
+// frame's answer is right only if every weight word arrived, in order. The `batch` region of the
+// tier (dram_tier.Region) is a plain memory of BATCH_WORDS words here: written from its start
+// after a rewind, read from its start for r_count words after r_start.
 `default_nettype none
 /* verilator lint_off DECLFILENAME */
 /* verilator lint_off UNUSEDSIGNAL */
@@ -16,7 +18,8 @@
 module accel_dram_top #(
     parameter integer IN_LANES    = 1,
     parameter integer FRAME_BYTES = 64,
-    parameter integer LOAD_WORDS  = 32
+    parameter integer LOAD_WORDS  = 32,
+    parameter integer BATCH_WORDS = 256
 ) (
     input  wire                  clk,
     input  wire                  rst,
@@ -31,6 +34,16 @@ module accel_dram_top #(
     output wire [3:0]            m_axis_tdata,
     output wire                  m_axis_tvalid,
     input  wire                  m_axis_tready,
+    input  wire [8*IN_LANES-1:0] batch_w_s_axis_tdata,
+    input  wire                  batch_w_s_axis_tvalid,
+    output wire                  batch_w_s_axis_tready,
+    input  wire                  batch_w_rewind,
+    output wire [8*IN_LANES-1:0] batch_r_m_axis_tdata,
+    output wire                  batch_r_m_axis_tvalid,
+    input  wire                  batch_r_m_axis_tready,
+    input  wire                  batch_r_start,
+    input  wire [31:0]           batch_r_count,
+    output wire                  batch_r_busy,
     output wire [12:0]           sdram_a,
     output wire [1:0]            sdram_ba,
     output wire                  sdram_cs_n,
@@ -64,6 +77,28 @@ module accel_dram_top #(
             if (load_s_axis_tvalid && load_s_axis_tready) begin
                 checksum <= {checksum[14:0], checksum[15]} ^ load_s_axis_tdata;
                 words    <= words + 1'b1;
+            end
+        end
+    end
+
+    // the batch region
+    reg [8*IN_LANES-1:0] bmem [0:BATCH_WORDS-1];
+    reg [31:0] bw_ptr, br_ptr, br_left;
+    assign batch_w_s_axis_tready = 1'b1;
+    assign batch_r_m_axis_tdata  = bmem[br_ptr];
+    assign batch_r_m_axis_tvalid = (br_left != 0);
+    assign batch_r_busy          = (br_left != 0);
+    always @(posedge clk) begin
+        if (batch_w_s_axis_tvalid) bmem[bw_ptr] <= batch_w_s_axis_tdata;
+        if (rst) begin
+            bw_ptr <= 0; br_ptr <= 0; br_left <= 0;
+        end else begin
+            if (batch_w_rewind) bw_ptr <= 0;
+            else if (batch_w_s_axis_tvalid) bw_ptr <= bw_ptr + 1;
+            if (batch_r_start) begin
+                br_ptr <= 0; br_left <= batch_r_count;
+            end else if (batch_r_m_axis_tvalid && batch_r_m_axis_tready) begin
+                br_ptr <= br_ptr + 1; br_left <= br_left - 1;
             end
         end
     end

@@ -63,7 +63,8 @@ def test_ulx3s_shell_sim(lanes: int, frame: int) -> None:
 
 def test_ulx3s_shell_loads_weights_before_frames() -> None:
     """The shell of a design with weights in DRAM (a stand-in accel_dram_top with the SDRAM pins):
-    the weight image arrives after CMD_LOAD and gates the accelerator (ulx3s_load_tb.py)."""
+    the weight image arrives after CMD_LOAD and gates the accelerator; a batch of frames is stored
+    in the SDRAM and run, with its cycle count (ulx3s_load_tb.py)."""
     from flows.codegen.dram_tier import sdram_pins
     from flows.targets import ULX3S_SDRAM
 
@@ -74,7 +75,7 @@ def test_ulx3s_shell_loads_weights_before_frames() -> None:
         build / "rtl", clock_mhz=50.0, baud=115200, in_lanes=lanes, in_bytes_per_frame=frame,
         out_bits=4, design_id="digits_bnn", accel_module="accel_dram_top",
         accel_params={"IN_LANES": lanes, "FRAME_BYTES": frame, "LOAD_WORDS": load // 2},
-        sdram=sdram_pins(ULX3S_SDRAM["MT48LC16M16"]), load_bytes=load,
+        sdram=sdram_pins(ULX3S_SDRAM["MT48LC16M16"]), load_bytes=load, batch_frames=4,
     )  # fmt: skip
     runner = get_runner("verilator")
     runner.build(
@@ -92,4 +93,4 @@ def test_ulx3s_shell_loads_weights_before_frames() -> None:
         timescale=("1ns", "1ps"),
     )  # fmt: skip
     n_tests, n_failed = get_results(Path(results))
-    assert n_tests == 1 and n_failed == 0
+    assert n_tests == 2 and n_failed == 0

@@ -104,6 +104,13 @@ module ulx3s_top #(
     wire        m_tvalid, m_tready;
     wire        id_req, rx_overflow;
     wire [3:0] last_result;
+    // batch mode's stored frames and commands (unused without it)
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] b_tdata;
+    wire        b_tvalid, b_start, run_req;
+    wire [15:0] batch_n;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire        b_tready;
     // no weights in DRAM: the loader's weight stream is never used
     /* verilator lint_off UNUSEDSIGNAL */
     wire [15:0] w_tdata;
@@ -119,17 +126,29 @@ module ulx3s_top #(
         .CMD_INFER(8'ha5),
         .CMD_ID(8'h5a),
         .CMD_LOAD(8'hb1),
-        .LOAD_BYTES(0)
+        .LOAD_BYTES(0),
+        .CMD_BATCH(8'hb2),
+        .CMD_RUN(8'hb3),
+        .BATCH_FRAMES(0)
     ) u_loader (
         .clk(clk), .rst(rst), .rx_data(rx_data), .rx_valid(rx_valid),
         .m_axis_tdata(s_tdata), .m_axis_tvalid(s_tvalid), .m_axis_tready(s_tready),
         .id_req(id_req), .overflow(rx_overflow),
-        .w_axis_tdata(w_tdata), .w_axis_tvalid(w_tvalid), .w_axis_tready(w_tready)
+        .w_axis_tdata(w_tdata), .w_axis_tvalid(w_tvalid), .w_axis_tready(w_tready),
+        .b_axis_tdata(b_tdata), .b_axis_tvalid(b_tvalid), .b_axis_tready(b_tready),
+        .b_start(b_start), .run_req(run_req), .batch_n(batch_n)
     );
+    wire        cyc_req = 1'b0;
+    wire [31:0] run_cycles = 32'd0;
+    wire [31:0] a_tdata = s_tdata;
+    wire        a_tvalid = s_tvalid;
+    wire        a_tready;
+    assign s_tready = a_tready;
+    assign b_tready = 1'b0;
 
     accel_top u_accel (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(s_tdata), .s_axis_tvalid(s_tvalid), .s_axis_tready(s_tready),
+        .s_axis_tdata(a_tdata), .s_axis_tvalid(a_tvalid), .s_axis_tready(a_tready),
         .m_axis_tdata(m_tdata), .m_axis_tvalid(m_tvalid), .m_axis_tready(m_tready)
     );
 
@@ -143,6 +162,7 @@ module ulx3s_top #(
         .clk(clk), .rst(rst),
         .s_axis_tdata(m_tdata), .s_axis_tvalid(m_tvalid), .s_axis_tready(m_tready),
         .id_req(id_req), .status({5'd0, weights_loaded, framing_error, rx_overflow}),
+        .cyc_req(cyc_req), .cycles(run_cycles),
         .tx_data(tx_data), .tx_valid(tx_valid), .tx_ready(tx_ready),
         .last_result(last_result)
     );
