@@ -43,6 +43,9 @@ CONFIGS = [
             weights="dram"),
     IntMVAU("int_mvau", mw=16, mh=8, input_type=UINT(8), weight_type=BIPOLAR, simd=4, pe=2,
             num_vectors=4, weights="dram", vectors_per_pass=2),
+    # at the drain rule's boundary (passes x NF x (SF - 1) = 8) with a 3-stage adder tree
+    IntMVAU("int_mvau", mw=96, mh=2, input_type=INT(8), weight_type=INT(8), simd=32, pe=2,
+            num_vectors=8, weights="dram", vectors_per_pass=4),
 ]  # fmt: skip
 
 

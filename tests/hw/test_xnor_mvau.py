@@ -22,6 +22,9 @@ CONFIGS = [
              weights="dram"),
     XnorMVAU("xnor_mvau", mw=64, mh=16, simd=8, pe=16, num_vectors=4, popcount_stages=2,
              weights="dram", vectors_per_pass=4),
+    # at the drain rule's boundary (passes x NF x (SF - 1) = RESULT_SLACK = 8), deepest popcount
+    XnorMVAU("xnor_mvau", mw=12, mh=4, simd=4, pe=1, num_vectors=4, popcount_stages=3,
+             weights="dram"),
 ]  # fmt: skip
 
 
