@@ -186,14 +186,30 @@ def _gain(step: tuple[int, int], now: tuple[int, int]) -> tuple[float, int]:
     return (math.inf if extra <= 0 else more / extra, -step[1])
 
 
+def _best(opts: list[tuple[int, int, dict]]) -> tuple[int, int, dict]:
+    """Of a node's `_options`, the one that frees the most block memory per byte of traffic."""
+    return max(opts, key=lambda o: _gain(o[:2], (0, 0)))
+
+
 def best_form(graph: DataflowGraph, node, target: Target) -> tuple[dict, float] | None:
     """The node's DRAM form that frees the most block memory (BRAM18-equivalents) per byte of DRAM
     traffic, and that ratio; None when no form frees any. Ties go to less traffic."""
     opts = _options(graph, node, target)
     if not opts:
         return None
-    freed, traffic, form = max(opts, key=lambda o: _gain(o[:2], (0, 0)))
+    freed, traffic, form = _best(opts)
     return form, freed / max(1, traffic)
+
+
+def _port_needs(node, form: dict, dram) -> tuple[int, int]:
+    """(crossbar ports, tier LUTs of its own FIFOs and readers) of a node in a DRAM form: two
+    ports per FIFO, one per region reader; every DRAM form of a kind has the same ones."""
+    cfg = replace(node.config, **form)
+    kind = kind_of(cfg)
+    bufs, regions = kind.dram_buffers(cfg), kind.dram_regions(cfg)
+    own = sum(dram.fifo_cost(b.width)[0] for b in bufs)
+    own += sum(dram.reader_cost(r.width)[0] for r in regions)
+    return 2 * len(bufs) + len(regions), own
 
 
 def _memory_over(tot: dict, tgt: Target, ceilings: dict[str, float]) -> bool:
@@ -215,12 +231,12 @@ def place(
     now (partly) in DRAM.
 
     `force` "all" puts every placeable layer in DRAM (its best form), "buffers" only the frame
-    buffers (weights stay on chip), "none" everything on chip; otherwise layers move to their best
-    form, best ratio first, while block RAM/URAM exceed `ceilings` (shares of the target's), and
-    only as long as the DRAM bound stays within `budget` cycles per frame (the cycles the design
-    is folded for: a move past it would make the design slower than its folding; None: no
-    bound). Targets without a DRAM tier keep everything on chip (the fit check then says what is
-    over).
+    buffers (weights stay on chip), "none" everything on chip; otherwise layers move greedily (the
+    move that frees the most block memory per unit of cost first; see below) while block
+    RAM/URAM exceed `ceilings` (shares of the target's), and only as long as the DRAM bound stays
+    within `budget` cycles per frame (the cycles the design is folded for: a move past it would
+    make the design slower than its folding; None: no bound). Targets without a DRAM tier keep
+    everything on chip (the fit check then says what is over).
     """
     tgt = get(target)
     ceilings = ceilings or {}
@@ -242,16 +258,16 @@ def place(
     if force is not None:  # every layer to its best form (the first form where none frees any)
         moved = []
         for n in nodes:
-            best = best_form(graph, n, tgt)
-            graph.replace_config(n, **(best[0] if best else _dram_forms(n)[0]))
+            opts = options[n.name]
+            graph.replace_config(n, **(_best(opts)[2] if opts else _dram_forms(n)[0]))
             moved.append(n.name)
         return moved
     # Greedy over moves: a layer goes from its current form (on chip: nothing freed, no
-    # traffic) to a DRAM form that frees more, the move with the most memory freed per byte of
-    # added traffic first, while block RAM/URAM are over. A layer already in DRAM may move again
-    # to a form that frees more (an MVAU's shorter passes) once every better move is taken. The
-    # block RAM/URAM total is updated by each move's own change (the tier's row holds no block
-    # memory) instead of estimating the whole design again.
+    # traffic) to a DRAM form that frees more, the move with the most memory freed per unit of
+    # cost first, while block RAM/URAM are over. A layer already in DRAM may move again to a
+    # form that frees more (an MVAU's shorter passes) once every better move is taken. The block
+    # RAM/URAM total is updated by each move's own change (the tier's row holds no block memory)
+    # instead of estimating the whole design again.
     tot = total(design_estimate(graph, tgt))
     now = {n.name: (0, 0) for n in nodes}
     by_name = {n.name: n for n in nodes}
@@ -261,28 +277,16 @@ def place(
     traffic_now = use.bytes_per_frame
     ports = 2 * len(use.buffers)  # crossbar ports: two per FIFO, one per region and the loader
     # What a move costs, as shares of what the design can spend: its added DRAM traffic of the
-    # bytes the budget (or, without one, the slowest layer's cycles) allows, and the tier logic
-    # of its new crossbar ports of the LUTs the ceiling allows. Both matter: on ResNet-18 the
-    # traffic-only rule moved about 50 layers and the tier grew to about 45k LUT.
+    # bytes the budget (or, without one, the slowest layer's cycles) allows, and, on a layer's
+    # first move, the tier logic of its new crossbar ports (its FIFOs or readers and the
+    # crossbar's growth, `Dram.tier_cost`) of the LUTs the ceiling allows: where block memory can
+    # be met, fewer and larger moves win, since every port costs hundreds of LUTs.
     frame = budget if budget is not None else max(n.config.cycles_per_frame for n in graph.nodes)
     bytes_ok = max(1.0, frame * d.sustained_bytes_per_cycle)
     lut_ok = max(1.0, ceilings.get("LUT", 1.0) * tgt.resources.get("LUT", 0))
-
-    def port_lut(node, n_ports: int) -> float:
-        """Tier LUTs of a layer's first move to DRAM: its FIFO or reader, and the crossbar's
-        growth from `ports` to `ports + n_ports`."""
-        cfg = node.config
-        kind = kind_of(cfg)
-        form = options[node.name][0][2]
-        moved_cfg = replace(cfg, **form)
-        own = sum(d.fifo_cost(b.width)[0] for b in kind.dram_buffers(moved_cfg))
-        own += sum(d.reader_cost(r.width)[0] for r in kind.dram_regions(moved_cfg))
-        return own + d.crossbar_lut * ((ports + n_ports) ** 1.5 - ports**1.5)
-
-    def n_ports(node) -> int:
-        kind = kind_of(node.config)
-        moved_cfg = replace(node.config, **options[node.name][0][2])
-        return 2 * len(kind.dram_buffers(moved_cfg)) + len(kind.dram_regions(moved_cfg))
+    needs = {
+        name: _port_needs(by_name[name], opts[0][2], d) for name, opts in options.items() if opts
+    }
 
     def affordable(name: str, traffic: int) -> bool:
         after = traffic_now - now[name][1] + traffic
@@ -293,8 +297,8 @@ def place(
         more, extra = freed - now[name][0], traffic - now[name][1]
         cost = max(0, extra) / bytes_ok
         if now[name] == (0, 0):  # its first move adds crossbar ports; a re-move does not
-            node = by_name[name]
-            cost += port_lut(node, n_ports(node)) / lut_ok
+            n_ports, own = needs[name]
+            cost += (own + d.crossbar_lut * ((ports + n_ports) ** 1.5 - ports**1.5)) / lut_ok
         return (math.inf if cost <= 0 else more / cost, -traffic)
 
     while _memory_over(tot, tgt, ceilings):
@@ -309,7 +313,7 @@ def place(
         _, name, (freed, traffic, form) = max(moves, key=lambda m: m[0])
         n = by_name[name]
         if now[name] == (0, 0):
-            ports += n_ports(n)
+            ports += needs[name][0]
         before = estimate_layer(graph.typed_config(n), tgt.family)
         graph.replace_config(n, **form)
         after = estimate_layer(graph.typed_config(n), tgt.family)
