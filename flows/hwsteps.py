@@ -50,13 +50,14 @@ def step_rtl(ctx) -> None:
         )
     tgt = targets.get(ctx.cfg.target)
     use = memtier.dram_use(g, tgt)  # refuses DRAM buffers on a target without a tier
-    image = load_image(g, tgt.dram) if use.buffers else []
+    # the weight image the host sends once after configuration (weights in DRAM)
+    image = _image_bytes(load_image(g, tgt.dram), tgt.dram) if use.buffers else b""
     with atomic_dir(ctx.out / "rtl") as tmp:
         if use.buffers:  # accel_top, the LiteDRAM tier on the board's pins, accel_dram_top
             emit_with_dram(g, tmp, tgt.dram, ctx.cfg.clock_mhz * 1e6, phy="gensdr",
                            batch_frames=BATCH_FRAMES)  # fmt: skip
-            if image:  # the weight image the host sends once after configuration
-                (tmp / "weights.bin").write_bytes(_image_bytes(image, tgt.dram))
+            if image:
+                (tmp / "weights.bin").write_bytes(image)
         else:
             emit_stitched(g, tmp)
         for src in rtl.lib_sources():
@@ -80,7 +81,7 @@ def step_rtl(ctx) -> None:
                 design_id=ctx.summary["model"],
                 accel_module="accel_dram_top" if use.buffers else "accel_top",
                 sdram=sdram_pins(tgt.dram) if use.buffers else None,
-                load_bytes=len(image) * tgt.dram.data_bits // 8,
+                load_bytes=len(image),
                 batch_frames=BATCH_FRAMES if use.buffers else 0,
             )
             for src in shell["lib_sources"]:
@@ -90,8 +91,8 @@ def step_rtl(ctx) -> None:
                 "clock_mhz": shell["clock_mhz"],
                 "baud": UART_BAUD,
                 # weights in DRAM: rtl/weights.bin, sent once over the UART (10 bits per byte)
-                "weight_image_bytes": len(image) * 2,
-                "weight_load_seconds": round(len(image) * 2 * 10 / UART_BAUD, 1),
+                "weight_image_bytes": len(image),
+                "weight_load_seconds": round(len(image) * 10 / UART_BAUD, 1),
                 # with the tier: frames a stored batch holds (CMD_BATCH/CMD_RUN, docs/ulx3s.md)
                 "batch_frames": BATCH_FRAMES if use.buffers else 0,
             }

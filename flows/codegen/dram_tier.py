@@ -204,10 +204,11 @@ def build_tier(
     init_done = Signal(name="init_done")
     m.comb += init_done.eq(init.done)
     ios.add(init_done)
-    weights = [(b, base) for b, base, _ in layout(buffers, dram) if isinstance(b, WeightRegion)]
+    spots = layout(buffers, dram)
+    weights = [spot for spot in spots if isinstance(spot[0], WeightRegion)]
     if weights:
         ios |= _weights(m, xbar, weights, dram, init_done)
-    for b, base, size in layout(buffers, dram):
+    for b, base, size in spots:
         if isinstance(b, WeightRegion):
             continue
         if isinstance(b, Region):
@@ -228,19 +229,23 @@ def build_tier(
         s_data = Signal(b.width, name=f"{b.name}_s_axis_tdata")
         s_valid = Signal(name=f"{b.name}_s_axis_tvalid")
         s_ready = Signal(name=f"{b.name}_s_axis_tready")
-        m_data = Signal(b.width, name=f"{b.name}_m_axis_tdata")
-        m_valid = Signal(name=f"{b.name}_m_axis_tvalid")
-        m_ready = Signal(name=f"{b.name}_m_axis_tready")
         m.comb += [
             fifo.sink.valid.eq(s_valid),
             fifo.sink.data.eq(s_data),
             s_ready.eq(fifo.sink.ready),
-            m_valid.eq(fifo.source.valid),
-            m_data.eq(fifo.source.data[: b.width]),
-            fifo.source.ready.eq(m_ready),
         ]
-        ios |= {s_data, s_valid, s_ready, m_data, m_valid, m_ready}
+        ios |= {s_data, s_valid, s_ready} | _source_port(m, fifo.source, b.name, b.width)
     return m, ios
+
+
+def _source_port(m, source, name: str, width: int) -> set:
+    """`<name>_m_axis_*`: a stream's words out of the tier, its low `width` bits as tdata."""
+    from migen import Signal
+
+    data = Signal(width, name=f"{name}_m_axis_tdata")
+    valid, ready = Signal(name=f"{name}_m_axis_tvalid"), Signal(name=f"{name}_m_axis_tready")
+    m.comb += [valid.eq(source.valid), data.eq(source.data[:width]), source.ready.eq(ready)]
+    return {data, valid, ready}
 
 
 def _region(m, xbar, r: Region, base: int, fw: int) -> set:
@@ -286,16 +291,16 @@ def _region(m, xbar, r: Region, base: int, fw: int) -> set:
     return set(sig.values())
 
 
-def _weights(m, xbar, regions: list[tuple[WeightRegion, int]], dram: Dram, init_done) -> set:
+def _weights(m, xbar, regions: list[tuple[WeightRegion, int, int]], dram: Dram, init_done) -> set:
     """The loader (one DMA writer at the chip's width, `load_s_axis_*`, `loaded`) and one cyclic
-    DMA reader per weight region, started by `loaded` (see WeightRegion)."""
+    DMA reader per weight region, started by `loaded` (see WeightRegion). `regions` are their
+    `layout` entries; the loader takes as many words as `weight_image` lays out."""
     from litedram.frontend.dma import LiteDRAMDMAReader, LiteDRAMDMAWriter
     from litex.soc.interconnect import stream
     from migen import If, Mux, Signal
 
     nb = dram.data_bits
-    total = max(base * 8 // nb + -(-r.words * fifo_word_bits(r.width, dram, r.words) // nb)
-                for r, base in regions)  # fmt: skip
+    total = max(base + size for _, base, size in regions) * 8 // nb
     wport = xbar.get_port(mode="write", data_width=nb)
     writer = LiteDRAMDMAWriter(wport)
     m.submodules.weight_loader = writer
@@ -320,7 +325,7 @@ def _weights(m, xbar, regions: list[tuple[WeightRegion, int]], dram: Dram, init_
         loaded.eq(issued == total),
     ]
     ios = {l_data, l_valid, l_ready, loaded}
-    for r, base in regions:
+    for r, base, _ in regions:
         fw = fifo_word_bits(r.width, dram, r.words)
         pw = max(fw, nb)
         n_port = -(-r.words * fw // pw)  # port words the region occupies
@@ -353,14 +358,7 @@ def _weights(m, xbar, regions: list[tuple[WeightRegion, int]], dram: Dram, init_
             setattr(m.submodules, f"{r.name}_unpack", unpack)
             m.comb += reader.source.connect(unpack.sink)
             source = unpack.source
-        data = Signal(r.width, name=f"{r.name}_m_axis_tdata")
-        valid, ready = (
-            Signal(name=f"{r.name}_m_axis_tvalid"),
-            Signal(name=f"{r.name}_m_axis_tready"),
-        )
-        m.comb += [valid.eq(source.valid), data.eq(source.data[: r.width]),
-                   source.ready.eq(ready)]  # fmt: skip
-        ios |= {data, valid, ready}
+        ios |= _source_port(m, source, r.name, r.width)
     return ios
 
 
@@ -490,23 +488,25 @@ def write_tier(
     return Path(path)
 
 
-def weight_regions(graph) -> list[tuple[WeightRegion, list[int]]]:
-    """Every layer's weights in DRAM as a WeightRegion (named by its accel_top port prefix) and
-    its words: the layer's ROM image (`DramRegion.image` of its RTL)."""
+def weight_regions(graph) -> list[WeightRegion]:
+    """Every layer's weights in DRAM as a WeightRegion, named by its accel_top port prefix."""
     from flows.codegen import stitch
-    from flows.layers import kind_of
 
-    out = []
-    for name, owner, r in stitch.dram_regions(graph):
-        node = graph.node(owner)
-        words, _ = kind_of(node.config).rtl(node.config, node.params).memories[r.image]
-        out.append((WeightRegion(name, r.width, r.words), list(words)))
-    return out
+    return [WeightRegion(name, r.width, r.words) for name, _, r in stitch.dram_regions(graph)]
 
 
 def load_image(graph, dram: Dram) -> list[int]:
-    """The loader's words for `graph`'s weights in DRAM (empty when it has none)."""
-    return weight_image(weight_regions(graph), dram)
+    """The loader's words for `graph`'s weights in DRAM (empty when it has none): each region's
+    words are its layer's ROM image (`DramRegion.image` of the layer's RTL)."""
+    from flows.codegen import stitch
+    from flows.layers import kind_of
+
+    regions = []
+    for name, owner, r in stitch.dram_regions(graph):
+        node = graph.node(owner)
+        words, _ = kind_of(node.config).rtl(node.config, node.params).memories[r.image]
+        regions.append((WeightRegion(name, r.width, r.words), list(words)))
+    return weight_image(regions, dram)
 
 
 BATCH_REGION = "batch"
@@ -535,7 +535,7 @@ def emit_with_dram(
     outdir = Path(outdir)
     stitch.emit_stitched(graph, outdir, dram_links=True)
     found = stitch.dram_buffers(graph, dram_links=True)
-    regions = [r for r, _ in weight_regions(graph)]
+    regions = weight_regions(graph)
     if not found and not regions:
         raise ConfigError(
             "the design keeps every buffer and weight on chip; place one in DRAM (buffer='dram', "
