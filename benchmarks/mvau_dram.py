@@ -12,13 +12,12 @@ PASS_CONTROL_LUT`) were read from; HELD_OUT were chosen after and never used to 
 from __future__ import annotations
 
 import argparse
-import statistics
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from flows import synth
+from benchmarks.estimate_vs_yosys import cells, error_lines, measured
 from flows.artifacts import write_json
 from flows.codegen import rtl
 from flows.datatypes import BIPOLAR, INT, UINT
@@ -67,45 +66,16 @@ def measure(cfg, where: str, workdir: Path) -> dict:
     sources = [*rtl.emit_layer(Node(c, [], [], {"weights": _weights(c)}), d), *rtl.lib_sources()]
     sources = [p for p in sources if p.suffix == ".v"]
     row = {"name": c.name, "form": where, "pass": c.vectors_per_pass}
-    for fam in FAMILIES:
-        got = (
-            synth.synth_ecp5(sources, c.name, d / fam, ooc=True)
-            if fam == "ecp5"
-            else synth.synth_xilinx(sources, c.name, d / fam)
-        )
-        est = estimate_layer(c, fam).as_dict()
-        for m in METRICS:
-            row[f"{fam}_{m}"] = (est[m], got.get(m, 0))
-    return row
-
-
-def _ratio(pair) -> float | None:
-    est, got = pair
-    return est / got if got else None
+    estimate = lambda fam: estimate_layer(c, fam).as_dict()  # noqa: E731
+    return row | measured(sources, c.name, d, estimate, FAMILIES, METRICS)
 
 
 def table(rows: list[dict], title: str) -> str:
     cols = [f"{f} {m}" for f in FAMILIES for m in METRICS]
     out = [title, f"{'layer':14} " + " ".join(f"{c:>19}" for c in cols)]
     for r in rows:
-        cells = []
-        for f in FAMILIES:
-            for m in METRICS:
-                est, got = r[f"{f}_{m}"]
-                q = _ratio((est, got))
-                cells.append(f"{est:>6}/{got:<6}{f'({q:.2f})' if q else '':>7}")
-        out.append(f"{r['name']:14} " + " ".join(cells))
-    for f in FAMILIES:
-        for m in ("LUT", "FF", "BRAM"):
-            qs = [q for r in rows if (q := _ratio(r[f"{f}_{m}"]))]
-            if not qs:
-                continue
-            errs = [abs(q - 1) for q in qs]
-            out.append(
-                f"  {f} {m}: median |error| {statistics.median(errs):.0%}, worst {max(errs):.0%} "
-                f"(estimate/Yosys {min(qs):.2f}..{max(qs):.2f})"
-            )
-    return "\n".join(out)
+        out.append(f"{r['name']:14} " + " ".join(cells(r, FAMILIES, METRICS, 6)))
+    return "\n".join(out + error_lines(rows, FAMILIES, ("LUT", "FF", "BRAM")))
 
 
 def main(argv: list[str] | None = None) -> int:

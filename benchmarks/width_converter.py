@@ -10,10 +10,9 @@ chosen after and never used to fit.
 from __future__ import annotations
 
 import argparse
-import statistics
 from pathlib import Path
 
-from flows import synth
+from benchmarks.estimate_vs_yosys import cells, error_lines, measured
 from flows.artifacts import write_json
 from flows.codegen import rtl
 from flows.datatypes import BIPOLAR, INT, UINT
@@ -40,43 +39,17 @@ def measure(cfg: StreamWidthConverter, workdir: Path) -> dict:
     sources = [*rtl.emit_layer(Node(cfg, [], []), d), *rtl.lib_sources()]
     row = {"name": cfg.name, "lanes": f"{cfg.in_lanes}->{cfg.out_lanes}",
            "type": str(cfg.input_type), "mode": cfg.mode}  # fmt: skip
-    for fam in FAMILIES:
-        got = (
-            synth.synth_ecp5(sources, cfg.name, d / fam, ooc=True)
-            if fam == "ecp5"
-            else synth.synth_xilinx(sources, cfg.name, d / fam)
-        )
-        est = kind_of(cfg).estimate(cfg, fam).as_dict()
-        for m in METRICS:
-            row[f"{fam}_{m}"] = (est[m], got.get(m, 0))
-    return row
-
-
-def _ratio(pair: tuple[int, int]) -> float | None:
-    est, got = pair
-    return est / got if got else None
+    estimate = lambda fam: kind_of(cfg).estimate(cfg, fam).as_dict()  # noqa: E731
+    return row | measured(sources, cfg.name, d, estimate, FAMILIES, METRICS)
 
 
 def table(rows: list[dict], title: str) -> str:
     cols = [f"{f} {m}" for f in FAMILIES for m in METRICS]
     out = [title, f"{'lanes':>8} {'type':8} {'mode':8} " + " ".join(f"{c:>17}" for c in cols)]
     for r in rows:
-        cells = []
-        for f in FAMILIES:
-            for m in METRICS:
-                est, got = r[f"{f}_{m}"]
-                q = _ratio((est, got))
-                cells.append(f"{est:>5}/{got:<5}{f'({q:.2f})' if q else '':>7}")
-        out.append(f"{r['lanes']:>8} {r['type']:8} {r['mode']:8} " + " ".join(cells))
-    for f in FAMILIES:
-        for m in ("LUT", "FF"):
-            qs = [q for r in rows if (q := _ratio(r[f"{f}_{m}"]))]
-            errs = [abs(q - 1) for q in qs]
-            out.append(
-                f"  {f} {m}: median |error| {statistics.median(errs):.0%}, worst {max(errs):.0%} "
-                f"(estimate/Yosys {min(qs):.2f}..{max(qs):.2f})"
-            )
-    return "\n".join(out)
+        row_cells = cells(r, FAMILIES, METRICS, 5)
+        out.append(f"{r['lanes']:>8} {r['type']:8} {r['mode']:8} " + " ".join(row_cells))
+    return "\n".join(out + error_lines(rows, FAMILIES, ("LUT", "FF")))
 
 
 def main(argv: list[str] | None = None) -> int:
