@@ -135,6 +135,17 @@ class BoardLink:
             )
         return info
 
+    def _check_frames(self, frames: Sequence[bytes]) -> None:
+        """The board is identified and every frame has its frame size."""
+        if self.info is None:
+            raise BoardProtocolError("identify() the board before sending frames")
+        for f in frames:
+            if len(f) != self.info.frame_bytes:
+                raise ConfigError(
+                    f"a frame has {len(f)} bytes but the board takes {self.info.frame_bytes}; "
+                    f"the images do not fit this design"
+                )
+
     def load_weights(self, image: bytes, poll_s: float = 0.2) -> BoardInfo:
         """Send the weight image after CMD_LOAD and wait until the board reports it in place."""
         if len(image) % 2:
@@ -164,16 +175,9 @@ class BoardLink:
         """Store `frames` in the board's SDRAM (CMD_BATCH), run them (CMD_RUN) and return their
         results and the run's cycle count, measured on the board from the run's start to its
         last result: the accelerator's time, without the UART's."""
-        if self.info is None:
-            raise BoardProtocolError("identify() the board before sending frames")
+        self._check_frames(frames)
         if not 0 < len(frames) <= 0xFFFF:
             raise ConfigError(f"a batch holds 1 to 65535 frames, not {len(frames)}")
-        for f in frames:
-            if len(f) != self.info.frame_bytes:
-                raise ConfigError(
-                    f"a frame has {len(f)} bytes but the board takes {self.info.frame_bytes}; "
-                    f"the images do not fit this design"
-                )
         n = len(frames)
         self.port.write(bytes([boards.CMD_BATCH, n & 0xFF, n >> 8]) + b"".join(map(bytes, frames)))
         self.port.write(bytes([boards.CMD_RUN]))
@@ -192,15 +196,8 @@ class BoardLink:
 
     def infer(self, frames: Sequence[bytes]) -> list[int]:
         """Send frames (at most `window` outstanding) and return one result per frame."""
-        if self.info is None:
-            raise BoardProtocolError("identify() the board before sending frames")
+        self._check_frames(frames)
         n_reply = boards.result_bytes(self.info.out_bits)
-        for f in frames:
-            if len(f) != self.info.frame_bytes:
-                raise ConfigError(
-                    f"a frame has {len(f)} bytes but the board takes {self.info.frame_bytes}; "
-                    f"the images do not fit this design"
-                )
         results: list[int] = []
         sent = 0
         while len(results) < len(frames):
