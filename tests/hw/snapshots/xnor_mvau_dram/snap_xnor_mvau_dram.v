@@ -269,6 +269,9 @@ module snap_xnor_mvau_dram (
         else if (en_o) o_valid <= dstep;
     end
 
+    // Output skid buffer. Its s_tready (a function of its fill count only) is the global
+    // enable `en_o`, so m_axis_tready does not reach the datapath combinationally; two words
+    // sustain one transfer per clock.
     stream_fifo #(
         .WIDTH(10),
         .DEPTH(2)
