@@ -150,3 +150,19 @@ def lutram_luts(width: int, depth: int, family: str) -> int:
     if not block_sized(width, depth) and depth <= 2:
         return 0  # registers
     return 4 * math.ceil(width / 3) * math.ceil(depth / 64)
+
+
+def written_memory(width: int, depth: int, family: str) -> tuple[int, int, int, int]:
+    """(LUT, BRAM, LUTRAM, FF) of a written memory with a registered read whose `ram_style` is
+    `buffer_style` (the MVAU's DRAM form): block RAM by the size rule, with its read multiplexer
+    when several blocks deep (`cascade_luts`); else distributed RAM (ECP5 TRELLIS_DPR16X4 cells of
+    16 x 4 bits; Xilinx `lutram_luts`); else registers for two words or fewer. With the style set,
+    Yosys puts a wide shallow one in block RAM on Xilinx too (measured: a 512-bit x 64-word
+    weight tile took 15 RAMB18), so the size rule alone decides, unlike `ram_blocks`."""
+    if block_sized(width, depth):
+        return cascade_luts(width, depth, family), bram_blocks(width, depth), 0, 0
+    if depth <= 2:
+        return 0, 0, 0, width * depth
+    if family == "ecp5":
+        return 0, 0, math.ceil(width / 4) * math.ceil(depth / 16), 0
+    return 0, 0, lutram_luts(width, depth, family), 0

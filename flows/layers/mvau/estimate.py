@@ -10,7 +10,7 @@ import math
 
 from flows.datatypes import Kind
 from flows.hwmodel.logic import CONTROL_FF, CONTROL_LUT, dsp_per_product, lut_multiplier, scaled
-from flows.hwmodel.memory import cascade_luts, in_block_ram, lutram_luts, memory, ram_blocks
+from flows.hwmodel.memory import cascade_luts, memory, written_memory
 from flows.hwmodel.resources import Estimate
 from flows.layers.mvau.config import IntMVAU, XnorMVAU
 
@@ -24,21 +24,6 @@ PASS_CONTROL_FF = {"ecp5": 40, "xc7": 0, "xcup": 0}
 # register. Fitted on the XnorMVAU rows of benchmarks/mvau_dram.py's FITTED set (l4, l3, small).
 TILE_LUT_PER_BIT = {"ecp5": 1.8, "xc7": 0.0, "xcup": 0.0}
 TILE_FF_PER_BIT = {"ecp5": 2.3, "xc7": 0.0, "xcup": 0.0}
-
-
-def written(width: int, depth: int, family: str) -> tuple[int, int, int, int]:
-    """(LUT, BRAM, LUTRAM, FF) of a written memory with a registered read: block RAM by the size
-    rule (with its read multiplexer when several blocks deep), else distributed RAM (ECP5
-    TRELLIS_DPR16X4 cells of 16 x 4 bits; Xilinx `lutram_luts`), else registers for two words
-    or fewer. Yosys puts a wide shallow one in block RAM on Xilinx too (measured: a 512-bit x
-    64-word weight tile took 15 RAMB18), so the size rule alone decides here."""
-    if in_block_ram(width, depth):
-        return cascade_luts(width, depth, family), ram_blocks(width, depth, "ecp5"), 0, 0
-    if depth <= 2:
-        return 0, 0, 0, width * depth
-    if family == "ecp5":
-        return 0, 0, math.ceil(width / 4) * math.ceil(depth / 16), 0
-    return 0, 0, lutram_luts(width, depth, family), 0
 
 
 def weight_storage(cfg: XnorMVAU | IntMVAU, family: str) -> tuple[int, int, int, int]:
@@ -58,7 +43,7 @@ def weight_storage(cfg: XnorMVAU | IntMVAU, family: str) -> tuple[int, int, int,
     lut += math.ceil(TILE_LUT_PER_BIT[family] * ww)
     bram = lutram = ff = 0
     for w, d in mems:
-        m_lut, b, lr, f = written(w, d, family)
+        m_lut, b, lr, f = written_memory(w, d, family)
         lut, bram, lutram, ff = lut + m_lut, bram + b, lutram + lr, ff + f
     ff += PASS_CONTROL_FF[family] + 2 * cfg.simd * cfg.input_type.bits
     ff += cfg.pe * cfg.output_type.bits + math.ceil(TILE_FF_PER_BIT[family] * ww)
