@@ -21,9 +21,17 @@ from flows.hwmodel.ranges import smallest_type, width
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import ctype, type_ctype
 
-# The evaluator must have read the snapshot of frame k (eval_steps reads after 6 cycles of
-# accumulate pipeline and start) before frame k+1's last vector starts to overwrite it.
-SNAPSHOT_SLACK = 6
+# The evaluator must have read the snapshot of frame k (eval_steps reads after the write side's
+# WRITE_STAGES cycles of accumulate pipeline and 1 to start) before frame k+1's last vector starts
+# to overwrite it: SNAPSHOT_SLACK with the parallel write side, more with the shared one.
+WRITE_STAGES = 5  # parallel: mu, d, d^2, two stages of d^3 (hw/templates/_insta_write_side.v.j2)
+SNAPSHOT_SLACK = WRITE_STAGES + 1
+
+# How the INSTA blocks' wide products are built (docs/insta.md, "Shared multipliers"): "parallel"
+# gives every product its own multiplier blocks (one word per cycle); "shared" runs each lane's
+# cube d*d, d^2*d on one multiplier (hw/lib/cube_seq.v: one word per 1 + N cycles, N the slices of
+# d^2) and each evaluator's M*S on one (hw/lib/mul_seq.v: N cycles per step, N the slices of S).
+MULTIPLIER_STYLES = ("parallel", "shared")
 
 
 def refined_mu_type(t: DataType, k: int) -> DataType:
@@ -46,14 +54,47 @@ def statistic_bound(t: DataType, k: int, num_vectors: int) -> int:
     return num_vectors * ((t.max - t.min) << k) ** 3
 
 
-def min_evaluators(channels: int, pe: int, num_vectors: int) -> int | None:
-    """Fewest evaluators G (a divisor of PE) with C/G + SNAPSHOT_SLACK <= (H*W - 1) * NF: the
-    snapshot of frame k is read before frame k+1's last vector overwrites it (docs/insta.md)."""
-    budget = (num_vectors - 1) * (channels // pe) - SNAPSHOT_SLACK
+def min_evaluators(
+    channels: int, pe: int, num_vectors: int, word_cycles: int = 1, eval_cycles: int = 1,
+    slack: int | None = None,
+) -> int | None:  # fmt: skip
+    """Fewest evaluators G (a divisor of PE) with C/G * N_e + slack <= (H*W - 1) * NF * K: the
+    snapshot of frame k is read before frame k+1's last vector overwrites it (docs/insta.md; K
+    cycles per word and N_e per evaluator step, both 1 with parallel multipliers)."""
+    slack = SNAPSHOT_SLACK if slack is None else slack
+    budget = (num_vectors - 1) * (channels // pe) * word_cycles - slack
     for g in range(1, pe + 1):
-        if pe % g == 0 and channels // g <= budget:
+        if pe % g == 0 and channels // g * eval_cycles <= budget:
             return g
     return None
+
+
+def mul_slices(bits: int) -> int:
+    """18 x 18 products in a `bits` x 18 product cut as hw/lib/mul_pipe.v and mul_seq.v cut it:
+    unsigned 17-bit slices and a signed top of at most 18 bits."""
+    return 1 if bits <= 18 else 1 + -(-(bits - 18) // 17)
+
+
+def check_multipliers(cfg: InstaFrame) -> None:
+    """ConfigError unless `multipliers` is a style and the shared form's operands fit its one
+    multiplier: d within 18 bits (the write side) and the evaluator's M within 18 bits."""
+    if cfg.multipliers not in MULTIPLIER_STYLES:
+        raise ConfigError(
+            f"{cfg.name}: multipliers={cfg.multipliers!r}; use one of {MULTIPLIER_STYLES}"
+        )
+    if cfg.multipliers != "shared":
+        return
+    dev = width(-cfg.max_deviation, cfg.max_deviation, True)
+    if cfg.has_write_side and dev > 18:
+        raise ConfigError(
+            f"{cfg.name}: shared multipliers need d = x 2^k - mu within 18 bits, here {dev}: use "
+            f"multipliers='parallel', or fewer mu_frac_bits than {cfg.mu_frac_bits}"
+        )
+    if cfg.se is None and cfg.mantissa_bits > 18:
+        raise ConfigError(
+            f"{cfg.name}: shared multipliers need the evaluator's mantissa within 18 bits, here "
+            f"{cfg.mantissa_bits}: use multipliers='parallel' or mantissa_bits <= 18"
+        )
 
 
 def statistic(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -83,15 +124,20 @@ def check_buffer(name: str, buffer: str) -> None:
 
 class InstaFrame:
     """The frame and evaluator geometry InstaThreshold and InstaPReLU share (a mixin of their
-    dataclasses): an H x W x C frame, `pe` channels per word, one word per cycle, and
-    `num_evaluators` evaluators (G channels per cycle) of the per-frame statistic."""
+    dataclasses): an H x W x C frame, `pe` channels per word, one word per `word_cycles` cycles,
+    and `num_evaluators` evaluators (G channels per step, a step every `eval_cycles` cycles) of
+    the per-frame statistic."""
 
+    name: str
     channels: int
     height: int
     width: int
     pe: int
     input_type: DataType
     mu_frac_bits: int
+    mantissa_bits: int
+    multipliers: str
+    se: object
     _se_macs: int | None
 
     @property
@@ -104,9 +150,55 @@ class InstaFrame:
         return self.channels // self.pe
 
     @property
-    def cycles_per_frame(self) -> int:
-        """Steady state: one word per cycle on every port."""
+    def words_per_frame(self) -> int:
         return self.num_vectors * self.nf
+
+    @property
+    def cycles_per_frame(self) -> int:
+        """Steady state: one word per `word_cycles` on every port."""
+        return self.words_per_frame * self.word_cycles
+
+    @property
+    def has_write_side(self) -> bool:
+        """The block computes its own statistic (the write side and its frame buffer)."""
+        return True
+
+    @property
+    def shared(self) -> bool:
+        return self.multipliers == "shared"
+
+    @property
+    def square_slices(self) -> int:
+        """Slices of d^2 in the shared cube (hw/lib/cube_seq.v)."""
+        return mul_slices(width(0, self.max_deviation**2, True))
+
+    @property
+    def word_cycles(self) -> int:
+        """Cycles per input word: 1, or with the shared cube 1 + the slices of d^2."""
+        return 1 + self.square_slices if self.shared and self.has_write_side else 1
+
+    @property
+    def write_stages(self) -> int:
+        """Register stages from accepting a word to its accumulator write: WRITE_STAGES, or with
+        the shared cube x and mu, then hw/lib/cube_seq.v's N + 2, then 1."""
+        return self.square_slices + 4 if self.shared else WRITE_STAGES
+
+    @property
+    def eval_cycles(self) -> int:
+        """Cycles per evaluator step: 1, or with a shared M*S the slices of S (the SE forms'
+        evaluators multiply a table value of at most 18 bits and stay as they are)."""
+        return mul_slices(self.acc_type.bits) if self.shared and self.se is None else 1
+
+    @property
+    def eval_cycles_per_frame(self) -> int:
+        """Cycles from the evaluators' first snapshot read to their last."""
+        return (self.eval_steps - 1) * self.eval_cycles + 1
+
+    @property
+    def snapshot_slack(self) -> int:
+        """SNAPSHOT_SLACK, plus the stages the shared cube adds (read at call time: the tests
+        narrow SNAPSHOT_SLACK to show the rule is tight)."""
+        return SNAPSHOT_SLACK + self.write_stages - WRITE_STAGES
 
     @property
     def max_deviation(self) -> int:
@@ -115,13 +207,14 @@ class InstaFrame:
 
     @property
     def min_evaluators(self) -> int | None:
-        """Fewest evaluators G (a divisor of PE) with C/G + SNAPSHOT_SLACK <= (H*W - 1) * NF
+        """Fewest evaluators G (a divisor of PE) that read the snapshot in time
         (`min_evaluators`)."""
-        return min_evaluators(self.channels, self.pe, self.num_vectors)
+        return min_evaluators(self.channels, self.pe, self.num_vectors, self.word_cycles,
+                              self.eval_cycles, self.snapshot_slack)  # fmt: skip
 
     @property
     def eval_steps(self) -> int:
-        """Cycles the evaluators take per frame (G channels per cycle)."""
+        """Evaluator steps per frame (G channels per step)."""
         return self.channels // self.num_evaluators
 
     @property
@@ -143,13 +236,17 @@ def frame_context(cfg: InstaFrame, eval_stages: int) -> dict:
         kfrac=cfg.mu_frac_bits, x_signed=t.signed, mu_signed=mt.signed, mu_w=cfg.pe * mt.bits,
         snw=cfg.pe * cfg.acc_type.bits, depth=depth,
         external=getattr(cfg, "buffer", "chip") == "dram",
-        slack=cfg.buffer_words - cfg.cycles_per_frame,
+        slack=cfg.buffer_words - cfg.words_per_frame,
         buffer_style=buffer_style(cfg.pe * t.bits, depth), aw=clog2(depth),
         cntw=width(0, depth, False), nfw=nfw, vw=clog2(cfg.num_vectors), g=g,
         groups=cfg.pe // g, steps=cfg.eval_steps, kw=clog2(cfg.eval_steps), jw=clog2(cfg.pe // g),
         bank_depth=(2 << nfw) if cfg.nf > 1 else 2,
         bank_waddr=f"{{e_par, enf{eval_stages}}}" if cfg.nf > 1 else "e_par",
         ed=eval_stages, bank_raddr="{r_par, r_nf}" if cfg.nf > 1 else "r_par",
+        shared=cfg.shared, ws=cfg.write_stages, wk=cfg.word_cycles, ne=cfg.eval_cycles,
+        wkw=clog2(cfg.word_cycles), new=clog2(cfg.eval_cycles),
+        eshared=cfg.shared and cfg.se is None, issue="e_issue" if cfg.shared and cfg.se is None
+        else "e_run",
     )  # fmt: skip
 
 

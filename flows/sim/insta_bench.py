@@ -44,7 +44,7 @@ class Model:
         self._run = lambda x: kind.execute(cfg, node.params, [x])
         self.cfg = cfg
         self.cycles_per_frame = cfg.cycles_per_frame
-        self.per_frame = cfg.cycles_per_frame  # words per frame on every port
+        self.per_frame = cfg.words_per_frame  # words per frame on every port
         ins, outs = kind.ports(cfg)
         self.inp = PortModel(ins["s_axis"])
         self.outputs = {name: PortModel(p) for name, p in outs.items()}

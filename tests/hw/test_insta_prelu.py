@@ -52,6 +52,7 @@ class Spec:
     v_exponent: int
     output_type: DataType
     stat_channels: int | None = None
+    multipliers: str = "parallel"
 
 
 SPECS = {
@@ -60,6 +61,14 @@ SPECS = {
     "reuse_int8_4x4x8_pe2_cs4": Spec("reuse", 8, 4, 4, INT(8), 2, 2.0**-4, 0, 8, 12, 8, INT(8), 4),
     "reuse_uint4_3x3x16_pe8_cs8": Spec(
         "reuse", 16, 3, 3, UINT(4), 8, 2.0**-2, 0, 4, 8, 4, INT(4), 8
+    ),
+    # shared multipliers: d 13 bits, d^2 in 2 slices (3 cycles per word), S in 3 slices; the
+    # reuse form shares only Mv*S (one word per cycle)
+    "alpha_int8_4x4x8_pe2_shared": Spec(
+        "alpha", 8, 4, 4, INT(8), 2, 2.0**-4, 4, 8, 12, 8, INT(8), multipliers="shared"
+    ),
+    "reuse_int8_4x4x8_pe2_cs4_shared": Spec(
+        "reuse", 8, 4, 4, INT(8), 2, 2.0**-4, 0, 8, 12, 8, INT(8), 4, multipliers="shared"
     ),
 }
 SLOW_SPECS = {
@@ -138,7 +147,7 @@ def make_case(spec: Spec, rng: np.random.Generator) -> tuple[Node, object, dict]
     cfg = InstaPReLU(
         "insta_prelu", c, spec.height, spec.width, t, spec.output_type, spec.form,
         v_exponent=e, stat_exponent=ev, shift=f,
-        table_type=smallest_type(int(table.min()), int(table.max())), gamma_frac_bits=gf, v_bits=spec.v_bits, pe=spec.pe, **fields,
+        table_type=smallest_type(int(table.min()), int(table.max())), gamma_frac_bits=gf, v_bits=spec.v_bits, pe=spec.pe, multipliers=spec.multipliers, **fields,
     )  # fmt: skip
     return _extremes_and_ties(cfg, params, x, s_rand, rng)
 

@@ -44,12 +44,17 @@ class Spec:
     scale: float  # real value of one input step
     evaluators: int | None = None
     mu_frac_bits: int = 0  # k: mu on a grid 2^-k finer than x's
+    multipliers: str = "parallel"
 
 
 SPECS = {
     "int8_4x4x8_pe2": Spec(8, 4, 4, INT(8), 2, 0.0, 2.0**-4),
     "uint4_3x3x16_pe4_negsigma_k3": Spec(
         16, 3, 3, UINT(4), 4, 0.5, 2.0**-2, evaluators=2, mu_frac_bits=3
+    ),
+    # shared multipliers: d 11 bits, d^2 in 2 slices (3 cycles per word), S in 3 slices
+    "int8_4x4x8_pe2_k2_shared": Spec(
+        8, 4, 4, INT(8), 2, 0.25, 2.0**-4, mu_frac_bits=2, multipliers="shared"
     ),
 }
 SLOW_SPECS = {
@@ -103,6 +108,7 @@ def make_case(spec: Spec, rng: np.random.Generator) -> tuple[Node, np.ndarray, d
         pe=spec.pe,
         evaluators=spec.evaluators,
         mu_frac_bits=kb,
+        multipliers=spec.multipliers,
     )
     folded = Node(cfg, ["x"], ["y", "x_delayed"], k.params())
     params = {key: v.copy() for key, v in k.params().items()}

@@ -99,3 +99,98 @@ def test_lut_form_reaches_synthesis_without_a_multiplier(
     lib = [p for p in rtl.lib_sources() if p.name == "mul_pipe.v"]
     got = synth.synth_ecp5([top, *lib], "top", tmp_path / "ecp5", ooc=True)
     assert got["DSP"] == dsp and (got["LUT"] > 300) == bool(lut), got
+
+
+# --- the shared-multiplier modules: mul_seq (a * b) and cube_seq (d^3) on one multiplier ----------
+SEQ_BENCH = """
+module tb;
+    reg clk = 0;
+    reg start = 0;
+    reg signed [{aw}-1:0] a;
+    reg signed [{bw}-1:0] b;
+    wire signed [{pw}-1:0] p;
+    integer k, t, errors = 0, checked = 0;
+    {dut}
+    reg signed [{aw}-1:0] av [0:{n}-1];
+    reg signed [{bw}-1:0] bv [0:{n}-1];
+    reg signed [{pw}-1:0] want [0:{n}-1];
+    initial begin
+{init}
+        // operand k is presented in cycle k * SPACE (start high for one cycle, then the operands
+        // change to junk); the edge ending that cycle is edge 0, and the result is checked in
+        // the cycle after edge LAT: cycle k * SPACE + LAT + 1
+        for (t = 0; t < {n} * {space} + {lat} + 3; t = t + 1) begin
+            k = t / {space};
+            if (t % {space} == 0 && k < {n}) begin start = 1; a = av[k]; b = bv[k]; end
+            else begin start = 0; a = $random; b = $random; end
+            if (t > {lat} && (t - {lat} - 1) % {space} == 0 && (t - {lat} - 1) / {space} < {n}) begin
+                checked = checked + 1;
+                if (p !== want[(t - {lat} - 1) / {space}]) begin
+                    errors = errors + 1;
+                    $display("MISMATCH %0d: got %0d want %0d", (t - {lat} - 1) / {space}, p,
+                             want[(t - {lat} - 1) / {space}]);
+                end
+            end
+            #1 clk = 1; #1 clk = 0;
+        end
+        $display("DONE %0d errors %0d checked", errors, checked);
+        $finish;
+    end
+endmodule
+"""
+
+
+def _slices(bits: int) -> int:
+    return 1 if bits <= 18 else 1 + -(-(bits - 18) // 17)
+
+
+def _run_seq(tmp_path: Path, module: str, aw: int, bw: int, pw: int, space: int, lat: int,
+             dut: str, pairs: list[tuple[int, int]], want: list[int]) -> str:  # fmt: skip
+    init = "\n".join(
+        f"        av[{i}] = {_lit(x, aw)}; bv[{i}] = {_lit(y, bw)}; want[{i}] = {_lit(w, pw)};"
+        for i, ((x, y), w) in enumerate(zip(pairs, want, strict=True))
+    )
+    tb = tmp_path / "tb.v"
+    tb.write_text(SEQ_BENCH.format(aw=aw, bw=bw, pw=pw, n=len(pairs), init=init, dut=dut,
+                                   space=space, lat=lat))  # fmt: skip
+    lib = [str(p) for p in rtl.lib_sources() if p.name == module]
+    out = tmp_path / "tb.vvp"
+    r = subprocess.run([tools.find("iverilog"), "-g2005", "-o", str(out), str(tb), *lib],
+                       capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 0 and not r.stderr, r.stderr
+    vvp = Path(tools.find("iverilog")).with_name("vvp")
+    return subprocess.run([str(vvp), str(out)], capture_output=True, text=True).stdout
+
+
+@pytest.mark.parametrize("aw,bw", [(9, 9), (18, 18), (19, 18), (35, 18), (49, 18), (43, 16)])
+def test_mul_seq_equals_product(aw: int, bw: int, tmp_path: Path) -> None:
+    """Starts every N cycles (the tightest the evaluators use): each product appears exactly
+    N + 1 edges after its start, while the operands change right after the start."""
+    rng = np.random.default_rng(aw * 1000 + bw)
+    amin, amax, bmin, bmax = -(1 << (aw - 1)), (1 << (aw - 1)) - 1, -(1 << (bw - 1)), (1 << (bw - 1)) - 1
+    pairs = [(x, y) for x in (amin, amax, 0, -1, 1) for y in (bmin, bmax, 0, -1, 1)]
+    pairs += [(int(rng.integers(amin, amax + 1)), int(rng.integers(bmin, bmax + 1))) for _ in range(150)]
+    n = _slices(aw)
+    dut = (f"mul_seq #(.AW({aw}), .BW({bw})) dut (.clk(clk), .start(start), .a(a), .b(b), "
+           ".p(p));")  # fmt: skip
+    out = _run_seq(tmp_path, "mul_seq.v", aw, bw, aw + bw, n, n + 1, dut, pairs,
+                   [x * y for x, y in pairs])  # fmt: skip
+    assert f"DONE 0 errors {len(pairs)} checked" in out, out[-2000:]
+
+
+@pytest.mark.parametrize("dmax", [7, 127, 2047, 4095, 65535])
+def test_cube_seq_equals_cube(dmax: int, tmp_path: Path) -> None:
+    """d^3 over the INSTA write side's range |d| <= dmax (its widths from flows.hwmodel.cube),
+    one start every N + 1 cycles: each cube appears N + 2 edges after its start."""
+    from flows.hwmodel.cube import cube_widths
+
+    w = cube_widths(dmax)
+    rng = np.random.default_rng(dmax)
+    ds = [-dmax, dmax, 0, -1, 1, -dmax + 1, dmax - 1] + [int(v) for v in rng.integers(-dmax, dmax + 1, 150)]
+    n = _slices(w.square_bits)
+    pw = w.square_bits + w.dev_bits
+    dut = (f"cube_seq #(.DW({w.dev_bits}), .SQW({w.square_bits})) dut (.clk(clk), "
+           ".start(start), .d(a), .c(p));")  # fmt: skip
+    out = _run_seq(tmp_path, "cube_seq.v", w.dev_bits, 1, pw, n + 1, n + 2, dut,
+                   [(d, 0) for d in ds], [d**3 for d in ds])  # fmt: skip
+    assert f"DONE 0 errors {len(ds)} checked" in out, out[-2000:]

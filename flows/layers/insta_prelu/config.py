@@ -16,6 +16,7 @@ from flows.layers.insta_statistics import (
     InstaFrame,
     check_buffer,
     check_mu_range,
+    check_multipliers,
     refined_mu_type,
     statistic_type,
 )
@@ -23,7 +24,8 @@ from flows.layers.insta_statistics import (
 FORMS = ("alpha", "se", "reuse")
 # RTL evaluator (hw/templates/insta_prelu.v.j2): steps from the read of the snapshot to the gamma
 # table read (read, operands, two product stages of mul_pipe, Bv + Mv*S, rounding, saturation,
-# table); the SE form delays v to the same step.
+# table); the SE form delays v to the same step. With a shared Mv*S, mul_seq registers the operands
+# itself and takes N + 1 stages: N - 1 more (`eval_stages`).
 EVAL_STAGES = 8
 # ... and of the read side: the reads, their register, x 2^G - gamma, the product, + add, the
 # rounded sum, the saturated output.
@@ -66,6 +68,7 @@ class InstaPReLU(InstaFrame):
     offset_bits: int = 48
     se_macs: int | None = None  # form "se": MACs per cycle of the SE (None: fewest that keep up)
     buffer: str = "chip"  # own forms' frame buffer: "chip" or "dram" (docs/dram.md)
+    multipliers: str = "parallel"  # or "shared": one multiplier per cube and evaluator (insta.md)
     _se_macs: int | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
@@ -87,6 +90,7 @@ class InstaPReLU(InstaFrame):
             )
         if (self.form == "se") != (self.se is not None):
             raise ConfigError(f"{self.name}: form 'se' and an SE config go together")
+        check_multipliers(self)
         if self.shift < 0 or self.stat_exponent < 0:
             raise ConfigError(f"{self.name}: shift and stat_exponent must be >= 0")
         m = se_macs_of(self.name, self.se, self.channels, self.pe, self.cycles_per_frame,
@@ -112,6 +116,15 @@ class InstaPReLU(InstaFrame):
 
     # --- RTL schedule (hw/templates/insta_prelu.v.j2, docs/insta.md) -----------------------------
     @property
+    def has_write_side(self) -> bool:
+        return self.form != "reuse"
+
+    @property
+    def eval_stages(self) -> int:
+        """The evaluator pipeline (EVAL_STAGES; N - 1 more with a shared Mv*S of N slices)."""
+        return EVAL_STAGES + self.eval_cycles - 1
+
+    @property
     def stat_words(self) -> int:
         """Words of S per frame on the reuse form's input 1 (PE lanes of stat_type)."""
         return (self.stat_channels or self.channels) // self.pe
@@ -125,17 +138,20 @@ class InstaPReLU(InstaFrame):
     def gamma_latency(self) -> int:
         """Own statistics: cycles from accepting a frame's last word to reading its first word
         out of the buffer; reuse: from accepting a frame's last S word to accepting its first
-        element (when that waits): the eval_steps reads plus the evaluator pipeline (RTL); the
-        SE form adds its SE path between the statistic and the evaluators."""
-        overhead = EVAL_STAGES + (3 if self.form == "reuse" else 7)
+        element (when that waits): the evaluators' reads plus their pipeline (RTL), after the
+        write side's stages in the own forms; the SE form adds its SE path between the
+        statistic and the evaluators."""
+        overhead = self.eval_stages + (3 if self.form == "reuse" else self.write_stages + 2)
         se = 0 if self.se is None else se_path_cycles(self.se, self.pe, self.num_se_macs)
-        return self.eval_steps + overhead + se
+        return self.eval_cycles_per_frame + overhead + se
 
     @property
     def buffer_words(self) -> int:
         """Own statistics: one frame plus the words that arrive while gamma is evaluated (as
         InstaThreshold.buffer_words); reuse: no frame buffer."""
-        return 0 if self.form == "reuse" else self.cycles_per_frame + self.gamma_latency
+        if self.form == "reuse":
+            return 0
+        return self.words_per_frame + -(-self.gamma_latency // self.word_cycles)
 
     @property
     def buffer_bits(self) -> int:
@@ -148,7 +164,8 @@ class InstaPReLU(InstaFrame):
         the elements waiting: the S words, gamma, the OUTPUT_STAGES."""
         if self.form == "reuse":
             return self.stat_words - 1 + self.gamma_latency + OUTPUT_STAGES
-        return self.cycles_per_frame + self.gamma_latency + OUTPUT_STAGES
+        last_word = (self.words_per_frame - 1) * self.word_cycles
+        return last_word + 1 + self.gamma_latency + OUTPUT_STAGES
 
 
 def param(cfg: InstaPReLU, params: dict, key: str, t: DataType | None, size: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from flows.datatypes import INT, DataType
 from flows.errors import ConfigError
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import LayerRTL, memory_image
-from flows.layers.insta_prelu.config import EVAL_STAGES, InstaPReLU, check_emittable, param
+from flows.layers.insta_prelu.config import InstaPReLU, check_emittable, param
 from flows.layers.insta_prelu.widths import InstaPReLUWidths, widths
 from flows.layers.insta_se.rtl import reader_context, se_sub_block
 from flows.layers.insta_statistics import frame_context
@@ -50,7 +50,7 @@ def _context(cfg: InstaPReLU) -> dict:
     return (
         _width_context(w)
         | _names(cfg)
-        | frame_context(cfg, EVAL_STAGES)
+        | frame_context(cfg, cfg.eval_stages)
         | dict(
             form=cfg.form,
             own=own,

@@ -42,7 +42,7 @@ KIND = LayerKind(
     places=("buffer",),
     dram_forms=lambda cfg: [{"buffer": "dram"}] if cfg.buffer_words else [],
     dram_buffers=lambda cfg: (
-        [DramBuffer("fb", cfg.pe * cfg.input_type.bits, cfg.buffer_words, cfg.cycles_per_frame)]
+        [DramBuffer("fb", cfg.pe * cfg.input_type.bits, cfg.buffer_words, cfg.words_per_frame)]
         if cfg.buffer == "dram"
         else []
     ),

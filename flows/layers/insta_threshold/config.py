@@ -13,6 +13,7 @@ from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
 from flows.layers.insta_statistics import (
     InstaFrame,
     check_buffer,
+    check_multipliers,
     refined_mu_type,
     statistic_bound,
     statistic_type,
@@ -23,14 +24,14 @@ from flows.layers.insta_statistics import (
 MAX_EXPONENT = 47
 # RTL pipeline (hw/templates/insta_threshold.v.j2): the evaluators take EVAL_STAGES steps from the
 # read of the snapshot to the bank write (read, operand, operand register, two product stages of
-# mul_pipe, A' + M*S; the bank is written with the clamp at the last).
+# mul_pipe, A' + M*S; the bank is written with the clamp at the last). With shared multipliers
+# mul_seq registers the operands itself and takes N + 1 stages: N - 1 more (`eval_stages`).
 EVAL_STAGES = 6
 # Cycles from the clock edge that accepts a frame's last word to the edge that reads its first
-# word out is eval_steps + THRESHOLD_OVERHEAD: 5 to the snapshot write (mu, d, d^2, two stages of
-# d^3, accumulate), 1 to start the evaluators, eval_steps reads, EVAL_STAGES - 1 more stages to the
-# clamp, 1 to the bank write, 1 to the reader's read.
-THRESHOLD_OVERHEAD = 5 + 1 + (EVAL_STAGES - 1) + 1 + 1
-
+# word out (`threshold_latency`): write_stages to the snapshot write (5: mu, d, d^2, two stages of
+# d^3, accumulate), 1 to start the evaluators, eval_cycles_per_frame to the last read,
+# eval_stages - 1 more stages to the clamp, 1 to the bank write, 1 to the reader's read.
+THRESHOLD_OVERHEAD = 1 + 1 + 1
 
 @dataclass(frozen=True)
 class InstaThreshold(InstaFrame):
@@ -56,6 +57,7 @@ class InstaThreshold(InstaFrame):
     se_macs: int | None = None  # INSTA-Th+: MACs per cycle of the SE (None: fewest that keep up)
     mu_frac_bits: int = 0  # k: mu_c is in units of 2^-k input steps, S in units of 2^-3k
     buffer: str = "chip"  # the frame buffer: "chip" (block RAM/URAM) or "dram" (docs/dram.md)
+    multipliers: str = "parallel"  # or "shared": one multiplier per cube and evaluator (insta.md)
     _se_macs: int | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
@@ -70,6 +72,7 @@ class InstaThreshold(InstaFrame):
                 f"{self.name}: exponent E={self.exponent} is outside 0..{MAX_EXPONENT}"
             )
         check_buffer(self.name, self.buffer)
+        check_multipliers(self)
         if self.mu_frac_bits < 0:
             raise ConfigError(f"{self.name}: mu_frac_bits={self.mu_frac_bits} must be >= 0")
         if not (2 <= self.mantissa_bits <= 32 and 2 <= self.offset_bits <= 62):
@@ -158,13 +161,19 @@ class InstaThreshold(InstaFrame):
         """Cycles from accepting a frame's last word to reading its first word out; INSTA-Th+
         adds its SE path between the statistic and the evaluators."""
         se = 0 if self.se is None else se_path_cycles(self.se, self.pe, self.num_se_macs)
-        return self.eval_steps + THRESHOLD_OVERHEAD + se
+        return (self.write_stages + self.eval_cycles_per_frame + self.eval_stages - 1
+                + THRESHOLD_OVERHEAD + se)  # fmt: skip
+
+    @property
+    def eval_stages(self) -> int:
+        """The evaluator pipeline (EVAL_STAGES; N - 1 more with a shared M*S of N slices)."""
+        return EVAL_STAGES + self.eval_cycles - 1
 
     @property
     def buffer_words(self) -> int:
         """Frame buffer depth: one frame plus the words of the next one that arrive while the
-        thresholds are evaluated, so the input never waits (one word per cycle)."""
-        return self.cycles_per_frame + self.threshold_latency
+        thresholds are evaluated (one per word_cycles), so the input never waits."""
+        return self.words_per_frame + -(-self.threshold_latency // self.word_cycles)
 
     @property
     def buffer_bits(self) -> int:
@@ -178,5 +187,6 @@ class InstaThreshold(InstaFrame):
     @property
     def first_output_latency(self) -> int:
         """Cycles from the first input transfer to the first output transfer (no stalls): the
-        frame, the thresholds, then the read, its register and the compare."""
-        return self.cycles_per_frame + self.threshold_latency + 3
+        frame (its last word word_cycles apart), the thresholds, then the read, its register
+        and the compare."""
+        return (self.words_per_frame - 1) * self.word_cycles + 1 + self.threshold_latency + 3

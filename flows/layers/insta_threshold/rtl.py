@@ -17,7 +17,7 @@ from flows.layers.backends import LayerRTL, memory_image
 from flows.layers.checks import checked_param
 from flows.layers.insta_se.rtl import reader_context, se_sub_block
 from flows.layers.insta_statistics import check_mu_range, frame_context
-from flows.layers.insta_threshold.config import EVAL_STAGES, InstaThreshold
+from flows.layers.insta_threshold.config import InstaThreshold
 from flows.layers.insta_threshold.golden import check_params
 from flows.layers.insta_threshold.widths import InstaThresholdWidths, hw_offsets, tanh_type, widths
 
@@ -37,7 +37,7 @@ def _context(cfg: InstaThreshold) -> dict:
     lo, hi = t.min, t.max + 1  # the clamp of Threshold: always passed / never passed
     return (
         _width_context(w)
-        | frame_context(cfg, EVAL_STAGES)
+        | frame_context(cfg, cfg.eval_stages)
         | dict(
             t_type=cfg.threshold_type.name,
             exponent=cfg.exponent,
