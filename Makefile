@@ -9,7 +9,7 @@ OUT     ?= build
 SPEED   := $(if $(FPS),--fps $(FPS)) $(if $(CYCLES),--target-cycles $(CYCLES))
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup test test-all lint format train export bitstream parity report explore clean doctor ops bench-golden synth-baselines snapshots bench-explore bench-dwc bench-mvau-dram bench-dram bench-resnet18-dram
+.PHONY: setup test test-all lint format train export bitstream parity report explore clean doctor ops bench-golden synth-baselines snapshots bench-explore bench-dwc bench-mvau-dram bench-insta-shared bench-dram bench-resnet18-dram
 
 setup:                     ## venv + Python deps + Verilator/Icarus/Yosys/nextpnr (idempotent)
 	@bash scripts/setup.sh
@@ -65,6 +65,9 @@ bench-dwc:                 ## width-converter estimator vs Yosys, fitted and hel
 
 bench-mvau-dram:           ## MVAU estimator vs Yosys, deep weight ROMs and weights in DRAM, fitted and held-out (build/bench/mvau_dram.json)
 	$(PY) -m benchmarks.mvau_dram
+
+bench-insta-shared:        ## INSTA estimator vs Yosys, parallel and shared multipliers, fitted and held-out (build/bench/insta_shared.json)
+	$(PY) -m benchmarks.insta_shared
 
 bench-dram:                ## DRAM tier: sustained rate (LiteDRAM model) and logic (Yosys) vs the records (build/bench/dram.json)
 	$(PY) -m benchmarks.dram

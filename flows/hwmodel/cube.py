@@ -42,3 +42,17 @@ def cube_pipeline_ff(w: CubeWidths) -> int:
     """Flip-flops of one lane's mul_pipe stages beyond the d^3 register (each slice product and
     the sum, product-wide)."""
     return (mul_pipe_blocks(w.square_bits, 18) + 1) * (w.square_bits + w.dev_bits) - w.cube_bits
+
+
+# Shared multipliers (hw/lib/cube_seq.v, mul_seq.v): each turn of the one multiplier adds an
+# 18-bit input to its operand multiplexer (ECP5 LUT4s per turn; structural: an 18-bit AND-OR
+# input). Checked against Yosys in benchmarks/insta_shared.py (fitted block: +119 and +86 LUT
+# measured vs +108 modelled); the registers of the two forms measure within 2 %, so the shared
+# form keeps the parallel form's FF.
+SHARED_MUX_LUT_PER_TURN = 18
+
+
+def shared_mux_luts(lanes: int, cube_turns: int, evaluators: int, eval_turns: int) -> int:
+    """ECP5 LUT4s the shared form adds: `lanes` cubes of `cube_turns` turns and `evaluators`
+    products of `eval_turns` turns (0 where the evaluators stay parallel)."""
+    return SHARED_MUX_LUT_PER_TURN * (lanes * cube_turns + evaluators * eval_turns)

@@ -16,7 +16,7 @@ import numpy as np
 
 from flows.datatypes import DataType
 from flows.errors import ConfigError
-from flows.hwmodel.memory import buffer_style
+from flows.hwmodel.memory import buffer_style, ram_blocks
 from flows.hwmodel.ranges import smallest_type, width
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import ctype, type_ctype
@@ -73,6 +73,29 @@ def mul_slices(bits: int) -> int:
     """18 x 18 products in a `bits` x 18 product cut as hw/lib/mul_pipe.v and mul_seq.v cut it:
     unsigned 17-bit slices and a signed top of at most 18 bits."""
     return 1 if bits <= 18 else 1 + -(-(bits - 18) // 17)
+
+
+def frame_memories(cfg: InstaFrame, bank_bits: int, family: str) -> tuple[int, int]:
+    """(LUT, BRAM) of the memories both INSTA blocks hold besides the frame buffer and their
+    constants: the S accumulators and the snapshot (own statistic; NF words of PE lanes, the
+    accumulator's read address a register, so both are synchronous-read RAMs Yosys can put in
+    block RAM) or the statistic input's snapshot (reuse), and the double bank of per-channel
+    results (2 NF words of `bank_bits`). Written memories follow `ram_blocks`' size rule (LUT
+    RAM below it, not counted as logic)."""
+    snw = cfg.pe * cfg.acc_type.bits
+    words = [(snw, cfg.nf)] * (2 if cfg.has_write_side else 1)
+    words += [(bank_bits, 2 * cfg.nf)]
+    return 0, sum(ram_blocks(w, d, family) for w, d in words)
+
+
+def check_hls_multipliers(cfg: InstaFrame) -> None:
+    """The HLS kernels have parallel multipliers only: ConfigError for the shared form."""
+    if cfg.multipliers != "parallel":
+        raise ConfigError(
+            f"{cfg.name}: the HLS kernels have no form for multipliers={cfg.multipliers!r} (the "
+            "shared multipliers are hw/lib/cube_seq.v and mul_seq.v); build this layer with the "
+            "RTL backend, or set multipliers='parallel' in the folding file"
+        )
 
 
 def check_multipliers(cfg: InstaFrame) -> None:

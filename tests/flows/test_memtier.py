@@ -80,11 +80,11 @@ def test_a_dram_buffer_leaves_block_ram_and_adds_traffic(resnet20) -> None:
     (b,) = use.buffers
     cfg = n.config
     d = targets.get("ulx3s").dram
-    word = fifo_word_bits(cfg.pe * cfg.input_type.bits, d, cfg.cycles_per_frame)
+    word = fifo_word_bits(cfg.pe * cfg.input_type.bits, d, cfg.words_per_frame)
     assert word == max(16, 2 ** math.ceil(math.log2(cfg.pe * cfg.input_type.bits))) or (
-        word < 16 and cfg.cycles_per_frame % (16 // word) == 0
+        word < 16 and cfg.words_per_frame % (16 // word) == 0
     )
-    assert b.bytes_per_frame == 2 * cfg.cycles_per_frame * word // 8
+    assert b.bytes_per_frame == 2 * cfg.words_per_frame * word // 8
     assert use.cycles == math.ceil(b.bytes_per_frame / (d.sustained * 2))
     est = memtier.design_estimate(g, "ulx3s")
     assert est[memtier.TIER_ROW].cycles == use.cycles and est[memtier.TIER_ROW].lut > d.lut

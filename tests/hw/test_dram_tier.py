@@ -23,6 +23,7 @@ import pytest
 
 from flows import memtier, targets
 from flows.codegen.dram_tier import ExternalBuffer, emit_with_dram, write_tier
+from flows.hwmodel.dram import fifo_word_bits
 from flows.sim import runner as sim
 from flows.sim.parity_bench import parity_path
 from tests.hw.stimuli import seed_of
@@ -91,8 +92,10 @@ def test_insta_unit_with_its_frame_buffers_in_dram(models, request) -> None:  # 
     assert sorted(memtier.place(unit, "ulx3s", force="buffers")) == sorted([th, prelu])
     use = memtier.dram_use(unit, "ulx3s")
     assert [b.layer for b in use.buffers] == [th, prelu]  # topological order
-    for b in use.buffers:  # 8-bit words, two to a port word, written and read once per frame
-        assert b.bytes_per_frame == 2 * unit.node(b.layer).config.cycles_per_frame * 1
+    for b in use.buffers:  # each word written and read once per frame, packed into port words
+        cfg = unit.node(b.layer).config
+        word = fifo_word_bits(cfg.pe * cfg.input_type.bits, DRAM, cfg.words_per_frame)
+        assert b.bytes_per_frame == 2 * cfg.words_per_frame * word // 8
     compute = max(n.config.cycles_per_frame for n in unit.nodes)
     assert use.cycles > compute  # one 16-bit SDRAM cannot keep up with a word per cycle each way
     b = sim.build("accel_dram_top", lambda d: emit_with_dram(unit, d, DRAM, CLK_HZ))

@@ -167,9 +167,16 @@ def test_mul_seq_equals_product(aw: int, bw: int, tmp_path: Path) -> None:
     """Starts every N cycles (the tightest the evaluators use): each product appears exactly
     N + 1 edges after its start, while the operands change right after the start."""
     rng = np.random.default_rng(aw * 1000 + bw)
-    amin, amax, bmin, bmax = -(1 << (aw - 1)), (1 << (aw - 1)) - 1, -(1 << (bw - 1)), (1 << (bw - 1)) - 1
+    amin, amax, bmin, bmax = (
+        -(1 << (aw - 1)),
+        (1 << (aw - 1)) - 1,
+        -(1 << (bw - 1)),
+        (1 << (bw - 1)) - 1,
+    )
     pairs = [(x, y) for x in (amin, amax, 0, -1, 1) for y in (bmin, bmax, 0, -1, 1)]
-    pairs += [(int(rng.integers(amin, amax + 1)), int(rng.integers(bmin, bmax + 1))) for _ in range(150)]
+    pairs += [
+        (int(rng.integers(amin, amax + 1)), int(rng.integers(bmin, bmax + 1))) for _ in range(150)
+    ]
     n = _slices(aw)
     dut = (f"mul_seq #(.AW({aw}), .BW({bw})) dut (.clk(clk), .start(start), .a(a), .b(b), "
            ".p(p));")  # fmt: skip
@@ -186,7 +193,9 @@ def test_cube_seq_equals_cube(dmax: int, tmp_path: Path) -> None:
 
     w = cube_widths(dmax)
     rng = np.random.default_rng(dmax)
-    ds = [-dmax, dmax, 0, -1, 1, -dmax + 1, dmax - 1] + [int(v) for v in rng.integers(-dmax, dmax + 1, 150)]
+    ds = [-dmax, dmax, 0, -1, 1, -dmax + 1, dmax - 1] + [
+        int(v) for v in rng.integers(-dmax, dmax + 1, 150)
+    ]
     n = _slices(w.square_bits)
     pw = w.square_bits + w.dev_bits
     dut = (f"cube_seq #(.DW({w.dev_bits}), .SQW({w.square_bits})) dut (.clk(clk), "

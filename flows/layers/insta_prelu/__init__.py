@@ -34,6 +34,7 @@ from flows.layers.insta_prelu.golden import execute
 from flows.layers.insta_prelu.hls import PRELU_KERNELS, hls
 from flows.layers.insta_prelu.ports import ports
 from flows.layers.insta_prelu.rtl import rtl
+from flows.layers.insta_statistics import MULTIPLIER_STYLES
 from flows.layers.registry import DramBuffer, LayerKind
 
 KIND = LayerKind(
@@ -42,6 +43,7 @@ KIND = LayerKind(
     exact=False,  # gamma, v and the output on fixed-point grids (docs/numerics.md section 10)
     ports=ports,
     buffer_words=lambda cfg: cfg.buffer_words,  # own forms: the frame buffer; reuse: none
+    styles={"multipliers": MULTIPLIER_STYLES},  # shared: fewer DSPs, more cycles per word
     places=("buffer",),
     dram_forms=lambda cfg: [{"buffer": "dram"}] if cfg.buffer_words else [],
     dram_buffers=lambda cfg: (

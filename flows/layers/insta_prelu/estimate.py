@@ -7,13 +7,14 @@ from __future__ import annotations
 import math
 
 from flows.datatypes import INT
-from flows.hwmodel.cube import cube_dsp, cube_pipeline_ff
+from flows.hwmodel.cube import cube_dsp, cube_pipeline_ff, shared_mux_luts
 from flows.hwmodel.logic import dsp_per_product, mul_pipe_blocks, scaled
 from flows.hwmodel.memory import buffer_memory, memory
 from flows.hwmodel.resources import Estimate
 from flows.layers.insta_prelu.config import InstaPReLU
 from flows.layers.insta_prelu.widths import InstaPReLUWidths, widths
 from flows.layers.insta_se.estimate import se_path
+from flows.layers.insta_statistics import frame_memories
 
 # INSTA-PReLU own-statistics write side (cube pipeline, S accumulators): LUTs per lane and S bit;
 # fitted on 7x7x64 INT8 PE 8 (docs/insta.md): ECP5's LUT4 adders cost more than carry chains.
@@ -36,20 +37,22 @@ def _memories(cfg: InstaPReLU, w: InstaPReLUWidths, family: str) -> tuple[int, i
     roms += [(pe * w.mu_bits, nf)] if cfg.form != "reuse" else []
     rom = [memory(width, depth, family) for width, depth in roms]
     lut = sum(m[0] for m in tables) + math.ceil(0.6 * sum(r[0] for r in rom))
-    return lut, sum(m[1] for m in tables) + sum(r[1] for r in rom)
+    frame = frame_memories(cfg, pe * w.table_bits, family)[1]  # S, snapshot, gamma banks
+    return lut, sum(m[1] for m in tables) + sum(r[1] for r in rom) + frame
 
 
 def _dsp(cfg: InstaPReLU, w: InstaPReLUWidths, family: str) -> int:
-    """Products: (own) d^2 and d^3 per lane, Mv*S per evaluator, factor*d per lane."""
+    """Products: (own) d^2 and d^3 per lane, Mv*S per evaluator, factor*d per lane; with shared
+    multipliers one block per lane's cube and per evaluator's Mv*S."""
 
     def dsp(a: int, b: int) -> int:
         return dsp_per_product(INT(a), INT(b), family)
 
     n = cfg.pe * dsp(w.gdev_bits, w.mul_bits)
     if cfg.se is None:
-        n += cfg.num_evaluators * mul_pipe_blocks(w.stat_bits, w.mant_bits)
+        n += cfg.num_evaluators * (1 if cfg.shared else mul_pipe_blocks(w.stat_bits, w.mant_bits))
     if cfg.form != "reuse":
-        n += cfg.pe * cube_dsp(w.cube, family)
+        n += cfg.pe * (1 if cfg.shared else cube_dsp(w.cube, family))
     return n
 
 
@@ -95,6 +98,9 @@ def estimate(cfg: InstaPReLU, family: str) -> Estimate:
     if family != "ecp5":  # DSP48 input/product registers, SRL delay lines
         ff = 0.65 * (ff - absorbed)
     dsp = _dsp(cfg, w, family)
+    if cfg.shared:
+        cube_turns = cfg.word_cycles if own else 0
+        logic += scaled(shared_mux_luts(pe, cube_turns, g, 0 if se else cfg.eval_cycles), family)
     if se:
         path = se_path(cfg, family)
         logic, ff, dsp = logic + path.lut, ff + path.ff, dsp + path.dsp

@@ -33,6 +33,7 @@ EVAL_STAGES = 6
 # eval_stages - 1 more stages to the clamp, 1 to the bank write, 1 to the reader's read.
 THRESHOLD_OVERHEAD = 1 + 1 + 1
 
+
 @dataclass(frozen=True)
 class InstaThreshold(InstaFrame):
     """INSTA-Th on an H x W x C frame, `pe` channels per word; see the module docstring.

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 
-from flows.hwmodel.cube import cube_dsp, cube_pipeline_ff
+from flows.hwmodel.cube import cube_dsp, cube_pipeline_ff, shared_mux_luts
 from flows.hwmodel.logic import mul_pipe_blocks, scaled
-from flows.hwmodel.memory import bram_blocks, buffer_memory, memory
+from flows.hwmodel.memory import buffer_memory, memory
 from flows.hwmodel.resources import Estimate
 from flows.layers.insta_se.estimate import se_path
+from flows.layers.insta_statistics import frame_memories
 from flows.layers.insta_threshold.config import InstaThreshold
 from flows.layers.insta_threshold.widths import InstaThresholdWidths, widths
 
@@ -39,9 +40,19 @@ def estimate(cfg: InstaThreshold, family: str) -> Estimate:
     bram, uram = 0, 0  # a frame buffer in DRAM costs its tier (flows/memtier.py), not this layer
     if cfg.buffer == "chip":
         bram, uram = buffer_memory(cfg.pe * cfg.input_type.bits, cfg.buffer_words, family)
-    bram += bram_blocks(2 * cfg.threshold_type.bits, cfg.channels)  # double-banked thresholds
+    # S accumulators, snapshot and the double-banked thresholds; the constant ROMs (A', M and
+    # sigma < 0 per evaluator step) by the size rule, their LUTs weighted 0.6 (constant bits fold)
+    bram += frame_memories(cfg, cfg.pe * (w.threshold_bits + 1), family)[1]
+    roms = [memory(g * width, cfg.eval_steps, family) for width in (w.offset_bits, mb, 1)]
+    bram += sum(r[1] for r in roms)
     dsp = cfg.pe * cube_dsp(w.cube, family) + g * mul_pipe_blocks(op, mb)
     lut = 150 + scaled(cfg.pe * 5 * acc + g * (op + 48), family)
+    lut += math.ceil(0.6 * sum(r[0] for r in roms))
+    if cfg.shared:  # one multiplier per cube and per evaluator's M*S (SE forms: M*tanh stays)
+        eshared = cfg.se is None
+        dsp = cfg.pe + g * (1 if eshared else mul_pipe_blocks(op, mb))
+        turns = cfg.eval_cycles if eshared else 0
+        lut += scaled(shared_mux_luts(cfg.pe, cfg.word_cycles, g, turns), family)
     ff = 150 + cfg.pe * 5 * acc + g * (op + 48) + _pipeline_ff(cfg, w, op)
     if family != "ecp5":  # DSP48 input/product registers and SRL delay lines absorb most of them
         ff = math.ceil(INSTA_TH_XILINX_FF * ff)

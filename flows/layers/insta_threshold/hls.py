@@ -12,7 +12,12 @@ from flows.hwmodel.ranges import product_range, width
 from flows.layers.backends import HlsKernel, cpp_array, ctype, lane_rows, policy, type_ctype
 from flows.layers.checks import checked_param
 from flows.layers.insta_se.hls import se_arrays, se_types, table_rows
-from flows.layers.insta_statistics import check_mu_range, ports_summary, write_side_typedefs
+from flows.layers.insta_statistics import (
+    check_hls_multipliers,
+    check_mu_range,
+    ports_summary,
+    write_side_typedefs,
+)
 from flows.layers.insta_threshold.config import InstaThreshold
 from flows.layers.insta_threshold.golden import check_params
 from flows.layers.insta_threshold.widths import hw_offsets, offset_range, tanh_range
@@ -67,6 +72,7 @@ def _threshold_se(cfg: InstaThreshold, params: dict, types: dict[str, str]):
 def hls(cfg: InstaThreshold, params: dict[str, np.ndarray]) -> HlsKernel:
     """The HLS kernel of an InstaThreshold: INSTA-Th, or INSTA-Th+ (`se`) with the SE between
     the statistic and the thresholds; mu on a grid 2^-mu_frac_bits finer than x's."""
+    check_hls_multipliers(cfg)
     mu, a, m, sign = check_params(cfg, params)
     check_mu_range(cfg.name, mu, cfg.input_type, cfg.mu_frac_bits)
     e, t, k = cfg.exponent, cfg.input_type, cfg.mu_frac_bits

@@ -348,3 +348,52 @@ def test_minimum_evaluators_at_small_maps() -> None:
     assert cfg.cycles_per_frame == 392 and cfg.num_evaluators == 2 and cfg.eval_steps == 256
     assert cfg.buffer_words == 392 + 256 + 13  # + THRESHOLD_OVERHEAD (docs/insta.md)
     assert InstaThreshold("i", 64, 56, 56, INT(8), exponent=0, pe=8).num_evaluators == 1
+
+
+def test_shared_multipliers_model() -> None:
+    """multipliers='shared' (docs/insta.md): INT8 with mu on a 2^-4 grid has d of 13 bits and
+    d^2 of 25 (2 slices): one word per 3 cycles; S of 7x7 is 43 bits (3 slices): 3 cycles per
+    evaluator step and 2 more evaluator stages; the parallel form is one word per cycle."""
+    par = InstaThreshold("i", 64, 7, 7, INT(8), exponent=0, mu_frac_bits=4)
+    sh = InstaThreshold("i", 64, 7, 7, INT(8), exponent=0, mu_frac_bits=4, multipliers="shared")
+    assert (par.word_cycles, par.eval_cycles, par.write_stages) == (1, 1, 5)
+    assert (sh.word_cycles, sh.eval_cycles, sh.write_stages) == (3, 3, 6)
+    assert sh.acc_type.bits == 3 * 12 + 6 + 1  # (255 * 2^4)^3 * 49 needs 43 bits
+    assert sh.words_per_frame == par.cycles_per_frame == 49 * 64
+    assert sh.cycles_per_frame == 3 * 49 * 64
+    # L = write_stages + 1 + ((C - 1) * N_e + 1) + (eval_stages - 1) + 1 + 1
+    assert sh.threshold_latency == 6 + 1 + (63 * 3 + 1) + (6 + 2 - 1) + 2
+    assert sh.buffer_words == 49 * 64 + math.ceil(sh.threshold_latency / 3)
+
+
+def test_shared_multipliers_refuse_what_they_cannot_do() -> None:
+    from flows.layers import InstaPReLU
+    from flows.layers.insta_threshold.hls import hls
+
+    with pytest.raises(ConfigError, match=r"multipliers='fast'; use one of"):
+        InstaThreshold("i", 4, 4, 4, INT(8), exponent=0, multipliers="fast")
+    with pytest.raises(ConfigError, match=r"d = x 2\^k - mu within 18 bits, here 21: use "):
+        InstaThreshold("i", 4, 4, 4, INT(16), exponent=0, mu_frac_bits=4, multipliers="shared")
+    with pytest.raises(ConfigError, match=r"mantissa within 18 bits, here 20: use"):
+        InstaThreshold("i", 4, 4, 4, INT(8), exponent=0, mantissa_bits=20, multipliers="shared")
+    with pytest.raises(ConfigError, match=r"mantissa within 18 bits"):
+        InstaPReLU("p", 4, 4, 4, INT(8), INT(8), "alpha", v_exponent=8, stat_exponent=0,
+                   shift=0, table_type=INT(12), mantissa_bits=19, multipliers="shared")  # fmt: skip
+    cfg = InstaThreshold("i", 2, 4, 4, INT(8), exponent=0, multipliers="shared")
+    params = {"mu": np.zeros(2), "A": np.zeros(2), "M": np.zeros(2), "sign": np.ones(2)}
+    with pytest.raises(ConfigError, match=r"HLS kernels have no form for multipliers='shared'"):
+        hls(cfg, params)
+
+
+def test_shared_multipliers_dsp_as_synthesised() -> None:
+    """DSP blocks Yosys 0.70 synth_ecp5 gave the RTL (benchmarks/insta_shared.py, docs/insta.md):
+    INSTA-Th 7x7x64 and 28x28x128 at PE 1: 6 parallel, 2 shared; 7x7x512 at PE 2: 9 and 3."""
+    from flows.estimate import estimate_layer
+
+    for (c, h, pe), want in {(64, 7, 1): (6, 2), (128, 28, 1): (6, 2), (512, 7, 2): (9, 3)}.items():
+        got = tuple(
+            estimate_layer(InstaThreshold("i", c, h, h, INT(8), exponent=40, pe=pe,
+                                          mu_frac_bits=4, multipliers=m), "ecp5").dsp
+            for m in ("parallel", "shared")
+        )  # fmt: skip
+        assert got == want, (c, h, pe)
