@@ -59,6 +59,14 @@ def _fold_se(p: dict, hw: int, s: float, mu_frac_bits: int):
                    v_bits=V_BITS)  # fmt: skip
 
 
+def _offset_bits(bv: np.ndarray) -> int:
+    """Bits of INSTA-PReLU's Bv as the values need them (at least 2, at most the 48 the exponent
+    was fitted for): the own-statistics forms have q = 0, so their Bv ROM would hold zeros (two
+    block RAMs of zeros per 512-channel layer at 48 bits)."""
+    lo, hi = (int(bv.min()), int(bv.max())) if bv.size else (0, 0)
+    return max(2, smallest_type(min(lo, -1), hi).bits)
+
+
 class InstaToInteger(Transformation):
     def rewrite(self, graph: DataflowGraph) -> bool:
         for node in graph.nodes:
@@ -168,7 +176,8 @@ class InstaToInteger(Transformation):
             name=cfg.name, channels=c, height=cfg.height, width=cfg.width, input_type=xt,
             output_type=rq.config.output_type, form=cfg.form, v_exponent=e, stat_exponent=ev,
             shift=f, table_type=smallest_type(int(table.min()), int(table.max())),
-            add_type=at, gamma_frac_bits=g, v_bits=V_BITS, **extra,
+            add_type=at, gamma_frac_bits=g, v_bits=V_BITS, offset_bits=_offset_bits(bvi),
+            **extra,
         )  # fmt: skip
         params = {"Mv": mv, "Bv": bvi, "table": table, "mul_pos": mp, "mul_neg": mn, "add": add}
         if cfg.form in ("alpha", "se"):
