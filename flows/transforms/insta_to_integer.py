@@ -21,7 +21,7 @@ from flows.layers import (
     InstaThreshold,
     Requant,
 )
-from flows.layers.insta_prelu.config import gamma_table
+from flows.layers.insta_prelu.config import gamma_table, is_odd_table
 from flows.layers.insta_se.golden import fold_se
 from flows.layers.insta_threshold.constants import _exponent, fold_insta_constants
 from flows.transforms.base import Transformation
@@ -177,7 +177,7 @@ class InstaToInteger(Transformation):
             output_type=rq.config.output_type, form=cfg.form, v_exponent=e, stat_exponent=ev,
             shift=f, table_type=smallest_type(int(table.min()), int(table.max())),
             add_type=at, gamma_frac_bits=g, v_bits=V_BITS, offset_bits=_offset_bits(bvi),
-            **extra,
+            table_fold=is_odd_table(table), **extra,
         )  # fmt: skip
         params = {"Mv": mv, "Bv": bvi, "table": table, "mul_pos": mp, "mul_neg": mn, "add": add}
         if cfg.form in ("alpha", "se"):

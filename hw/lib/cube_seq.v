@@ -37,12 +37,14 @@ module cube_seq #(
     wire [SQW-1:0] sq_now = ph[1] ? pp[SQW-1:0] : sq;
     wire [18:0] top = {{(19 - TW){sq_now[SQW-1]}}, sq_now[SQW-1:SQW-TW]};  // sign-extended
     wire [18:0] rdx = {{(19 - DW){rd[DW-1]}}, rd};
+    // zero-padded so that a slice select stays in range when there is one slice only
+    wire [SQW+SW-1:0] sq_pad = {{SW{1'b0}}, sq_now};
     reg signed [17:0] ax;
     integer j;
     always @(*) begin
         ax = top[17:0];  // the top slice
         for (j = 0; j < N - 1; j = j + 1)
-            if (ph[j + 1]) ax = {1'b0, sq_now[j*SW +: SW]};
+            if (ph[j + 1]) ax = {1'b0, sq_pad[j*SW +: SW]};
         if (ph[0]) ax = rdx[17:0];  // d * d
     end
     always @(posedge clk) pp <= ax * rd;

@@ -34,12 +34,14 @@ module mul_seq #(
     end
     // The slice on the multiplier: a one-hot choice by phase, as an 18-bit signed operand.
     wire [18:0] top = {{(19 - TW){ra[AW-1]}}, ra[AW-1:AW-TW]};  // sign-extended
+    // zero-padded so that a slice select stays in range when there is one slice only
+    wire [AW+SW-1:0] ra_pad = {{SW{1'b0}}, ra};
     reg signed [17:0] ax;
     integer j;
     always @(*) begin
         ax = top[17:0];  // the top slice (the last phase)
         for (j = 0; j < N - 1; j = j + 1)
-            if (ph[j]) ax = {1'b0, ra[j*SW +: SW]};
+            if (ph[j]) ax = {1'b0, ra_pad[j*SW +: SW]};
     end
     reg signed [BW+17:0] pp;
     always @(posedge clk) pp <= ax * rb;

@@ -245,6 +245,11 @@ PR_SPECS = {
         tp.Spec("alpha", 16, 6, 6, UINT(4), 4, 2.0**-2, 2, 4, 12, 8, INT(4)),
         4,
     ),
+    # shared cube (the SE form's evaluator keeps its product) and the folded gamma table
+    "se_uint4_6x6x16_pe4_h4_shared_fold": (
+        tp.Spec("alpha", 16, 6, 6, UINT(4), 4, 2.0**-2, 2, 4, 12, 8, INT(4), None, "shared", True),
+        4,
+    ),
 }
 SLOW_PR_SPECS = {
     "se_int6_4x4x16_pe4_h4_g": (
@@ -280,10 +285,17 @@ def pr_case(base: tp.Spec, hidden: int, rng: np.random.Generator) -> tuple[Node,
     p |= sp
     v = pr_internals(cfg, p, frames)["v"]
     tie = len(frames) - TIE_FRAMES  # the first tie frame (permutations of one frame)
-    for ch in range(0, cfg.channels, 2):  # d == 0: table[v] = x0 2^G for a value x0 of ch
-        x0 = int(frames[tie, 0, ch]) << gf
-        if cfg.table_type.allowed(np.array([x0])):
-            p["table"][int(v[tie, ch]) - se.v_type.min] = x0
+    for ch in range(0, cfg.channels, 2):  # d == 0: table[v] = x0 2^G for a value x0 of ch that fits
+        fits = [int(x) << gf for x in frames[tie, :, ch]
+                if cfg.table_type.allowed(np.array([int(x) << gf, -int(x) << gf]))]  # fmt: skip
+        x0, vi = (fits or [0])[0], int(v[tie, ch]) - se.v_type.min
+        if fits:
+            if cfg.table_fold:  # keep the table odd: the mirror entry too; v = 0 holds 0
+                if vi == -se.v_type.min:
+                    continue
+                if vi:
+                    p["table"][-2 * se.v_type.min - vi] = -x0
+            p["table"][vi] = x0
     y = pr_internals(cfg, p, frames)["y"]
     rs = cfg.shift + gf
     for ch in range(1, cfg.channels, 2):  # output rounding tie at element 0 of the tie frame

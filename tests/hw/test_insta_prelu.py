@@ -53,6 +53,7 @@ class Spec:
     output_type: DataType
     stat_channels: int | None = None
     multipliers: str = "parallel"
+    table_fold: bool = False  # store the odd gamma table's v >= 0 half
 
 
 SPECS = {
@@ -63,9 +64,23 @@ SPECS = {
         "reuse", 16, 3, 3, UINT(4), 8, 2.0**-2, 0, 4, 8, 4, INT(4), 8
     ),
     # shared multipliers: d 13 bits, d^2 in 2 slices (3 cycles per word), S in 3 slices; the
-    # reuse form shares only Mv*S (one word per cycle)
-    "alpha_int8_4x4x8_pe2_shared": Spec(
-        "alpha", 8, 4, 4, INT(8), 2, 2.0**-4, 4, 8, 12, 8, INT(8), multipliers="shared"
+    # reuse form shares only Mv*S (one word per cycle); with the folded gamma table (v saturates
+    # at both ends in channels 0 and 1, so the -2^(b-1) entry and the negated half are read)
+    "alpha_int8_4x4x8_pe2_shared_fold": Spec(
+        "alpha",
+        8,
+        4,
+        4,
+        INT(8),
+        2,
+        2.0**-4,
+        4,
+        8,
+        12,
+        8,
+        INT(8),
+        multipliers="shared",
+        table_fold=True,
     ),
     "reuse_int8_4x4x8_pe2_cs4_shared": Spec(
         "reuse", 8, 4, 4, INT(8), 2, 2.0**-4, 0, 8, 12, 8, INT(8), 4, multipliers="shared"
@@ -147,7 +162,7 @@ def make_case(spec: Spec, rng: np.random.Generator) -> tuple[Node, object, dict]
     cfg = InstaPReLU(
         "insta_prelu", c, spec.height, spec.width, t, spec.output_type, spec.form,
         v_exponent=e, stat_exponent=ev, shift=f,
-        table_type=smallest_type(int(table.min()), int(table.max())), gamma_frac_bits=gf, v_bits=spec.v_bits, pe=spec.pe, multipliers=spec.multipliers, **fields,
+        table_type=smallest_type(int(table.min()), int(table.max())), gamma_frac_bits=gf, v_bits=spec.v_bits, pe=spec.pe, multipliers=spec.multipliers, table_fold=spec.table_fold, **fields,
     )  # fmt: skip
     return _extremes_and_ties(cfg, params, x, s_rand, rng)
 
@@ -214,6 +229,11 @@ def _place_ties(cfg: InstaPReLU, params: dict, tie_x, tie_s) -> dict:
         vi = int(it["v"][0, ch]) - vt.min
         x0 = int(tie_x[0, 0, ch])
         if tt.allowed(np.array([x0 << cfg.gamma_frac_bits])):
+            if cfg.table_fold:  # keep the table odd: the mirror entry too; v = 0 holds 0
+                if vi == -vt.min or not tt.allowed(np.array([-x0 << cfg.gamma_frac_bits])):
+                    continue
+                if vi:
+                    params["table"][-2 * vt.min - vi] = -x0 << cfg.gamma_frac_bits
             params["table"][vi] = x0 << cfg.gamma_frac_bits
     it = internals(cfg, params, _ins(cfg, tie_x, tie_s))
     for ch in range(1, cfg.channels, 2):  # output tie at element 0 of tie frame 0

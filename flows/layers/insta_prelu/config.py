@@ -22,6 +22,8 @@ from flows.layers.insta_statistics import (
 )
 
 FORMS = ("alpha", "se", "reuse")
+# A folded (odd) gamma table adds two evaluator stages: the read's register, then the sign.
+TABLE_FOLD_STAGES = 2
 # RTL evaluator (hw/templates/insta_prelu.v.j2): steps from the read of the snapshot to the gamma
 # table read (read, operands, two product stages of mul_pipe, Bv + Mv*S, rounding, saturation,
 # table); the SE form delays v to the same step. With a shared Mv*S, mul_seq registers the operands
@@ -69,6 +71,7 @@ class InstaPReLU(InstaFrame):
     se_macs: int | None = None  # form "se": MACs per cycle of the SE (None: fewest that keep up)
     buffer: str = "chip"  # own forms' frame buffer: "chip" or "dram" (docs/dram.md)
     multipliers: str = "parallel"  # or "shared": one multiplier per cube and evaluator (insta.md)
+    table_fold: bool = False  # the table is odd (table[-v] = -table[v]): store v >= 0 only
     _se_macs: int | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
@@ -121,8 +124,14 @@ class InstaPReLU(InstaFrame):
 
     @property
     def eval_stages(self) -> int:
-        """The evaluator pipeline (EVAL_STAGES; N - 1 more with a shared Mv*S of N slices)."""
-        return EVAL_STAGES + self.eval_cycles - 1
+        """The evaluator pipeline (EVAL_STAGES; N - 1 more with a shared Mv*S of N slices; 2 more
+        with a folded table: its read registered again, then the sign and the -2^(b-1) entry)."""
+        return EVAL_STAGES + self.eval_cycles - 1 + (TABLE_FOLD_STAGES if self.table_fold else 0)
+
+    @property
+    def table_words(self) -> int:
+        """Entries the hardware stores: 2^v_bits, or 2^(v_bits - 1) folded."""
+        return 1 << (self.v_bits - 1 if self.table_fold else self.v_bits)
 
     @property
     def stat_words(self) -> int:
@@ -173,6 +182,14 @@ def param(cfg: InstaPReLU, params: dict, key: str, t: DataType | None, size: int
     return checked_param(cfg.name, params, key, (size,), t)
 
 
+def is_odd_table(table: np.ndarray) -> bool:
+    """table[v - min] = -table[-v - min] for every v > min (v in INT<b>, index v - min; so the
+    entry of v = 0 is 0): the gamma table of `gamma_table` is odd (3 tanh is odd and rne is
+    symmetric)."""
+    half = len(table) // 2
+    return bool(table[half] == 0 and np.array_equal(table[half + 1 :], -table[1:half][::-1]))
+
+
 def check_emittable(cfg: InstaPReLU, params: dict) -> None:
     """What both emitters (RTL and HLS) need beyond the config's own checks: a statistic word of
     PE lanes divides stat_channels (reuse form), and mu lies in the input range (own forms). Kept
@@ -185,3 +202,8 @@ def check_emittable(cfg: InstaPReLU, params: dict) -> None:
     if cfg.form != "reuse":
         mu = param(cfg, params, "mu", cfg.mu_type, cfg.channels)
         check_mu_range(cfg.name, mu, cfg.input_type, cfg.mu_frac_bits)
+    if cfg.table_fold and not is_odd_table(param(cfg, params, "table", None, 1 << cfg.v_bits)):
+        raise ConfigError(
+            f"{cfg.name}: table_fold stores half the gamma table, but this table is not odd "
+            "(table[-v] != -table[v]); set table_fold=False or build it with gamma_table"
+        )

@@ -25,7 +25,7 @@ def _memories(cfg: InstaPReLU, w: InstaPReLUWidths, family: str) -> tuple[int, i
     """(LUT, BRAM) of the frame buffer (own form), one gamma table per evaluator, the gamma
     banks and the constant ROMs (ROM LUTs weighted 0.6: constant bits fold, as in threshold)."""
     g, pe, nf = cfg.num_evaluators, cfg.pe, cfg.nf
-    tables = [memory(w.table_bits, 1 << cfg.v_bits, family)] * g
+    tables = [memory(w.table_bits, cfg.table_words, family)] * g  # half of it when folded
     # The constant ROMs follow the size rule (the RTL's rom_style): block RAM from 4 kbit on (a
     # deep layer's, 512 channel groups at PE 1), else LUTs, weighted 0.6 (constant bits fold).
     roms = [(pe * w.mul_bits, nf)] * 2 + [(pe * w.add_bits, nf)]
@@ -85,6 +85,9 @@ def estimate(cfg: InstaPReLU, family: str) -> Estimate:
         ff_eval = 4 * w.v_bits + w.table_bits
     else:
         absorbed += g * (w.mant_bits + w.stat_bits + w.product_bits)
+    if cfg.table_fold:  # per evaluator: |v|, the sign and the -2^(b-1) entry, two registers
+        logic += scaled(g * (w.v_bits + 2 * w.table_bits), family)
+        ff_eval += 2 * w.table_bits + 4
     ff = 100 + pe * (ff_lane + w.out_bits) + g * ff_eval
     # The Fmax pipelining (docs/insta.md, "Fmax"): the read side's register of the word and its
     # gamma, the rounded output sum, and (own forms) the cube's mul_pipe stages.

@@ -16,7 +16,12 @@ from flows.datatypes import INT, DataType
 from flows.errors import ConfigError
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import LayerRTL, memory_image
-from flows.layers.insta_prelu.config import InstaPReLU, check_emittable, param
+from flows.layers.insta_prelu.config import (
+    TABLE_FOLD_STAGES,
+    InstaPReLU,
+    check_emittable,
+    param,
+)
 from flows.layers.insta_prelu.widths import InstaPReLUWidths, widths
 from flows.layers.insta_se.rtl import reader_context, se_sub_block
 from flows.layers.insta_statistics import frame_context
@@ -65,7 +70,9 @@ def _context(cfg: InstaPReLU) -> dict:
             snf=snf,
             snfw=clog2(snf),
             s_index="e_nf" if own else "e_snf",
-            tdepth=1 << vb,
+            tdepth=cfg.table_words,
+            tfold=cfg.table_fold,
+            tr=cfg.eval_stages - (TABLE_FOLD_STAGES if cfg.table_fold else 0),
             v_min=-(1 << (vb - 1)),
             v_max=(1 << (vb - 1)) - 1,
             out_min=ot.min,
@@ -91,10 +98,12 @@ def rtl(cfg: InstaPReLU, params: dict) -> LayerRTL:
         ctx["mv_file"]: memory_image(p("Mv", mt), mt, g),
         ctx["bv_file"]: memory_image(p("Bv", bt), bt, g),
     }  # fmt: skip
+    table = p("table", cfg.table_type, 1 << cfg.v_bits)
+    if cfg.table_fold:  # v = 0 .. 2^(b-1) - 1 (entries 2^(b-1) ..); v = min is a constant
+        ctx["t_min"] = int(table[0])
+        table = table[1 << (cfg.v_bits - 1) :]
     mems |= {
-        ctx["table_file"]: memory_image(
-            p("table", cfg.table_type, 1 << cfg.v_bits), cfg.table_type, 1
-        ),
+        ctx["table_file"]: memory_image(table, cfg.table_type, 1),
         ctx["mp_file"]: memory_image(p("mul_pos", cfg.mul_type), cfg.mul_type, pe),
         ctx["mn_file"]: memory_image(p("mul_neg", cfg.mul_type), cfg.mul_type, pe),
         ctx["add_file"]: memory_image(p("add", cfg.add_type), cfg.add_type, pe),

@@ -397,3 +397,31 @@ def test_shared_multipliers_dsp_as_synthesised() -> None:
             for m in ("parallel", "shared")
         )  # fmt: skip
         assert got == want, (c, h, pe)
+
+
+def test_gamma_table_is_odd_and_the_fold_refuses_one_that_is_not() -> None:
+    """gamma_table is odd (3 tanh is odd, rne symmetric): the RTL may store half of it (the
+    folded table: 2 of 4 block RAMs per INSTA-PReLU at v_bits 12); a table that is not odd is
+    refused with advice."""
+    from flows.hwmodel.memory import bram_blocks
+    from flows.layers import InstaPReLU
+    from flows.layers.insta_prelu.config import check_emittable, gamma_table, is_odd_table
+
+    for e, s, g, b in [(8, 2.0**-4, 8, 12), (4, 2.0**-2, 4, 8), (6, 0.37, 5, 10)]:
+        t = gamma_table(e, s, g, b)
+        assert is_odd_table(t) and t[1 << (b - 1)] == 0
+        for i in (3, 1 << (b - 1)):  # a negative v's entry; the entry of v = 0
+            bad = t.copy()
+            bad[i] += 1
+            assert not is_odd_table(bad)
+    assert (bram_blocks(15, 4096), bram_blocks(15, 2048)) == (4, 2)
+    t = gamma_table(8, 2.0**-4, 8, 12)
+    cfg = InstaPReLU("p", 4, 4, 4, INT(8), INT(8), "alpha", v_exponent=8, stat_exponent=0,
+                     shift=0, table_type=INT(15), v_bits=12, table_fold=True)  # fmt: skip
+    assert cfg.table_words == 2048
+    params = {"mu": np.zeros(4, dtype=np.int64), "table": t}
+    check_emittable(cfg, params)
+    t2 = t.copy()
+    t2[5] -= 1
+    with pytest.raises(ConfigError, match=r"this table is not odd .* set table_fold=False"):
+        check_emittable(cfg, params | {"table": t2})
