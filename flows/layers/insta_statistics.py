@@ -75,8 +75,8 @@ def mul_slices(bits: int) -> int:
     return 1 if bits <= 18 else 1 + -(-(bits - 18) // 17)
 
 
-def frame_memories(cfg: InstaFrame, bank_bits: int, family: str) -> tuple[int, int]:
-    """(LUT, BRAM) of the memories both INSTA blocks hold besides the frame buffer and their
+def frame_brams(cfg: InstaFrame, bank_bits: int, family: str) -> int:
+    """Block RAMs of the memories both INSTA blocks hold besides the frame buffer and their
     constants: the S accumulators and the snapshot (own statistic; NF words of PE lanes, the
     accumulator's read address a register, so both are synchronous-read RAMs Yosys can put in
     block RAM) or the statistic input's snapshot (reuse), and the double bank of per-channel
@@ -85,7 +85,7 @@ def frame_memories(cfg: InstaFrame, bank_bits: int, family: str) -> tuple[int, i
     snw = cfg.pe * cfg.acc_type.bits
     words = [(snw, cfg.nf)] * (2 if cfg.has_write_side else 1)
     words += [(bank_bits, 2 * cfg.nf)]
-    return 0, sum(ram_blocks(w, d, family) for w, d in words)
+    return sum(ram_blocks(w, d, family) for w, d in words)
 
 
 def check_hls_multipliers(cfg: InstaFrame) -> None:

@@ -10,7 +10,7 @@ from flows.hwmodel.logic import mul_pipe_blocks, scaled
 from flows.hwmodel.memory import buffer_memory, memory
 from flows.hwmodel.resources import Estimate
 from flows.layers.insta_se.estimate import se_path
-from flows.layers.insta_statistics import frame_memories
+from flows.layers.insta_statistics import frame_brams
 from flows.layers.insta_threshold.config import InstaThreshold
 from flows.layers.insta_threshold.widths import InstaThresholdWidths, widths
 
@@ -42,7 +42,7 @@ def estimate(cfg: InstaThreshold, family: str) -> Estimate:
         bram, uram = buffer_memory(cfg.pe * cfg.input_type.bits, cfg.buffer_words, family)
     # S accumulators, snapshot and the double-banked thresholds; the constant ROMs (A', M and
     # sigma < 0 per evaluator step) by the size rule, their LUTs weighted 0.6 (constant bits fold)
-    bram += frame_memories(cfg, cfg.pe * (w.threshold_bits + 1), family)[1]
+    bram += frame_brams(cfg, cfg.pe * (w.threshold_bits + 1), family)
     roms = [memory(g * width, cfg.eval_steps, family) for width in (w.offset_bits, mb, 1)]
     bram += sum(r[1] for r in roms)
     dsp = cfg.pe * cube_dsp(w.cube, family) + g * mul_pipe_blocks(op, mb)
