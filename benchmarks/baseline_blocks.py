@@ -186,10 +186,35 @@ BLOCKS: dict[str, Callable[[], tuple]] = {
 }
 # Fmax runs: the XnorMVAU at every popcount depth its adder tree allows (log2(SIMD) + 1 levels,
 # so 0..3 are all distinct) and the INSTA blocks.
+def _insta_shared(kind: str) -> Callable[[], tuple]:
+    """The INSTA blocks with shared multipliers (docs/insta.md) at the zoo's widths: 7x7x64 INT8
+    PE 8, mu on a 2^-4 grid (d 13 bits, d^2 in 2 slices, S in 3); INSTA-PReLU with its folded
+    gamma table."""
+
+    def make() -> tuple:
+        from flows.datatypes import INT
+
+        if kind == "threshold":
+            from tests.hw.test_insta_threshold import Spec, make_case
+
+            spec = Spec(64, 7, 7, INT(8), 8, 0.25, 2.0**-4, mu_frac_bits=4, multipliers="shared")
+        else:
+            from tests.hw.test_insta_prelu import Spec, make_case
+
+            spec = Spec("alpha", 64, 7, 7, INT(8), 8, 2.0**-4, 4, 8, 12, 8, INT(8),
+                        multipliers="shared", table_fold=True)  # fmt: skip
+        node, _, _ = make_case(spec, _rng())
+        return dataclasses.replace(node.config, name=f"bl_insta_{kind}_shared"), node.params
+
+    return make
+
+
 FMAX_BLOCKS: dict[str, Callable[[], tuple]] = {
     **{f"xnor_mvau_pop{s}": _xnor_mvau(s) for s in range(4)},
     "insta_threshold": _insta_threshold,
     "insta_prelu_own": _insta_prelu("own"),
+    "insta_threshold_shared": _insta_shared("threshold"),
+    "insta_prelu_own_shared": _insta_shared("prelu"),
     "insta_threshold_plus": _insta_plus("threshold"),
     "insta_prelu_plus": _insta_plus("prelu"),
 }
