@@ -184,6 +184,8 @@ BLOCKS: dict[str, Callable[[], tuple]] = {
     "insta_threshold_plus": _insta_plus("threshold"),
     "insta_prelu_plus": _insta_plus("prelu"),
 }
+
+
 # Fmax runs: the XnorMVAU at every popcount depth its adder tree allows (log2(SIMD) + 1 levels,
 # so 0..3 are all distinct) and the INSTA blocks.
 def _insta_shared(kind: str) -> Callable[[], tuple]:

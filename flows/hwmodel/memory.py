@@ -152,6 +152,17 @@ def lutram_luts(width: int, depth: int, family: str) -> int:
     return 4 * math.ceil(width / 3) * math.ceil(depth / 64)
 
 
+def lutram_mux_luts(width: int, depth: int, family: str) -> int:
+    """ECP5 LUTs of the read multiplexer of a written memory that `ram_blocks` leaves in
+    distributed RAM (TRELLIS_DPR16X4, 16 words each): one 2:1 step per bit for each bank after
+    the first (structural; benchmarks/insta_shared.py's 7x7x64 blocks, whose S accumulators and
+    snapshots of 64 words were 300-600 LUT above the estimate without it). 0 in block RAM, on
+    Xilinx (RAM64M's own multiplexers; `lutram_luts`) and for 16 words or fewer."""
+    if family != "ecp5" or ram_blocks(width, depth, family) or depth <= 16:
+        return 0
+    return width * (math.ceil(depth / 16) - 1)
+
+
 def written_memory(width: int, depth: int, family: str) -> tuple[int, int, int, int]:
     """(LUT, BRAM, LUTRAM, FF) of a written memory with a registered read whose `ram_style` is
     `buffer_style` (the MVAU's DRAM form): block RAM by the size rule, with its read multiplexer

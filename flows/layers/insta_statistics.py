@@ -16,7 +16,7 @@ import numpy as np
 
 from flows.datatypes import DataType
 from flows.errors import ConfigError
-from flows.hwmodel.memory import buffer_style, ram_blocks
+from flows.hwmodel.memory import buffer_style, lutram_mux_luts, ram_blocks
 from flows.hwmodel.ranges import smallest_type, width
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import ctype, type_ctype
@@ -75,17 +75,19 @@ def mul_slices(bits: int) -> int:
     return 1 if bits <= 18 else 1 + -(-(bits - 18) // 17)
 
 
-def frame_brams(cfg: InstaFrame, bank_bits: int, family: str) -> int:
-    """Block RAMs of the memories both INSTA blocks hold besides the frame buffer and their
+def frame_memories(cfg: InstaFrame, bank_bits: int, family: str) -> tuple[int, int]:
+    """(LUT, BRAM) of the memories both INSTA blocks hold besides the frame buffer and their
     constants: the S accumulators and the snapshot (own statistic; NF words of PE lanes, the
     accumulator's read address a register, so both are synchronous-read RAMs Yosys can put in
     block RAM) or the statistic input's snapshot (reuse), and the double bank of per-channel
-    results (2 NF words of `bank_bits`). Written memories follow `ram_blocks`' size rule (LUT
-    RAM below it, not counted as logic)."""
+    results (2 NF words of `bank_bits`). Written memories follow `ram_blocks`' size rule; below
+    it they are distributed RAM (not counted as logic) with their read multiplexer in LUTs
+    (`lutram_mux_luts`)."""
     snw = cfg.pe * cfg.acc_type.bits
     words = [(snw, cfg.nf)] * (2 if cfg.has_write_side else 1)
     words += [(bank_bits, 2 * cfg.nf)]
-    return sum(ram_blocks(w, d, family) for w, d in words)
+    lut = sum(lutram_mux_luts(w, d, family) for w, d in words)
+    return lut, sum(ram_blocks(w, d, family) for w, d in words)
 
 
 def check_hls_multipliers(cfg: InstaFrame) -> None:

@@ -14,7 +14,7 @@ from flows.hwmodel.resources import Estimate
 from flows.layers.insta_prelu.config import InstaPReLU
 from flows.layers.insta_prelu.widths import InstaPReLUWidths, widths
 from flows.layers.insta_se.estimate import se_path
-from flows.layers.insta_statistics import frame_brams
+from flows.layers.insta_statistics import frame_memories
 
 # INSTA-PReLU own-statistics write side (cube pipeline, S accumulators): LUTs per lane and S bit;
 # fitted on 7x7x64 INT8 PE 8 (docs/insta.md): ECP5's LUT4 adders cost more than carry chains.
@@ -36,9 +36,9 @@ def _memories(cfg: InstaPReLU, w: InstaPReLUWidths, family: str) -> tuple[int, i
     )
     roms += [(pe * w.mu_bits, nf)] if cfg.form != "reuse" else []
     rom = [memory(width, depth, family) for width, depth in roms]
-    lut = sum(m[0] for m in tables) + math.ceil(0.6 * sum(r[0] for r in rom))
-    frame = frame_brams(cfg, pe * w.table_bits, family)  # S, snapshot, gamma banks
-    return lut, sum(m[1] for m in tables) + sum(r[1] for r in rom) + frame
+    frame_lut, frame_bram = frame_memories(cfg, pe * w.table_bits, family)  # S, snapshot, banks
+    lut = sum(m[0] for m in tables) + math.ceil(0.6 * sum(r[0] for r in rom)) + frame_lut
+    return lut, sum(m[1] for m in tables) + sum(r[1] for r in rom) + frame_bram
 
 
 def _dsp(cfg: InstaPReLU, w: InstaPReLUWidths, family: str) -> int:

@@ -10,7 +10,7 @@ from flows.hwmodel.logic import mul_pipe_blocks, scaled
 from flows.hwmodel.memory import buffer_memory, memory
 from flows.hwmodel.resources import Estimate
 from flows.layers.insta_se.estimate import se_path
-from flows.layers.insta_statistics import frame_brams
+from flows.layers.insta_statistics import frame_memories
 from flows.layers.insta_threshold.config import InstaThreshold
 from flows.layers.insta_threshold.widths import InstaThresholdWidths, widths
 
@@ -42,12 +42,13 @@ def estimate(cfg: InstaThreshold, family: str) -> Estimate:
         bram, uram = buffer_memory(cfg.pe * cfg.input_type.bits, cfg.buffer_words, family)
     # S accumulators, snapshot and the double-banked thresholds; the constant ROMs (A', M and
     # sigma < 0 per evaluator step) by the size rule, their LUTs weighted 0.6 (constant bits fold)
-    bram += frame_brams(cfg, cfg.pe * (w.threshold_bits + 1), family)
+    mem_lut, mem_bram = frame_memories(cfg, cfg.pe * (w.threshold_bits + 1), family)
+    bram += mem_bram
     roms = [memory(g * width, cfg.eval_steps, family) for width in (w.offset_bits, mb, 1)]
     bram += sum(r[1] for r in roms)
     dsp = cfg.pe * cube_dsp(w.cube, family) + g * mul_pipe_blocks(op, mb)
     lut = 150 + scaled(cfg.pe * 5 * acc + g * (op + 48), family)
-    lut += math.ceil(0.6 * sum(r[0] for r in roms))
+    lut += math.ceil(0.6 * sum(r[0] for r in roms)) + mem_lut
     if cfg.shared:  # one multiplier per cube and per evaluator's M*S (SE forms: M*tanh stays)
         eshared = cfg.se is None
         dsp = cfg.pe + g * (1 if eshared else mul_pipe_blocks(op, mb))
