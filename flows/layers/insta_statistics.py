@@ -269,6 +269,7 @@ def frame_context(cfg: InstaFrame, eval_stages: int) -> dict:
         bank_waddr=f"{{e_par, enf{eval_stages}}}" if cfg.nf > 1 else "e_par",
         ed=eval_stages, bank_raddr="{r_par, r_nf}" if cfg.nf > 1 else "r_par",
         shared=cfg.shared, ws=cfg.write_stages, wk=cfg.word_cycles, ne=cfg.eval_cycles,
+        words=cfg.words_per_frame,
         wkw=clog2(cfg.word_cycles), new=clog2(cfg.eval_cycles),
         eshared=cfg.shared and cfg.se is None, issue="e_issue" if cfg.shared and cfg.se is None
         else "e_run",
