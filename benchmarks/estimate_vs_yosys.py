@@ -1,6 +1,6 @@
-"""What the estimator benchmarks share (benchmarks/width_converter.py, benchmarks/mvau_dram.py):
-a block synthesised out of context per family next to its estimate, and the table cells and
-error summary of estimate / Yosys ratios."""
+"""What the estimator benchmarks share (benchmarks/width_converter.py, benchmarks/mvau_dram.py,
+benchmarks/insta_shared.py): a block synthesised out of context per family next to its estimate,
+and the table cells and error summary of estimate / Yosys ratios."""
 
 from __future__ import annotations
 
@@ -32,6 +32,21 @@ def measured(
         for m in metrics:
             row[f"{fam}_{m}"] = (est[m], got.get(m, 0))
     return row
+
+
+def measured_layer(
+    node, workdir: Path, families: Sequence[str], metrics: Sequence[str]
+) -> dict[str, tuple[int, int]]:
+    """`measured` for one layer: its RTL emitted into workdir/<name> with the library modules,
+    its estimate from the layer kind's estimator."""
+    from flows.codegen import rtl
+    from flows.estimate import estimate_layer
+
+    cfg = node.config
+    d = workdir / cfg.name
+    sources = [p for p in [*rtl.emit_layer(node, d), *rtl.lib_sources()] if p.suffix == ".v"]
+    estimate = lambda fam: estimate_layer(cfg, fam).as_dict()  # noqa: E731
+    return measured(sources, cfg.name, d, estimate, families, metrics)
 
 
 def ratio(pair: tuple[int, int]) -> float | None:

@@ -18,11 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.estimate_vs_yosys import cells, error_lines, measured
+from benchmarks.estimate_vs_yosys import cells, error_lines, measured_layer
 from flows.artifacts import write_json
-from flows.codegen import rtl
 from flows.datatypes import INT
-from flows.estimate import estimate_layer
 from flows.graph import Node
 
 # (kind, channels, height, width, PE): INT8 input, mu on a 2^-4 grid (as the zoo's INSTA layers)
@@ -57,11 +55,8 @@ def _node(kind: str, c: int, h: int, w: int, pe: int, style: str) -> Node:
 def measure(kind: str, c: int, h: int, w: int, pe: int, style: str, workdir: Path) -> dict:
     node = _node(kind, c, h, w, pe, style)
     cfg = node.config
-    d = workdir / cfg.name
-    sources = [p for p in [*rtl.emit_layer(node, d), *rtl.lib_sources()] if p.suffix == ".v"]
     row = {"name": cfg.name, "style": style, "cycles": cfg.cycles_per_frame}
-    estimate = lambda fam: estimate_layer(cfg, fam).as_dict()  # noqa: E731
-    return row | measured(sources, cfg.name, d, estimate, FAMILIES, METRICS)
+    return row | measured_layer(node, workdir, FAMILIES, METRICS)
 
 
 def table(rows: list[dict], title: str) -> str:

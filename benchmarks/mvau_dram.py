@@ -17,11 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.estimate_vs_yosys import cells, error_lines, measured
+from benchmarks.estimate_vs_yosys import cells, error_lines, measured_layer
 from flows.artifacts import write_json
-from flows.codegen import rtl
 from flows.datatypes import BIPOLAR, INT, UINT
-from flows.estimate import estimate_layer
 from flows.graph import Node
 from flows.layers import IntMVAU, XnorMVAU
 
@@ -62,12 +60,9 @@ def _form(cfg, where: str):
 
 def measure(cfg, where: str, workdir: Path) -> dict:
     c = _form(cfg, where)
-    d = workdir / c.name
-    sources = [*rtl.emit_layer(Node(c, [], [], {"weights": _weights(c)}), d), *rtl.lib_sources()]
-    sources = [p for p in sources if p.suffix == ".v"]
     row = {"name": c.name, "form": where, "pass": c.vectors_per_pass}
-    estimate = lambda fam: estimate_layer(c, fam).as_dict()  # noqa: E731
-    return row | measured(sources, c.name, d, estimate, FAMILIES, METRICS)
+    node = Node(c, [], [], {"weights": _weights(c)})
+    return row | measured_layer(node, workdir, FAMILIES, METRICS)
 
 
 def table(rows: list[dict], title: str) -> str:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.estimate_vs_yosys import cells, error_lines, measured
+from benchmarks.estimate_vs_yosys import cells, error_lines, measured_layer
 from flows.artifacts import write_json
-from flows.codegen import rtl
 from flows.datatypes import BIPOLAR, INT, UINT
 from flows.graph import Node
-from flows.layers import StreamWidthConverter, kind_of
+from flows.layers import StreamWidthConverter
 
 W = StreamWidthConverter
 FITTED = [
@@ -35,12 +34,9 @@ METRICS = ("LUT", "FF", "LUTRAM")
 
 
 def measure(cfg: StreamWidthConverter, workdir: Path) -> dict:
-    d = workdir / cfg.name
-    sources = [*rtl.emit_layer(Node(cfg, [], []), d), *rtl.lib_sources()]
     row = {"name": cfg.name, "lanes": f"{cfg.in_lanes}->{cfg.out_lanes}",
            "type": str(cfg.input_type), "mode": cfg.mode}  # fmt: skip
-    estimate = lambda fam: kind_of(cfg).estimate(cfg, fam).as_dict()  # noqa: E731
-    return row | measured(sources, cfg.name, d, estimate, FAMILIES, METRICS)
+    return row | measured_layer(Node(cfg, [], []), workdir, FAMILIES, METRICS)
 
 
 def table(rows: list[dict], title: str) -> str:
