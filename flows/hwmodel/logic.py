@@ -48,12 +48,17 @@ def dsp_per_product(xt: DataType, wt: DataType, family: str) -> int:
     return slices * math.ceil(lo / 18)
 
 
+def mul_slices(a_bits: int) -> int:
+    """Slices of an `a_bits`-bit operand as hw/lib/mul_pipe.v, mul_seq.v and cube_seq.v cut it:
+    17-bit unsigned slices from the bottom and a signed top of at most 18 bits."""
+    return 1 if a_bits <= 18 else 1 + math.ceil((a_bits - 18) / 17)
+
+
 def mul_pipe_blocks(a_bits: int, b_bits: int) -> int:
-    """Multiplier blocks of one hw/lib/mul_pipe.v product (a wider than 18 bits cut into 17-bit
-    unsigned slices and a signed top of at most 18): one 18x18 block per slice and 18 bits of b,
-    on every family (an 18x18 product maps to MULT18X18D and DSP48 alike)."""
-    slices = 1 if a_bits <= 18 else 1 + math.ceil((a_bits - 18) / 17)
-    return slices * math.ceil(b_bits / 18)
+    """Multiplier blocks of one hw/lib/mul_pipe.v product (`mul_slices` of a): one 18x18 block
+    per slice and 18 bits of b, on every family (an 18x18 product maps to MULT18X18D and DSP48
+    alike)."""
+    return mul_slices(a_bits) * math.ceil(b_bits / 18)
 
 
 def lut_multiplier(a: int, b: int, family: str) -> int:

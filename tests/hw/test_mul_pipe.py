@@ -12,6 +12,7 @@ import pytest
 
 from flows import tools
 from flows.codegen import rtl
+from flows.hwmodel.logic import mul_slices
 
 BENCH = """
 module tb;
@@ -48,36 +49,44 @@ def _lit(v: int, bits: int) -> str:
     return f"{bits}'sh{v & ((1 << bits) - 1):x}"
 
 
-@pytest.mark.parametrize("lut", [0, 1], ids=["dsp", "lut"])
-@pytest.mark.parametrize(
-    "aw,bw", [(9, 9), (18, 18), (19, 18), (31, 18), (43, 18), (49, 16), (25, 13), (17, 2), (11, 1)]
-)
-def test_mul_pipe_equals_product(aw: int, bw: int, lut: int, tmp_path: Path) -> None:
-    rng = np.random.default_rng(aw * 100 + bw)
-    amin, amax, bmin, bmax = (
-        -(1 << (aw - 1)),
-        (1 << (aw - 1)) - 1,
-        -(1 << (bw - 1)),
-        (1 << (bw - 1)) - 1,
-    )
+def _pairs(aw: int, bw: int, random: int, seed: int) -> list[tuple[int, int]]:
+    """Every pair of the operands' extremes, 0 and +-1, then `random` random pairs."""
+    rng = np.random.default_rng(seed)
+    amin, amax = -(1 << (aw - 1)), (1 << (aw - 1)) - 1
+    bmin, bmax = -(1 << (bw - 1)), (1 << (bw - 1)) - 1
     pairs = [(x, y) for x in (amin, amax, 0, -1, 1) for y in (bmin, bmax, 0, -1, 1)]
-    pairs += [
-        (int(rng.integers(amin, amax + 1)), int(rng.integers(bmin, bmax + 1))) for _ in range(200)
+    return pairs + [
+        (int(rng.integers(amin, amax + 1)), int(rng.integers(bmin, bmax + 1)))
+        for _ in range(random)
     ]
-    init = "\n".join(
-        f"        av[{i}] = {_lit(x, aw)}; bv[{i}] = {_lit(y, bw)};"
-        for i, (x, y) in enumerate(pairs)
-    )
+
+
+def _simulate(tmp_path: Path, bench: str, module: str) -> str:
+    """Icarus: the bench with library module `module`; its stdout."""
     tb = tmp_path / "tb.v"
-    tb.write_text(BENCH.format(aw=aw, bw=bw, lut=lut, n=len(pairs), init=init))
-    lib = [str(p) for p in rtl.lib_sources() if p.name == "mul_pipe.v"]
+    tb.write_text(bench)
+    lib = [str(p) for p in rtl.lib_sources() if p.name == module]
     out = tmp_path / "tb.vvp"
     r = subprocess.run([tools.find("iverilog"), "-g2005", "-o", str(out), str(tb), *lib],
                        capture_output=True, text=True)  # fmt: skip
     assert r.returncode == 0 and not r.stderr, r.stderr
     vvp = Path(tools.find("iverilog")).with_name("vvp")
-    r = subprocess.run([str(vvp), str(out)], capture_output=True, text=True)
-    assert "DONE 0 errors" in r.stdout, r.stdout[-2000:]
+    return subprocess.run([str(vvp), str(out)], capture_output=True, text=True).stdout
+
+
+@pytest.mark.parametrize("lut", [0, 1], ids=["dsp", "lut"])
+@pytest.mark.parametrize(
+    "aw,bw", [(9, 9), (18, 18), (19, 18), (31, 18), (43, 18), (49, 16), (25, 13), (17, 2), (11, 1)]
+)
+def test_mul_pipe_equals_product(aw: int, bw: int, lut: int, tmp_path: Path) -> None:
+    pairs = _pairs(aw, bw, 200, aw * 100 + bw)
+    init = "\n".join(
+        f"        av[{i}] = {_lit(x, aw)}; bv[{i}] = {_lit(y, bw)};"
+        for i, (x, y) in enumerate(pairs)
+    )
+    bench = BENCH.format(aw=aw, bw=bw, lut=lut, n=len(pairs), init=init)
+    out = _simulate(tmp_path, bench, "mul_pipe.v")
+    assert "DONE 0 errors" in out, out[-2000:]
 
 
 @pytest.mark.synth
@@ -140,44 +149,23 @@ endmodule
 """
 
 
-def _slices(bits: int) -> int:
-    return 1 if bits <= 18 else 1 + -(-(bits - 18) // 17)
-
-
 def _run_seq(tmp_path: Path, module: str, aw: int, bw: int, pw: int, space: int, lat: int,
              dut: str, pairs: list[tuple[int, int]], want: list[int]) -> str:  # fmt: skip
     init = "\n".join(
         f"        av[{i}] = {_lit(x, aw)}; bv[{i}] = {_lit(y, bw)}; want[{i}] = {_lit(w, pw)};"
         for i, ((x, y), w) in enumerate(zip(pairs, want, strict=True))
     )
-    tb = tmp_path / "tb.v"
-    tb.write_text(SEQ_BENCH.format(aw=aw, bw=bw, pw=pw, n=len(pairs), init=init, dut=dut,
-                                   space=space, lat=lat))  # fmt: skip
-    lib = [str(p) for p in rtl.lib_sources() if p.name == module]
-    out = tmp_path / "tb.vvp"
-    r = subprocess.run([tools.find("iverilog"), "-g2005", "-o", str(out), str(tb), *lib],
-                       capture_output=True, text=True)  # fmt: skip
-    assert r.returncode == 0 and not r.stderr, r.stderr
-    vvp = Path(tools.find("iverilog")).with_name("vvp")
-    return subprocess.run([str(vvp), str(out)], capture_output=True, text=True).stdout
+    bench = SEQ_BENCH.format(aw=aw, bw=bw, pw=pw, n=len(pairs), init=init, dut=dut,
+                             space=space, lat=lat)  # fmt: skip
+    return _simulate(tmp_path, bench, module)
 
 
 @pytest.mark.parametrize("aw,bw", [(9, 9), (18, 18), (19, 18), (35, 18), (49, 18), (43, 16)])
 def test_mul_seq_equals_product(aw: int, bw: int, tmp_path: Path) -> None:
     """Starts every N cycles (the tightest the evaluators use): each product appears exactly
     N + 1 edges after its start, while the operands change right after the start."""
-    rng = np.random.default_rng(aw * 1000 + bw)
-    amin, amax, bmin, bmax = (
-        -(1 << (aw - 1)),
-        (1 << (aw - 1)) - 1,
-        -(1 << (bw - 1)),
-        (1 << (bw - 1)) - 1,
-    )
-    pairs = [(x, y) for x in (amin, amax, 0, -1, 1) for y in (bmin, bmax, 0, -1, 1)]
-    pairs += [
-        (int(rng.integers(amin, amax + 1)), int(rng.integers(bmin, bmax + 1))) for _ in range(150)
-    ]
-    n = _slices(aw)
+    pairs = _pairs(aw, bw, 150, aw * 1000 + bw)
+    n = mul_slices(aw)
     dut = (f"mul_seq #(.AW({aw}), .BW({bw})) dut (.clk(clk), .start(start), .a(a), .b(b), "
            ".p(p));")  # fmt: skip
     out = _run_seq(tmp_path, "mul_seq.v", aw, bw, aw + bw, n, n + 1, dut, pairs,
@@ -196,7 +184,7 @@ def test_cube_seq_equals_cube(dmax: int, tmp_path: Path) -> None:
     ds = [-dmax, dmax, 0, -1, 1, -dmax + 1, dmax - 1] + [
         int(v) for v in rng.integers(-dmax, dmax + 1, 150)
     ]
-    n = _slices(w.square_bits)
+    n = mul_slices(w.square_bits)
     pw = w.square_bits + w.dev_bits
     dut = (f"cube_seq #(.DW({w.dev_bits}), .SQW({w.square_bits})) dut (.clk(clk), "
            ".start(start), .d(a), .c(p));")  # fmt: skip
