@@ -16,6 +16,7 @@ import numpy as np
 
 from flows.datatypes import DataType
 from flows.errors import ConfigError
+from flows.hwmodel.logic import mul_slices
 from flows.hwmodel.memory import buffer_style, lutram_mux_luts, ram_blocks
 from flows.hwmodel.ranges import smallest_type, width
 from flows.hwmodel.structure import clog2
@@ -55,24 +56,16 @@ def statistic_bound(t: DataType, k: int, num_vectors: int) -> int:
 
 
 def min_evaluators(
-    channels: int, pe: int, num_vectors: int, word_cycles: int = 1, eval_cycles: int = 1,
-    slack: int | None = None,
-) -> int | None:  # fmt: skip
+    channels: int, pe: int, num_vectors: int, word_cycles: int, eval_cycles: int, slack: int
+) -> int | None:
     """Fewest evaluators G (a divisor of PE) with C/G * N_e + slack <= (H*W - 1) * NF * K: the
     snapshot of frame k is read before frame k+1's last vector overwrites it (docs/insta.md; K
     cycles per word and N_e per evaluator step, both 1 with parallel multipliers)."""
-    slack = SNAPSHOT_SLACK if slack is None else slack
     budget = (num_vectors - 1) * (channels // pe) * word_cycles - slack
     for g in range(1, pe + 1):
         if pe % g == 0 and channels // g * eval_cycles <= budget:
             return g
     return None
-
-
-def mul_slices(bits: int) -> int:
-    """18 x 18 products in a `bits` x 18 product cut as hw/lib/mul_pipe.v and mul_seq.v cut it:
-    unsigned 17-bit slices and a signed top of at most 18 bits."""
-    return 1 if bits <= 18 else 1 + -(-(bits - 18) // 17)
 
 
 def frame_memories(cfg: InstaFrame, bank_bits: int, family: str) -> tuple[int, int]:
@@ -193,6 +186,12 @@ class InstaFrame:
         return self.multipliers == "shared"
 
     @property
+    def shared_evaluators(self) -> bool:
+        """The evaluators' product is shared (mul_seq): the shared style without an SE (the SE
+        forms' evaluators multiply a table value of at most 18 bits and keep their form)."""
+        return self.shared and self.se is None
+
+    @property
     def square_slices(self) -> int:
         """Slices of d^2 in the shared cube (hw/lib/cube_seq.v)."""
         return mul_slices(width(0, self.max_deviation**2, True))
@@ -210,9 +209,8 @@ class InstaFrame:
 
     @property
     def eval_cycles(self) -> int:
-        """Cycles per evaluator step: 1, or with a shared M*S the slices of S (the SE forms'
-        evaluators multiply a table value of at most 18 bits and stay as they are)."""
-        return mul_slices(self.acc_type.bits) if self.shared and self.se is None else 1
+        """Cycles per evaluator step: 1, or with a shared M*S the slices of S."""
+        return mul_slices(self.acc_type.bits) if self.shared_evaluators else 1
 
     @property
     def eval_cycles_per_frame(self) -> int:
@@ -271,8 +269,7 @@ def frame_context(cfg: InstaFrame, eval_stages: int) -> dict:
         shared=cfg.shared, ws=cfg.write_stages, wk=cfg.word_cycles, ne=cfg.eval_cycles,
         words=cfg.words_per_frame,
         wkw=clog2(cfg.word_cycles), new=clog2(cfg.eval_cycles),
-        eshared=cfg.shared and cfg.se is None, issue="e_issue" if cfg.shared and cfg.se is None
-        else "e_run",
+        eshared=cfg.shared_evaluators, issue="e_issue" if cfg.shared_evaluators else "e_run",
     )  # fmt: skip
 
 

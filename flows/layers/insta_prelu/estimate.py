@@ -50,7 +50,9 @@ def _dsp(cfg: InstaPReLU, w: InstaPReLUWidths, family: str) -> int:
 
     n = cfg.pe * dsp(w.gdev_bits, w.mul_bits)
     if cfg.se is None:
-        n += cfg.num_evaluators * (1 if cfg.shared else mul_pipe_blocks(w.stat_bits, w.mant_bits))
+        n += cfg.num_evaluators * (
+            1 if cfg.shared_evaluators else mul_pipe_blocks(w.stat_bits, w.mant_bits)
+        )
     if cfg.form != "reuse":
         n += cfg.pe * (1 if cfg.shared else cube_dsp(w.cube, family))
     return n
@@ -103,7 +105,8 @@ def estimate(cfg: InstaPReLU, family: str) -> Estimate:
     dsp = _dsp(cfg, w, family)
     if cfg.shared:
         cube_turns = cfg.word_cycles if own else 0
-        logic += scaled(shared_mux_luts(pe, cube_turns, g, 0 if se else cfg.eval_cycles), family)
+        eval_turns = cfg.eval_cycles if cfg.shared_evaluators else 0
+        logic += scaled(shared_mux_luts(pe, cube_turns, g, eval_turns), family)
     if se:
         path = se_path(cfg, family)
         logic, ff, dsp = logic + path.lut, ff + path.ff, dsp + path.dsp

@@ -50,9 +50,8 @@ def estimate(cfg: InstaThreshold, family: str) -> Estimate:
     lut = 150 + scaled(cfg.pe * 5 * acc + g * (op + 48), family)
     lut += math.ceil(0.6 * sum(r[0] for r in roms)) + mem_lut
     if cfg.shared:  # one multiplier per cube and per evaluator's M*S (SE forms: M*tanh stays)
-        eshared = cfg.se is None
-        dsp = cfg.pe + g * (1 if eshared else mul_pipe_blocks(op, mb))
-        turns = cfg.eval_cycles if eshared else 0
+        dsp = cfg.pe + g * (1 if cfg.shared_evaluators else mul_pipe_blocks(op, mb))
+        turns = cfg.eval_cycles if cfg.shared_evaluators else 0
         lut += scaled(shared_mux_luts(cfg.pe, cfg.word_cycles, g, turns), family)
     ff = 150 + cfg.pe * 5 * acc + g * (op + 48) + _pipeline_ff(cfg, w, op)
     if family != "ecp5":  # DSP48 input/product registers and SRL delay lines absorb most of them
