@@ -7,8 +7,8 @@
   (flows/sim/dram_bench.py); the table shows the bytes moved to and from DRAM per clock as a share
   of the 16-bit SDR peak, next to `Dram.sustained`, which the estimator's DRAM bound uses.
 * **Logic.** The tier with the board's PHY (GENSDRPHY) synthesised out of context by Yosys
-  (`synth_ecp5`) next to `memtier.tier_estimate`'s model (`Dram.tier_cost`): DRAM FIFOs and
-  weight regions. FITTED are the tiers the coefficients were read from (flows/targets.py);
+  (`synth_ecp5`) next to `memtier.tier_estimate`'s model (`Dram.tier_cost`): buffers and weight
+  regions on the stream engine. FITTED are the tiers the coefficients were read from (flows/targets.py);
   HELD_OUT were chosen after.
 
 Figures go to build/bench/dram.json.
@@ -32,13 +32,13 @@ MIXES = {
     "24 + 64-bit": [24, 64],
     "4 x 16-bit": [16, 16, 16, 16],
     "1 x 128-bit": [128],
+    "16 x 8-bit": [8] * 16,
 }
-# Tiers for the logic estimate: (FIFO widths, weight-region widths). The last fitted one chose the
-# crossbar's ports^1.5 over ports^2 (Dram.tier_cost); the held-out ones were chosen after the fit.
+# Tiers for the logic estimate: (buffer widths, weight-region widths). The fitted ones give the
+# coefficients of Dram.tier_cost (flows/targets.py); the held-out ones were not used to fit.
 FITTED = {
-    "1 x 8": ([8], []), "2 x 8": ([8, 8], []), "3 x 8": ([8, 8, 8], []), "1 x 64": ([64], []),
-    "16 x 8": ([8] * 16, []), "4 regions x 64": ([], [64] * 4),
-    "16 regions x 64": ([], [64] * 16), "32 x 8 + 16 regions x 64": ([8] * 32, [64] * 16),
+    "8 x 16": ([16] * 8, []), "24 x 16": ([16] * 24, []), "4 x 64": ([64] * 4, []),
+    "8 regions x 32": ([], [32] * 8), "4 x 16 + 4 regions x 64": ([16] * 4, [64] * 4),
 }  # fmt: skip
 HELD_OUT = {
     "2 x 64": ([64, 64], []), "8 + 32 + 128": ([8, 32, 128], []), "4 x 16": ([16] * 4, []),
@@ -73,10 +73,11 @@ def logic(label: str, widths: tuple[list[int], list[int]], root: Path, held_out:
     items = _buffers(fifos) + [WeightRegion(f"w{i}", w, 2048) for i, w in enumerate(regions)]
     write_tier(items, DRAM, 50e6, "gensdr", d / "dram_tier.v")
     got = synth.synth_ecp5([d / "dram_tier.v"], "dram_tier", d, ooc=True)
-    lut, ff = DRAM.tier_cost(fifos, regions)
+    lut, ff, lutram = DRAM.tier_cost(fifos, regions)
     return {"tier": label, "set": "held-out" if held_out else "fitted", "LUT": got["LUT"],
             "LUT est": lut, "LUT ratio": round(lut / got["LUT"], 2), "FF": got["FF"],
-            "FF est": ff, "FF ratio": round(ff / got["FF"], 2)}  # fmt: skip
+            "FF est": ff, "FF ratio": round(ff / got["FF"], 2), "LUTRAM": got["LUTRAM"],
+            "LUTRAM est": lutram, "LUTRAM ratio": round(lutram / got["LUTRAM"], 2)}  # fmt: skip
 
 
 def _table(rows: list[dict]) -> str:

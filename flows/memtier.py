@@ -6,9 +6,9 @@ how fast the design can then run (docs/dram.md).
   `LayerKind.dram_regions`) with its bytes per frame (`flows.hwmodel.dram.buffer_traffic`,
   `region_traffic`), their total, the DRAM-bound cycles per frame at the tier's measured sustained
   rate, and the frames/s that allows at a clock.
-* `tier_estimate(graph, target)`: the tier's own logic (LiteDRAM controller and crossbar, one DRAM
-  FIFO per buffer, one reader per region and the regions' loader), an `Estimate` row the build
-  adds to the layers' (`TIER_ROW`).
+* `tier_estimate(graph, target)`: the tier's own logic (LiteDRAM's controller and crossbar, the
+  stream engine with one stream per buffer and per region, the regions' loader), an `Estimate`
+  row the build adds to the layers' (`TIER_ROW`).
 * `place(graph, target, ceilings, force, budget)`: the placement decision. Each placeable layer
   (`LayerKind.places`) has an on-chip form and DRAM forms (`LayerKind.dram_forms`: an INSTA frame
   buffer in DRAM; an MVAU's weights in DRAM, with each pass length it can take). Layers move,
@@ -118,11 +118,11 @@ def tier_estimate(graph: DataflowGraph, target: str | Target) -> Estimate | None
     use = dram_use(graph, tgt)
     if not use.buffers:
         return None
-    lut, ff = tgt.dram.tier_cost(
+    lut, ff, lutram = tgt.dram.tier_cost(
         [b.width for b in use.buffers if b.kind == "fifo"],
         [b.width for b in use.buffers if b.kind == "region"],
     )
-    return Estimate(use.cycles, lut, ff, 0, 0)
+    return Estimate(use.cycles, lut, ff, 0, 0, lutram=lutram)
 
 
 def design_estimate(graph: DataflowGraph, target: str | Target) -> dict[str, Estimate]:
@@ -201,15 +201,14 @@ def best_form(graph: DataflowGraph, node, target: Target) -> tuple[dict, float] 
     return form, freed / max(1, traffic)
 
 
-def _port_needs(node, form: dict, dram) -> tuple[int, int]:
-    """(crossbar ports, tier LUTs of its own FIFOs and readers) of a node in a DRAM form: two
-    ports per FIFO, one per region reader; every DRAM form of a kind has the same ones."""
+def _tier_luts(node, form: dict, dram) -> int:
+    """Tier LUTs (LUT RAM included) of a node's own streams in a DRAM form (its buffers' and
+    regions' share of the stream engine); every DRAM form of a kind has the same streams."""
     cfg = replace(node.config, **form)
     kind = kind_of(cfg)
-    bufs, regions = kind.dram_buffers(cfg), kind.dram_regions(cfg)
-    own = sum(dram.fifo_cost(b.width)[0] for b in bufs)
-    own += sum(dram.reader_cost(r.width)[0] for r in regions)
-    return 2 * len(bufs) + len(regions), own
+    costs = [dram.fifo_cost(b.width) for b in kind.dram_buffers(cfg)]
+    costs += [dram.reader_cost(r.width) for r in kind.dram_regions(cfg)]
+    return sum(c[0] + c[2] for c in costs)
 
 
 def _memory_over(tot: dict, tgt: Target, ceilings: dict[str, float]) -> bool:
@@ -275,17 +274,16 @@ def place(
     d = tgt.dram
     use = dram_use(graph, tgt)  # the links too deep for the chip
     traffic_now = use.bytes_per_frame
-    ports = 2 * len(use.buffers)  # crossbar ports: two per FIFO, one per region and the loader
     # What a move costs, as shares of what the design can spend: its added DRAM traffic of the
     # bytes the budget (or, without one, the slowest layer's cycles) allows, and, on a layer's
-    # first move, the tier logic of its new crossbar ports (its FIFOs or readers and the
-    # crossbar's growth, `Dram.tier_cost`) of the LUTs the ceiling allows: where block memory can
-    # be met, fewer and larger moves win, since every port costs hundreds of LUTs.
+    # first move, the tier logic of its new streams (their staging and the engine's per-stream
+    # state, `Dram.tier_cost`) of the LUTs the ceiling allows: where block memory can be met,
+    # fewer and larger moves win, since every stream costs a couple of hundred LUTs.
     frame = budget if budget is not None else max(n.config.cycles_per_frame for n in graph.nodes)
     bytes_ok = max(1.0, frame * d.sustained_bytes_per_cycle)
     lut_ok = max(1.0, ceilings.get("LUT", 1.0) * tgt.resources.get("LUT", 0))
     needs = {
-        name: _port_needs(by_name[name], opts[0][2], d) for name, opts in options.items() if opts
+        name: _tier_luts(by_name[name], opts[0][2], d) for name, opts in options.items() if opts
     }
 
     def affordable(name: str, traffic: int) -> bool:
@@ -296,9 +294,8 @@ def place(
         freed, traffic, _ = option
         more, extra = freed - now[name][0], traffic - now[name][1]
         cost = max(0, extra) / bytes_ok
-        if now[name] == (0, 0):  # its first move adds crossbar ports; a re-move does not
-            n_ports, own = needs[name]
-            cost += (own + d.crossbar_lut * ((ports + n_ports) ** 1.5 - ports**1.5)) / lut_ok
+        if now[name] == (0, 0):  # its first move adds streams; a re-move does not
+            cost += needs[name] / lut_ok
         return (math.inf if cost <= 0 else more / cost, -traffic)
 
     while _memory_over(tot, tgt, ceilings):
@@ -312,8 +309,6 @@ def place(
             break
         _, name, (freed, traffic, form) = max(moves, key=lambda m: m[0])
         n = by_name[name]
-        if now[name] == (0, 0):
-            ports += needs[name][0]
         before = estimate_layer(graph.typed_config(n), tgt.family)
         graph.replace_config(n, **form)
         after = estimate_layer(graph.typed_config(n), tgt.family)

@@ -15,62 +15,54 @@ class Dram:
     `chip` names the LiteDRAM module class (`litedram.modules`), `data_bits` its data bus, `bytes`
     its capacity. The controller runs at the accelerator's clock with a full-rate ("1:1") PHY, so a
     clock moves at most `data_bits / 8` bytes; `sustained` is the share of that the tier measured
-    with every buffer stream busy (`make bench-dram`: reads and writes interleaved, refresh and
-    bank conflicts included). `lut`/`ff` are the controller, `fifo_lut`/`fifo_ff` one DRAM FIFO
-    (two crossbar ports) at the chip's width, `fifo_*_per_bit` per bit of a wider port word,
-    `reader_*` one weight region's reader, `loader_*` the regions' loader, `crossbar_lut` the
-    crossbar's arbitration per port^1.5 (`tier_cost`); fitted to Yosys synth_ecp5 of the
-    generated tier (docs/dram.md, `make bench-dram`)."""
+    with several streams busy (`make bench-dram`: reads and writes interleaved, refresh and bank
+    conflicts included).
+
+    The tier's logic, each a (LUT, FF, LUTRAM) triple (`tier_cost`): `base` the controller, PHY,
+    init sequencer and the stream engine's shared part; `fifo` one buffer's stream at the chip's
+    width and `fifo_per_bit` per bit of a wider word (its converters); `reader` one weight
+    region's stream (read side only; half the per-bit cost); `loader` the regions' loader. Fitted
+    to Yosys synth_ecp5 of the generated tier (docs/dram.md, `make bench-dram`)."""
 
     chip: str
     data_bits: int
     bytes: int
     sustained: float
-    lut: int = 0
-    ff: int = 0
-    fifo_lut: int = 0
-    fifo_ff: int = 0
-    fifo_lut_per_bit: float = 0.0
-    fifo_ff_per_bit: float = 0.0
-    reader_lut: int = 0
-    reader_ff: int = 0
-    loader_lut: int = 0
-    loader_ff: int = 0
-    crossbar_lut: float = 0.0
+    base: tuple[float, float, float] = (0, 0, 0)
+    fifo: tuple[float, float, float] = (0, 0, 0)
+    fifo_per_bit: tuple[float, float, float] = (0, 0, 0)
+    reader: tuple[float, float, float] = (0, 0, 0)
+    loader: tuple[float, float, float] = (0, 0, 0)
     boards: str = ""
 
     @property
     def sustained_bytes_per_cycle(self) -> float:
         return self.sustained * self.data_bits / 8
 
-    def fifo_cost(self, width: int) -> tuple[int, int]:
-        """(LUT, FF) of one DRAM FIFO for `width`-bit words: the cost at the chip's width plus
-        the per-bit cost of a wider port word (its converters and FIFOs)."""
+    def _stream(self, cost: tuple, width: int, share: float) -> tuple[float, ...]:
         extra = self.word_bits(width) - self.data_bits
-        return (round(self.fifo_lut + self.fifo_lut_per_bit * extra),
-                round(self.fifo_ff + self.fifo_ff_per_bit * extra))  # fmt: skip
+        return tuple(c + share * p * extra for c, p in zip(cost, self.fifo_per_bit, strict=True))
 
-    def reader_cost(self, width: int) -> tuple[int, int]:
-        """(LUT, FF) of one weight region's reader (a DMA reader on one crossbar port, its burst
-        counters and unpacking), at `width`-bit words."""
-        extra = self.word_bits(width) - self.data_bits
-        return (round(self.reader_lut + self.fifo_lut_per_bit / 2 * extra),
-                round(self.reader_ff + self.fifo_ff_per_bit / 2 * extra))  # fmt: skip
+    def fifo_cost(self, width: int) -> tuple[int, int, int]:
+        """(LUT, FF, LUTRAM) of one buffer's stream for `width`-bit words: the cost at the chip's
+        width plus the per-bit cost of a wider word (its converters)."""
+        return tuple(round(x) for x in self._stream(self.fifo, width, 1.0))
 
-    def tier_cost(self, fifo_widths: list[int], region_widths: list[int]) -> tuple[int, int]:
-        """(LUT, FF) of a tier: the controller, each DRAM FIFO (two crossbar ports), each weight
-        region's reader (one port) and, with regions, their loader (one port), plus the
-        crossbar's arbitration, which grows as ports^1.5 (every bank's arbiter sees every port):
-        `crossbar_lut * ports ** 1.5`."""
-        parts = [self.fifo_cost(w) for w in fifo_widths] + [
-            self.reader_cost(w) for w in region_widths
-        ]
-        ports = 2 * len(fifo_widths) + len(region_widths)
+    def reader_cost(self, width: int) -> tuple[int, int, int]:
+        """(LUT, FF, LUTRAM) of one weight region's stream (read side only: its read staging, room
+        and converter), at `width`-bit words."""
+        return tuple(round(x) for x in self._stream(self.reader, width, 0.5))
+
+    def tier_cost(self, fifo_widths: list[int], region_widths: list[int]) -> tuple[int, int, int]:
+        """(LUT, FF, LUTRAM) of a tier: the controller and the stream engine's shared part
+        (schedulers, pointer tables, its DMA ports: the crossbar has two to four ports whatever
+        the design), each buffer's stream, each weight region's stream and, with regions, their
+        loader. Every term is linear: the schedulers' round robins are linear in the streams."""
+        parts = [self._stream(self.fifo, w, 1.0) for w in fifo_widths]
+        parts += [self._stream(self.reader, w, 0.5) for w in region_widths]
         if region_widths:
-            parts.append((self.loader_lut, self.loader_ff))
-            ports += 1
-        lut = self.lut + sum(c[0] for c in parts) + self.crossbar_lut * ports**1.5
-        return round(lut), self.ff + sum(c[1] for c in parts)
+            parts.append(self.loader)
+        return tuple(round(b + sum(p[k] for p in parts)) for k, b in enumerate(self.base))
 
     def word_bits(self, width: int, per_frame: int = 0) -> int:
         """Bits one `width`-bit buffer word occupies in DRAM. A word wider than the chip takes
@@ -101,18 +93,19 @@ class Target:
 # xczu7ev: 230,400 LUT, 460,800 FF, 312 RAMB36, 96 URAM288, 1,728 DSP48E2 (DS891).
 # ULX3S SDRAM: 16-bit SDR, MT48LC16M16A2 (32 MB) by default; boards with the 64 MB AS4C32M16SB
 # take ULX3S_SDRAM (docs/dram.md). `sustained` and the LUT/FF figures are measured (make bench-dram).
-# Logic fitted to Yosys 0.70 synth_ecp5 of the tier with GENSDRPHY: 1 x 8-bit, 2 x 8, 3 x 8,
-# 1 x 64-bit and 16 x 8-bit FIFOs (1061, 1596, 2062, 1199, 10768 LUT; 473, 577, 681, 581 FF), 4 and
-# 16 64-bit weight regions (1925, 5781 LUT; 943, 2479 FF). The crossbar's ports^1.5 term was chosen
-# over ports^2 by a 32 x 8 + 16-region tier (30069 LUT; ports^2 predicted 1.18x of it).
-_SDR_TIER = dict(lut=560, ff=370, fifo_lut=470, fifo_ff=104, fifo_lut_per_bit=2.9,
-                 fifo_ff_per_bit=2.25, reader_lut=190, reader_ff=65, loader_lut=220,
-                 loader_ff=120, crossbar_lut=12.4)  # fmt: skip
+# Logic fitted to Yosys 0.70 synth_ecp5 of the tier with GENSDRPHY (the stream engine): 8 and 24
+# 16-bit buffers (2640, 5634 LUT; 864, 1606 FF; 174, 438 LUTRAM) give the per-stream and shared
+# costs, 4 x 64-bit buffers (2133 LUT, 964 FF) the per-bit one, 8 regions x 32 bits (1684 LUT,
+# 924 FF, 107 LUTRAM) and 4 x 16 + 4 regions x 64 (2344, 1075, 148) the regions' and the loader's.
+# `sustained`: the lowest share any mix of `make bench-dram` measured with several streams (0.703
+# at 4 x 16 bits, 0.707 at 16 x 8; one stream alone: 0.83-0.84).
+_SDR_TIER = dict(base=(1144, 493, 42), fifo=(187, 46, 16.5), fifo_per_bit=(1.25, 1.5, 0),
+                 reader=(32, 21, 6), loader=(204, 171, 15))  # fmt: skip
 ULX3S_SDRAM = {
     "MT48LC16M16": Dram(
-        "MT48LC16M16", 16, 32 << 20, 0.78, **_SDR_TIER, boards="ULX3S v3.0.x (32 MB)"
+        "MT48LC16M16", 16, 32 << 20, 0.70, **_SDR_TIER, boards="ULX3S v3.0.x (32 MB)"
     ),  # fmt: skip
-    "AS4C32M16": Dram("AS4C32M16", 16, 64 << 20, 0.78, **_SDR_TIER, boards="ULX3S with 64 MB"),
+    "AS4C32M16": Dram("AS4C32M16", 16, 64 << 20, 0.70, **_SDR_TIER, boards="ULX3S with 64 MB"),
 }
 # U250 (xcu250): 1,728,000 LUT, 3,456,000 FF, 2,688 RAMB36, 1,280 URAM288, 12,288 DSP (DS962).
 TARGETS = {

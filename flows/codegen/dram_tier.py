@@ -1,12 +1,12 @@
-"""The external-memory tier in Verilog: LiteDRAM's controller, crossbar and DRAM-backed FIFOs,
-generated with Migen during the build (docs/dram.md).
+"""The external-memory tier in Verilog: LiteDRAM's controller and crossbar with the stream engine
+in front, generated with Migen during the build (docs/dram.md).
 
 `dram_tier` is one module, clocked by `sys_clk` (the accelerator's clock), with one stream pair
 per external buffer: `<name>_s_axis_*` (words into the buffer, from the accelerator's
-`..._m_axis_fb` port) and `<name>_m_axis_*` (words back out, into `..._s_axis_fb`). Each buffer is
-a `litedram.frontend.fifo.LiteDRAMFIFO` on its own write and read port of one
-`LiteDRAMCrossbar` (round-robin arbitration between the ports) in front of one
-`LiteDRAMController`. The PHY is
+`..._m_axis_fb` port) and `<name>_m_axis_*` (words back out, into `..._s_axis_fb`), and one
+`<name>_m_axis_*` per weight region. Every buffer and region is a stream of the stream engine
+(flows/codegen/stream_engine.py) on one write and one read port of a `LiteDRAMCrossbar` in front
+of one `LiteDRAMController`. The PHY is
 
 * `"gensdr"`: LiteDRAM's generic SDR PHY (`GENSDRPHY`) on the board's SDRAM pins (`sdram_*`
   ports of the module), or
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flows.artifacts import write_text
+from flows.codegen.stream_engine import MIN_RING, Stream, build_engine
 from flows.hwmodel.dram import Dram, fifo_word_bits
 
 
@@ -65,10 +66,10 @@ class WeightRegion:
 
     The loader is one port for all weight regions: `load_s_axis_*`, the chip's data width per
     word, takes `weight_image`'s words in order (written from DRAM address 0); `loaded` rises once
-    every one of them is accepted by the controller's crossbar, and only then do the regions'
-    readers start (the accelerator is held in reset until then). The readers restart only with
-    the tier's reset, so the weight streams stay aligned with an accelerator that runs from its
-    own reset at `loaded` on.
+    every one of them is accepted by the controller's crossbar, and only then does the stream
+    engine read the regions (the accelerator is held in reset until then). Their reads restart
+    from the first word only with the tier's reset, so the weight streams stay aligned with an
+    accelerator that runs from its own reset at `loaded` on.
     """
 
     name: str
@@ -94,8 +95,8 @@ def layout(buffers: list, dram: Dram) -> list[tuple]:
     """(item, base byte address, bytes) of each buffer, Region and WeightRegion. Weight regions
     come first, back to back from address 0, each at a multiple of its port word (the loader
     writes them as one image, `weight_image`); then the others, each a power of two of port
-    words (LiteDRAMFIFO's pointers wrap at its depth) aligned to its size. Raises ResourceError
-    when they exceed the chip."""
+    words and at least the stream engine's MIN_RING chip words (its rings wrap by masking),
+    aligned to its size. Raises ResourceError when they exceed the chip."""
     from flows.errors import ResourceError
 
     out, base = [], 0
@@ -109,7 +110,7 @@ def layout(buffers: list, dram: Dram) -> list[tuple]:
     for b in [b for b in buffers if not isinstance(b, WeightRegion)]:
         fw = fifo_word_bits(b.width, dram, getattr(b, "per_frame", 0))
         bits = fw * (1 << math.ceil(math.log2(max(b.words, 2))))
-        size = max(bits, fw, dram.data_bits) // 8  # at least one port word
+        size = max(bits, fw, MIN_RING * dram.data_bits) // 8  # at least the engine's ring
         base = -(-base // size) * size
         out.append((b, base, size))
         base += size
@@ -144,14 +145,6 @@ def weight_image(regions: list[tuple[WeightRegion, list[int]]], dram: Dram) -> l
     return image
 
 
-@dataclass
-class _Ends:
-    """The two stream ends of a packed DRAM FIFO (what the ports connect to)."""
-
-    sink: object
-    source: object
-
-
 def build_tier(
     buffers: list[ExternalBuffer | Region],
     dram: Dram,
@@ -168,9 +161,7 @@ def build_tier(
     from litedram import modules as chips
     from litedram.core.controller import ControllerSettings, LiteDRAMController
     from litedram.core.crossbar import LiteDRAMCrossbar
-    from litedram.frontend.fifo import LiteDRAMFIFO
     from litedram.phy.model import SDRAM_VERBOSE_OFF, SDRAM_VERBOSE_STD, SDRAMPHYModel
-    from litex.soc.interconnect import stream
     from migen import Module, Signal
 
     module = getattr(chips, dram.chip)(clk_hz, "1:1")
@@ -205,47 +196,31 @@ def build_tier(
     m.comb += init_done.eq(init.done)
     ios.add(init_done)
     spots = layout(buffers, dram)
+    nb = dram.data_bits
     weights = [spot for spot in spots if isinstance(spot[0], WeightRegion)]
+    loaded = None
     if weights:
-        ios |= _weights(m, xbar, weights, dram, init_done)
+        loaded, more = _loader(m, xbar, weights, dram, init_done)
+        ios |= more
+    streams = []
     for b, base, size in spots:
-        if isinstance(b, WeightRegion):
-            continue
         if isinstance(b, Region):
             ios |= _region(m, xbar, b, base, fifo_word_bits(b.width, dram))
-            continue
-        fw = fifo_word_bits(b.width, dram, b.per_frame)
-        pw = max(fw, dram.data_bits)
-        wport = xbar.get_port(mode="write", data_width=pw)
-        rport = xbar.get_port(mode="read", data_width=pw)
-        fifo = LiteDRAMFIFO(pw, base, size, wport, rport)
-        setattr(m.submodules, f"fifo_{b.name}", fifo)
-        if fw < pw:  # packed: pw/fw words to a port word, by LiteX's stream converters
-            pack, unpack = stream.Converter(fw, pw), stream.Converter(pw, fw)
-            setattr(m.submodules, f"pack_{b.name}", pack)
-            setattr(m.submodules, f"unpack_{b.name}", unpack)
-            m.comb += [pack.source.connect(fifo.sink), fifo.source.connect(unpack.sink)]
-            fifo = _Ends(pack.sink, unpack.source)
-        s_data = Signal(b.width, name=f"{b.name}_s_axis_tdata")
-        s_valid = Signal(name=f"{b.name}_s_axis_tvalid")
-        s_ready = Signal(name=f"{b.name}_s_axis_tready")
-        m.comb += [
-            fifo.sink.valid.eq(s_valid),
-            fifo.sink.data.eq(s_data),
-            s_ready.eq(fifo.sink.ready),
-        ]
-        ios |= {s_data, s_valid, s_ready} | _source_port(m, fifo.source, b.name, b.width)
+        elif isinstance(b, WeightRegion):
+            fw = fifo_word_bits(b.width, dram, b.words)
+            pw = max(fw, nb)
+            chip_words = -(-b.words * fw // pw) * pw // nb
+            streams.append(Stream(b.name, b.width, fw, base * 8 // nb, cyclic=chip_words))
+        else:
+            fw = fifo_word_bits(b.width, dram, b.per_frame)
+            streams.append(Stream(b.name, b.width, fw, base * 8 // nb, size * 8 // nb))
+    if streams:
+        wport = None
+        if any(not s.cyclic for s in streams):
+            wport = xbar.get_port(mode="write", data_width=nb)
+        rport = xbar.get_port(mode="read", data_width=nb)
+        ios |= build_engine(m, streams, wport, rport, nb, loaded)
     return m, ios
-
-
-def _source_port(m, source, name: str, width: int) -> set:
-    """`<name>_m_axis_*`: a stream's words out of the tier, its low `width` bits as tdata."""
-    from migen import Signal
-
-    data = Signal(width, name=f"{name}_m_axis_tdata")
-    valid, ready = Signal(name=f"{name}_m_axis_tvalid"), Signal(name=f"{name}_m_axis_tready")
-    m.comb += [valid.eq(source.valid), data.eq(source.data[:width]), source.ready.eq(ready)]
-    return {data, valid, ready}
 
 
 def _region(m, xbar, r: Region, base: int, fw: int) -> set:
@@ -291,13 +266,13 @@ def _region(m, xbar, r: Region, base: int, fw: int) -> set:
     return set(sig.values())
 
 
-def _weights(m, xbar, regions: list[tuple[WeightRegion, int, int]], dram: Dram, init_done) -> set:
-    """The loader (one DMA writer at the chip's width, `load_s_axis_*`, `loaded`) and one cyclic
-    DMA reader per weight region, started by `loaded` (see WeightRegion). `regions` are their
-    `layout` entries; the loader takes as many words as `weight_image` lays out."""
-    from litedram.frontend.dma import LiteDRAMDMAReader, LiteDRAMDMAWriter
-    from litex.soc.interconnect import stream
-    from migen import If, Mux, Signal
+def _loader(m, xbar, regions: list[tuple[WeightRegion, int, int]], dram: Dram, init_done):
+    """The weight regions' loader: one DMA writer at the chip's width (`load_s_axis_*`) from DRAM
+    address 0, as many words as `weight_image` lays out. Returns (`loaded`, which rises once
+    every write command is accepted by the crossbar and starts the engine's region reads; the
+    ports)."""
+    from litedram.frontend.dma import LiteDRAMDMAWriter
+    from migen import If, Signal
 
     nb = dram.data_bits
     total = max(base + size for _, base, size in regions) * 8 // nb
@@ -324,42 +299,7 @@ def _weights(m, xbar, regions: list[tuple[WeightRegion, int, int]], dram: Dram, 
         If(wport.cmd.valid & wport.cmd.ready, issued.eq(issued + 1)),
         loaded.eq(issued == total),
     ]
-    ios = {l_data, l_valid, l_ready, loaded}
-    for r, base, _ in regions:
-        fw = fifo_word_bits(r.width, dram, r.words)
-        pw = max(fw, nb)
-        n_port = -(-r.words * fw // pw)  # port words the region occupies
-        port = xbar.get_port(mode="read", data_width=pw)
-        reader = LiteDRAMDMAReader(port)
-        setattr(m.submodules, f"{r.name}_reader", reader)
-        ptr = Signal(max=max(n_port, 2), name=f"{r.name}_ptr")
-        # Bursts: the crossbar re-arbitrates a bank only once its granted port has no command
-        # pending (LiteDRAMCrossbar: arbiter.ce = ~bank.valid & ~bank.lock), so a reader that never
-        # pauses would keep its bank from every other port. After READ_BURST commands a reader
-        # waits until all of them have returned their data, which releases the bank.
-        burst = Signal(max=READ_BURST + 1, name=f"{r.name}_burst")
-        inflight = Signal(max=2 * READ_BURST + 2, name=f"{r.name}_inflight")
-        issue = reader.sink.valid & reader.sink.ready
-        back = port.rdata.valid & port.rdata.ready
-        m.comb += [
-            reader.sink.valid.eq(loaded & (burst != READ_BURST)),
-            reader.sink.address.eq(base // (pw // 8) + ptr),
-        ]
-        m.sync += [
-            If(issue, ptr.eq(Mux(ptr == n_port - 1, 0, ptr + 1))),
-            If(issue & ~back, inflight.eq(inflight + 1)).Elif(~issue & back,
-                                                              inflight.eq(inflight - 1)),
-            If(issue, burst.eq(burst + 1)).Elif((burst == READ_BURST) & (inflight == 0),
-                                                burst.eq(0)),
-        ]  # fmt: skip
-        source = reader.source
-        if fw < pw:  # packed: pw/fw words to a port word
-            unpack = stream.Converter(pw, fw)
-            setattr(m.submodules, f"{r.name}_unpack", unpack)
-            m.comb += reader.source.connect(unpack.sink)
-            source = unpack.source
-        ios |= _source_port(m, source, r.name, r.width)
-    return ios
+    return loaded, {l_data, l_valid, l_ready, loaded}
 
 
 class _SdramPads:
@@ -452,9 +392,6 @@ def _init_sequencer_class():
 
     return _InitSequencer
 
-
-# Commands a weight region's reader issues before it waits for their data (see `_weights`).
-READ_BURST = 16
 
 # The JEDEC SDR power-up wait before the first command (100 us; the init sequence then holds CKE).
 INIT_WAIT_US = 100.0

@@ -1,10 +1,10 @@
 """The external-memory tier's hardware model: a board's DRAM, what a buffer in it costs in traffic,
 and the frames per second that traffic allows (docs/dram.md).
 
-A buffer placed in DRAM (an INSTA frame buffer with `buffer="dram"`) is a LiteDRAM FIFO: every
-word the layer writes into its buffer goes to DRAM once and comes back once. A word of `w` bits
-travels as one port word of `fifo_word_bits(w)` bits (LiteDRAMFIFO moves whole port words; the
-crossbar's converters make ports of the chip's width times a power of two). Traffic per frame
+A buffer placed in DRAM (an INSTA frame buffer with `buffer="dram"`) is a ring of the tier's
+stream engine: every word the layer writes into its buffer goes to DRAM once and comes back
+once. A word of `w` bits takes `fifo_word_bits(w)` bits there (the chip's width times a power of
+two, or packed several to a chip word when frames fill whole chip words). Traffic per frame
 is therefore `2 * words * fifo_word_bits / 8` bytes, and the DRAM's sustained bytes per clock
 (`Dram.sustained_bytes_per_cycle`, measured in simulation against LiteDRAM's model of the chip,
 `make bench-dram`) bound the design at `dram_cycles` clocks per frame. A region (an MVAU's weights
