@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         "--dram",
         choices=("auto", "all", "buffers", "none"),
         default="auto",
-        help="frame buffers and weights in external DRAM: where on-chip memory runs out (auto), "
-        "all, only the frame buffers, none",
+        help="frame buffers, weights and constants in external DRAM: where on-chip memory runs "
+        "out (auto), all, only the frame buffers, none",
     )
     b.add_argument("--until", default=None, help="stop after this step")
     b.add_argument("--out", type=Path, default=Path("build"))

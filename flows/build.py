@@ -218,7 +218,7 @@ def step_estimate(ctx: BuildContext) -> None:
     est = memtier.design_estimate(ctx.graph, tgt)  # layers and, with DRAM buffers, the tier
     tot = estimate.total(est)
     ctx.summary["estimate"] = {"layers": {k: v.as_dict() for k, v in est.items()}, "total": tot}
-    need = folding.need_of(tot)  # distributed RAM uses LUTs too
+    need = folding.need_of(tot, tgt.family)  # distributed RAM uses LUTs too
     over = {k: (need[k], avail) for k, avail in tgt.resources.items() if need.get(k, 0) > avail}
     if over:
         what = ", ".join(

@@ -95,7 +95,9 @@ def _design(graph, cycles, target, weights=None, quiet: bool = True, dram=None) 
     # buffers and weights to DRAM where on-chip memory runs out, within the folding's cycles
     memtier.place(g, tgt, CEILINGS, dram, budget=max(cycles, cycles_per_frame(g)))
     tot = estimate.total(memtier.design_estimate(g, tgt))
-    return Design(max(cycles_per_frame(g), tot["cycles"]), need_of(tot), g, dict(weights or {}))
+    return Design(
+        max(cycles_per_frame(g), tot["cycles"]), need_of(tot, tgt.family), g, dict(weights or {})
+    )
 
 
 def _fitted(graph, cycles, target, limits, dram=None) -> Design:
@@ -179,8 +181,9 @@ def no_fit_message(d: Design, target, limits: dict[str, float]) -> str:
     per_layer = estimate.estimate_graph(d.graph, tgt.family)
     parts = []
     for k in over:
-        top = sorted(per_layer.items(), key=lambda kv: -need_of(kv[1])[k])[:3]
-        where = ", ".join(f"{name} {need_of(e)[k]:,}" for name, e in top if need_of(e)[k])
+        need = {name: need_of(e, tgt.family)[k] for name, e in per_layer.items()}
+        top = sorted(need.items(), key=lambda kv: -kv[1])[:3]
+        where = ", ".join(f"{name} {n:,}" for name, n in top if n)
         avail = tgt.resources.get(k, 0)
         share = f"{limits[k] / avail:.0%} of {avail:,}" if avail else f"{tgt.name} has none"
         parts.append(

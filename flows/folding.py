@@ -42,6 +42,7 @@ from flows import targets
 from flows.errors import ConfigError, FoldingError
 from flows.estimate import estimate_layer
 from flows.graph import DataflowGraph, Stream
+from flows.hwmodel.memory import LUTRAM_LUTS
 from flows.hwmodel.resources import Estimate
 from flows.layers import StreamWidthConverter, kind_of
 
@@ -62,7 +63,7 @@ def divisors(n: int) -> list[int]:
 class Budget:
     """What a design may use of a target, and how much each resource weighs in the folder's cost.
 
-    `cost(estimate)` = sum over RESOURCES of weight * need / available (need LUT = LUT + LUT RAM);
+    `cost(estimate)` = sum over RESOURCES of weight * need / available (`need_of`: LUT RAM in LUT);
     a resource the target lacks (URAM off UltraScale+) makes any use of it infinitely dear."""
 
     family: str
@@ -76,7 +77,7 @@ class Budget:
         return cls(tgt.family, {k: tgt.resources.get(k, 0) for k in RESOURCES}, w)
 
     def cost(self, e: Estimate) -> float:
-        need = need_of(e)
+        need = need_of(e, self.family)
         total = 0.0
         for k in RESOURCES:
             if need[k]:
@@ -86,10 +87,12 @@ class Budget:
         return total
 
 
-def need_of(e: Estimate | dict[str, int]) -> dict[str, int]:
-    """Resources an estimate (or a total) occupies: RESOURCES, LUT RAM counted in LUT."""
+def need_of(e: Estimate | dict[str, int], family: str) -> dict[str, int]:
+    """Resources an estimate (or a total) occupies on `family`: RESOURCES, LUT RAM counted in the
+    LUTs it occupies (`LUTRAM_LUTS`: an ECP5 TRELLIS_DPR16X4 takes six)."""
     d = e.as_dict() if isinstance(e, Estimate) else e
-    return {k: d.get(k, 0) + (d.get("LUTRAM", 0) if k == "LUT" else 0) for k in RESOURCES}
+    ram = LUTRAM_LUTS[family] * d.get("LUTRAM", 0)
+    return {k: d.get(k, 0) + (ram if k == "LUT" else 0) for k in RESOURCES}
 
 
 # --- options of one layer ---------------------------------------------------------------------------

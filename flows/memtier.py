@@ -229,8 +229,10 @@ def place(
     """Decide where each placeable buffer and weight matrix lives, in place; returns the layers
     now (partly) in DRAM.
 
-    `force` "all" puts every placeable layer in DRAM (its best form), "buffers" only the frame
-    buffers (weights stay on chip), "none" everything on chip; otherwise layers move greedily (the
+    `force` "all" puts every placeable layer in DRAM with all it can place there (of the forms
+    that set every place field, e.g. an INSTA block's buffer and constants, the one that frees
+    the most block memory per byte: an MVAU's longest pass that frees any), "buffers" only the
+    frame buffers (weights and constants stay on chip), "none" everything on chip; otherwise layers move greedily (the
     move that frees the most block memory per unit of cost first; see below) while block
     RAM/URAM exceed `ceilings` (shares of the target's), and only as long as the DRAM bound stays
     within `budget` cycles per frame (the cycles the design is folded for: a move past it would
@@ -251,14 +253,19 @@ def place(
         )
     if force == "none" or tgt.dram is None or not nodes:
         return []
-    if force == "buffers":
-        nodes = [n for n in nodes if "buffer" in kind_of(n.config).places]
     options = {n.name: _options(graph, n, tgt) for n in nodes}
-    if force is not None:  # every layer to its best form (the first form where none frees any)
+    forms = {n.name: _dram_forms(n) for n in nodes}
+    if force == "buffers":  # the frame buffers alone: forms that set nothing but `buffer`
+        options = {k: [o for o in v if set(o[2]) == {"buffer"}] for k, v in options.items()}
+        forms = {k: [f for f in v if set(f) == {"buffer"}] for k, v in forms.items()}
+        nodes = [n for n in nodes if forms[n.name]]
+    if force is not None:  # every layer with all it can place in DRAM (see the docstring)
         moved = []
         for n in nodes:
-            opts = options[n.name]
-            graph.replace_config(n, **(_best(opts)[2] if opts else _dram_forms(n)[0]))
+            opts, most = options[n.name], max(len(f) for f in forms[n.name])
+            full = [o for o in opts if len(o[2]) == most]
+            choice = _best(full)[2] if full else max(forms[n.name], key=len)
+            graph.replace_config(n, **choice)
             moved.append(n.name)
         return moved
     # Greedy over moves: a layer goes from its current form (on chip: nothing freed, no

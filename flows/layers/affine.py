@@ -32,8 +32,8 @@ from flows.hwmodel.requant import requant, requant_lane_estimate
 from flows.hwmodel.resources import Estimate
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import LayerRTL, memory_image
-from flows.layers.checks import check_divides, check_positive, checked_param
-from flows.layers.registry import LayerKind
+from flows.layers.checks import check_constants, check_divides, check_positive, checked_param
+from flows.layers.registry import DramRegion, LayerKind
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,19 @@ class Affine:
     num_vectors: int = 1
     shift: int = 0  # requantise by 2^-shift (round half to even); 0: exact
     saturate_type: DataType | None = None  # clamp the result onto this type; None: no clamp
+    constants: str = "chip"  # "dram": mul and add stream in from the memory tier (docs/dram.md)
 
     def __post_init__(self) -> None:
         check_positive(self.name, channels=self.channels, num_vectors=self.num_vectors)
         check_divides(self.name, self.channels, "PE", self.pe)
         if self.shift < 0:
             raise ConfigError(f"{self.name}: shift must be >= 0, got {self.shift}")
+        check_constants(self.name, self.constants)
+
+    @property
+    def constant_bits(self) -> int:
+        """Bits of one channel group's constants: PE lanes of mul, then PE lanes of add."""
+        return self.pe * (self.mul_type.bits + self.add_type.bits)
 
     @property
     def requantises(self) -> bool:
@@ -125,6 +132,8 @@ def rtl(cfg: Affine, params: dict) -> LayerRTL:
         frac_bits=cfg.frac_bits,
         mul_file=f"{cfg.name}_mul.mem",
         add_file=f"{cfg.name}_add.mem",
+        c_file=f"{cfg.name}_c.mem",
+        constants_dram=cfg.constants == "dram",
         requant=cfg.requantises,
     )
     if cfg.requantises:
@@ -132,23 +141,29 @@ def rtl(cfg: Affine, params: dict) -> LayerRTL:
         ctx["rq"] = requant(lo, hi, cfg.shift, cfg.saturate_type, cfg.output_type)
         ctx["xsw"] = cfg.input_type.bits + (not cfg.input_type.signed)
         ctx["msw"] = mt.bits + (not mt.signed)
-    memories = {
-        ctx["mul_file"]: memory_image(mul, mt, cfg.pe),
-        ctx["add_file"]: memory_image(add, at, cfg.pe),
-    }
-    return LayerRTL(ctx, memories)
+    m_img, a_img = memory_image(mul, mt, cfg.pe), memory_image(add, at, cfg.pe)
+    if cfg.constants == "dram":  # one region: {add, mul} per channel group, mul in the low bits
+        words = [a << (cfg.pe * mt.bits) | m for m, a in zip(m_img[0], a_img[0], strict=True)]
+        return LayerRTL(ctx, {ctx["c_file"]: (words, cfg.constant_bits)})
+    return LayerRTL(ctx, {ctx["mul_file"]: m_img, ctx["add_file"]: a_img})
 
 
 def estimate(cfg: Affine, family: str) -> Estimate:
     """The exact form: a multiply-add per lane (a DSP on Xilinx when both operands are at least
     8 bits). The requantising form: `requant_lane_estimate`, fitted on a ResNet-like INT8 x INT16
     + INT24, 64 channels, PE 8 (docs/hardware.md)."""
+    on_chip = cfg.constants == "chip"  # in DRAM: no ROM, the constants arrive with the data
     if cfg.requantises:
         rq = requant(*affine_range(cfg.input_type, cfg.mul_type, cfg.add_type), cfg.shift,
                      cfg.saturate_type, cfg.output_type)  # fmt: skip
-        return requant_lane_estimate(cfg, rq, 0, [cfg.mul_type.bits, cfg.add_type.bits], family)
+        roms = [cfg.mul_type.bits, cfg.add_type.bits] if on_chip else []
+        return requant_lane_estimate(cfg, rq, 0, roms, family)
     xb, mb = cfg.input_type.bits, cfg.mul_type.bits
-    lut_mem, bram = memory(cfg.pe * (mb + cfg.add_type.bits), cfg.channels // cfg.pe, family)
+    lut_mem, bram = (
+        memory(cfg.pe * (mb + cfg.add_type.bits), cfg.channels // cfg.pe, family)
+        if on_chip
+        else (0, 0)
+    )
     # Multipliers with both operands >= 10 bits go to DSPs (MULT18X18D / DSP48) in Yosys.
     dsp = cfg.pe if min(xb, mb) >= 8 and family != "ecp5" else 0
     mult = 0 if dsp else xb * mb // 4
@@ -157,11 +172,22 @@ def estimate(cfg: Affine, family: str) -> Estimate:
     return Estimate(cfg.cycles_per_frame, lut, ff, bram, dsp)
 
 
+def dram_regions(cfg: Affine) -> list[DramRegion]:
+    """Constants in DRAM: the channel groups' {add, mul} words, read once per vector."""
+    if cfg.constants != "dram":
+        return []
+    nf = cfg.channels // cfg.pe
+    return [DramRegion("c", cfg.constant_bits, nf, cfg.num_vectors, f"{cfg.name}_c.mem")]
+
+
 KIND = LayerKind(
     config=Affine,
     execute=execute,
     exact=False,
     ports=ports,
+    dram_regions=dram_regions,
+    places=("constants",),
+    dram_forms=lambda cfg: [{"constants": "dram"}],
     template="affine.v.j2",
     rtl=rtl,
     estimate=estimate,

@@ -36,3 +36,16 @@ def check_positive(what: str, **values: int) -> None:
     for name, v in values.items():
         if int(v) < 1:
             raise ConfigError(f"{what}: {name} must be >= 1, got {v}")
+
+
+# Where a layer's per-channel constants live: in its own ROMs, or in the board's DRAM, streamed in
+# by the memory tier in step with the data (docs/dram.md, "Constants").
+CONSTANT_PLACES = ("chip", "dram")
+
+
+def check_constants(what: str, constants: str) -> None:
+    if constants not in CONSTANT_PLACES:
+        raise ConfigError(
+            f"{what}: constants={constants!r}; use 'chip' (ROMs in the layer) or 'dram' (streamed "
+            "from the memory tier)"
+        )

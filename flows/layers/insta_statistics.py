@@ -21,6 +21,7 @@ from flows.hwmodel.memory import buffer_style, lutram_mux_luts, ram_blocks
 from flows.hwmodel.ranges import smallest_type, width
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import ctype, type_ctype
+from flows.layers.registry import DramRegion
 
 # The evaluator must have read the snapshot of frame k (eval_steps reads after the write side's
 # WRITE_STAGES cycles of accumulate pipeline and 1 to start) before frame k+1's last vector starts
@@ -83,8 +84,31 @@ def frame_memories(cfg: InstaFrame, bank_bits: int, family: str) -> tuple[int, i
     return lut, sum(ram_blocks(w, d, family) for w, d in words)
 
 
-def check_hls_multipliers(cfg: InstaFrame) -> None:
-    """The HLS kernels have parallel multipliers only: ConfigError for the shared form."""
+def dram_forms(cfg: InstaFrame) -> list[dict]:
+    """The DRAM forms of an INSTA block (`LayerKind.dram_forms`): its frame buffer (own forms),
+    its streamed constants, or both (docs/dram.md)."""
+    forms = [{"buffer": "dram"}] if cfg.buffer_words else []
+    forms.append({"constants": "dram"})
+    return forms + ([{"buffer": "dram", "constants": "dram"}] if cfg.buffer_words else [])
+
+
+def mu_regions(cfg: InstaFrame) -> list[DramRegion]:
+    """With constants in DRAM, the write side's mu (NF words of PE lanes) read once per input
+    vector into `s_axis_mu` (`LayerKind.dram_regions`); none without a write side."""
+    if cfg.constants != "dram" or not cfg.has_write_side:
+        return []
+    bits = cfg.pe * cfg.mu_type.bits
+    return [DramRegion("mu", bits, cfg.nf, cfg.num_vectors, f"{cfg.name}_mu.mem")]
+
+
+def check_hls_forms(cfg: InstaFrame) -> None:
+    """The HLS kernels have parallel multipliers and constants on chip only: ConfigError for the
+    shared form and for constants in DRAM."""
+    if cfg.constants != "chip":
+        raise ConfigError(
+            f"{cfg.name}: the HLS kernels keep their constants on chip; build this layer with the "
+            "RTL backend, or set constants='chip' in the folding file"
+        )
     if cfg.multipliers != "parallel":
         raise ConfigError(
             f"{cfg.name}: the HLS kernels have no form for multipliers={cfg.multipliers!r} (the "
@@ -155,6 +179,7 @@ class InstaFrame:
     mu_frac_bits: int
     mantissa_bits: int
     multipliers: str
+    constants: str
     se: object
     _se_macs: int | None
 
@@ -259,6 +284,7 @@ def frame_context(cfg: InstaFrame, eval_stages: int) -> dict:
         kfrac=cfg.mu_frac_bits, x_signed=t.signed, mu_signed=mt.signed, mu_w=cfg.pe * mt.bits,
         snw=cfg.pe * cfg.acc_type.bits, depth=depth,
         external=getattr(cfg, "buffer", "chip") == "dram",
+        mu_dram=cfg.has_write_side and cfg.constants == "dram",
         slack=cfg.buffer_words - cfg.words_per_frame,
         buffer_style=buffer_style(cfg.pe * t.bits, depth), aw=clog2(depth),
         cntw=width(0, depth, False), nfw=nfw, vw=clog2(cfg.num_vectors), g=g,

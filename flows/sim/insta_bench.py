@@ -24,7 +24,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from flows.layers import kind_of
 from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
-from flows.sim.layer_bench import check
+from flows.sim.layer_bench import check, region_drivers
 from flows.sim.ports import (
     GAP_RATES,
     PERF_FRAMES,
@@ -85,17 +85,18 @@ class Bench:
         self.out_mons = self.monitors[1:]
         for m in self.monitors:
             m.start()
+        self.regions = region_drivers(dut, self.case["golden"], self.rng)  # constants in DRAM
 
     async def reset(self, cycles: int = 3) -> None:
         """Synchronous reset; the drivers restart afterwards with empty queues."""
-        for d in (self.src, *self.sinks):
+        for d in (self.src, *self.sinks, *self.regions):
             d.stop()
         self.dut.rst.value = 1
         await ClockCycles(self.dut.clk, cycles)
         self.dut.rst.value = 0
         for m in self.monitors:
             m.clear()
-        for d in (self.src, *self.sinks):
+        for d in (self.src, *self.sinks, *self.regions):
             d.start()
 
     def randomise_rates(self) -> None:
@@ -103,7 +104,8 @@ class Bench:
             while True:
                 for sink in self.sinks:
                     sink.ready = self.rng.choice(READY_RATES)
-                self.src.gap = self.rng.choice(GAP_RATES)
+                for src in (self.src, *self.regions):
+                    src.gap = self.rng.choice(GAP_RATES)
                 await ClockCycles(self.dut.clk, RATE_PERIOD)
 
         cocotb.start_soon(vary())

@@ -23,7 +23,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from flows.layers import kind_of
 from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
-from flows.sim.layer_bench import check
+from flows.sim.layer_bench import check, region_drivers
 from flows.sim.ports import GAP_RATES, PERF_FRAMES, RATE_PERIOD, READY_RATES, SIGNALS, PortModel
 
 
@@ -84,24 +84,25 @@ class Bench:
         self.in_mon, self.out_mon = self.monitors["s_axis"], self.monitors["m_axis"]
         for m in self.monitors.values():
             m.start()
+        self.regions = region_drivers(dut, self.case["golden"], self.rng)  # constants in DRAM
 
     async def reset(self, cycles: int = 3) -> None:
         """Synchronous reset; the drivers restart afterwards with empty queues."""
-        for d in (*self.srcs, self.sink):
+        for d in (*self.srcs, self.sink, *self.regions):
             d.stop()
         self.dut.rst.value = 1
         await ClockCycles(self.dut.clk, cycles)
         self.dut.rst.value = 0
         for m in self.monitors.values():
             m.clear()
-        for d in (*self.srcs, self.sink):
+        for d in (*self.srcs, self.sink, *self.regions):
             d.start()
 
     def randomise_rates(self) -> None:
         async def vary() -> None:
             while True:
                 self.sink.ready = self.rng.choice(READY_RATES)
-                for src in self.srcs:
+                for src in (*self.srcs, *self.regions):
                     src.gap = self.rng.choice(GAP_RATES)
                 await ClockCycles(self.dut.clk, RATE_PERIOD)
 

@@ -30,6 +30,37 @@ RATE_PERIOD = 37
 PERF_FRAMES = 12
 
 
+def region_drivers(dut, node, rng) -> list[AxisDriver]:
+    """A layer with constant data in DRAM (`LayerKind.dram_regions`: an MVAU's weights, an Affine's
+    or INSTA block's constants) reads it on `s_axis_<port>`, over and over, as the memory tier's
+    region streams deliver it: a driver per region, kept topped up with the region's image from
+    its start (again after a reset, as the tier restarts its region reads with the accelerator:
+    stop the drivers during the reset, start them after). A bench varies their `gap` like its
+    other inputs'."""
+    kind = kind_of(node.config)
+    regions = kind.dram_regions(node.config)
+    if not regions:
+        return []
+    images = kind.rtl(node.config, node.params).memories
+    drivers = []
+    for r in regions:
+        tdata = getattr(dut, f"s_axis_{r.port}_tdata")
+        tvalid = getattr(dut, f"s_axis_{r.port}_tvalid")
+        tready = getattr(dut, f"s_axis_{r.port}_tready")
+        tvalid.value = 0
+        drv = AxisDriver(dut.clk, tdata, tvalid, tready, rng, len(tdata))
+        drivers.append(drv)
+        cocotb.start_soon(_top_up(dut, drv, images[r.image][0]))
+    return drivers
+
+
+async def _top_up(dut, drv: AxisDriver, image: list[int]) -> None:
+    while True:
+        if len(drv.queue) < len(image):
+            drv.send(image)
+        await RisingEdge(dut.clk)
+
+
 class Model:
     """The golden function of the design and the stream packing of docs/numerics.md."""
 
@@ -105,7 +136,10 @@ class Bench:
         )
         self.in_mon.start()
         self.out_mon.start()
-        self.regions = self._region_drivers()
+        golden = self.case["golden"]
+        self.regions = (
+            [] if isinstance(golden, DataflowGraph) else region_drivers(dut, golden, self.rng)
+        )
         self.loader = self._loader()
 
     def _loader(self) -> AxisDriver | None:
@@ -118,36 +152,6 @@ class Bench:
         self.dut.load_s_axis_tvalid.value = 0
         return AxisDriver(self.dut.clk, tdata, self.dut.load_s_axis_tvalid,
                           self.dut.load_s_axis_tready, self.rng, len(tdata))  # fmt: skip
-
-    def _region_drivers(self) -> list[AxisDriver]:
-        """A layer with constant data in DRAM (`LayerKind.dram_regions`: an MVAU's weights) reads
-        it on `s_axis_<port>`, over and over, as the DRAM tier's region reader delivers it: a
-        driver per region, kept topped up with the region's image from its start (again after a
-        reset, as the tier restarts its readers with the accelerator)."""
-        golden = self.case["golden"]
-        if isinstance(golden, DataflowGraph):
-            return []
-        kind = kind_of(golden.config)
-        regions = kind.dram_regions(golden.config)
-        if not regions:
-            return []
-        images = kind.rtl(golden.config, golden.params).memories
-        drivers = []
-        for r in regions:
-            tdata = getattr(self.dut, f"s_axis_{r.port}_tdata")
-            tvalid = getattr(self.dut, f"s_axis_{r.port}_tvalid")
-            tready = getattr(self.dut, f"s_axis_{r.port}_tready")
-            tvalid.value = 0
-            drv = AxisDriver(self.dut.clk, tdata, tvalid, tready, self.rng, len(tdata))
-            drivers.append(drv)
-            cocotb.start_soon(self._top_up(drv, images[r.image][0]))
-        return drivers
-
-    async def _top_up(self, drv: AxisDriver, image: list[int]) -> None:
-        while True:
-            if len(drv.queue) < len(image):
-                drv.send(image)
-            await RisingEdge(self.dut.clk)
 
     async def reset(self, cycles: int = 3) -> None:
         """Synchronous reset; the drivers restart afterwards with empty queues."""

@@ -62,7 +62,8 @@ def test_fastest_fitting_fits_and_the_next_faster_does_not(graphs, name, device)
     limits = explore.limits_of(device)
     best = explore.fastest_fitting(g, device)
     assert explore.fits(best.need, limits)
-    total = need_of(estimate.total(estimate.estimate_graph(best.graph, best_family(device))))
+    family = best_family(device)
+    total = need_of(estimate.total(estimate.estimate_graph(best.graph, family)), family)
     assert total == best.need  # the design's figures are the estimator's
     cands = explore.candidate_cycles(g)
     faster = [c for c in cands if c < best.cycles]

@@ -112,7 +112,8 @@ def test_placement(resnet20) -> None:
     assert {where[n.name] for n in _framed(g)} == {"dram"}
     assert _mvaus(g) and {where[n.name] for n in _mvaus(g)} == {"chip"}  # weights stay
     everything = memtier.place(g, "ulx3s", force="all")
-    assert set(everything) == set(buffers) | {n.name for n in _mvaus(g)}
+    affines = {n.name for n in g.nodes if n.kind == "Affine"}  # their constants (docs/dram.md)
+    assert affines and set(everything) == set(buffers) | {n.name for n in _mvaus(g)} | affines
     assert set(memtier.placement(g).values()) == {"dram"}
     # no block RAM allowed: every layer whose DRAM form frees block RAM moves
     memtier.place(g, "ulx3s", force="none")

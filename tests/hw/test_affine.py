@@ -1,9 +1,12 @@
 """Affine RTL vs the golden function: exact words (extreme x, mul and add), back-pressure, reset,
 cycles per frame; with requantisation (shift, saturate_type) every input value on every channel,
-rounding ties above even and odd quotients and saturation on both sides."""
+rounding ties above even and odd quotients and saturation on both sides; the constants-in-DRAM
+form (`constants="dram"`: mul and add arrive on s_axis_c, fed by the layer bench over and over
+with gaps, as the memory tier streams them) bit-exact at the same cycles per frame."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +44,10 @@ CONFIGS = [
 
 
 def _id(c: Affine) -> str:
-    return f"{c.input_type}x{c.mul_type}+{c.add_type}_c{c.channels}_pe{c.pe}_nv{c.num_vectors}"
+    dram = "_cdram" if c.constants == "dram" else ""
+    return (
+        f"{c.input_type}x{c.mul_type}+{c.add_type}_c{c.channels}_pe{c.pe}_nv{c.num_vectors}{dram}"
+    )
 
 
 def make_node(cfg: Affine, rng: np.random.Generator) -> Node:
@@ -59,7 +65,7 @@ def make_frames(cfg: Affine, rng: np.random.Generator) -> np.ndarray:
     )
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=_id)
+@pytest.mark.parametrize("cfg", CONFIGS + [replace(CONFIGS[1], constants="dram")], ids=_id)
 def test_affine(cfg: Affine, request: pytest.FixtureRequest) -> None:
     rng = np.random.default_rng(seed_of(request.node.nodeid))
     r = sim.run_layer(make_node(cfg, rng), make_frames(cfg, rng))
@@ -168,7 +174,7 @@ def _run_requant(cfg: Affine, request: pytest.FixtureRequest) -> dict:
     return r
 
 
-@pytest.mark.parametrize("cfg", REQUANT, ids=_rq_id)
+@pytest.mark.parametrize("cfg", REQUANT + [replace(REQUANT[0], constants="dram")], ids=_rq_id)
 def test_affine_requant(cfg: Affine, request: pytest.FixtureRequest) -> None:
     _run_requant(cfg, request)
 

@@ -114,9 +114,10 @@ def test_insta_unit_with_its_frame_buffers_in_dram(models, request) -> None:  # 
 
 
 def test_insta_unit_with_its_weights_in_dram_too(models, request) -> None:  # noqa: F811
-    """The same unit with everything in DRAM (`--dram all`): its frame buffers and its MVAUs'
-    weights, loaded once through the tier's loader and streamed to the MVAUs once per pass. Bit
-    exact, no timing violation, and its time within the DRAM bound's tolerance."""
+    """The same unit with everything in DRAM (`--dram all`): its frame buffers, its MVAUs'
+    weights (streamed once per pass) and its Affine and INSTA constants (once per vector), all
+    loaded once through the tier's loader. Bit exact, no timing violation, and its time within
+    the DRAM bound's tolerance."""
     from flows.codegen.dram_tier import load_image
 
     g = models("insta_resnet20")
@@ -126,10 +127,11 @@ def test_insta_unit_with_its_weights_in_dram_too(models, request) -> None:  # no
     assert mvaus and {n.name for n in mvaus} <= set(moved)
     assert all(n.config.weights == "dram" for n in mvaus)
     use = memtier.dram_use(unit, "ulx3s")
-    regions = [b for b in use.buffers if b.kind == "region"]
-    assert [b.layer for b in regions] == [n.name for n in mvaus]
-    for b, n in zip(regions, mvaus, strict=True):  # the weights once per pass
-        assert b.reads_per_frame == n.config.passes
+    regions = {b.layer: b for b in use.buffers if b.kind == "region"}
+    kinds = ("XnorMVAU", "IntMVAU", "Affine", "InstaThreshold", "InstaPReLU")
+    assert set(regions) == {n.name for n in unit.nodes if n.kind in kinds}
+    for n in mvaus:  # the weights once per pass
+        assert regions[n.name].reads_per_frame == n.config.passes
     image = load_image(unit, DRAM)
     b = sim.build("accel_dram_top", lambda d: emit_with_dram(unit, d, DRAM, CLK_HZ))
     rng = np.random.default_rng(seed_of(request.node.nodeid))

@@ -45,6 +45,7 @@ class Spec:
     evaluators: int | None = None
     mu_frac_bits: int = 0  # k: mu on a grid 2^-k finer than x's
     multipliers: str = "parallel"
+    constants: str = "chip"  # "dram": mu streams in on s_axis_mu (the bench feeds it with gaps)
 
 
 SPECS = {
@@ -55,6 +56,10 @@ SPECS = {
     # shared multipliers: d 11 bits, d^2 in 2 slices (3 cycles per word), S in 3 slices
     "int8_4x4x8_pe2_k2_shared": Spec(
         8, 4, 4, INT(8), 2, 0.25, 2.0**-4, mu_frac_bits=2, multipliers="shared"
+    ),
+    # mu from DRAM, with the shared multipliers' write-side pace too
+    "int8_4x4x8_pe2_k2_shared_mudram": Spec(
+        8, 4, 4, INT(8), 2, 0.25, 2.0**-4, mu_frac_bits=2, multipliers="shared", constants="dram"
     ),
 }
 SLOW_SPECS = {
@@ -109,6 +114,7 @@ def make_case(spec: Spec, rng: np.random.Generator) -> tuple[Node, np.ndarray, d
         evaluators=spec.evaluators,
         mu_frac_bits=kb,
         multipliers=spec.multipliers,
+        constants=spec.constants,
     )
     folded = Node(cfg, ["x"], ["y", "x_delayed"], k.params())
     params = {key: v.copy() for key, v in k.params().items()}

@@ -34,8 +34,20 @@ from flows.layers.insta_prelu.golden import execute
 from flows.layers.insta_prelu.hls import PRELU_KERNELS, hls
 from flows.layers.insta_prelu.ports import ports
 from flows.layers.insta_prelu.rtl import rtl
-from flows.layers.insta_statistics import MULTIPLIER_STYLES
-from flows.layers.registry import DramBuffer, LayerKind
+from flows.layers.insta_statistics import MULTIPLIER_STYLES, dram_forms, mu_regions
+from flows.layers.registry import DramBuffer, DramRegion, LayerKind
+
+
+def dram_regions(cfg: InstaPReLU) -> list[DramRegion]:
+    """Constants in DRAM: the read side's {add, mul_neg, mul_pos} of a channel group (mul_pos in
+    the low bits), read once per output vector into `s_axis_c`, and the write side's mu (own
+    forms). Mv and Bv, which the evaluators read once per frame, stay on chip."""
+    if cfg.constants != "dram":
+        return []
+    bits = cfg.pe * (2 * cfg.mul_type.bits + cfg.add_type.bits)
+    c = DramRegion("c", bits, cfg.nf, cfg.num_vectors, f"{cfg.name}_c.mem")
+    return [c, *mu_regions(cfg)]
+
 
 KIND = LayerKind(
     config=InstaPReLU,
@@ -44,8 +56,9 @@ KIND = LayerKind(
     ports=ports,
     buffer_words=lambda cfg: cfg.buffer_words,  # own forms: the frame buffer; reuse: none
     styles={"multipliers": MULTIPLIER_STYLES},  # shared: fewer DSPs, more cycles per word
-    places=("buffer",),
-    dram_forms=lambda cfg: [{"buffer": "dram"}] if cfg.buffer_words else [],
+    places=("buffer", "constants"),
+    dram_forms=dram_forms,
+    dram_regions=dram_regions,
     dram_buffers=lambda cfg: (
         [DramBuffer("fb", cfg.pe * cfg.input_type.bits, cfg.buffer_words, cfg.words_per_frame)]
         if cfg.buffer == "dram"

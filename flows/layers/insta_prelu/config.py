@@ -10,7 +10,7 @@ import numpy as np
 from flows.datatypes import INT, DataType, Kind
 from flows.errors import ConfigError
 from flows.fixedpoint import rne
-from flows.layers.checks import check_divides, check_positive, checked_param
+from flows.layers.checks import check_constants, check_divides, check_positive, checked_param
 from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
 from flows.layers.insta_statistics import (
     InstaFrame,
@@ -71,6 +71,7 @@ class InstaPReLU(InstaFrame):
     se_macs: int | None = None  # form "se": MACs per cycle of the SE (None: fewest that keep up)
     buffer: str = "chip"  # own forms' frame buffer: "chip" or "dram" (docs/dram.md)
     multipliers: str = "parallel"  # or "shared": one multiplier per cube and evaluator (insta.md)
+    constants: str = "chip"  # "dram": per-channel constants streamed in (docs/dram.md)
     table_fold: bool = False  # the table is odd (table[-v] = -table[v]): store v >= 0 only
     _se_macs: int | None = field(init=False, repr=False, compare=False, default=None)
 
@@ -87,6 +88,7 @@ class InstaPReLU(InstaFrame):
             check_divides(self.name + " (statistic channels)", self.channels, "C_stat",
                           self.stat_channels)  # fmt: skip
         check_buffer(self.name, self.buffer)
+        check_constants(self.name, self.constants)
         if self.form == "reuse" and self.buffer != "chip":
             raise ConfigError(
                 f"{self.name}: the reuse form has no frame buffer to place; buffer must be 'chip'"

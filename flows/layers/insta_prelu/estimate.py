@@ -28,13 +28,15 @@ def _memories(cfg: InstaPReLU, w: InstaPReLUWidths, family: str) -> tuple[int, i
     tables = [memory(w.table_bits, cfg.table_words, family)] * g  # half of it when folded
     # The constant ROMs follow the size rule (the RTL's rom_style): block RAM from 4 kbit on (a
     # deep layer's, 512 channel groups at PE 1), else LUTs, weighted 0.6 (constant bits fold).
-    roms = [(pe * w.mul_bits, nf)] * 2 + [(pe * w.add_bits, nf)]
+    # With constants in DRAM, mul_pos, mul_neg, add and mu stream in (no ROM); Mv, Bv stay.
+    on_chip = cfg.constants == "chip"
+    roms = [(pe * w.mul_bits, nf)] * 2 + [(pe * w.add_bits, nf)] if on_chip else []
     roms += (
         [(g * w.mant_bits, cfg.eval_steps), (g * w.offset_bits, cfg.eval_steps)]
         if cfg.se is None
         else []
     )
-    roms += [(pe * w.mu_bits, nf)] if cfg.form != "reuse" else []
+    roms += [(pe * w.mu_bits, nf)] if cfg.form != "reuse" and on_chip else []
     rom = [memory(width, depth, family) for width, depth in roms]
     frame_lut, frame_bram = frame_memories(cfg, pe * w.table_bits, family)  # S, snapshot, banks
     lut = sum(m[0] for m in tables) + math.ceil(0.6 * sum(r[0] for r in rom)) + frame_lut

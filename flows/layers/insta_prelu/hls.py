@@ -12,7 +12,7 @@ from flows.hwmodel.ranges import product_range, width
 from flows.layers.backends import HlsKernel, cpp_array, ctype, lane_rows, policy, type_ctype
 from flows.layers.insta_prelu.config import InstaPReLU, check_emittable, param
 from flows.layers.insta_se.hls import se_arrays, se_types, table_rows
-from flows.layers.insta_statistics import check_hls_multipliers, ports_summary, write_side_typedefs
+from flows.layers.insta_statistics import check_hls_forms, ports_summary, write_side_typedefs
 
 
 def _lanes(cfg: InstaPReLU, values) -> list[list[int]]:
@@ -91,7 +91,7 @@ def _prelu_arrays(cfg: InstaPReLU, params: dict[str, np.ndarray], types: dict[st
 
 def hls(cfg: InstaPReLU, params: dict[str, np.ndarray]) -> HlsKernel:
     """The HLS kernel of an InstaPReLU (forms "alpha", "reuse" and "se")."""
-    check_hls_multipliers(cfg)
+    check_hls_forms(cfg)
     check_emittable(cfg, params)
     types, consts = _prelu_types(cfg)
     own = cfg.form != "reuse"

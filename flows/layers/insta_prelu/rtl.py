@@ -44,7 +44,7 @@ def _check(cfg: InstaPReLU, params: dict) -> None:
 
 
 def _names(cfg: InstaPReLU) -> dict[str, str]:
-    keys = ("mu", "mv", "bv", "table", "mp", "mn", "add")
+    keys = ("mu", "mv", "bv", "table", "mp", "mn", "add", "c")
     return {f"{k}_file": f"{cfg.name}_{k}.mem" for k in keys}
 
 
@@ -59,6 +59,7 @@ def _context(cfg: InstaPReLU) -> dict:
         | dict(
             form=cfg.form,
             own=own,
+            c_dram=cfg.constants == "dram",
             t_type=cfg.table_type.name,
             stat_channels=cfg.stat_channels or cfg.channels,
             gf=cfg.gamma_frac_bits,
@@ -102,12 +103,15 @@ def rtl(cfg: InstaPReLU, params: dict) -> LayerRTL:
     if cfg.table_fold:  # v = 0 .. 2^(b-1) - 1 (entries 2^(b-1) ..); v = min is a constant
         ctx["t_min"] = int(table[0])
         table = table[1 << (cfg.v_bits - 1) :]
-    mems |= {
-        ctx["table_file"]: memory_image(table, cfg.table_type, 1),
-        ctx["mp_file"]: memory_image(p("mul_pos", cfg.mul_type), cfg.mul_type, pe),
-        ctx["mn_file"]: memory_image(p("mul_neg", cfg.mul_type), cfg.mul_type, pe),
-        ctx["add_file"]: memory_image(p("add", cfg.add_type), cfg.add_type, pe),
-    }
+    mems[ctx["table_file"]] = memory_image(table, cfg.table_type, 1)
+    mp, mn, add = (memory_image(p(k, t), t, pe) for k, t in
+                   (("mul_pos", cfg.mul_type), ("mul_neg", cfg.mul_type), ("add", cfg.add_type)))  # fmt: skip
+    if cfg.constants == "dram":  # one region, {add, mul_neg, mul_pos} a word (kind.dram_regions)
+        mb = pe * cfg.mul_type.bits
+        words = [a << 2 * mb | n << mb | m for m, n, a in zip(mp[0], mn[0], add[0], strict=True)]
+        mems[ctx["c_file"]] = (words, 2 * mb + pe * cfg.add_type.bits)
+    else:
+        mems |= {ctx["mp_file"]: mp, ctx["mn_file"]: mn, ctx["add_file"]: add}
     if cfg.form != "reuse":
         mems[ctx["mu_file"]] = memory_image(p("mu", cfg.mu_type), cfg.mu_type, pe)
     subs = () if cfg.se is None else (se_sub_block(cfg, params),)

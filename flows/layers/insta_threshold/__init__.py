@@ -24,7 +24,7 @@ x_hat = (x - mu)/sigma, t = beta + alpha * mean_hw(x_hat^3) (INSTA-BNN supplemen
 * `estimate`   the estimator
 """
 
-from flows.layers.insta_statistics import MULTIPLIER_STYLES
+from flows.layers.insta_statistics import MULTIPLIER_STYLES, dram_forms, mu_regions
 from flows.layers.insta_threshold.config import InstaThreshold
 from flows.layers.insta_threshold.estimate import estimate
 from flows.layers.insta_threshold.golden import execute
@@ -41,8 +41,9 @@ KIND = LayerKind(
     fork=True,  # the activations and the delayed input leave in lockstep
     buffer_words=lambda cfg: cfg.buffer_words,  # on a branch; as the fork it is the fork
     styles={"multipliers": MULTIPLIER_STYLES},  # shared: fewer DSPs, more cycles per word
-    places=("buffer",),
-    dram_forms=lambda cfg: [{"buffer": "dram"}] if cfg.buffer_words else [],
+    places=("buffer", "constants"),
+    dram_forms=dram_forms,
+    dram_regions=mu_regions,  # constants in DRAM: mu (the evaluators' A', M stay on chip)
     dram_buffers=lambda cfg: (
         [DramBuffer("fb", cfg.pe * cfg.input_type.bits, cfg.buffer_words, cfg.words_per_frame)]
         if cfg.buffer == "dram"

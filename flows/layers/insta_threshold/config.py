@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from flows.datatypes import BIPOLAR, INT, DataType, Kind
 from flows.errors import ConfigError
 from flows.hwmodel.ranges import width
-from flows.layers.checks import check_divides, check_positive
+from flows.layers.checks import check_constants, check_divides, check_positive
 from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
 from flows.layers.insta_statistics import (
     InstaFrame,
@@ -59,6 +59,7 @@ class InstaThreshold(InstaFrame):
     mu_frac_bits: int = 0  # k: mu_c is in units of 2^-k input steps, S in units of 2^-3k
     buffer: str = "chip"  # the frame buffer: "chip" (block RAM/URAM) or "dram" (docs/dram.md)
     multipliers: str = "parallel"  # or "shared": one multiplier per cube and evaluator (insta.md)
+    constants: str = "chip"  # "dram": per-channel constants streamed in (docs/dram.md)
     _se_macs: int | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
@@ -73,6 +74,7 @@ class InstaThreshold(InstaFrame):
                 f"{self.name}: exponent E={self.exponent} is outside 0..{MAX_EXPONENT}"
             )
         check_buffer(self.name, self.buffer)
+        check_constants(self.name, self.constants)
         check_multipliers(self)
         if self.mu_frac_bits < 0:
             raise ConfigError(f"{self.name}: mu_frac_bits={self.mu_frac_bits} must be >= 0")

@@ -41,10 +41,13 @@ def estimate(cfg: InstaThreshold, family: str) -> Estimate:
     if cfg.buffer == "chip":
         bram, uram = buffer_memory(cfg.pe * cfg.input_type.bits, cfg.buffer_words, family)
     # S accumulators, snapshot and the double-banked thresholds; the constant ROMs (A', M and
-    # sigma < 0 per evaluator step) by the size rule, their LUTs weighted 0.6 (constant bits fold)
+    # sigma < 0 per evaluator step, mu per channel group) by the size rule, their LUTs weighted
+    # 0.6 (constant bits fold)
     mem_lut, mem_bram = frame_memories(cfg, cfg.pe * (w.threshold_bits + 1), family)
     bram += mem_bram
     roms = [memory(g * width, cfg.eval_steps, family) for width in (w.offset_bits, mb, 1)]
+    if cfg.constants == "chip":  # mu (in DRAM: streamed in with the words, no ROM)
+        roms.append(memory(cfg.pe * cfg.mu_type.bits, cfg.nf, family))
     bram += sum(r[1] for r in roms)
     dsp = cfg.pe * cube_dsp(w.cube, family) + g * mul_pipe_blocks(op, mb)
     lut = 150 + scaled(cfg.pe * 5 * acc + g * (op + 48), family)

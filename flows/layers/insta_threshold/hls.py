@@ -13,7 +13,7 @@ from flows.layers.backends import HlsKernel, cpp_array, ctype, lane_rows, policy
 from flows.layers.checks import checked_param
 from flows.layers.insta_se.hls import se_arrays, se_types, table_rows
 from flows.layers.insta_statistics import (
-    check_hls_multipliers,
+    check_hls_forms,
     check_mu_range,
     ports_summary,
     write_side_typedefs,
@@ -72,7 +72,7 @@ def _threshold_se(cfg: InstaThreshold, params: dict, types: dict[str, str]):
 def hls(cfg: InstaThreshold, params: dict[str, np.ndarray]) -> HlsKernel:
     """The HLS kernel of an InstaThreshold: INSTA-Th, or INSTA-Th+ (`se`) with the SE between
     the statistic and the thresholds; mu on a grid 2^-mu_frac_bits finer than x's."""
-    check_hls_multipliers(cfg)
+    check_hls_forms(cfg)
     mu, a, m, sign = check_params(cfg, params)
     check_mu_range(cfg.name, mu, cfg.input_type, cfg.mu_frac_bits)
     e, t, k = cfg.exponent, cfg.input_type, cfg.mu_frac_bits
