@@ -192,7 +192,7 @@ def no_fit_message(d: Design, target, limits: dict[str, float]) -> str:
         )
     in_dram = [n for n, where in memtier.placement(d.graph).items() if where == "dram"]
     dram = (
-        f"; {len(in_dram)} layer(s) keep their frame buffer or weights in DRAM already"
+        f"; {len(in_dram)} layer(s) keep their frame buffer, weights or constants in DRAM already"
         if in_dram
         else ""
     )

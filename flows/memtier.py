@@ -31,6 +31,7 @@ from flows.errors import ResourceError
 from flows.estimate import estimate_graph, estimate_layer, total
 from flows.graph import DataflowGraph
 from flows.hwmodel.dram import buffer_traffic, dram_cycles, region_traffic
+from flows.hwmodel.memory import LUTRAM_LUTS
 from flows.hwmodel.resources import Estimate
 from flows.layers import kind_of
 from flows.targets import Target, get
@@ -201,14 +202,14 @@ def best_form(graph: DataflowGraph, node, target: Target) -> tuple[dict, float] 
     return form, freed / max(1, traffic)
 
 
-def _tier_luts(node, form: dict, dram) -> int:
-    """Tier LUTs (LUT RAM included) of a node's own streams in a DRAM form (its buffers' and
-    regions' share of the stream engine); every DRAM form of a kind has the same streams."""
+def _tier_luts(node, form: dict, tgt: Target) -> int:
+    """Tier LUTs (LUT RAM at its cost, `LUTRAM_LUTS`) of a node's own streams in a DRAM form (its
+    buffers' and regions' share of the stream engine)."""
     cfg = replace(node.config, **form)
-    kind = kind_of(cfg)
-    costs = [dram.fifo_cost(b.width) for b in kind.dram_buffers(cfg)]
-    costs += [dram.reader_cost(r.width) for r in kind.dram_regions(cfg)]
-    return sum(c[0] + c[2] for c in costs)
+    kind, d = kind_of(cfg), tgt.dram
+    costs = [d.fifo_cost(b.width) for b in kind.dram_buffers(cfg)]
+    costs += [d.reader_cost(r.width) for r in kind.dram_regions(cfg)]
+    return sum(c[0] + LUTRAM_LUTS[tgt.family] * c[2] for c in costs)
 
 
 def _memory_over(tot: dict, tgt: Target, ceilings: dict[str, float]) -> bool:
@@ -230,9 +231,10 @@ def place(
     now (partly) in DRAM.
 
     `force` "all" puts every placeable layer in DRAM with all it can place there (of the forms
-    that set every place field, e.g. an INSTA block's buffer and constants, the one that frees
-    the most block memory per byte: an MVAU's longest pass that frees any), "buffers" only the
-    frame buffers (weights and constants stay on chip), "none" everything on chip; otherwise layers move greedily (the
+    that set every place field, e.g. an INSTA block's buffer and constants or an MVAU's weights
+    at some pass length, the one that frees the most block memory per byte), "buffers" only the
+    frame buffers (weights and constants stay on chip), "none" everything on chip; otherwise
+    layers move greedily (the
     move that frees the most block memory per unit of cost first; see below) while block
     RAM/URAM exceed `ceilings` (shares of the target's), and only as long as the DRAM bound stays
     within `budget` cycles per frame (the cycles the design is folded for: a move past it would
@@ -282,39 +284,43 @@ def place(
     use = dram_use(graph, tgt)  # the links too deep for the chip
     traffic_now = use.bytes_per_frame
     # What a move costs, as shares of what the design can spend: its added DRAM traffic of the
-    # bytes the budget (or, without one, the slowest layer's cycles) allows, and, on a layer's
-    # first move, the tier logic of its new streams (their staging and the engine's per-stream
-    # state, `Dram.tier_cost`) of the LUTs the ceiling allows: where block memory can be met,
-    # fewer and larger moves win, since every stream costs a couple of hundred LUTs.
+    # bytes the budget (or, without one, the slowest layer's cycles) allows, and the tier logic
+    # of the streams it adds (their staging and the engine's per-stream state, `Dram.tier_cost`)
+    # of the LUTs the ceiling allows: where block memory can be met, fewer and larger moves win,
+    # since every stream costs tens to hundreds of LUTs.
     frame = budget if budget is not None else max(n.config.cycles_per_frame for n in graph.nodes)
     bytes_ok = max(1.0, frame * d.sustained_bytes_per_cycle)
     lut_ok = max(1.0, ceilings.get("LUT", 1.0) * tgt.resources.get("LUT", 0))
-    needs = {
-        name: _tier_luts(by_name[name], opts[0][2], d) for name, opts in options.items() if opts
+    luts = {  # the tier LUTs of each form's streams, and of the form each layer is in now
+        (name, i): _tier_luts(by_name[name], o[2], tgt)
+        for name, opts in options.items()
+        for i, o in enumerate(opts)
     }
+    luts_now = dict.fromkeys(by_name, 0)
 
     def affordable(name: str, traffic: int) -> bool:
         after = traffic_now - now[name][1] + traffic
         return budget is None or dram_cycles(after, d) <= budget
 
-    def gain(name: str, option) -> tuple[float, int]:
-        freed, traffic, _ = option
+    def gain(name: str, i: int) -> tuple[float, int]:
+        freed, traffic, _ = options[name][i]
         more, extra = freed - now[name][0], traffic - now[name][1]
         cost = max(0, extra) / bytes_ok
-        if now[name] == (0, 0):  # its first move adds streams; a re-move does not
-            cost += needs[name] / lut_ok
+        cost += max(0, luts[name, i] - luts_now[name]) / lut_ok  # the streams it adds
         return (math.inf if cost <= 0 else more / cost, -traffic)
 
     while _memory_over(tot, tgt, ceilings):
         moves = [
-            (gain(name, o), name, o)
+            (gain(name, i), name, i)
             for name, opts in options.items()
-            for o in opts
+            for i, o in enumerate(opts)
             if o[0] > now[name][0] and affordable(name, o[1])
         ]
         if not moves:
             break
-        _, name, (freed, traffic, form) = max(moves, key=lambda m: m[0])
+        _, name, i = max(moves, key=lambda m: m[0])
+        freed, traffic, form = options[name][i]
+        luts_now[name] = luts[name, i]
         n = by_name[name]
         before = estimate_layer(graph.typed_config(n), tgt.family)
         graph.replace_config(n, **form)

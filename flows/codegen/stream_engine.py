@@ -1,31 +1,32 @@
-"""The DRAM tier's stream engine: every buffer stream on one write and one read port of LiteDRAM's
-crossbar (docs/dram.md, "The stream engine").
+"""The DRAM tier's stream engine: every buffer and weight or constant region on one write and one
+read port of LiteDRAM's crossbar (docs/dram.md, "The stream engine").
 
 One LiteDRAM FIFO per buffer costs two crossbar ports, and LiteDRAM's crossbar arbitrates every
 bank over every port: on insta_resnet18 (71 buffers, 142 ports) that was 21k LUT of arbitration
 alone. The engine keeps the tier's outside (a `<name>_s_axis_*` / `<name>_m_axis_*` stream pair
-per buffer, the same DRAM regions) and replaces what sits between the streams and the
-controller:
+per buffer, a `<name>_m_axis_*` per region, the same DRAM layout) and replaces what sits between
+the streams and the controller:
 
 * **Staging, per stream.** Words into a buffer are cut (or packed) into the chip's words and wait
-  in a write staging FIFO of `2 * BURST` chip words; words out of it land in a read staging FIFO
-  of the same depth and are put back together there. Both are LUT-RAM FIFOs.
-* **A ring in DRAM, per stream.** Each stream owns its `layout` region of `R` chip words (a power
+  in a write staging FIFO of `2 * BURST` chip words; words out of a buffer or region land in a
+  read staging FIFO of the same depth and are put back together there. Both are LUT-RAM FIFOs.
+* **A ring in DRAM, per buffer.** Each buffer owns its `layout` region of `R` chip words (a power
   of two): a write pointer and a read pointer modulo `R`, and `count`, the chip words whose write
   commands the crossbar has accepted and that no read has claimed. A read only ever claims counted
   words, so it sees what was written (a read queued after a write to the same bank executes after
   it), and a write burst only starts while `count <= R - 2 * BURST` (a claimed read burst may not
-  have issued its commands yet), so nothing unread is overwritten. With its staging the stream
+  have issued its commands yet), so nothing unread is overwritten. With its staging the buffer
   holds at least `R` chip words, as the LiteDRAM FIFO did.
-* **Two schedulers.** The write side grants a stream whose staging holds a whole burst; the read
+* **Regions** are read-only: once `start` (the loader's `loaded`) is high they always have a
+  burst, and their read pointer wraps at their last chip word.
+* **Two schedulers.** The write side grants a buffer whose staging holds a whole burst; the read
   side a stream whose DRAM ring holds a burst and whose read staging has room for one (reserved at
   the grant, so returning data never waits). A burst is up to `BURST` consecutive chip words, one
   command each, through LiteDRAM's DMA writer and reader. When no stream has a whole burst, or on
   every `PARTIAL_EVERY`-th grant, any stream with at least one word may go, with a short burst:
   the last words of a frame (or of a shortcut that its consumer waits for) never wait for more
   words that cannot come, and a stream with a tail is served within a bounded number of grants.
-  Both schedulers are round-robin and linear in the streams: the requests above the last grant
-  first, else all, each taken by a priority encoder.
+  Both schedulers are round-robin and linear in the streams (`round_robin`).
 * **Counts without carry chains where possible.** A count changes by one side at a time (no
   read grant in the clock a write burst ends), the thresholds are bit tests, and a staging FIFO's
   level is the difference of its two pointers: the per-stream logic is what scales.
@@ -34,7 +35,8 @@ controller:
 
 Between two bursts each side idles one clock: the crossbar hands a bank to another port only when
 its granted port has no command for it, so the read and write ports alternate on a shared bank.
-Pointers live in two small tables (LUT RAM), cleared for `CLEAR` clocks after reset.
+Pointers live in two small tables (LUT RAM), cleared in the first clocks after reset (one entry a
+clock).
 """
 
 from __future__ import annotations

@@ -92,13 +92,26 @@ def dram_forms(cfg: InstaFrame) -> list[dict]:
     return forms + ([{"buffer": "dram", "constants": "dram"}] if cfg.buffer_words else [])
 
 
-def mu_regions(cfg: InstaFrame) -> list[DramRegion]:
+def evaluators_in_dram(cfg: InstaFrame) -> bool:
+    """The evaluators' per-step constants stream in too (constants in DRAM, no SE: the SE forms
+    keep theirs). A step then issues only with its constants word; the write side's hold on the
+    snapshot (snap_pending) keeps a stalled evaluation exact."""
+    return cfg.constants == "dram" and cfg.se is None
+
+
+def constant_regions(cfg: InstaFrame, eval_bits: int) -> list[DramRegion]:
     """With constants in DRAM, the write side's mu (NF words of PE lanes) read once per input
-    vector into `s_axis_mu` (`LayerKind.dram_regions`); none without a write side."""
-    if cfg.constants != "dram" or not cfg.has_write_side:
+    vector into `s_axis_mu` (none without a write side), and the evaluators' constants
+    (`eval_steps` words of `eval_bits`) read once per frame into `s_axis_e` (none with an SE)."""
+    if cfg.constants != "dram":
         return []
-    bits = cfg.pe * cfg.mu_type.bits
-    return [DramRegion("mu", bits, cfg.nf, cfg.num_vectors, f"{cfg.name}_mu.mem")]
+    out = []
+    if cfg.has_write_side:
+        mu = cfg.pe * cfg.mu_type.bits
+        out.append(DramRegion("mu", mu, cfg.nf, cfg.num_vectors, f"{cfg.name}_mu.mem"))
+    if evaluators_in_dram(cfg):
+        out.append(DramRegion("e", eval_bits, cfg.eval_steps, 1, f"{cfg.name}_e.mem"))
+    return out
 
 
 def check_hls_forms(cfg: InstaFrame) -> None:
@@ -278,6 +291,7 @@ def frame_context(cfg: InstaFrame, eval_stages: int) -> dict:
     `eval_stages`: the kind's evaluator pipeline (the bank's write step)."""
     t, mt, g, nfw = cfg.input_type, cfg.mu_type, cfg.num_evaluators, clog2(cfg.nf)
     depth = max(cfg.buffer_words, 1)  # a reuse InstaPReLU has no frame buffer
+    base_issue = "e_issue" if cfg.shared_evaluators else "e_run"  # when a step may issue
     return dict(
         channels=cfg.channels, height=cfg.height, width=cfg.width, hw=cfg.num_vectors,
         pe=cfg.pe, nf=cfg.nf, acc_type=cfg.acc_type.name, mu_type=mt.name,
@@ -295,7 +309,9 @@ def frame_context(cfg: InstaFrame, eval_stages: int) -> dict:
         shared=cfg.shared, ws=cfg.write_stages, wk=cfg.word_cycles, ne=cfg.eval_cycles,
         words=cfg.words_per_frame,
         wkw=clog2(cfg.word_cycles), new=clog2(cfg.eval_cycles),
-        eshared=cfg.shared_evaluators, issue="e_issue" if cfg.shared_evaluators else "e_run",
+        eshared=cfg.shared_evaluators, e_dram=evaluators_in_dram(cfg),
+        issue="e_go" if evaluators_in_dram(cfg) else base_issue,
+        base_issue=base_issue,
     )  # fmt: skip
 
 

@@ -7,8 +7,8 @@ Same driver, monitors (AXI-Stream checks) and model as layer_bench. Two tests:
 * `steady_state`: the images repeated to `perf_frames` at full rate; measured cycles per frame
   (last 4 intervals, in and out) must equal the slowest layer's estimate, and the first-frame
   latency is recorded (a case with `perf_frames` = 0 skips it: the deadlock tests). A design
-  whose DRAM traffic bounds it (`dram_cycles` in the case) is held to that bound within
-  DRAM_TOLERANCE instead, on the mean of its last DRAM_FRAMES intervals.
+  whose DRAM traffic bounds it (`dram_cycles` in the case) is held to that bound instead (at most
+  DRAM_TOLERANCE slower, DRAM_FASTER faster), on the mean of its last DRAM_FRAMES intervals.
 
 Both watch for a deadlock instead of waiting out a long timeout: no transfer on either port for
 `quiet_cycles` (a bound on the design's first-frame latency) while words are still owed is
@@ -31,8 +31,13 @@ from flows.sim.layer_bench import Bench, check
 
 POLL = 64  # cycles between two progress checks (the monitors record every transfer anyway)
 # A design bound by its DRAM traffic (case field `dram_cycles`, flows.hwmodel.dram.dram_cycles) is
-# held to that estimate within this share: the sustained rate is a measured average, not exact.
+# held to that estimate: at most DRAM_TOLERANCE slower (the sustained rate is a measured average,
+# not exact) and at most DRAM_FASTER faster. The recorded rate is the lowest any mix of
+# `make bench-dram` reached (row conflicts between streams), so a design whose streams conflict
+# less runs faster than its bound: the insta_resnet20 unit with everything in DRAM ran its frames
+# in 0.79-0.89 of the bound.
 DRAM_TOLERANCE = 0.15
+DRAM_FASTER = 0.30
 DRAM_FRAMES = 8
 DRAM_DRAIN = 4
 
@@ -152,11 +157,11 @@ async def steady_state(dut) -> None:
         result |= {"cycles_per_frame_dram_bound": dram,
                    "cycles_per_frame_mean": [round(x) for x in means]}  # fmt: skip
         _write(Path(tb.case["result_path"]), result)
-        worst = max(abs(c - dram) / dram for c in means)
-        assert worst <= DRAM_TOLERANCE, (
+        slower, faster = max(c / dram - 1 for c in means), max(1 - c / dram for c in means)
+        assert slower <= DRAM_TOLERANCE and faster <= DRAM_FASTER, (
             f"steady-state cycles per frame (mean in, out) {result['cycles_per_frame_mean']} "
-            f"differ from the DRAM-bound estimate {dram} by {worst:.0%} (tolerance "
-            f"{DRAM_TOLERANCE:.0%})"
+            f"against the DRAM-bound estimate {dram}: up to {slower:.0%} slower and {faster:.0%} "
+            f"faster (allowed {DRAM_TOLERANCE:.0%} and {DRAM_FASTER:.0%})"
         )
         return
     assert all(c == m.cycles_per_frame for c in steady), (

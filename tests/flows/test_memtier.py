@@ -202,7 +202,8 @@ def test_no_fit_message_says_what_is_in_dram_and_what_cannot_be(resnet20) -> Non
     from flows import explore
 
     with pytest.raises(
-        explore.NoFitError, match=r"layer\(s\) keep their frame buffer or weights in DRAM already"
+        explore.NoFitError,
+        match=r"layer\(s\) keep their frame buffer, weights or constants in DRAM already",
     ):
         explore.fastest_fitting(resnet20.copy(), "ulx3s", {"LUT": 0.01}, dram="all")
 

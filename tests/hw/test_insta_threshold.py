@@ -45,7 +45,7 @@ class Spec:
     evaluators: int | None = None
     mu_frac_bits: int = 0  # k: mu on a grid 2^-k finer than x's
     multipliers: str = "parallel"
-    constants: str = "chip"  # "dram": mu streams in on s_axis_mu (the bench feeds it with gaps)
+    constants: str = "chip"  # "dram": mu and the evaluators' constants stream in (fed with gaps)
 
 
 SPECS = {
@@ -57,8 +57,8 @@ SPECS = {
     "int8_4x4x8_pe2_k2_shared": Spec(
         8, 4, 4, INT(8), 2, 0.25, 2.0**-4, mu_frac_bits=2, multipliers="shared"
     ),
-    # mu from DRAM, with the shared multipliers' write-side pace too
-    "int8_4x4x8_pe2_k2_shared_mudram": Spec(
+    # constants from DRAM (mu; the evaluators' A', M, sigma < 0), with the shared multipliers' pace
+    "int8_4x4x8_pe2_k2_shared_cdram": Spec(
         8, 4, 4, INT(8), 2, 0.25, 2.0**-4, mu_frac_bits=2, multipliers="shared", constants="dram"
     ),
 }

@@ -34,19 +34,21 @@ from flows.layers.insta_prelu.golden import execute
 from flows.layers.insta_prelu.hls import PRELU_KERNELS, hls
 from flows.layers.insta_prelu.ports import ports
 from flows.layers.insta_prelu.rtl import rtl
-from flows.layers.insta_statistics import MULTIPLIER_STYLES, dram_forms, mu_regions
+from flows.layers.insta_prelu.widths import widths
+from flows.layers.insta_statistics import MULTIPLIER_STYLES, constant_regions, dram_forms
 from flows.layers.registry import DramBuffer, DramRegion, LayerKind
 
 
 def dram_regions(cfg: InstaPReLU) -> list[DramRegion]:
     """Constants in DRAM: the read side's {add, mul_neg, mul_pos} of a channel group (mul_pos in
-    the low bits), read once per output vector into `s_axis_c`, and the write side's mu (own
-    forms). Mv and Bv, which the evaluators read once per frame, stay on chip."""
+    the low bits), read once per output vector into `s_axis_c`, the write side's mu (own forms)
+    and the evaluators' {Bv, Mv} once per frame (not with an SE). The gamma table stays on chip."""
     if cfg.constants != "dram":
         return []
     bits = cfg.pe * (2 * cfg.mul_type.bits + cfg.add_type.bits)
     c = DramRegion("c", bits, cfg.nf, cfg.num_vectors, f"{cfg.name}_c.mem")
-    return [c, *mu_regions(cfg)]
+    w = widths(cfg)
+    return [c, *constant_regions(cfg, cfg.num_evaluators * (w.mant_bits + w.offset_bits))]
 
 
 KIND = LayerKind(

@@ -28,12 +28,12 @@ def _memories(cfg: InstaPReLU, w: InstaPReLUWidths, family: str) -> tuple[int, i
     tables = [memory(w.table_bits, cfg.table_words, family)] * g  # half of it when folded
     # The constant ROMs follow the size rule (the RTL's rom_style): block RAM from 4 kbit on (a
     # deep layer's, 512 channel groups at PE 1), else LUTs, weighted 0.6 (constant bits fold).
-    # With constants in DRAM, mul_pos, mul_neg, add and mu stream in (no ROM); Mv, Bv stay.
+    # With constants in DRAM, mul_pos, mul_neg, add, mu and Mv, Bv stream in (no ROM).
     on_chip = cfg.constants == "chip"
     roms = [(pe * w.mul_bits, nf)] * 2 + [(pe * w.add_bits, nf)] if on_chip else []
     roms += (
         [(g * w.mant_bits, cfg.eval_steps), (g * w.offset_bits, cfg.eval_steps)]
-        if cfg.se is None
+        if cfg.se is None and on_chip
         else []
     )
     roms += [(pe * w.mu_bits, nf)] if cfg.form != "reuse" and on_chip else []

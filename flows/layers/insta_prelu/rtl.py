@@ -44,7 +44,7 @@ def _check(cfg: InstaPReLU, params: dict) -> None:
 
 
 def _names(cfg: InstaPReLU) -> dict[str, str]:
-    keys = ("mu", "mv", "bv", "table", "mp", "mn", "add", "c")
+    keys = ("mu", "mv", "bv", "table", "mp", "mn", "add", "c", "e")
     return {f"{k}_file": f"{cfg.name}_{k}.mem" for k in keys}
 
 
@@ -99,6 +99,9 @@ def rtl(cfg: InstaPReLU, params: dict) -> LayerRTL:
         ctx["mv_file"]: memory_image(p("Mv", mt), mt, g),
         ctx["bv_file"]: memory_image(p("Bv", bt), bt, g),
     }  # fmt: skip
+    if ctx["e_dram"]:  # one region for the evaluators, {Bv, Mv} a step's word
+        (mv_w, mvw), (bv_w, bvw) = mems.pop(ctx["mv_file"]), mems.pop(ctx["bv_file"])
+        mems[ctx["e_file"]] = ([b << mvw | m for m, b in zip(mv_w, bv_w, strict=True)], mvw + bvw)
     table = p("table", cfg.table_type, 1 << cfg.v_bits)
     if cfg.table_fold:  # v = 0 .. 2^(b-1) - 1 (entries 2^(b-1) ..); v = min is a constant
         ctx["t_min"] = int(table[0])

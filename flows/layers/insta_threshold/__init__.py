@@ -24,14 +24,22 @@ x_hat = (x - mu)/sigma, t = beta + alpha * mean_hw(x_hat^3) (INSTA-BNN supplemen
 * `estimate`   the estimator
 """
 
-from flows.layers.insta_statistics import MULTIPLIER_STYLES, dram_forms, mu_regions
+from flows.layers.insta_statistics import MULTIPLIER_STYLES, constant_regions, dram_forms
 from flows.layers.insta_threshold.config import InstaThreshold
 from flows.layers.insta_threshold.estimate import estimate
 from flows.layers.insta_threshold.golden import execute
 from flows.layers.insta_threshold.hls import KERNELS, hls
 from flows.layers.insta_threshold.ports import ports
 from flows.layers.insta_threshold.rtl import rtl
+from flows.layers.insta_threshold.widths import widths
 from flows.layers.registry import DramBuffer, LayerKind
+
+
+def dram_regions(cfg: InstaThreshold) -> list:
+    """Constants in DRAM (`constant_regions`): mu, and a step's {sigma < 0, M, A'} of G lanes."""
+    w = widths(cfg)
+    return constant_regions(cfg, cfg.num_evaluators * (w.offset_bits + w.mant_bits + 1))
+
 
 KIND = LayerKind(
     config=InstaThreshold,
@@ -43,7 +51,7 @@ KIND = LayerKind(
     styles={"multipliers": MULTIPLIER_STYLES},  # shared: fewer DSPs, more cycles per word
     places=("buffer", "constants"),
     dram_forms=dram_forms,
-    dram_regions=mu_regions,  # constants in DRAM: mu (the evaluators' A', M stay on chip)
+    dram_regions=dram_regions,  # constants in DRAM: mu, and the evaluators' A', M, sigma < 0
     dram_buffers=lambda cfg: (
         [DramBuffer("fb", cfg.pe * cfg.input_type.bits, cfg.buffer_words, cfg.words_per_frame)]
         if cfg.buffer == "dram"

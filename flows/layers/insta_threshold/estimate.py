@@ -10,7 +10,7 @@ from flows.hwmodel.logic import mul_pipe_blocks, scaled
 from flows.hwmodel.memory import buffer_memory, memory
 from flows.hwmodel.resources import Estimate
 from flows.layers.insta_se.estimate import se_path
-from flows.layers.insta_statistics import frame_memories
+from flows.layers.insta_statistics import evaluators_in_dram, frame_memories
 from flows.layers.insta_threshold.config import InstaThreshold
 from flows.layers.insta_threshold.widths import InstaThresholdWidths, widths
 
@@ -45,8 +45,10 @@ def estimate(cfg: InstaThreshold, family: str) -> Estimate:
     # 0.6 (constant bits fold)
     mem_lut, mem_bram = frame_memories(cfg, cfg.pe * (w.threshold_bits + 1), family)
     bram += mem_bram
-    roms = [memory(g * width, cfg.eval_steps, family) for width in (w.offset_bits, mb, 1)]
-    if cfg.constants == "chip":  # mu (in DRAM: streamed in with the words, no ROM)
+    roms = []  # constants in DRAM: streamed in (the SE forms keep the evaluators' ROMs)
+    if not evaluators_in_dram(cfg):
+        roms += [memory(g * width, cfg.eval_steps, family) for width in (w.offset_bits, mb, 1)]
+    if cfg.constants == "chip":
         roms.append(memory(cfg.pe * cfg.mu_type.bits, cfg.nf, family))
     bram += sum(r[1] for r in roms)
     dsp = cfg.pe * cube_dsp(w.cube, family) + g * mul_pipe_blocks(op, mb)

@@ -50,6 +50,7 @@ def _context(cfg: InstaThreshold) -> dict:
             a_file=f"{cfg.name}_a.mem",
             m_file=f"{cfg.name}_m.mem",
             neg_file=f"{cfg.name}_neg.mem",
+            e_file=f"{cfg.name}_e.mem",
             stat=cfg.statistic_output,
         )
         | _se_context(cfg, w)
@@ -80,6 +81,12 @@ def rtl(cfg: InstaThreshold, params: dict) -> LayerRTL:
         ctx["m_file"]: memory_image(m, mt, g),
         ctx["neg_file"]: (pack_words((sign < 0).astype(np.uint64), 1, g), g),
     }
+    if ctx["e_dram"]:  # one region for the evaluators, {sigma < 0, M, A'} a step's word
+        (a_w, aw), (m_w, mw), (n_w, _) = (
+            memories.pop(ctx[k]) for k in ("a_file", "m_file", "neg_file")
+        )
+        words = [n << (aw + mw) | mm << aw | aa for aa, mm, n in zip(a_w, m_w, n_w, strict=True)]
+        memories[ctx["e_file"]] = (words, aw + mw + g)
     if cfg.se is None:
         return LayerRTL(ctx, memories)
     tt = tanh_type(cfg)
