@@ -39,11 +39,14 @@ MIXES = {
 FITTED = {
     "8 x 16": ([16] * 8, []), "24 x 16": ([16] * 24, []), "4 x 64": ([64] * 4, []),
     "8 regions x 32": ([], [32] * 8), "4 x 16 + 4 regions x 64": ([16] * 4, [64] * 4),
+    "24 x 16 slow": ([16] * 24, [], True), "8 regions x 32 slow": ([], [32] * 8, True),
 }  # fmt: skip
 HELD_OUT = {
     "2 x 64": ([64, 64], []), "8 + 32 + 128": ([8, 32, 128], []), "4 x 16": ([16] * 4, []),
     "8 x 16 + 8 regions x 32": ([16] * 8, [32] * 8),
     "24 x 8 + 4 regions x 128": ([8] * 24, [128] * 4),
+    "8 x 16 slow": ([16] * 8, [], True), "4 x 64 slow": ([64] * 4, [], True),
+    "8 x 16 + 8 regions x 32, slow": ([16] * 8, [32] * 8, True),
 }  # fmt: skip
 WORDS = 3000
 
@@ -67,13 +70,16 @@ def sustained(label: str, widths: list[int]) -> dict:
             "recorded": DRAM.sustained}  # fmt: skip
 
 
-def logic(label: str, widths: tuple[list[int], list[int]], root: Path, held_out: bool) -> dict:
-    fifos, regions = widths
-    d = root / label.replace(" ", "").replace("+", "_")
-    items = _buffers(fifos) + [WeightRegion(f"w{i}", w, 2048) for i, w in enumerate(regions)]
+def logic(label: str, widths: tuple, root: Path, held_out: bool) -> dict:
+    """One tier (buffer widths, region widths[, every stream slow]) through Yosys and the model."""
+    fifos, regions, slow = (*widths, False)[:3]
+    d = root / label.replace(" ", "").replace("+", "_").replace(",", "")
+    items = [ExternalBuffer(f"b{i}", w, 4096, 0, slow) for i, w in enumerate(fifos)]
+    items += [WeightRegion(f"w{i}", w, 2048, slow) for i, w in enumerate(regions)]
     write_tier(items, DRAM, 50e6, "gensdr", d / "dram_tier.v")
     got = synth.synth_ecp5([d / "dram_tier.v"], "dram_tier", d, ooc=True)
-    lut, ff, lutram = DRAM.tier_cost(fifos, regions)
+    cost = (fifos, regions, [], []) if not slow else ([], [], fifos, regions)
+    lut, ff, lutram = DRAM.tier_cost(*cost)
     return {"tier": label, "set": "held-out" if held_out else "fitted", "LUT": got["LUT"],
             "LUT est": lut, "LUT ratio": round(lut / got["LUT"], 2), "FF": got["FF"],
             "FF est": ff, "FF ratio": round(ff / got["FF"], 2), "LUTRAM": got["LUTRAM"],

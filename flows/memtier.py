@@ -30,7 +30,7 @@ from flows.codegen.stitch import dram_buffers, dram_regions
 from flows.errors import ResourceError
 from flows.estimate import estimate_graph, estimate_layer, total
 from flows.graph import DataflowGraph
-from flows.hwmodel.dram import buffer_traffic, dram_cycles, region_traffic
+from flows.hwmodel.dram import buffer_traffic, dram_cycles, region_traffic, slow_stream
 from flows.hwmodel.memory import LUTRAM_LUTS
 from flows.hwmodel.resources import Estimate
 from flows.layers import kind_of
@@ -119,9 +119,15 @@ def tier_estimate(graph: DataflowGraph, target: str | Target) -> Estimate | None
     use = dram_use(graph, tgt)
     if not use.buffers:
         return None
+    cycles = max(n.config.cycles_per_frame for n in graph.nodes)  # as the tier decides slowness
+
+    def widths(kind: str, slow: bool) -> list[int]:
+        share = 2 if kind == "fifo" else 1  # a buffer's traffic is both ways
+        return [b.width for b in use.buffers if b.kind == kind
+                and slow_stream(b.bytes_per_frame // share, cycles, tgt.dram) == slow]  # fmt: skip
+
     lut, ff, lutram = tgt.dram.tier_cost(
-        [b.width for b in use.buffers if b.kind == "fifo"],
-        [b.width for b in use.buffers if b.kind == "region"],
+        widths("fifo", False), widths("region", False), widths("fifo", True), widths("region", True)
     )
     return Estimate(use.cycles, lut, ff, 0, 0, lutram=lutram)
 

@@ -21,7 +21,8 @@ class Dram:
     The tier's logic, each a (LUT, FF, LUTRAM) triple (`tier_cost`): `base` the controller, PHY,
     init sequencer and the stream engine's shared part; `fifo` one buffer's stream at the chip's
     width and `fifo_per_bit` per bit of a wider word (its converters); `reader` one weight
-    region's stream (read side only; half the per-bit cost); `loader` the regions' loader. Fitted
+    region's stream (read side only; half the per-bit cost); `fifo_slow`, `reader_slow` the same
+    for a slow stream (one burst of staging); `loader` the regions' loader. Fitted
     to Yosys synth_ecp5 of the generated tier (docs/dram.md, `make bench-dram`)."""
 
     chip: str
@@ -32,6 +33,8 @@ class Dram:
     fifo: tuple[float, float, float] = (0, 0, 0)
     fifo_per_bit: tuple[float, float, float] = (0, 0, 0)
     reader: tuple[float, float, float] = (0, 0, 0)
+    fifo_slow: tuple[float, float, float] = (0, 0, 0)
+    reader_slow: tuple[float, float, float] = (0, 0, 0)
     loader: tuple[float, float, float] = (0, 0, 0)
     boards: str = ""
 
@@ -53,14 +56,20 @@ class Dram:
         and converter), at `width`-bit words."""
         return tuple(round(x) for x in self._stream(self.reader, width, 0.5))
 
-    def tier_cost(self, fifo_widths: list[int], region_widths: list[int]) -> tuple[int, int, int]:
+    def tier_cost(
+        self, fifo_widths: list[int], region_widths: list[int],
+        slow_fifo_widths: list[int] = (), slow_region_widths: list[int] = (),
+    ) -> tuple[int, int, int]:  # fmt: skip
         """(LUT, FF, LUTRAM) of a tier: the controller and the stream engine's shared part
         (schedulers, pointer tables, its DMA ports: the crossbar has two to four ports whatever
-        the design), each buffer's stream, each weight region's stream and, with regions, their
-        loader. Every term is linear: the schedulers' round robins are linear in the streams."""
+        the design), each buffer's stream, each weight region's stream (the slow ones, staging one
+        burst, `fifo_slow` and `reader_slow`) and, with regions, their loader. Every term is
+        linear: the schedulers' round robins are linear in the streams."""
         parts = [self._stream(self.fifo, w, 1.0) for w in fifo_widths]
         parts += [self._stream(self.reader, w, 0.5) for w in region_widths]
-        if region_widths:
+        parts += [self._stream(self.fifo_slow, w, 1.0) for w in slow_fifo_widths]
+        parts += [self._stream(self.reader_slow, w, 0.5) for w in slow_region_widths]
+        if region_widths or slow_region_widths:
             parts.append(self.loader)
         return tuple(round(b + sum(p[k] for p in parts)) for k, b in enumerate(self.base))
 
@@ -99,8 +108,11 @@ class Target:
 # 924 FF, 107 LUTRAM) and 4 x 16 + 4 regions x 64 (2344, 1075, 148) the regions' and the loader's.
 # `sustained`: the lowest share any mix of `make bench-dram` measured with several streams (0.703
 # at 4 x 16 bits, 0.707 at 16 x 8; one stream alone: 0.83-0.84).
+# Slow streams (one burst of staging): 24 x 16-bit buffers 4835 LUT, 1510 FF, 246 LUTRAM; 8 regions
+# x 32 bits 1504, 908, 75.
 _SDR_TIER = dict(base=(1144, 493, 42), fifo=(187, 46, 16.5), fifo_per_bit=(1.25, 1.5, 0),
-                 reader=(32, 21, 6), loader=(204, 171, 15))  # fmt: skip
+                 reader=(32, 21, 6), fifo_slow=(154, 42, 8.5), reader_slow=(9.5, 18.5, 2.25),
+                 loader=(204, 171, 15))  # fmt: skip
 ULX3S_SDRAM = {
     "MT48LC16M16": Dram(
         "MT48LC16M16", 16, 32 << 20, 0.70, **_SDR_TIER, boards="ULX3S v3.0.x (32 MB)"

@@ -27,18 +27,20 @@ from pathlib import Path
 
 from flows.artifacts import write_text
 from flows.codegen.stream_engine import MIN_RING, Stream, build_engine
-from flows.hwmodel.dram import Dram, fifo_word_bits
+from flows.hwmodel.dram import Dram, buffer_traffic, fifo_word_bits, region_traffic, slow_stream
 
 
 @dataclass(frozen=True)
 class ExternalBuffer:
     """One buffer in DRAM: `width` bits per word (the accelerator's), `words` of capacity, and
-    `per_frame` words a frame (narrow words are packed when frames fill whole port words)."""
+    `per_frame` words a frame (narrow words are packed when frames fill whole port words); a
+    `slow` one stages one burst instead of two (`flows.hwmodel.dram.slow_stream`)."""
 
     name: str
     width: int
     words: int
     per_frame: int = 0
+    slow: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class WeightRegion:
     name: str
     width: int
     words: int
+    slow: bool = False  # stages one burst instead of two (`flows.hwmodel.dram.slow_stream`)
 
 
 def _migen():
@@ -210,10 +213,12 @@ def build_tier(
             fw = fifo_word_bits(b.width, dram, b.words)
             pw = max(fw, nb)
             chip_words = -(-b.words * fw // pw) * pw // nb
-            streams.append(Stream(b.name, b.width, fw, base * 8 // nb, cyclic=chip_words))
+            streams.append(
+                Stream(b.name, b.width, fw, base * 8 // nb, cyclic=chip_words, slow=b.slow)
+            )
         else:
             fw = fifo_word_bits(b.width, dram, b.per_frame)
-            streams.append(Stream(b.name, b.width, fw, base * 8 // nb, size * 8 // nb))
+            streams.append(Stream(b.name, b.width, fw, base * 8 // nb, size * 8 // nb, slow=b.slow))
     if streams:
         wport = None
         if any(not s.cyclic for s in streams):
@@ -425,11 +430,22 @@ def write_tier(
     return Path(path)
 
 
-def weight_regions(graph) -> list[WeightRegion]:
-    """Every layer's weights in DRAM as a WeightRegion, named by its accel_top port prefix."""
+def weight_regions(graph, dram: Dram | None = None) -> list[WeightRegion]:
+    """Every layer's weights and constants in DRAM as a WeightRegion, named by its accel_top port
+    prefix; with `dram`, each marked slow or not at the graph's rate (`_slow`)."""
     from flows.codegen import stitch
 
-    return [WeightRegion(name, r.width, r.words) for name, _, r in stitch.dram_regions(graph)]
+    return [
+        WeightRegion(name, r.width, r.words, dram is not None and _slow(
+            graph, region_traffic(r.width, r.words, r.reads_per_frame, dram), dram))
+        for name, _, r in stitch.dram_regions(graph)
+    ]  # fmt: skip
+
+
+def _slow(graph, side_bytes: int, dram: Dram) -> bool:
+    """A stream moving `side_bytes` per frame each way is slow at the graph's cycles per frame
+    (its slowest layer's: the fastest the design can run), as `memtier.tier_estimate` decides."""
+    return slow_stream(side_bytes, max(n.config.cycles_per_frame for n in graph.nodes), dram)
 
 
 def load_image(graph, dram: Dram) -> list[int]:
@@ -472,13 +488,17 @@ def emit_with_dram(
     outdir = Path(outdir)
     stitch.emit_stitched(graph, outdir, dram_links=True)
     found = stitch.dram_buffers(graph, dram_links=True)
-    regions = weight_regions(graph)
+    regions = weight_regions(graph, dram)
     if not found and not regions:
         raise ConfigError(
             "the design keeps every buffer and weight on chip; place one in DRAM (buffer='dram', "
             "weights='dram', or let the explorer decide) before building the DRAM tier"
         )
-    buffers = [ExternalBuffer(name, b.width, b.words, b.per_frame) for name, _, b in found]
+    buffers = [
+        ExternalBuffer(name, b.width, b.words, b.per_frame,
+                       _slow(graph, buffer_traffic(b.width, b.per_frame, dram) // 2, dram))
+        for name, _, b in found
+    ]  # fmt: skip
     order = graph.topological()
     first = main_ports(order[0].config)[0]
     in_w, out_w = first.bits, main_ports(order[-1].config)[1].bits

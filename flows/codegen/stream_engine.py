@@ -137,14 +137,16 @@ class Stream:
       once the engine's `start` is high."""
 
     def __init__(
-        self, name: str, width: int, fw: int, base: int, size: int = 0, cyclic: int = 0
-    ) -> None:
+        self, name: str, width: int, fw: int, base: int, size: int = 0, cyclic: int = 0,
+        slow: bool = False,
+    ) -> None:  # fmt: skip
         if not cyclic and (size & (size - 1) or size < MIN_RING):
             raise ValueError(
                 f"{name}: ring of {size} chip words, needs a power of two >= {MIN_RING}"
             )
         self.name, self.width, self.fw, self.base = name, width, fw, base
         self.size, self.cyclic = size, cyclic
+        self.depth = BURST if slow else 2 * BURST  # staging: one burst for a slow stream
 
 
 def _ports(m, s: Stream, sink, source, ios: set) -> None:
@@ -230,15 +232,15 @@ def build_engine(m, streams: list[Stream], wport, rport, chip_bits: int, start=N
     # Per stream: staging FIFOs, converters, ports; a buffer's ring count; the read room.
     wstage, rstage, count, room = [], [], [], []
     for s in streams:
-        ws = None if s.cyclic else _Staging(m, f"{s.name}_wstage", chip_bits, 2 * BURST)
-        rs = _Staging(m, f"{s.name}_rstage", chip_bits, 2 * BURST)
+        ws = None if s.cyclic else _Staging(m, f"{s.name}_wstage", chip_bits, s.depth)
+        rs = _Staging(m, f"{s.name}_rstage", chip_bits, s.depth)
         sink, source = _converted(m, s, chip_bits, ws, rs)
         _ports(m, s, sink, source, ios)
         if ws is not None:
             wstage.append(ws)
             count.append(Signal(_bits(s.size) + 1, name=f"{s.name}_count"))
         rstage.append(rs)
-        room.append(Signal(lb + 1, reset=2 * BURST, name=f"{s.name}_room"))
+        room.append(Signal(lb + 1, reset=s.depth, name=f"{s.name}_room"))
 
     # Pointer tables (LUT RAM): a write pointer per buffer and a read pointer per stream, cleared
     # for max(n, 2) clocks after reset (Migen needs two entries for an address).

@@ -17,7 +17,15 @@ import math
 
 from flows.targets import Dram
 
-__all__ = ["Dram", "buffer_traffic", "dram_cycles", "fifo_word_bits", "region_traffic"]
+__all__ = [
+    "Dram", "buffer_traffic", "dram_cycles", "fifo_word_bits", "region_traffic", "slow_stream",
+]  # fmt: skip
+
+# A stream that moves at most one chip word per SLOW_CYCLES clocks on each side stages one burst
+# instead of two in the tier's stream engine (half the LUT RAM): with one burst in flight it can
+# still move a burst per round trip (up to about 100 clocks with the other streams' bursts),
+# several times what it needs.
+SLOW_CYCLES = 16
 
 
 def fifo_word_bits(width: int, dram: Dram, per_frame: int = 0) -> int:
@@ -42,3 +50,10 @@ def dram_cycles(bytes_per_frame: int, dram: Dram) -> int:
     if bytes_per_frame <= 0:
         return 0
     return math.ceil(bytes_per_frame / dram.sustained_bytes_per_cycle)
+
+
+def slow_stream(side_bytes_per_frame: int, cycles_per_frame: int, dram: Dram) -> bool:
+    """Whether a stream moving `side_bytes_per_frame` bytes per frame each way (a buffer: half its
+    traffic; a region: all of it) at `cycles_per_frame` is slow (SLOW_CYCLES)."""
+    chip_words = side_bytes_per_frame * 8 / dram.data_bits
+    return chip_words * SLOW_CYCLES <= cycles_per_frame

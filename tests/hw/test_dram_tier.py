@@ -70,6 +70,24 @@ def test_packed_words_come_back_in_order() -> None:
     assert "violation" not in log.lower()
 
 
+def test_slow_streams_come_back_in_order() -> None:
+    """Buffers marked slow stage one burst instead of two (`slow_stream`): a read burst is granted
+    only into an empty staging FIFO. Driven at full rate with gaps and back-pressure, with a tail
+    shorter than a burst, every word still comes back in order and unchanged."""
+    slow = [ExternalBuffer("fb_s", 24, 1500, 0, True), ExternalBuffer("fb_t", 8, 700, 0, True)]
+    r, log = _round_trip("dram_slow", 1201, True, slow)
+    assert r["words"] == 2 * 1201
+    assert "violation" not in log.lower()
+
+
+def test_slow_stream_rule() -> None:
+    """The rule the tier and its estimate share: at most one chip word per SLOW_CYCLES clocks."""
+    from flows.hwmodel.dram import SLOW_CYCLES, slow_stream
+
+    assert slow_stream(2 * 1000, 1000 * SLOW_CYCLES, DRAM)  # 1000 chip words each way
+    assert not slow_stream(2 * 1000 + 2, 1000 * SLOW_CYCLES, DRAM)
+
+
 def test_timing_checker_reports_a_mistimed_controller() -> None:
     """The controller counts the chip's timing in cycles of a 4x slower clock: too few cycles."""
     _, log = _round_trip("dram_mistimed", 200, False, controller_clk_hz=CLK_HZ / 4)
@@ -227,13 +245,16 @@ def test_weight_regions_load_once_and_stream_over_and_over() -> None:
     """Weight regions (an MVAU's weights in DRAM): 8-bit words packed two to a chip word, 24-bit
     words in 32-bit port words with an odd count, 64-bit words in 4 chip words each, laid out as
     one image (`weight_image`) sent through the loader; each region then streams its words from
-    the first, three times over, exactly, and nothing is read before `loaded`."""
+    the first, three times over, exactly, and nothing is read before `loaded`; one of them is a
+    slow stream."""
     import random
 
     from flows.codegen.dram_tier import WeightRegion, layout, weight_image
 
     rng = random.Random(12)
-    regions = [WeightRegion("wa", 8, 300), WeightRegion("wb", 24, 151), WeightRegion("wc", 64, 90)]
+    # wb is a slow stream (one burst of staging: read bursts only into an empty staging FIFO)
+    regions = [WeightRegion("wa", 8, 300), WeightRegion("wb", 24, 151, slow=True),
+               WeightRegion("wc", 64, 90)]  # fmt: skip
     contents = {r.name: [rng.getrandbits(r.width) for _ in range(r.words)] for r in regions}
     spots = layout(regions, DRAM)
     assert [base for _, base, _ in spots] == [0, 300, 300 + 4 * 151]  # back to back from 0
