@@ -8,8 +8,9 @@ per buffer, a `<name>_m_axis_*` per region, the same DRAM layout) and replaces w
 the streams and the controller:
 
 * **Staging, per stream.** Words into a buffer are cut (or packed) into the chip's words and wait
-  in a write staging FIFO of `2 * BURST` chip words; words out of a buffer or region land in a
-  read staging FIFO of the same depth and are put back together there. Both are LUT-RAM FIFOs.
+  in a write staging FIFO of `2 * BURST` chip words (one burst for a slow stream); words out of a
+  buffer or region land in a read staging FIFO of the same depth and are put back together
+  there. Both are LUT-RAM FIFOs.
 * **A ring in DRAM, per buffer.** Each buffer owns its `layout` region of `R` chip words (a power
   of two): a write pointer and a read pointer modulo `R`, and `count`, the chip words whose write
   commands the crossbar has accepted and that no read has claimed. A read only ever claims counted
