@@ -14,8 +14,10 @@ how fast the design can then run (docs/dram.md).
   buffer in DRAM; an MVAU's weights in DRAM, with each pass length it can take). Layers move,
   greedily, the move that frees the most block memory per byte of added DRAM traffic first (a
   layer in DRAM may move again to a form that frees more), while the design's block RAM (and
-  URAM) exceeds its ceiling and the DRAM bound stays within `budget` cycles per frame. On a
-  target with no DRAM tier everything stays on chip (and forcing is refused with what to do).
+  URAM) exceeds its ceiling and the DRAM bound stays within `budget` cycles per frame; then,
+  while its LUTs exceed theirs, to forms that cost fewer LUTs with their streams (small layers'
+  LUT-ROM constants). On a target with no DRAM tier everything stays on chip (and forcing is
+  refused with what to do).
   The decision is the explorer's (flows/explore.py), folding.json carries it (the place fields),
   and a user may force it (`--dram all|buffers|none`).
 """
@@ -208,13 +210,21 @@ def best_form(graph: DataflowGraph, node, target: Target) -> tuple[dict, float] 
     return form, freed / max(1, traffic)
 
 
-def _tier_luts(node, form: dict, tgt: Target) -> int:
+def _tier_luts(node, form: dict, tgt: Target, cycles: int | None = None) -> int:
     """Tier LUTs (LUT RAM at its cost, `LUTRAM_LUTS`) of a node's own streams in a DRAM form (its
-    buffers' and regions' share of the stream engine)."""
+    buffers' and regions' share of the stream engine); with the design's `cycles` per frame, slow
+    streams at their cost (`slow_stream`), else every stream at the full one."""
     cfg = replace(node.config, **form)
     kind, d = kind_of(cfg), tgt.dram
-    costs = [d.fifo_cost(b.width) for b in kind.dram_buffers(cfg)]
-    costs += [d.reader_cost(r.width) for r in kind.dram_regions(cfg)]
+
+    def slow(side_bytes: int) -> bool:
+        return cycles is not None and slow_stream(side_bytes, cycles, d)
+
+    costs = [d.stream_cost(b.width, False, slow(buffer_traffic(b.width, b.per_frame, d) // 2))
+             for b in kind.dram_buffers(cfg)]  # fmt: skip
+    costs += [d.stream_cost(r.width, True,
+                            slow(region_traffic(r.width, r.words, r.reads_per_frame, d)))
+              for r in kind.dram_regions(cfg)]  # fmt: skip
     return sum(c[0] + LUTRAM_LUTS[tgt.family] * c[2] for c in costs)
 
 
@@ -337,7 +347,74 @@ def place(
         now[name] = (freed, traffic)
         if name not in moved:
             moved.append(name)
+    if "LUT" in ceilings and tgt.resources.get("LUT"):
+        for name, traffic in _spend_less_logic(graph, tgt, ceilings["LUT"], nodes, forms,
+                                               lambda name, t: affordable(name, t)):  # fmt: skip
+            traffic_now += traffic - now[name][1]
+            now[name] = (now[name][0], traffic)
+            if name not in moved:
+                moved.append(name)
     return moved
+
+
+def _spend_less_logic(graph, tgt: Target, ceiling: float, nodes, forms, affordable):
+    """Moves for logic, after those for block memory: while the design's LUTs (LUT RAM at its
+    cost) exceed `ceiling` of the target's, a layer moves to a DRAM form that keeps what it has in
+    DRAM, holds no more block memory and costs fewer LUTs with its new streams (a small layer's
+    constants in LUT ROMs cost more than a slow region stream), the most LUTs saved first, within
+    the DRAM budget
+    (`affordable`). Yields (layer, its new traffic) for each move made."""
+    fam = tgt.family
+
+    def luts(e: Estimate) -> int:
+        return e.lut + LUTRAM_LUTS[fam] * e.lutram
+
+    def design_luts() -> int:  # the tier's row included (its shared part comes with a first stream)
+        tot = total(design_estimate(graph, tgt))
+        return tot["LUT"] + LUTRAM_LUTS[fam] * tot.get("LUTRAM", 0)
+
+    need = design_luts()
+    cap = math.floor(ceiling * tgt.resources["LUT"])
+    cycles = max(n.config.cycles_per_frame for n in graph.nodes)
+
+    def best_of(n) -> tuple[int, dict, int] | None:
+        """(LUTs saved, form, traffic) of the node's best logic move, None without one."""
+        places = kind_of(n.config).places
+        chip = _chip_form(n)
+        cur = {k: getattr(n.config, k) for k in places}
+        kept = {k: v for k, v in cur.items() if v != chip[k]}
+        now = estimate_layer(graph.typed_config(n), fam)
+        here = luts(now) + _tier_luts(n, cur, tgt, cycles)
+        best = None
+        for f in forms[n.name]:
+            if any(f.get(k) != v for k, v in kept.items()):
+                continue
+            cfg = replace(graph.typed_config(n), **f)
+            e = estimate_layer(cfg, fam)
+            if _freed(now, e) < 0:  # never at the cost of block memory
+                continue
+            saved = here - luts(e) - _tier_luts(n, f, tgt, cycles)
+            if saved > 0 and (best is None or saved > best[0]):
+                best = (saved, f, node_traffic(cfg, tgt))
+        return best
+
+    cands = {n.name: (n, best_of(n)) for n in nodes}
+    while need > cap:
+        ok = [(b[0], name, n, b) for name, (n, b) in cands.items()
+              if b is not None and affordable(name, b[2])]  # fmt: skip
+        if not ok:
+            return
+        _, name, n, (_, form, traffic) = max(ok, key=lambda m: m[0])
+        before = {k: getattr(n.config, k) for k in kind_of(n.config).places}
+        graph.replace_config(n, **form)
+        after = design_luts()
+        if after >= need:  # e.g. the design's first stream, which brings the tier's shared part
+            graph.replace_config(n, **before)
+            cands[name] = (n, None)
+            continue
+        need = after
+        cands[name] = (n, best_of(n))
+        yield name, traffic
 
 
 def placement(graph: DataflowGraph) -> dict[str, str]:

@@ -46,15 +46,21 @@ class Dram:
         extra = self.word_bits(width) - self.data_bits
         return tuple(c + share * p * extra for c, p in zip(cost, self.fifo_per_bit, strict=True))
 
+    def stream_cost(self, width: int, region: bool = False, slow: bool = False) -> tuple:
+        """(LUT, FF, LUTRAM) of one stream for `width`-bit words: a buffer's (both ways) or a
+        region's (read side only: half the per-bit cost), slow (one burst of staging) or not; the
+        cost at the chip's width plus the per-bit cost of a wider word (its converters)."""
+        cost = (self.reader_slow if slow else self.reader) if region else (
+            self.fifo_slow if slow else self.fifo)  # fmt: skip
+        return tuple(round(x) for x in self._stream(cost, width, 0.5 if region else 1.0))
+
     def fifo_cost(self, width: int) -> tuple[int, int, int]:
-        """(LUT, FF, LUTRAM) of one buffer's stream for `width`-bit words: the cost at the chip's
-        width plus the per-bit cost of a wider word (its converters)."""
-        return tuple(round(x) for x in self._stream(self.fifo, width, 1.0))
+        """(LUT, FF, LUTRAM) of one buffer's stream (`stream_cost`)."""
+        return self.stream_cost(width)
 
     def reader_cost(self, width: int) -> tuple[int, int, int]:
-        """(LUT, FF, LUTRAM) of one weight region's stream (read side only: its read staging, room
-        and converter), at `width`-bit words."""
-        return tuple(round(x) for x in self._stream(self.reader, width, 0.5))
+        """(LUT, FF, LUTRAM) of one weight region's stream (`stream_cost`)."""
+        return self.stream_cost(width, region=True)
 
     def tier_cost(
         self, fifo_widths: list[int], region_widths: list[int],

@@ -221,3 +221,31 @@ def test_report_lists_what_is_in_dram(resnet20) -> None:
     assert len(rows) == len(use.buffers)
     assert sum("| weights |" in r for r in rows) == sum(b.kind == "region" for b in use.buffers) > 0
     assert f"{use.bytes_per_frame:,} bytes per frame" in text and f"{use.cycles:,} cycles" in text
+
+
+def test_logic_moves_when_luts_are_over(resnet20) -> None:
+    """Once the tier exists (block RAM moves made it) and LUTs are over their ceiling, layers move
+    to DRAM forms that cost fewer LUTs with their streams (LUT-ROM constants as slow region
+    streams), never holding more block memory; a move that would not lower the design's LUTs
+    (the first stream, which brings the tier's shared part) is not made. With the LUTs under
+    the ceiling no logic move is made."""
+    from flows.hwmodel.memory import LUTRAM_LUTS
+
+    g = resnet20.copy()
+    tgt = targets.get("ulx3s")
+
+    def need(graph) -> tuple[int, int]:
+        tot = total(memtier.design_estimate(graph, tgt))
+        return tot["LUT"] + LUTRAM_LUTS["ecp5"] * tot.get("LUTRAM", 0), tot["BRAM"]
+
+    lut_chip, _ = need(g)
+    # on chip, a first stream costs the tier's shared part: no logic move pays
+    assert memtier.place(g, "ulx3s", {"LUT": (lut_chip - 300) / tgt.resources["LUT"]}) == []
+    for_bram = memtier.place(g, "ulx3s", {"BRAM": 0.0})
+    lut0, bram0 = need(g)
+    again = memtier.place(g, "ulx3s", {"BRAM": 0.0, "LUT": 1.0})
+    assert again == for_bram and need(g) == (lut0, bram0)
+    moved = memtier.place(g, "ulx3s", {"BRAM": 0.0, "LUT": (lut0 - 100) / tgt.resources["LUT"]})
+    lut1, bram1 = need(g)
+    extra = [name for name in moved if name not in for_bram]
+    assert extra and lut1 < lut0 and bram1 <= bram0, (extra, lut0, lut1, bram0, bram1)
