@@ -362,8 +362,8 @@ def _spend_less_logic(graph, tgt: Target, ceiling: float, nodes, forms, affordab
     cost) exceed `ceiling` of the target's, a layer moves to a DRAM form that keeps what it has in
     DRAM, holds no more block memory and costs fewer LUTs with its new streams (a small layer's
     constants in LUT ROMs cost more than a slow region stream), the most LUTs saved first, within
-    the DRAM budget
-    (`affordable`). Yields (layer, its new traffic) for each move made."""
+    the DRAM budget (`affordable`). Each move is checked against the whole design's LUTs and undone
+    if they did not fall. Yields (layer, its new traffic) for each move made."""
     fam = tgt.family
 
     def luts(e: Estimate) -> int:
