@@ -208,13 +208,67 @@ def _turn(m, full, any_, n: int, name: str):
     return req, turn
 
 
+class _Side:
+    """One side's scheduler (`_side`): the grant (`g`, one-hot `oh`, `go`), the burst in flight
+    (`sel`, `ptr`, `left`, its length `length` at the grant), the DMA handshake `hs` and `done`
+    (the burst's last command accepted)."""
+
+
+def _side(m, name, full, any_, n, length_of, table, dma, next_of, clearing, clear_idx, bits,
+          may_grant=1, on_grant=lambda x: ()):  # fmt: skip
+    """The scheduler both sides share: a round-robin grant among the requests of the turn
+    (`_turn`), then a burst of `length_of(grant)` commands from the stream's pointer (read from
+    its `table`, written back at the burst's end; `next_of(ptr, sel)` steps it) into `dma`'s sink,
+    with an idle clock between bursts. `may_grant` gates a grant, `on_grant(side)` adds
+    statements to it; `bits` = (pointer bits, burst-length bits)."""
+    from migen import FSM, If, Mux, NextState, NextValue, Signal
+
+    ptr_bits, lb = bits
+    t_r, t_w = table
+    x = _Side()
+    req, turn = _turn(m, full, any_, n, name)
+    above = Signal(n, name=f"{name}_above")
+    x.oh, x.g, x.go, after = round_robin(m, req, above, n, name)
+    x.sel = Signal(max=max(n, 2), name=f"{name}_sel")
+    x.left = Signal(lb, name=f"{name}_left")
+    x.ptr = Signal(ptr_bits, name=f"{name}_ptr")
+    x.length = Signal(lb, name=f"{name}_len")
+    x.hs = Signal(name=f"{name}_hs")
+    x.done = Signal(name=f"{name}_done")
+    nxt = Signal(ptr_bits, name=f"{name}_next")
+    m.comb += [
+        x.length.eq(length_of(x.g)),
+        t_r.adr.eq(x.g),
+        x.hs.eq(dma.sink.valid & dma.sink.ready),
+        x.done.eq(x.hs & (x.left == 1)),
+        nxt.eq(next_of(x.ptr, x.sel)),
+        t_w.adr.eq(Mux(clearing, clear_idx, x.sel)),
+        t_w.dat_w.eq(Mux(clearing, 0, nxt)),
+        t_w.we.eq(clearing | x.done),
+    ]
+    fsm = FSM(reset_state="IDLE")
+    setattr(m.submodules, f"{name}fsm", fsm)
+    fsm.act("IDLE",
+        If(~clearing & x.go & may_grant, *on_grant(x),
+            NextValue(x.sel, x.g), NextValue(above, after), NextValue(x.left, x.length),
+            NextValue(x.ptr, t_r.dat_r),
+            NextValue(turn, Mux(turn == PARTIAL_EVERY - 1, 0, turn + 1)),
+            NextState("BURST")))  # fmt: skip
+    fsm.act("BURST",
+        dma.sink.valid.eq(1),
+        If(x.hs,
+            NextValue(x.ptr, nxt), NextValue(x.left, x.left - 1),
+            If(x.left == 1, NextState("IDLE"))))  # fmt: skip
+    return x
+
+
 def build_engine(m, streams: list[Stream], wport, rport, chip_bits: int, start=None) -> set:
     """Add the engine for `streams` to Migen module `m`, on the crossbar's `wport` (None when
     every stream is a region) and `rport` (native ports at the chip's width); regions are read
     once `start` is high. Returns the streams' ports (`<name>_s_axis_*`, `<name>_m_axis_*`)."""
     from litedram.frontend.dma import LiteDRAMDMAReader, LiteDRAMDMAWriter
     from litex.soc.interconnect import stream
-    from migen import FSM, Array, Constant, If, Memory, Mux, NextState, NextValue, Signal
+    from migen import Array, Constant, If, Memory, Mux, NextValue, Signal
 
     fifos = [s for s in streams if not s.cyclic]
     regions = [s for s in streams if s.cyclic]
@@ -256,13 +310,12 @@ def build_engine(m, streams: list[Stream], wport, rport, chip_bits: int, start=N
         return rd, wr
 
     # ---- write side: a buffer with a burst staged and ring space for it ----
-    w_done = Signal(name="engine_w_done")
+    w_done = Constant(0, 1)  # a write burst's last command accepted (none without buffers)
     w_sel_oh = Signal(max(nf, 1), name="engine_w_sel_oh")
     w_n = Signal(lb, name="engine_w_n")  # the burst's length, added to the count at its end
     if fifos:
         writer = LiteDRAMDMAWriter(wport, fifo_depth=BURST)
         m.submodules.engine_writer = writer
-        wt_r, wt_w = table("engine_wtab", nf)
         w_whole = Signal(nf, name="engine_w_whole")  # a whole burst staged
         w_full = Signal(nf, name="engine_w_full")
         w_any = Signal(nf, name="engine_w_any")
@@ -274,47 +327,24 @@ def build_engine(m, streams: list[Stream], wport, rport, chip_bits: int, start=N
                 w_full[i].eq(fits & w_whole[i]),
                 w_any[i].eq(fits & ws.source.valid),
             ]  # fmt: skip
-        w_req, w_turn = _turn(m, w_full, w_any, nf, "engine_w")
-        w_above = Signal(nf, name="engine_w_above")
-        w_oh, w_g, w_go, w_after = round_robin(m, w_req, w_above, nf, "engine_w")
-        w_sel = Signal(max=max(nf, 2), name="engine_w_sel")
-        w_left = Signal(lb, name="engine_w_left")
-        w_ptr = Signal(ptr_bits, name="engine_w_ptr")
-        w_len = Signal(lb, name="engine_w_len")
         whole = Array(w_whole[i] for i in range(nf))
-        m.comb += w_len.eq(Mux(whole[w_g], BURST, Array(ws.level[:kb] for ws in wstage)[w_g]))
-        w_hs = Signal(name="engine_w_hs")
-        w_next = Signal(ptr_bits, name="engine_w_next")
+        levels = Array(ws.level[:kb] for ws in wstage)
+        w = _side(
+            m, "engine_w", w_full, w_any, nf, lambda g: Mux(whole[g], BURST, levels[g]),
+            table("engine_wtab", nf), writer, lambda p, sel: (p + 1) & masks[sel], clearing,
+            clear_idx, (ptr_bits, lb),
+            on_grant=lambda x: (NextValue(w_sel_oh, x.oh), NextValue(w_n, x.length)),
+        )  # fmt: skip
         m.comb += [
-            wt_r.adr.eq(w_g),
-            writer.sink.address.eq(bases[w_sel] | w_ptr),  # rings are aligned to their size
-            writer.sink.data.eq(Array(ws.source.data for ws in wstage)[w_sel]),
-            w_hs.eq(writer.sink.valid & writer.sink.ready),
-            w_done.eq(w_hs & (w_left == 1)),
-            w_next.eq((w_ptr + 1) & masks[w_sel]),
-            wt_w.adr.eq(Mux(clearing, clear_idx, w_sel)),
-            wt_w.dat_w.eq(Mux(clearing, 0, w_next)),
-            wt_w.we.eq(clearing | w_done),
+            writer.sink.address.eq(bases[w.sel] | w.ptr),  # rings are aligned to their size
+            writer.sink.data.eq(Array(ws.source.data for ws in wstage)[w.sel]),
         ]
         for i, ws in enumerate(wstage):
-            m.comb += ws.source.ready.eq(w_hs & w_sel_oh[i])
-        wfsm = FSM(reset_state="IDLE")
-        m.submodules.engine_wfsm = wfsm
-        wfsm.act("IDLE",
-            If(~clearing & w_go,
-                NextValue(w_sel, w_g), NextValue(w_sel_oh, w_oh), NextValue(w_above, w_after),
-                NextValue(w_left, w_len), NextValue(w_n, w_len), NextValue(w_ptr, wt_r.dat_r),
-                NextValue(w_turn, Mux(w_turn == PARTIAL_EVERY - 1, 0, w_turn + 1)),
-                NextState("BURST")))  # fmt: skip
-        wfsm.act("BURST",
-            writer.sink.valid.eq(1),
-            If(w_hs,
-                NextValue(w_ptr, w_next), NextValue(w_left, w_left - 1),
-                If(w_left == 1, NextState("IDLE"))))  # fmt: skip
+            m.comb += ws.source.ready.eq(w.hs & w_sel_oh[i])
+        w_done = w.done
 
     # ---- read side: words in the ring (a region: always, once started) and room for a burst
     # in the stream's read staging ----
-    rt_r, rt_w = table("engine_rtab", n)
     tags = stream.SyncFIFO([("sel", _bits(n)), ("len", lb)], READ_INFLIGHT)
     m.submodules.engine_tags = tags
     r_whole = Signal(n, name="engine_r_whole")
@@ -328,50 +358,29 @@ def build_engine(m, streams: list[Stream], wport, rport, chip_bits: int, start=N
             r_full[i].eq(roomy & r_whole[i]),
             r_any[i].eq(roomy & has[1]),
         ]  # fmt: skip
-    r_req, r_turn = _turn(m, r_full, r_any, n, "engine_r")
-    r_above = Signal(n, name="engine_r_above")
-    r_oh, r_g, r_go, r_after = round_robin(m, r_req, r_above, n, "engine_r")
-    r_sel = Signal(max=max(n, 2), name="engine_r_sel")
-    r_left = Signal(lb, name="engine_r_left")
-    r_ptr = Signal(ptr_bits, name="engine_r_ptr")
-    r_len = Signal(lb, name="engine_r_len")
     rwhole = Array(r_whole[i] for i in range(n))
     low = Array([c[:kb] for c in count] + [Constant(0, kb)] * len(regions))
-    m.comb += r_len.eq(Mux(rwhole[r_g], BURST, low[r_g]))
-    r_grant = Signal(name="engine_r_grant")
-    r_hs = Signal(name="engine_r_hs")
-    r_next = Signal(ptr_bits, name="engine_r_next")
-    ring_next = (r_ptr + 1) & masks[r_sel]
-    if regions:  # a region wraps at its last word
+
+    def r_next(p, sel):
+        ring = (p + 1) & masks[sel]
+        if not regions:
+            return ring
         lasts = Array(Constant(max(s.cyclic - 1, 0), ptr_bits) for s in streams)
-        cyc_next = Mux(r_ptr == lasts[r_sel], 0, r_ptr + 1)
-        ring_next = Mux(r_sel >= nf, cyc_next, ring_next)
-    m.comb += [
-        rt_r.adr.eq(r_g),
-        reader.sink.address.eq(bases[r_sel] + r_ptr),
-        r_hs.eq(reader.sink.valid & reader.sink.ready),
-        r_next.eq(ring_next),
-        rt_w.adr.eq(Mux(clearing, clear_idx, r_sel)),
-        rt_w.dat_w.eq(Mux(clearing, 0, r_next)),
-        rt_w.we.eq(clearing | (r_hs & (r_left == 1))),
-        tags.sink.sel.eq(r_g),
-        tags.sink.len.eq(r_len),
-    ]
-    rfsm = FSM(reset_state="IDLE")
-    m.submodules.engine_rfsm = rfsm
+        return Mux(sel >= nf, Mux(p == lasts[sel], 0, p + 1), ring)  # a region wraps at its end
+
+    r_grant = Signal(name="engine_r_grant")
     # No grant while a write burst ends: a count then changes by one side only (one adder each).
-    rfsm.act("IDLE",
-        If(~clearing & r_go & tags.sink.ready & ~w_done,
-            r_grant.eq(1), tags.sink.valid.eq(1),
-            NextValue(r_sel, r_g), NextValue(r_above, r_after), NextValue(r_left, r_len),
-            NextValue(r_ptr, rt_r.dat_r),
-            NextValue(r_turn, Mux(r_turn == PARTIAL_EVERY - 1, 0, r_turn + 1)),
-            NextState("BURST")))  # fmt: skip
-    rfsm.act("BURST",
-        reader.sink.valid.eq(1),
-        If(r_hs,
-            NextValue(r_ptr, r_next), NextValue(r_left, r_left - 1),
-            If(r_left == 1, NextState("IDLE"))))  # fmt: skip
+    r = _side(
+        m, "engine_r", r_full, r_any, n, lambda g: Mux(rwhole[g], BURST, low[g]),
+        table("engine_rtab", n), reader, r_next, clearing, clear_idx, (ptr_bits, lb),
+        may_grant=tags.sink.ready & ~w_done,
+        on_grant=lambda x: (r_grant.eq(1), tags.sink.valid.eq(1)),
+    )  # fmt: skip
+    m.comb += [
+        reader.sink.address.eq(bases[r.sel] + r.ptr),
+        tags.sink.sel.eq(r.g),
+        tags.sink.len.eq(r.length),
+    ]
 
     # Returning data goes to the read staging FIFO of the oldest granted burst.
     r_got = Signal(lb, name="engine_r_got")
@@ -392,9 +401,9 @@ def build_engine(m, streams: list[Stream], wport, rport, chip_bits: int, start=N
     # The counts: + a write burst when its last command is accepted, - a read burst at its grant
     # (never in the same clock); the read room: - a burst at its grant, + each chip word taken.
     neg_r = Signal((lb + 1, True), name="engine_neg_r")
-    m.comb += neg_r.eq(-r_len)
+    m.comb += neg_r.eq(-r.length)
     for i, (s, rs) in enumerate(zip(streams, rstage, strict=True)):
-        took = r_grant & r_oh[i]
+        took = r_grant & r.oh[i]
         popped = rs.source.valid & rs.source.ready
         m.sync += room[i].eq(room[i] + Mux(took, neg_r + popped, popped))
         if i < nf:
