@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from flows.codegen.stitch import dram_buffers, dram_regions
 from flows.errors import ResourceError
 from flows.estimate import estimate_graph, estimate_layer, total
+from flows.folding import cycles_per_frame
 from flows.graph import DataflowGraph
 from flows.hwmodel.dram import buffer_traffic, dram_cycles, region_traffic, slow_stream
 from flows.hwmodel.memory import LUTRAM_LUTS
@@ -121,7 +122,7 @@ def tier_estimate(graph: DataflowGraph, target: str | Target) -> Estimate | None
     use = dram_use(graph, tgt)
     if not use.buffers:
         return None
-    cycles = max(n.config.cycles_per_frame for n in graph.nodes)  # as the tier decides slowness
+    cycles = cycles_per_frame(graph)  # as the tier decides slowness
 
     def widths(kind: str, slow: bool) -> list[int]:
         share = 2 if kind == "fifo" else 1  # a buffer's traffic is both ways
@@ -304,7 +305,7 @@ def place(
     # of the streams it adds (their staging and the engine's per-stream state, `Dram.tier_cost`)
     # of the LUTs the ceiling allows: where block memory can be met, fewer and larger moves win,
     # since every stream costs tens to hundreds of LUTs.
-    frame = budget if budget is not None else max(n.config.cycles_per_frame for n in graph.nodes)
+    frame = budget if budget is not None else cycles_per_frame(graph)
     bytes_ok = max(1.0, frame * d.sustained_bytes_per_cycle)
     lut_ok = max(1.0, ceilings.get("LUT", 1.0) * tgt.resources.get("LUT", 0))
     luts = {  # the tier LUTs of each form's streams, and of the form each layer is in now
@@ -375,7 +376,7 @@ def _spend_less_logic(graph, tgt: Target, ceiling: float, nodes, forms, affordab
 
     need = design_luts()
     cap = math.floor(ceiling * tgt.resources["LUT"])
-    cycles = max(n.config.cycles_per_frame for n in graph.nodes)
+    cycles = cycles_per_frame(graph)
 
     def best_of(n) -> tuple[int, dict, int] | None:
         """(LUTs saved, form, traffic) of the node's best logic move, None without one."""
