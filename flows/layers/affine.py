@@ -31,7 +31,7 @@ from flows.hwmodel.ranges import affine_range, smallest_type
 from flows.hwmodel.requant import requant, requant_lane_estimate
 from flows.hwmodel.resources import Estimate
 from flows.hwmodel.structure import clog2
-from flows.layers.backends import LayerRTL, memory_image
+from flows.layers.backends import LayerRTL, joined_image, memory_image
 from flows.layers.checks import check_constants, check_divides, check_positive, checked_param
 from flows.layers.registry import DramRegion, LayerKind
 
@@ -143,8 +143,7 @@ def rtl(cfg: Affine, params: dict) -> LayerRTL:
         ctx["msw"] = mt.bits + (not mt.signed)
     m_img, a_img = memory_image(mul, mt, cfg.pe), memory_image(add, at, cfg.pe)
     if cfg.constants == "dram":  # one region: {add, mul} per channel group, mul in the low bits
-        words = [a << (cfg.pe * mt.bits) | m for m, a in zip(m_img[0], a_img[0], strict=True)]
-        return LayerRTL(ctx, {ctx["c_file"]: (words, cfg.constant_bits)})
+        return LayerRTL(ctx, {ctx["c_file"]: joined_image(m_img, a_img)})
     return LayerRTL(ctx, {ctx["mul_file"]: m_img, ctx["add_file"]: a_img})
 
 

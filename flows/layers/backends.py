@@ -26,6 +26,19 @@ def memory_image(values, t: DataType, lanes: int) -> tuple[list[int], int]:
     return pack_words(t.encode(np.asarray(values).reshape(-1)), t.bits, lanes), lanes * t.bits
 
 
+def joined_image(*images: tuple[list[int], int]) -> tuple[list[int], int]:
+    """One memory image whose word k holds word k of every image, the first in the least
+    significant bits (several ROMs streamed as one DRAM region, docs/dram.md "Constants")."""
+    widths = [w for _, w in images]
+    words = []
+    for parts in zip(*(ws for ws, _ in images), strict=True):
+        word, shift = 0, 0
+        for part, w in zip(parts, widths, strict=True):
+            word, shift = word | part << shift, shift + w
+        words.append(word)
+    return words, sum(widths)
+
+
 @dataclass(frozen=True)
 class SubBlock:
     """A module a layer instantiates, written next to it: `<module>.v` from `template`."""

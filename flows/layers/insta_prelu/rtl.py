@@ -15,7 +15,7 @@ import numpy as np
 from flows.datatypes import INT, DataType
 from flows.errors import ConfigError
 from flows.hwmodel.structure import clog2
-from flows.layers.backends import LayerRTL, memory_image
+from flows.layers.backends import LayerRTL, joined_image, memory_image
 from flows.layers.insta_prelu.config import (
     TABLE_FOLD_STAGES,
     InstaPReLU,
@@ -100,8 +100,7 @@ def rtl(cfg: InstaPReLU, params: dict) -> LayerRTL:
         ctx["bv_file"]: memory_image(p("Bv", bt), bt, g),
     }  # fmt: skip
     if ctx["e_dram"]:  # one region for the evaluators, {Bv, Mv} a step's word
-        (mv_w, mvw), (bv_w, bvw) = mems.pop(ctx["mv_file"]), mems.pop(ctx["bv_file"])
-        mems[ctx["e_file"]] = ([b << mvw | m for m, b in zip(mv_w, bv_w, strict=True)], mvw + bvw)
+        mems[ctx["e_file"]] = joined_image(mems.pop(ctx["mv_file"]), mems.pop(ctx["bv_file"]))
     table = p("table", cfg.table_type, 1 << cfg.v_bits)
     if cfg.table_fold:  # v = 0 .. 2^(b-1) - 1 (entries 2^(b-1) ..); v = min is a constant
         ctx["t_min"] = int(table[0])
@@ -110,9 +109,7 @@ def rtl(cfg: InstaPReLU, params: dict) -> LayerRTL:
     mp, mn, add = (memory_image(p(k, t), t, pe) for k, t in
                    (("mul_pos", cfg.mul_type), ("mul_neg", cfg.mul_type), ("add", cfg.add_type)))  # fmt: skip
     if cfg.constants == "dram":  # one region, {add, mul_neg, mul_pos} a word (kind.dram_regions)
-        mb = pe * cfg.mul_type.bits
-        words = [a << 2 * mb | n << mb | m for m, n, a in zip(mp[0], mn[0], add[0], strict=True)]
-        mems[ctx["c_file"]] = (words, 2 * mb + pe * cfg.add_type.bits)
+        mems[ctx["c_file"]] = joined_image(mp, mn, add)
     else:
         mems |= {ctx["mp_file"]: mp, ctx["mn_file"]: mn, ctx["add_file"]: add}
     if cfg.form != "reuse":

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from flows.datatypes import INT, pack_words
-from flows.layers.backends import LayerRTL, memory_image
+from flows.layers.backends import LayerRTL, joined_image, memory_image
 from flows.layers.checks import checked_param
 from flows.layers.insta_se.rtl import reader_context, se_sub_block
 from flows.layers.insta_statistics import check_mu_range, frame_context
@@ -82,11 +82,8 @@ def rtl(cfg: InstaThreshold, params: dict) -> LayerRTL:
         ctx["neg_file"]: (pack_words((sign < 0).astype(np.uint64), 1, g), g),
     }
     if ctx["e_dram"]:  # one region for the evaluators, {sigma < 0, M, A'} a step's word
-        (a_w, aw), (m_w, mw), (n_w, _) = (
-            memories.pop(ctx[k]) for k in ("a_file", "m_file", "neg_file")
-        )
-        words = [n << (aw + mw) | mm << aw | aa for aa, mm, n in zip(a_w, m_w, n_w, strict=True)]
-        memories[ctx["e_file"]] = (words, aw + mw + g)
+        parts = (memories.pop(ctx[k]) for k in ("a_file", "m_file", "neg_file"))
+        memories[ctx["e_file"]] = joined_image(*parts)
     if cfg.se is None:
         return LayerRTL(ctx, memories)
     tt = tanh_type(cfg)
