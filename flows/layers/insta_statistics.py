@@ -35,6 +35,13 @@ SNAPSHOT_SLACK = WRITE_STAGES + 1
 # d^2) and each evaluator's M*S on one (hw/lib/mul_seq.v: N cycles per step, N the slices of S).
 MULTIPLIER_STYLES = ("parallel", "shared")
 
+# When the evaluators read the frame's statistic (docs/insta.md, "Held evaluation"): "overlap"
+# copies S into a snapshot memory at the frame's last vector, so the evaluation overlaps the next
+# frame's input; "hold" has no snapshot: the evaluators read the accumulators themselves while the
+# input holds the next frame, which costs `resume_cycles - word_cycles` cycles per frame and saves
+# the snapshot (NF words of PE x bits(S): two block RAMs per unit on insta_resnet18's 7x7 stage).
+EVALUATIONS = ("overlap", "hold")
+
 
 def refined_mu_type(t: DataType, k: int) -> DataType:
     """mu_c in units of 2^-k steps of the input type t, inside its range: [min 2^k, max 2^k]."""
@@ -76,9 +83,9 @@ def frame_memories(cfg: InstaFrame, bank_bits: int, family: str) -> tuple[int, i
     block RAM) or the statistic input's snapshot (reuse), and the double bank of per-channel
     results (2 NF words of `bank_bits`). Written memories follow `ram_blocks`' size rule; below
     it they are distributed RAM (not counted as logic) with their read multiplexer in LUTs
-    (`lutram_mux_luts`)."""
+    (`lutram_mux_luts`). A held evaluation has no snapshot."""
     snw = cfg.pe * cfg.acc_type.bits
-    words = [(snw, cfg.nf)] * (2 if cfg.has_write_side else 1)
+    words = [(snw, cfg.nf)] * (2 if cfg.has_write_side and not cfg.held else 1)
     words += [(bank_bits, 2 * cfg.nf)]
     lut = sum(lutram_mux_luts(w, d, family) for w, d in words)
     return lut, sum(ram_blocks(w, d, family) for w, d in words)
@@ -114,19 +121,58 @@ def constant_regions(cfg: InstaFrame, eval_bits: int) -> list[DramRegion]:
     return out
 
 
+def held_slack(cfg: InstaFrame, latency: int) -> int:
+    """Held evaluation: the frame buffer's words beyond one frame. The input resumes
+    `resume_cycles` after a frame's last word and the reader starts `latency` after it, so the
+    next frame's words taken meanwhile (one per word_cycles) plus one must fit."""
+    return (latency - cfg.resume_cycles) // cfg.word_cycles + 1
+
+
 def check_hls_forms(cfg: InstaFrame) -> None:
-    """The HLS kernels have parallel multipliers and constants on chip only: ConfigError for the
-    shared form and for constants in DRAM."""
+    """The HLS kernels have parallel multipliers, constants on chip and a snapshot only:
+    ConfigError for the shared form, for constants in DRAM and for a held evaluation."""
     if cfg.constants != "chip":
         raise ConfigError(
             f"{cfg.name}: the HLS kernels keep their constants on chip; build this layer with the "
             "RTL backend, or set constants='chip' in the folding file"
+        )
+    if cfg.evaluation != "overlap":
+        raise ConfigError(
+            f"{cfg.name}: the HLS kernels evaluate from a snapshot (evaluation='overlap'); build "
+            "this layer with the RTL backend, or set evaluation='overlap' in the folding file"
         )
     if cfg.multipliers != "parallel":
         raise ConfigError(
             f"{cfg.name}: the HLS kernels have no form for multipliers={cfg.multipliers!r} (the "
             "shared multipliers are hw/lib/cube_seq.v and mul_seq.v); build this layer with the "
             "RTL backend, or set multipliers='parallel' in the folding file"
+        )
+
+
+def check_evaluation(cfg: InstaFrame) -> None:
+    """ConfigError unless `evaluation` is one of EVALUATIONS and the held form applies: an own
+    statistic (a write side), no SE and no statistic output (both read the snapshot while the
+    next frame arrives), and a frame long enough that an evaluation is out of the pipeline
+    before the next one starts."""
+    if cfg.evaluation not in EVALUATIONS:
+        raise ConfigError(f"{cfg.name}: evaluation={cfg.evaluation!r}; use one of {EVALUATIONS}")
+    if cfg.evaluation != "hold":
+        return
+    if not cfg.has_write_side:
+        raise ConfigError(
+            f"{cfg.name}: evaluation='hold' reads the block's own accumulators, and the reuse form "
+            "has none; use evaluation='overlap'"
+        )
+    if cfg.se is not None or getattr(cfg, "statistic_output", False):
+        raise ConfigError(
+            f"{cfg.name}: the SE and the statistic output read the snapshot while the next frame "
+            "arrives, which evaluation='hold' does not keep; use evaluation='overlap'"
+        )
+    if (cfg.words_per_frame - 1) * cfg.word_cycles + cfg.write_stages + 1 < cfg.eval_stages:
+        raise ConfigError(
+            f"{cfg.name}: a frame of {cfg.words_per_frame} word(s) is shorter than the "
+            f"evaluators' {cfg.eval_stages}-stage pipeline, which evaluation='hold' needs; use "
+            "evaluation='overlap' or a lower PE"
         )
 
 
@@ -193,6 +239,7 @@ class InstaFrame:
     mantissa_bits: int
     multipliers: str
     constants: str
+    evaluation: str
     se: object
     _se_macs: int | None
 
@@ -211,8 +258,22 @@ class InstaFrame:
 
     @property
     def cycles_per_frame(self) -> int:
-        """Steady state: one word per `word_cycles` on every port."""
-        return self.words_per_frame * self.word_cycles
+        """Steady state: one word per `word_cycles` on every port, and with a held evaluation
+        the cycles the input waits for it once per frame."""
+        hold = self.resume_cycles - self.word_cycles if self.held else 0
+        return self.words_per_frame * self.word_cycles + hold
+
+    @property
+    def held(self) -> bool:
+        """The input holds while the evaluators read the accumulators (no snapshot)."""
+        return self.evaluation == "hold"
+
+    @property
+    def resume_cycles(self) -> int:
+        """Held evaluation: cycles from accepting a frame's last word to accepting the next
+        frame's first: write_stages to the last accumulation, 1 to start the evaluators, 1 to
+        their first read, eval_cycles_per_frame to their last, 1 to release the input."""
+        return self.write_stages + 2 + self.eval_cycles_per_frame
 
     @property
     def has_write_side(self) -> bool:
@@ -269,7 +330,9 @@ class InstaFrame:
     @property
     def min_evaluators(self) -> int | None:
         """Fewest evaluators G (a divisor of PE) that read the snapshot in time
-        (`min_evaluators`)."""
+        (`min_evaluators`); 1 with a held evaluation (the input waits for any G)."""
+        if self.held:
+            return 1
         return min_evaluators(self.channels, self.pe, self.num_vectors, self.word_cycles,
                               self.eval_cycles, self.snapshot_slack)  # fmt: skip
 
@@ -309,7 +372,7 @@ def frame_context(cfg: InstaFrame, eval_stages: int) -> dict:
         shared=cfg.shared, ws=cfg.write_stages, wk=cfg.word_cycles, ne=cfg.eval_cycles,
         words=cfg.words_per_frame,
         wkw=clog2(cfg.word_cycles), new=clog2(cfg.eval_cycles),
-        eshared=cfg.shared_evaluators, e_dram=evaluators_in_dram(cfg),
+        eshared=cfg.shared_evaluators, e_dram=evaluators_in_dram(cfg), hold=cfg.held,
         issue="e_go" if evaluators_in_dram(cfg) else base_issue,
         base_issue=base_issue,
     )  # fmt: skip

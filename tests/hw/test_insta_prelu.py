@@ -55,6 +55,7 @@ class Spec:
     multipliers: str = "parallel"
     table_fold: bool = False  # store the odd gamma table's v >= 0 half
     constants: str = "chip"  # "dram": mul_pos/mul_neg/add (and mu) stream in, fed with gaps
+    evaluation: str = "overlap"  # "hold": no snapshot, the input waits for the evaluators
 
 
 SPECS = {
@@ -92,6 +93,28 @@ SPECS = {
     ),
     "reuse_int8_4x4x8_pe2_cs4_cdram": Spec(
         "reuse", 8, 4, 4, INT(8), 2, 2.0**-4, 0, 8, 12, 8, INT(8), 4, constants="dram"
+    ),
+    # held evaluation (no snapshot; G = 1): plain, and shared + folded + constants from DRAM
+    "alpha_uint4_3x3x16_pe8_hold": Spec(
+        "alpha", 16, 3, 3, UINT(4), 8, 2.0**-2, 2, 4, 8, 4, INT(4), evaluation="hold"
+    ),
+    "alpha_int8_4x4x8_pe2_shared_fold_cdram_hold": Spec(
+        "alpha",
+        8,
+        4,
+        4,
+        INT(8),
+        2,
+        2.0**-4,
+        4,
+        8,
+        12,
+        8,
+        INT(8),
+        multipliers="shared",
+        table_fold=True,
+        constants="dram",
+        evaluation="hold",
     ),
 }
 SLOW_SPECS = {
@@ -170,7 +193,7 @@ def make_case(spec: Spec, rng: np.random.Generator) -> tuple[Node, object, dict]
     cfg = InstaPReLU(
         "insta_prelu", c, spec.height, spec.width, t, spec.output_type, spec.form,
         v_exponent=e, stat_exponent=ev, shift=f,
-        table_type=smallest_type(int(table.min()), int(table.max())), gamma_frac_bits=gf, v_bits=spec.v_bits, pe=spec.pe, multipliers=spec.multipliers, table_fold=spec.table_fold, constants=spec.constants, **fields,
+        table_type=smallest_type(int(table.min()), int(table.max())), gamma_frac_bits=gf, v_bits=spec.v_bits, pe=spec.pe, multipliers=spec.multipliers, table_fold=spec.table_fold, constants=spec.constants, evaluation=spec.evaluation, **fields,
     )  # fmt: skip
     return _extremes_and_ties(cfg, params, x, s_rand, rng)
 

@@ -46,6 +46,7 @@ class Spec:
     mu_frac_bits: int = 0  # k: mu on a grid 2^-k finer than x's
     multipliers: str = "parallel"
     constants: str = "chip"  # "dram": mu and the evaluators' constants stream in (fed with gaps)
+    evaluation: str = "overlap"  # "hold": no snapshot, the input waits for the evaluators
 
 
 SPECS = {
@@ -60,6 +61,25 @@ SPECS = {
     # constants from DRAM (mu; the evaluators' A', M, sigma < 0), with the shared multipliers' pace
     "int8_4x4x8_pe2_k2_shared_cdram": Spec(
         8, 4, 4, INT(8), 2, 0.25, 2.0**-4, mu_frac_bits=2, multipliers="shared", constants="dram"
+    ),
+    # held evaluation: the evaluators (G = 1, 16 steps) read the accumulators; G = 2 by hand
+    "int8_4x4x16_pe2_hold": Spec(16, 4, 4, INT(8), 2, 0.25, 2.0**-4, evaluation="hold"),
+    "uint4_3x3x16_pe4_g2_k3_hold": Spec(
+        16, 3, 3, UINT(4), 4, 0.5, 2.0**-2, evaluators=2, mu_frac_bits=3, evaluation="hold"
+    ),
+    # held, with the shared multipliers and the evaluators' constants from DRAM (stalled steps)
+    "int8_4x4x8_pe2_k2_shared_cdram_hold": Spec(
+        8,
+        4,
+        4,
+        INT(8),
+        2,
+        0.25,
+        2.0**-4,
+        mu_frac_bits=2,
+        multipliers="shared",
+        constants="dram",
+        evaluation="hold",
     ),
 }
 SLOW_SPECS = {
@@ -115,6 +135,7 @@ def make_case(spec: Spec, rng: np.random.Generator) -> tuple[Node, np.ndarray, d
         mu_frac_bits=kb,
         multipliers=spec.multipliers,
         constants=spec.constants,
+        evaluation=spec.evaluation,
     )
     folded = Node(cfg, ["x"], ["y", "x_delayed"], k.params())
     params = {key: v.copy() for key, v in k.params().items()}
@@ -219,23 +240,35 @@ def test_insta_threshold_sweep(name: str, request: pytest.FixtureRequest) -> Non
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cut", ["buffer_word", "evaluator_cycle"])
+@pytest.mark.parametrize("cut", ["buffer_word", "evaluator_cycle", "held_buffer_word"])
 def test_buffer_and_evaluator_rule_are_tight(
     cut: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One buffer word less, or one cycle less of evaluator budget than the rule asks, costs a
     cycle per frame: the steady-state check fails. (2x2x12 PE 2 meets the rule with equality:
-    12 steps + 6 = 3 vectors x 6 words; 2x2x10 with G = 1 misses it by one cycle.)"""
-    channels = 12 if cut == "buffer_word" else 10
+    12 steps + 6 = 3 vectors x 6 words; 2x2x10 with G = 1 misses it by one cycle.) The same for
+    the held evaluation's buffer (`held_slack`)."""
+    channels = 10 if cut == "evaluator_cycle" else 12
     if cut == "buffer_word":
         monkeypatch.setattr(
             InstaThreshold,
             "buffer_words",
             property(lambda c: c.cycles_per_frame + c.threshold_latency - 1),
         )
+    elif cut == "held_buffer_word":
+        monkeypatch.setattr(
+            InstaThreshold,
+            "buffer_words",
+            property(
+                lambda c: (
+                    c.words_per_frame + insta_statistics.held_slack(c, c.threshold_latency) - 1
+                )
+            ),
+        )
     else:
         monkeypatch.setattr(insta_statistics, "SNAPSHOT_SLACK", insta_statistics.SNAPSHOT_SLACK - 1)
-    spec = Spec(channels, 2, 2, INT(8), 2, 0.0, 2.0**-4, evaluators=1)
+    held = "hold" if cut == "held_buffer_word" else "overlap"
+    spec = Spec(channels, 2, 2, INT(8), 2, 0.0, 2.0**-4, evaluators=1, evaluation=held)
     node, frames, _ = make_case(spec, np.random.default_rng(seed_of(request.node.nodeid)))
     b = sim.build(node.name, lambda d: rtl.emit_layer(node, d))
     with pytest.raises(AssertionError, match=r"steady-state cycles per frame .* != estimate"):

@@ -35,7 +35,12 @@ from flows.layers.insta_prelu.hls import PRELU_KERNELS, hls
 from flows.layers.insta_prelu.ports import ports
 from flows.layers.insta_prelu.rtl import rtl
 from flows.layers.insta_prelu.widths import widths
-from flows.layers.insta_statistics import MULTIPLIER_STYLES, constant_regions, dram_forms
+from flows.layers.insta_statistics import (
+    EVALUATIONS,
+    MULTIPLIER_STYLES,
+    constant_regions,
+    dram_forms,
+)
 from flows.layers.registry import DramBuffer, DramRegion, LayerKind
 
 
@@ -57,7 +62,9 @@ KIND = LayerKind(
     exact=False,  # gamma, v and the output on fixed-point grids (docs/numerics.md section 10)
     ports=ports,
     buffer_words=lambda cfg: cfg.buffer_words,  # own forms: the frame buffer; reuse: none
-    styles={"multipliers": MULTIPLIER_STYLES},  # shared: fewer DSPs, more cycles per word
+    # shared multipliers: fewer DSPs, more cycles per word; a held evaluation: no snapshot
+    # memory, the evaluators' cycles once per frame
+    styles={"multipliers": MULTIPLIER_STYLES, "evaluation": EVALUATIONS},
     places=("buffer", "constants"),
     dram_forms=dram_forms,
     dram_regions=dram_regions,

@@ -15,8 +15,10 @@ from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
 from flows.layers.insta_statistics import (
     InstaFrame,
     check_buffer,
+    check_evaluation,
     check_mu_range,
     check_multipliers,
+    held_slack,
     refined_mu_type,
     statistic_type,
 )
@@ -72,6 +74,7 @@ class InstaPReLU(InstaFrame):
     buffer: str = "chip"  # own forms' frame buffer: "chip" or "dram" (docs/dram.md)
     multipliers: str = "parallel"  # or "shared": one multiplier per cube and evaluator (insta.md)
     constants: str = "chip"  # "dram": per-channel constants streamed in (docs/dram.md)
+    evaluation: str = "overlap"  # or "hold": no snapshot, the input waits (insta.md)
     table_fold: bool = False  # the table is odd (table[-v] = -table[v]): store v >= 0 only
     _se_macs: int | None = field(init=False, repr=False, compare=False, default=None)
 
@@ -96,6 +99,7 @@ class InstaPReLU(InstaFrame):
         if (self.form == "se") != (self.se is not None):
             raise ConfigError(f"{self.name}: form 'se' and an SE config go together")
         check_multipliers(self)
+        check_evaluation(self)
         if self.shift < 0 or self.stat_exponent < 0:
             raise ConfigError(f"{self.name}: shift and stat_exponent must be >= 0")
         m = se_macs_of(self.name, self.se, self.channels, self.pe, self.cycles_per_frame,
@@ -162,6 +166,8 @@ class InstaPReLU(InstaFrame):
         InstaThreshold.buffer_words); reuse: no frame buffer."""
         if self.form == "reuse":
             return 0
+        if self.held:
+            return self.words_per_frame + held_slack(self, self.gamma_latency)
         return self.words_per_frame + -(-self.gamma_latency // self.word_cycles)
 
     @property

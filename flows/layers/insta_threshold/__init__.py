@@ -24,7 +24,12 @@ x_hat = (x - mu)/sigma, t = beta + alpha * mean_hw(x_hat^3) (INSTA-BNN supplemen
 * `estimate`   the estimator
 """
 
-from flows.layers.insta_statistics import MULTIPLIER_STYLES, constant_regions, dram_forms
+from flows.layers.insta_statistics import (
+    EVALUATIONS,
+    MULTIPLIER_STYLES,
+    constant_regions,
+    dram_forms,
+)
 from flows.layers.insta_threshold.config import InstaThreshold
 from flows.layers.insta_threshold.estimate import estimate
 from flows.layers.insta_threshold.golden import execute
@@ -48,7 +53,9 @@ KIND = LayerKind(
     ports=ports,
     fork=True,  # the activations and the delayed input leave in lockstep
     buffer_words=lambda cfg: cfg.buffer_words,  # on a branch; as the fork it is the fork
-    styles={"multipliers": MULTIPLIER_STYLES},  # shared: fewer DSPs, more cycles per word
+    # shared multipliers: fewer DSPs, more cycles per word; a held evaluation: no snapshot
+    # memory, the evaluators' cycles once per frame
+    styles={"multipliers": MULTIPLIER_STYLES, "evaluation": EVALUATIONS},
     places=("buffer", "constants"),
     dram_forms=dram_forms,
     dram_regions=dram_regions,  # constants in DRAM: mu, and the evaluators' A', M, sigma < 0

@@ -13,7 +13,9 @@ from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
 from flows.layers.insta_statistics import (
     InstaFrame,
     check_buffer,
+    check_evaluation,
     check_multipliers,
+    held_slack,
     refined_mu_type,
     statistic_bound,
     statistic_type,
@@ -60,6 +62,7 @@ class InstaThreshold(InstaFrame):
     buffer: str = "chip"  # the frame buffer: "chip" (block RAM/URAM) or "dram" (docs/dram.md)
     multipliers: str = "parallel"  # or "shared": one multiplier per cube and evaluator (insta.md)
     constants: str = "chip"  # "dram": per-channel constants streamed in (docs/dram.md)
+    evaluation: str = "overlap"  # or "hold": no snapshot, the input waits (insta.md)
     _se_macs: int | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
@@ -76,6 +79,7 @@ class InstaThreshold(InstaFrame):
         check_buffer(self.name, self.buffer)
         check_constants(self.name, self.constants)
         check_multipliers(self)
+        check_evaluation(self)
         if self.mu_frac_bits < 0:
             raise ConfigError(f"{self.name}: mu_frac_bits={self.mu_frac_bits} must be >= 0")
         if not (2 <= self.mantissa_bits <= 32 and 2 <= self.offset_bits <= 62):
@@ -175,7 +179,10 @@ class InstaThreshold(InstaFrame):
     @property
     def buffer_words(self) -> int:
         """Frame buffer depth: one frame plus the words of the next one that arrive while the
-        thresholds are evaluated (one per word_cycles), so the input never waits."""
+        thresholds are evaluated (one per word_cycles), so the input never waits; held, the
+        next frame arrives only `resume_cycles` after the last word (`held_slack`)."""
+        if self.held:
+            return self.words_per_frame + held_slack(self, self.threshold_latency)
         return self.words_per_frame + -(-self.threshold_latency // self.word_cycles)
 
     @property

@@ -385,6 +385,55 @@ def test_shared_multipliers_refuse_what_they_cannot_do() -> None:
         hls(cfg, params)
 
 
+def test_held_evaluation_model() -> None:
+    """evaluation='hold' (docs/insta.md, "Held evaluation"): insta_resnet18's 7x7x512 INSTA-Th at
+    PE 1 with shared multipliers loses its snapshot (512 x 43 bits: 2 block RAMs) and waits
+    resume_cycles per frame for the 512 evaluator steps of 3 cycles; one evaluator suffices."""
+    from flows.estimate import estimate_layer
+    from flows.layers import InstaPReLU
+
+    kw = dict(exponent=40, mu_frac_bits=4, multipliers="shared")
+    over = InstaThreshold("i", 512, 7, 7, INT(8), **kw)
+    held = InstaThreshold("i", 512, 7, 7, INT(8), **kw, evaluation="hold")
+    assert held.held and not over.held and held.num_evaluators == 1
+    assert held.acc_type.bits == 43 and held.write_stages == 6 and held.eval_cycles == 3
+    # resume: write_stages + 1 (start) + 1 (first read) + (511 * 3 + 1) + 1 (release)
+    assert held.resume_cycles == 6 + 2 + 511 * 3 + 1
+    assert held.cycles_per_frame == 3 * 49 * 512 + held.resume_cycles - 3
+    # the reader starts eval_stages after the input resumes: 8 cycles, at most 3 words, + 1
+    assert held.threshold_latency - held.resume_cycles == held.eval_stages == 8
+    assert held.buffer_words == 49 * 512 + 8 // 3 + 1
+    assert over.buffer_words == 49 * 512 + math.ceil(over.threshold_latency / 3)
+    e_over, e_held = (estimate_layer(c, "ecp5") for c in (over, held))
+    assert e_over.bram - e_held.bram == 2 and e_held.cycles == held.cycles_per_frame
+    pk = dict(v_exponent=8, stat_exponent=0, shift=0, table_type=INT(15), v_bits=12)
+    p_over = InstaPReLU("p", 512, 7, 7, INT(8), INT(8), "alpha", **pk, mu_frac_bits=4)
+    p_held = InstaPReLU("p", 512, 7, 7, INT(8), INT(8), "alpha", **pk, mu_frac_bits=4,
+                        evaluation="hold")  # fmt: skip
+    assert estimate_layer(p_over, "ecp5").bram - estimate_layer(p_held, "ecp5").bram == 2
+    assert p_held.cycles_per_frame == 49 * 512 + p_held.resume_cycles - 1
+
+
+def test_held_evaluation_refuses_what_it_cannot_do() -> None:
+    from flows.layers import InstaPReLU
+    from flows.layers.insta_threshold.hls import hls
+
+    with pytest.raises(ConfigError, match=r"evaluation='later'; use one of"):
+        InstaThreshold("i", 4, 4, 4, INT(8), exponent=0, evaluation="later")
+    with pytest.raises(ConfigError, match=r"the reuse form has none; use evaluation='overlap'"):
+        InstaPReLU("p", 4, 4, 4, INT(8), INT(8), "reuse", v_exponent=8, stat_exponent=0, shift=0,
+                   table_type=INT(12), stat_channels=4, stat_type=INT(20), evaluation="hold")  # fmt: skip
+    with pytest.raises(ConfigError, match=r"statistic output read the snapshot"):
+        InstaThreshold("i", 4, 4, 4, INT(8), exponent=0, statistic_output=True, evaluation="hold")
+    with pytest.raises(ConfigError, match=r"shorter than the evaluators' 8-stage pipeline"):
+        InstaPReLU("p", 4, 1, 1, INT(8), INT(8), "alpha", v_exponent=8, stat_exponent=0, shift=0,
+                   table_type=INT(12), pe=4, evaluation="hold")  # fmt: skip
+    cfg = InstaThreshold("i", 2, 4, 4, INT(8), exponent=0, evaluation="hold")
+    params = {"mu": np.zeros(2), "A": np.zeros(2), "M": np.zeros(2), "sign": np.ones(2)}
+    with pytest.raises(ConfigError, match=r"HLS kernels evaluate from a snapshot"):
+        hls(cfg, params)
+
+
 def test_shared_multipliers_dsp_as_synthesised() -> None:
     """DSP blocks Yosys 0.70 synth_ecp5 gave the RTL (benchmarks/insta_shared.py, docs/insta.md):
     INSTA-Th 7x7x64 and 28x28x128 at PE 1: 6 parallel, 2 shared; 7x7x512 at PE 2: 9 and 3."""
