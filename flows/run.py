@@ -117,10 +117,10 @@ class BoardLink:
         self.info = BoardInfo(
             version=reply[2],
             status=reply[boards.STATUS_BYTE],
-            frame_bytes=int.from_bytes(reply[4:6], "little"),
-            out_bits=reply[6],
-            lanes=reply[7],
-            tag=int.from_bytes(reply[8:10], "little"),
+            frame_bytes=int.from_bytes(reply[4:7], "little"),
+            out_bits=reply[7],
+            lanes=reply[8],
+            tag=int.from_bytes(reply[9:11], "little"),
         )
         return self.info
 

@@ -19,8 +19,9 @@ CMD_BATCH = 0xB2  # then a frame count n (u16 LE) and n frames: stored in the SD
 CMD_RUN = 0xB3  # run the stored batch: n results, then the run's cycle count (u32 LE)
 CYCLES_BYTES = 4
 ID_MAGIC = b"BN"
-PROTOCOL_VERSION = 2
-ID_LEN = 10
+PROTOCOL_VERSION = 3  # 3: frame bytes u24 (224x224x3 ImageNet frames); 2 had u16
+ID_LEN = 11
+FRAME_BYTES_MAX = 0xFFFFFF
 STATUS_BYTE = 3  # index of the status byte in the identification reply
 STATUS_RX_OVERFLOW = 0x01  # a received byte found the board's FIFO full and was dropped
 STATUS_FRAMING_ERROR = 0x02  # a received byte had a low stop bit (wrong baud rate or noise)
@@ -41,7 +42,7 @@ def result_bytes(out_bits: int) -> int:
 def id_reply(
     *, frame_bytes: int, out_bits: int, lanes: int, design_id: str, status: int = 0
 ) -> bytes:
-    """The identification reply: magic "BN", version, status, frame bytes (u16 LE), result bits,
+    """The identification reply: magic "BN", version, status, frame bytes (u24 LE), result bits,
     lanes, design tag (u16 LE)."""
     tag = design_tag(design_id)
     return bytes(
@@ -49,8 +50,7 @@ def id_reply(
             *ID_MAGIC,
             PROTOCOL_VERSION,
             status,
-            frame_bytes & 0xFF,
-            frame_bytes >> 8,
+            *frame_bytes.to_bytes(3, "little"),
             out_bits,
             lanes,
             tag & 0xFF,

@@ -146,9 +146,10 @@ def _check(
             f"in_bytes_per_frame = {in_bytes_per_frame} is not a positive multiple of "
             f"in_lanes = {in_lanes}; a frame must fill whole stream words"
         )
-    if in_bytes_per_frame > 0xFFFF:
+    if in_bytes_per_frame > boards.FRAME_BYTES_MAX:
         raise ConfigError(
-            f"in_bytes_per_frame = {in_bytes_per_frame} exceeds the protocol's 16-bit frame size"
+            f"in_bytes_per_frame = {in_bytes_per_frame} exceeds the protocol's 24-bit frame size "
+            f"({boards.FRAME_BYTES_MAX} bytes); feed a smaller input"
         )
     if not 1 <= out_bits <= 8 * boards.ID_LEN:
         raise ConfigError(f"out_bits = {out_bits}: results of 1..{8 * boards.ID_LEN} bits only")

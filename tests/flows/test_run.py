@@ -97,6 +97,12 @@ def test_identify_and_check() -> None:
     link = BoardLink(FakeBoard())
     info = link.check("digits_bnn")
     assert (info.frame_bytes, info.out_bits) == (64, 4)
+
+
+def test_identify_reads_a_224x224x3_frame_size() -> None:
+    """Protocol 3: the frame size is a u24, so an ImageNet frame (150,528 bytes) is reported."""
+    info = BoardLink(FakeBoard(frame_bytes=224 * 224 * 3)).identify()
+    assert info.frame_bytes == 150_528 and info.out_bits == 4
     assert info.status == boards.STATUS_WEIGHTS_LOADED  # no weights in DRAM: nothing to load
     assert info.tag == boards.design_tag("digits_bnn")
 

@@ -83,8 +83,8 @@ def test_shell_records_clock_and_uart(tmp_path: Path) -> None:
         ({"in_lanes": 3}, "not a positive multiple of in_lanes = 3"),
         ({"baud": 10_000_000}, "the UART needs at least 8"),
         ({"baud": 3_000_000, "clock_mhz": 25}, "is off by 4.2%"),
-        ({"out_bits": 0}, "results of 1..80 bits only"),
-        ({"in_bytes_per_frame": 70000, "in_lanes": 1}, "16-bit frame size"),
+        ({"out_bits": 0}, "results of 1..88 bits only"),
+        ({"in_bytes_per_frame": 1 << 24, "in_lanes": 1}, "24-bit frame size"),
         ({"clock_mhz": 5}, "outside the ECP5 PLL output range"),
     ],
 )

@@ -155,8 +155,8 @@ module ulx3s_top #(
     uart_result_return #(
         .OUT_BITS(4),
         .RESULT_BYTES(1),
-        .ID_BYTES(10),
-        .ID_VALUE(80'h84130404004000024e42),
+        .ID_BYTES(11),
+        .ID_VALUE(88'h8413040400004000034e42),
         .STATUS_BYTE(3)
     ) u_return (
         .clk(clk), .rst(rst),
