@@ -22,6 +22,7 @@ def _build(args) -> int:
         fps=args.fps,
         popcount_stages=args.popcount_stages,
         parity_images=args.parity_images,
+        **({"parity_budget": args.parity_budget} if args.parity_budget else {}),
         until=args.until,
         out_root=str(args.out),
         folding_file=str(args.folding) if args.folding else None,
@@ -118,6 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     b.add_argument("--popcount-stages", type=int, default=2)
     b.add_argument("--parity-images", type=int, default=100)
+    b.add_argument(
+        "--parity-budget",
+        type=int,
+        help="simulated cycles each parity run may take (default 300 million); fewer images run when a frame is long "
+        "(the summary says how many)",
+    )
     b.add_argument(
         "--folding",
         type=Path,

@@ -38,6 +38,10 @@ class BuildConfig:
     fps: float | None = None  # for this many frames/s at clock_mhz; neither: the fastest that fits
     popcount_stages: int = 2
     parity_images: int = 100
+    # Simulated cycles each parity run may take (flows.sim.parity): every image of digits_bnn in a
+    # few seconds; a 224x224 ResNet-18 (about 100 million cycles a frame) one run of three
+    # images at full rate.
+    parity_budget: int = 300_000_000
     seed: int = 0
     until: str | None = None
     folding_file: str | None = None
