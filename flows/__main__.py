@@ -27,6 +27,7 @@ def _build(args) -> int:
         out_root=str(args.out),
         folding_file=str(args.folding) if args.folding else None,
         dram=args.dram,
+        layer_synth=args.layer_synth,
     )
     run_build(cfg)
     return 0
@@ -136,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="frame buffers, weights and constants in external DRAM: where on-chip memory runs "
         "out (auto), all, only the frame buffers, none",
+    )
+    b.add_argument(
+        "--layer-synth",
+        choices=("auto", "all", "none"),
+        default="auto",
+        help="per-layer Yosys runs in the synth step (ECP5 and xc7 for every layer): auto runs "
+        "them on designs of up to 48 layers",
     )
     b.add_argument("--until", default=None, help="stop after this step")
     b.add_argument("--out", type=Path, default=Path("build"))

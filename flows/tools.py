@@ -55,9 +55,16 @@ def run(
 ) -> str:
     """Run a tool; raise ToolFailedError with the log's tail if it fails. Returns stdout+stderr."""
     exe = find(cmd[0])
-    proc = subprocess.run(
-        [exe, *cmd[1:]], cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=timeout
-    )
+    try:
+        proc = subprocess.run(
+            [exe, *cmd[1:]], cwd=cwd, env=tool_env(), capture_output=True, text=True,
+            timeout=timeout,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise ToolFailedError(
+            f"{cmd[0]} did not finish within {timeout} s and was stopped; a larger design needs "
+            "a longer timeout (flows.synth.TOOL_TIMEOUT for synthesis and place and route)"
+        ) from None
     out = proc.stdout + proc.stderr
     if log is not None:
         log.write_text(out)

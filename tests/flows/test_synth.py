@@ -271,3 +271,22 @@ def test_insta_prelu_resources(form: str, tmp_path: Path) -> None:
         assert res["BRAM"] == est.bram and abs(res["DSP"] - est.dsp) <= (family == "xc7")
         assert abs(est.lut - res["LUT"]) <= 0.25 * res["LUT"]
         assert abs(est.ff - res["FF"]) <= 0.25 * res["FF"]
+
+
+def test_layer_synthesis_runs_on_small_designs_or_when_asked() -> None:
+    """`--layer-synth auto` synthesises every layer of a design of at most 48 layers (digits,
+    cnv, the small ResNets) and not a 130-layer ResNet-18, unless `all` asks for it."""
+    from types import SimpleNamespace
+
+    from flows.errors import ConfigError
+    from flows.hwsteps import LAYER_SYNTH_AUTO_MAX, layer_synth_wanted
+
+    def ctx(mode: str, layers: int):
+        return SimpleNamespace(cfg=SimpleNamespace(layer_synth=mode),
+                               graph=SimpleNamespace(nodes=[None] * layers))  # fmt: skip
+
+    assert LAYER_SYNTH_AUTO_MAX == 48
+    assert layer_synth_wanted(ctx("auto", 12)) and not layer_synth_wanted(ctx("auto", 130))
+    assert layer_synth_wanted(ctx("all", 130)) and not layer_synth_wanted(ctx("none", 12))
+    with pytest.raises(ConfigError, match="use auto, all or none"):
+        layer_synth_wanted(ctx("some", 12))
