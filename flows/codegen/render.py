@@ -43,6 +43,37 @@ def index(sig: str, depth: int) -> str:
     return sig if depth > 1 else "0"
 
 
+def csd_digits(k: int) -> list[tuple[int, int]]:
+    """k >= 0 in canonical signed digits: [(shift, +1 or -1)], no two adjacent non-zero digits
+    (the fewest additions of shifted copies that make k)."""
+    out, n = [], 0
+    while k:
+        if k & 1:
+            d = 2 - (k & 3)  # +1 where k = ...01, -1 where k = ...11
+            out.append((n, d))
+            k -= d
+        k >>= 1
+        n += 1
+    return out
+
+
+def cmul(sig: str, k: int) -> str:
+    """`sig * k` for a constant k >= 0 as shifts and adds (canonical signed digits), in the width
+    of the expression it stands in (the product modulo 2^width, as `*` would give): synthesis
+    makes adders of it, not a multiplier block. For address arithmetic, where a DSP would be
+    wasted (the sliding window's row * words-per-row)."""
+    if k < 0:
+        raise ValueError(f"cmul: k = {k} must be >= 0")
+    if k == 0:
+        return "0"
+    terms = [(f"({sig} <<< {n})" if n else f"({sig})", d) for n, d in reversed(csd_digits(k))]
+    first, d0 = terms[0]
+    expr = first if d0 > 0 else f"(-{first})"
+    for t, d in terms[1:]:
+        expr += f" {'+' if d > 0 else '-'} {t}"
+    return f"({expr})"
+
+
 ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
     undefined=jinja2.StrictUndefined,
@@ -50,7 +81,8 @@ ENV = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-ENV.globals.update(ext=ext, lit=lit, slit=slit, hlit=hlit, index=index, rom_style=rom_style)
+ENV.globals.update(ext=ext, lit=lit, slit=slit, hlit=hlit, index=index, rom_style=rom_style,
+                   cmul=cmul)  # fmt: skip
 
 
 def render(template: str, path: Path, ctx: dict) -> Path:

