@@ -82,32 +82,17 @@ def _link_name(dst: Node, port: str) -> str:
     return f"link_{_signal(dst, port)}"
 
 
-def emit_stitched(
+def stitch_plan(
     graph: DataflowGraph,
-    outdir: Path,
     fifo_depth: int = DEFAULT_FIFO_DEPTH,
     depths: Mapping[str, int] | None = None,
     dram_links: bool = False,
-) -> Path:
-    """Write every layer plus `accel_top.v`: each stream a wire bundle and a `fifo_depth`-word
-    FIFO (the shortcut of a fork/join pair and a side stream deeper, see `plan_links`)
-    between its ports; `depths` ({stream: words}) overrides single links (tests); with
-    `dram_links` the links too deep for the chip leave accel_top for the DRAM tier.
-
-    Returns the path of accel_top.v; the layer files and memory init files sit next to it and
-    `lib_sources()` completes the source list.
-    """
-    if not 2 <= fifo_depth <= MAX_FIFO_DEPTH:
-        raise ConfigError(
-            f"fifo_depth={fifo_depth} must be in 2..{MAX_FIFO_DEPTH}: a one-word FIFO cannot "
-            "accept and deliver in the same cycle (half throughput)"
-        )
-    graph.hardware_ready()
+) -> tuple[list[Link], list[dict], list[dict]]:
+    """What accel_top instantiates: the links (`plan_links`), per layer its input FIFOs, DRAM
+    buffer ports and region ports, and the links that go through the DRAM tier. `emit_stitched`
+    renders it; `stitched_fifos` counts its FIFOs for the estimate."""
     links = plan_links(graph, fifo_depth, depths, oversized_links(graph) if dram_links else ())
     order = graph.topological()
-    outdir = Path(outdir)
-    for n in order:
-        emit_layer(n, outdir)
     into: dict[str, list[Link]] = {n.name: [] for n in order}
     for lk in links:
         if lk.src is not None and lk.dst is not None:
@@ -175,6 +160,48 @@ def emit_stitched(
                 "regions": regions,
             }
         )
+    return links, layers, link_drams
+
+
+def stitched_fifos(graph: DataflowGraph, dram_links: bool = True) -> list[tuple[int, int]]:
+    """(width, depth) of every stream_fifo accel_top instantiates between the layers: each on-chip
+    link's, and the 2-word skids of the DRAM ports (two per buffer or DRAM link, one per
+    region). The layers' own output skids are part of their estimates."""
+    _, layers, link_drams = stitch_plan(graph, dram_links=dram_links)
+    out = []
+    for layer in layers:
+        out += [(f["width"], f["depth"]) for f in layer["fifos"]]
+        out += [(d["width"], 2) for d in layer["drams"] for _ in range(2)]
+        out += [(r["width"], 2) for r in layer["regions"]]
+    return out + [(d["width"], 2) for d in link_drams for _ in range(2)]
+
+
+def emit_stitched(
+    graph: DataflowGraph,
+    outdir: Path,
+    fifo_depth: int = DEFAULT_FIFO_DEPTH,
+    depths: Mapping[str, int] | None = None,
+    dram_links: bool = False,
+) -> Path:
+    """Write every layer plus `accel_top.v`: each stream a wire bundle and a `fifo_depth`-word
+    FIFO (the shortcut of a fork/join pair and a side stream deeper, see `plan_links`)
+    between its ports; `depths` ({stream: words}) overrides single links (tests); with
+    `dram_links` the links too deep for the chip leave accel_top for the DRAM tier.
+
+    Returns the path of accel_top.v; the layer files and memory init files sit next to it and
+    `lib_sources()` completes the source list.
+    """
+    if not 2 <= fifo_depth <= MAX_FIFO_DEPTH:
+        raise ConfigError(
+            f"fifo_depth={fifo_depth} must be in 2..{MAX_FIFO_DEPTH}: a one-word FIFO cannot "
+            "accept and deliver in the same cycle (half throughput)"
+        )
+    graph.hardware_ready()
+    links, layers, link_drams = stitch_plan(graph, fifo_depth, depths, dram_links)
+    order = graph.topological()
+    outdir = Path(outdir)
+    for n in order:
+        emit_layer(n, outdir)
     first, last = links[0], links[-1]
     linear = all(len(n.inputs) == len(n.outputs) == 1 for n in order)
     ctx = {
