@@ -28,12 +28,13 @@ import dataclasses
 import math
 from dataclasses import dataclass, replace
 
-from flows.codegen.stitch import dram_buffers, dram_regions
+from flows.codegen.stitch import dram_buffers, dram_regions, stitched_fifos
 from flows.errors import ResourceError
 from flows.estimate import estimate_graph, estimate_layer, total
 from flows.folding import cycles_per_frame
 from flows.graph import DataflowGraph
 from flows.hwmodel.dram import buffer_traffic, dram_cycles, region_traffic, slow_stream
+from flows.hwmodel.fifo import fifos_estimate
 from flows.hwmodel.memory import LUTRAM_LUTS
 from flows.hwmodel.resources import Estimate
 from flows.layers import kind_of
@@ -41,6 +42,8 @@ from flows.targets import Target, get
 
 # The name of the DRAM tier's row among the layers' estimates (report, summary, fit check).
 TIER_ROW = "dram_tier"
+# The row of accel_top's FIFOs between the layers (flows.hwmodel.fifo, `links_estimate`).
+LINKS_ROW = "links"
 # `place`'s forcing choices: every buffer and weight matrix in DRAM, only the frame buffers (and
 # weights on chip), nothing.
 FORCES = ("all", "buffers", "none")
@@ -135,10 +138,22 @@ def tier_estimate(graph: DataflowGraph, target: str | Target) -> Estimate | None
     return Estimate(use.cycles, lut, ff, 0, 0, lutram=lutram)
 
 
+def links_estimate(graph: DataflowGraph, target: str | Target) -> Estimate | None:
+    """accel_top's FIFOs between the layers and on the DRAM ports (`stitched_fifos`), None for a
+    graph of one layer (nothing to stitch)."""
+    if len(graph.nodes) < 2:
+        return None
+    return fifos_estimate(stitched_fifos(graph), get(target).family)
+
+
 def design_estimate(graph: DataflowGraph, target: str | Target) -> dict[str, Estimate]:
-    """The layers' estimates plus the tier's row (TIER_ROW) when a buffer is in DRAM."""
+    """The layers' estimates plus the links' row (LINKS_ROW) and, when a buffer is in DRAM, the
+    tier's (TIER_ROW)."""
     tgt = get(target)
     est = estimate_graph(graph, tgt.family)
+    links = links_estimate(graph, tgt)
+    if links is not None:
+        est[LINKS_ROW] = links
     tier = tier_estimate(graph, tgt)
     if tier is not None:
         est[TIER_ROW] = tier

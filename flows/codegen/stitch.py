@@ -11,9 +11,10 @@ is refused (FoldingError), and so are several graph inputs/outputs (UnsupportedP
 A layer buffer placed in DRAM (`LayerKind.dram_buffers`) becomes a pair of accel_top ports,
 `<layer>_<port>_m_axis_*` (words to the buffer) and `<layer>_<port>_s_axis_*` (words back), each
 behind a skid `stream_fifo` so that neither side's ready reaches the other combinationally;
-`dram_buffers(graph)` lists them for the DRAM tier (flows/codegen/dram_tier.py). A link too deep
-for the chip goes the same way with `dram_links`, its ports named by its consumer
-(`link_<consumer>_in*`).
+`dram_buffers(graph)` lists them for the DRAM tier (flows/codegen/dram_tier.py). A region (constant
+data read from DRAM) is wired straight to its layer's input: the tier's staging FIFO drives it
+from registers. A link too deep for the chip goes the same way as a buffer with `dram_links`, its
+ports named by its consumer (`link_<consumer>_in*`).
 """
 
 from __future__ import annotations
@@ -165,14 +166,13 @@ def stitch_plan(
 
 def stitched_fifos(graph: DataflowGraph, dram_links: bool = True) -> list[tuple[int, int]]:
     """(width, depth) of every stream_fifo accel_top instantiates between the layers: each on-chip
-    link's, and the 2-word skids of the DRAM ports (two per buffer or DRAM link, one per
-    region). The layers' own output skids are part of their estimates."""
+    link's, and the 2-word skids of the DRAM buffer ports (two per buffer or DRAM link; a region
+    is wired straight to its layer). The layers' own output skids are part of their estimates."""
     _, layers, link_drams = stitch_plan(graph, dram_links=dram_links)
     out = []
     for layer in layers:
         out += [(f["width"], f["depth"]) for f in layer["fifos"]]
         out += [(d["width"], 2) for d in layer["drams"] for _ in range(2)]
-        out += [(r["width"], 2) for r in layer["regions"]]
     return out + [(d["width"], 2) for d in link_drams for _ in range(2)]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flows import estimate, explore
+from flows import estimate, explore, memtier
 from flows.__main__ import main
 from flows.errors import ResourceError
 from flows.folding import FoldingWarning, auto_fold, cycles_per_frame, need_of
@@ -63,7 +63,7 @@ def test_fastest_fitting_fits_and_the_next_faster_does_not(graphs, name, device)
     best = explore.fastest_fitting(g, device)
     assert explore.fits(best.need, limits)
     family = best_family(device)
-    total = need_of(estimate.total(estimate.estimate_graph(best.graph, family)), family)
+    total = need_of(estimate.total(memtier.design_estimate(best.graph, device)), family)
     assert total == best.need  # the design's figures are the estimator's
     cands = explore.candidate_cycles(g)
     faster = [c for c in cands if c < best.cycles]
