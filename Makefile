@@ -9,7 +9,7 @@ OUT     ?= build
 SPEED   := $(if $(FPS),--fps $(FPS)) $(if $(CYCLES),--target-cycles $(CYCLES))
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup test test-all lint format train export bitstream parity report explore clean doctor ops bench-golden synth-baselines snapshots bench-explore bench-dwc bench-mvau-dram bench-insta-shared bench-dram bench-resnet18-dram
+.PHONY: setup test test-all lint format train export bitstream parity report explore clean doctor ops bench-golden synth-baselines snapshots bench-explore bench-dwc bench-mvau-dram bench-insta-shared bench-dram bench-resnet18-dram bench-fifo
 
 setup:                     ## venv + Python deps + Verilator/Icarus/Yosys/nextpnr (idempotent)
 	@bash scripts/setup.sh
@@ -71,6 +71,9 @@ bench-insta-shared:        ## INSTA estimator vs Yosys, parallel and shared mult
 
 bench-dram:                ## DRAM tier: sustained rate (LiteDRAM model) and logic (Yosys) vs the records (build/bench/dram.json)
 	$(PY) -m benchmarks.dram
+
+bench-fifo:                ## stream_fifo estimate vs Yosys (ECP5, xc7), fitted and held-out widths (build/bench/fifo.json)
+	$(PY) -m benchmarks.fifo
 
 bench-resnet18-dram:       ## one 224x224 insta_resnet18 image in RTL, frame buffers in simulated SDRAM (slow; build/bench/resnet18_dram.json)
 	$(PY) -m benchmarks.resnet18_dram

@@ -134,10 +134,12 @@ def run(
     b: NativeBuild, words_in: list[int], *, in_bits: int, n_out: int, in_frame: int,
     out_frame: int, quiet: int, random_rates: bool, seed: int, label: str,
     load: list[int] | None = None, load_bits: int = 16, timeout: int = 24 * 3600,
+    max_cycles: int = 0,
 ) -> dict:  # fmt: skip
     """Run the testbench on `words_in` (input words); returns the output words, the cycles of the
     input frames' first words and the output frames' last words, the simulated cycles, the wall
-    time and what went wrong, if anything ("deadlock ..." or "protocol ...")."""
+    time and what went wrong, if anything ("deadlock ...", "protocol ...", or "stopped ..." when
+    `max_cycles` (> 0) ran out first: a speed measurement)."""
     d = b.root / label
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
@@ -147,7 +149,7 @@ def run(
         f"+nout={n_out}", f"+log={d / 'events.log'}", f"+in_frame={in_frame}",
         f"+out_frame={out_frame}", f"+quiet={quiet}", f"+random={int(random_rates)}",
         f"+seed={seed & 0x7FFFFFFF or 1}", "+verilator+rand+reset+2",
-        f"+verilator+seed+{seed & 0x7FFFFFFF or 1}",
+        f"+verilator+seed+{seed & 0x7FFFFFFF or 1}", f"+max_cycles={max_cycles}",
     ]  # fmt: skip
     if load:
         (d / "load.hex").write_text(_hex_lines(load, load_bits))
@@ -171,7 +173,9 @@ def run(
         "extra_words": int(done[0].split()[3]),
         "in_first": [int(e.split()[1]) for e in events if e.startswith("i ")],
         "out_last": [int(e.split()[1]) for e in events if e.startswith("o ")],
-        "problems": [e for e in events if e.startswith(("deadlock", "protocol", "input", "load"))],
+        "problems": [
+            e for e in events if e.startswith(("deadlock", "protocol", "input", "load", "stopped"))
+        ],
         "simulated_cycles": cycles,
         "wall_seconds": round(wall, 2),
         "cycles_per_second": round(cycles / wall) if wall > 0 else None,

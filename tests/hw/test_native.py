@@ -97,6 +97,15 @@ def test_shortcut_below_rule_deadlocks() -> None:
     assert r["problems"] and r["problems"][0].startswith("deadlock: no transfer")
 
 
+def test_max_cycles_stops_a_run(request: pytest.FixtureRequest) -> None:
+    """`max_cycles` ends a run early and says so (a speed measurement of a long design)."""
+    rng = np.random.default_rng(seed_of(request.node.nodeid))
+    g = make_chain(rng)
+    frames = random_values(UINT(8), (FRAMES, 1, 16), rng)
+    _, r = _run(_build(g), g, frames, random_rates=False, label="chain_stop", max_cycles=100)
+    assert r["problems"][0].startswith("stopped at 100 cycles") and r["simulated_cycles"] == 100
+
+
 def test_budget_sizes_the_runs() -> None:
     """digits-sized frames run every image asked for, then 24 frames at full rate; a frame of 100
     million cycles gets one run of three images at full rate."""
