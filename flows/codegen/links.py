@@ -32,9 +32,12 @@ from flows.hwmodel.ports import SKID_WORDS, Port
 from flows.layers import kind_of
 from flows.layers.registry import INPUTS
 
-# Words of FIFO between two stitched layers: absorbs an MVAU's bursts (it reads SF words, then
-# replays them for NF - 1 groups) at the price of a few LUT RAM words per link.
-DEFAULT_FIFO_DEPTH = 8
+# Words of FIFO between two stitched layers (the burst and deadlock rules deepen the links that
+# need more). 4: at 2 an insta_resnet20 INSTA unit's input ran ahead of its output in the
+# steady-state bench (2,232 against 2,304 cycles per frame), at 4 every stitched bench meets its
+# estimate; 8 (the first choice) cost insta_resnet18 about 1.8k LUT more on its ~150 links (in
+# the estimate, flows.hwmodel.fifo).
+DEFAULT_FIFO_DEPTH = 4
 MAX_FIFO_DEPTH = 4096
 
 # Words a layer can hold besides its input buffer: its pipeline registers plus its 2-word output

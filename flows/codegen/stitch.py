@@ -2,7 +2,7 @@
 
 `emit_stitched` stitches a DAG with one graph input and one graph output: every stream between
 two nodes becomes a wire bundle and a `stream_fifo` of `fifo_depth` words (default
-DEFAULT_FIFO_DEPTH = 8) from its producer's port to its consumer's port (the kinds' ports). The
+DEFAULT_FIFO_DEPTH = 4) from its producer's port to its consumer's port (the kinds' ports). The
 shortcut link of a residual fork/join pair and a side stream are deeper, per the deadlock rules
 of `flows.codegen.links` (docs/hardware.md). Width converters are ordinary nodes of the graph
 (`flows.folding.insert_width_converters` puts them in); a link whose ends still differ in lanes

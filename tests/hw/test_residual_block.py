@@ -97,21 +97,21 @@ def test_shortcut_depth_formula() -> None:
     f = C // 2  # fork words per vector; every buffer counts (ceil(words / v) + 1) vectors of f
     want = (
         (1 + 1) * f  # the fork's 2-word skid (v = 4)
-        + (2 + 1) * f  # link into thr: 8 words, v = 4
+        + (1 + 1) * f  # link into thr: 4 words (DEFAULT_FIFO_DEPTH), v = 4
         + (2 + 1) * f  # thr: NODE_WORDS = 8, v = 4
-        + (2 + 1) * f  # link into swg
+        + (1 + 1) * f  # link into swg
         + (24 + 1) * f  # swg line buffer: max(64, (3 + 1) * (4 + 2) * 4 = 96) words, v = 4
         + (1 + 1) * f  # swg output: 8 words, v = 36 (window of 72 bits in 2 lanes)
         + (1 + 1) * f  # link into conv, v = 36
         + (1 + 1) * f  # conv input vector: SF = 36 words
         + (3 + 1) * f  # conv pipeline + skid: 8 + 1 popcount stage = 9 words, v = 4
-        + (2 + 1) * f  # link into bn
+        + (1 + 1) * f  # link into bn
         + (2 + 1) * f  # bn: 8 words
-        + (2 + 1) * f  # link into the join
+        + (1 + 1) * f  # link into the join
     )
-    assert want == 220
+    assert want == 204
     assert links.shortcut_words(fork, branch) == want
-    assert links.shortcut_words(fork, []) == (1 + 1) * f + (2 + 1) * f  # a bare shortcut
+    assert links.shortcut_words(fork, []) == (1 + 1) * f + (1 + 1) * f  # a bare shortcut
 
 
 def test_shortcut_fifo_is_deep_enough(tmp_path) -> None:

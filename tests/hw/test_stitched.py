@@ -155,7 +155,8 @@ def test_stream_widths() -> None:
 def test_burst_rule_deepens_the_link_behind_an_up_converter() -> None:
     """Threshold PE 1 -> (1 -> 4 converter) -> XnorMVAU SIMD 4, NF 4: the MVAU reads SF = 8
     words back to back, the converter delivers one every 4 cycles (r = 1/4), so the link holds
-    ceil(8 * 3/4) + 8 = 14 words -> 16; with the Threshold at PE 4 (no converter, r = 1) none."""
+    ceil(8 * 3/4) + 4 (DEFAULT_FIFO_DEPTH) = 10 words -> 16; with the Threshold at PE 4 (no
+    converter, r = 1) none."""
     rng = np.random.default_rng(0)
     g = DataflowGraph([Stream("x", INT(8), (4, 32))], ["y"])
     t = Threshold("t", channels=32, num_thresholds=1, input_type=INT(8), pe=1, num_vectors=4)
@@ -165,7 +166,7 @@ def test_burst_rule_deepens_the_link_behind_an_up_converter() -> None:
     f = apply_folding(g, {})
     (conv,) = [n for n in f.nodes if isinstance(n.config, StreamWidthConverter)]
     link = next(lk for lk in links.plan_links(f) if lk.dst is f.node("m"))
-    assert link.src is conv and (link.shortcut_words, link.depth) == (14, 16)
+    assert link.src is conv and (link.shortcut_words, link.depth) == (10, 16)
     same = apply_folding(g, {"t": {"pe": 4}})
     link = next(lk for lk in links.plan_links(same) if lk.dst is same.node("m"))
     assert (link.shortcut_words, link.depth) == (0, links.DEFAULT_FIFO_DEPTH)
