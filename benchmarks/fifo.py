@@ -43,7 +43,10 @@ def measure(w: int, d: int, family: str, workdir: Path) -> dict:
         r = synth.synth_ecp5([src, FIFO], top, workdir / top / family, ooc=True)
     else:
         r = synth.synth_xilinx([src, FIFO], top, workdir / top / family)
-    return {k: r[k] for k in ("LUT", "FF", "BRAM", "LUTRAM")}
+    out = {k: r[k] for k in ("LUT", "FF", "BRAM", "LUTRAM")}
+    if family != "ecp5":  # Yosys counts RAM32M/RAM64M cells; an Estimate counts their 4 LUTs each
+        out["LUTRAM"] *= 4
+    return out
 
 
 def estimate(w: int, d: int, family: str) -> dict:
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             for d in DEPTHS:
                 k = f"{key},{w},{d},{family}"
                 if k not in cache:
-                    cache[k] = measure(w, d, family, args.workdir)
+                    cache[k] = measure(w, d, family, args.workdir)  # in the estimate's units
                     write_json(cache_path, cache)
                 y, e = cache[k], estimate(w, d, family)
                 tag = "held" if w in HELD_OUT else "fit "
