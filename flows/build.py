@@ -239,9 +239,13 @@ def step_estimate(ctx: BuildContext) -> None:
 def write_report(ctx: BuildContext, tgt: targets.Target) -> None:
     """The per-layer table: rows in graph.json, the table in report.md and on the console."""
     rows = report.layer_report(ctx.graph, tgt.family)
+    blank = {key: None for _, key in report.COLUMNS}
+    links = memtier.links_estimate(ctx.graph, tgt)
+    if links is not None:  # accel_top's FIFOs between the layers and on the DRAM buffer ports
+        rows.append(blank | {"name": memtier.LINKS_ROW, "kind": "stream FIFOs", "param_bits": 0}
+                    | links.as_dict())  # fmt: skip
     tier = memtier.tier_estimate(ctx.graph, tgt)
     if tier is not None:  # the DRAM tier's logic, and its DRAM-bound cycles per frame
-        blank = {key: None for _, key in report.COLUMNS}
         rows.append(blank | {"name": memtier.TIER_ROW, "kind": "LiteDRAM tier", "param_bits": 0}
                     | tier.as_dict())  # fmt: skip
     table = report.format_table(rows)
