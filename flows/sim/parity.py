@@ -12,13 +12,16 @@ frame of 60-100 million cycles possible). Two runs of one build, as the cocotb p
   bench's DRAM_TOLERANCE / DRAM_FASTER of that bound (mean of the steady intervals).
 
 Both are sized by the build's `parity_budget` (simulated cycles per run, `--parity-budget`): a
-design of C cycles per frame simulates at most about budget / C frames in each run (at least one image and three steady-state frames). The summary
-says how many images ran out of how many were asked for, so a budgeted run never passes for a
-full one. A mismatch, a deadlock or a protocol error is a FlowError: the build never reports a
+design of C cycles per frame simulates at most about budget / C frames in each run; when 24
+steady-state frames do not fit, one run at full rate checks at least three images and the rate.
+The summary says how many images ran out of how many were asked for, and at which rates, so a
+budgeted run never passes for a full one. A mismatch, a deadlock or a protocol error is a FlowError: the build never reports a
 design that differs from its integer model.
 """
 
 from __future__ import annotations
+
+import shutil
 
 import numpy as np
 
@@ -80,9 +83,16 @@ def run_parity(ctx) -> dict:
 
     else:
         top = "accel_top"
+        rtl_dir = getattr(ctx, "out", None) and ctx.out / "rtl"
+        layers = {n.name for n in graph.nodes} | {"accel_top"}
 
-        def emit(d):
-            stitch.emit_stitched(graph, d)
+        def emit(d):  # the build's own RTL where it has one (hw/lib comes from the runner)
+            if rtl_dir and rtl_dir.is_dir():
+                for f in rtl_dir.iterdir():
+                    if f.suffix == ".mem" or (f.suffix == ".v" and f.stem in layers):
+                        shutil.copy(f, d / f.name)
+            else:
+                stitch.emit_stitched(graph, d)
 
     build = native.build(top, emit, in_w=in_w, out_w=out_w, dram=bool(use.buffers),
                          load_w=tgt.dram.data_bits if load else 0)  # fmt: skip
