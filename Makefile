@@ -75,7 +75,7 @@ bench-dram:                ## DRAM tier: sustained rate (LiteDRAM model) and log
 bench-fifo:                ## stream_fifo estimate vs Yosys (ECP5, xc7), fitted and held-out widths (build/bench/fifo.json)
 	$(PY) -m benchmarks.fifo
 
-bench-resnet18-dram:       ## one 224x224 insta_resnet18 image in RTL, frame buffers in simulated SDRAM (slow; build/bench/resnet18_dram.json)
+bench-resnet18-dram:       ## one 224x224 insta_resnet18 image in RTL, everything in simulated SDRAM, native testbench (~1 h; build/bench/resnet18_dram.json)
 	$(PY) -m benchmarks.resnet18_dram
 
 synth-baselines:           ## Yosys ECP5/xc7 per block + nextpnr Fmax vs estimator -> tests/baselines/synth.json

@@ -1,15 +1,15 @@
-"""One full 224x224 ImageNet INSTA-ResNet-18 image through the RTL with every frame buffer in DRAM.
+"""Full 224x224 ImageNet INSTA-ResNet-18 images through the RTL with the DRAM tier, natively.
 
-`make bench-resnet18-dram` (python -m benchmarks.resnet18_dram [--model M] [--images N]): the
-model exported untrained (seeded), imported, streamlined, folded at the design floor (the input
-pixel rate), every INSTA frame buffer placed in DRAM (`memtier.place(force="buffers")`), the
-stitched design joined to the DRAM tier on LiteDRAM's model of the ULX3S SDRAM chip
-(`accel_dram_top`), built with Verilator and fed N images through the parity bench: each image's
-label must equal the integer graph's. Prints and records (build/bench/resnet18_dram.json) the
-DRAM traffic and bound, the build and simulation wall times and the simulated cycles per second.
-
-The weights stay on chip in this simulation: Verilator has no block RAM limit, and weights in DRAM
-are not built yet (docs/dram.md, "Weights").
+`make bench-resnet18-dram` (python -m benchmarks.resnet18_dram [--model M] [--images N]
+[--dram all|buffers]): the model exported untrained (seeded), imported, streamlined, folded at
+the design floor (the input pixel rate), its frame buffers (`buffers`) or its buffers, weights
+and constants (`all`, the default: what the ULX3S needs) placed in DRAM, the stitched design
+joined to the DRAM tier on LiteDRAM's model of the ULX3S SDRAM chip (`accel_dram_top`, the weight
+image through the tier's loader), built with Verilator around the native testbench
+(flows/sim/native.py) and fed N images at full rate: every output word must equal the integer
+graph's. Prints and records (build/bench/resnet18_dram.json) the DRAM traffic and bound, the
+first-frame latency, the build, golden-model and simulation wall times and the simulated cycles
+per second. One image takes about an hour here (2 cores).
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from flows import memtier, targets
-from flows.codegen.dram_tier import emit_with_dram
+from flows.codegen.dram_tier import emit_with_dram, load_image
 from flows.folding import auto_fold, cycles_per_frame
 from flows.frontend.qonnx_import import import_model, load
-from flows.sim import runner as sim
-from flows.sim.parity_bench import parity_path
+from flows.sim import native
+from flows.sim.layer_bench import Model
+from flows.sim.parity import DRAM_STARTUP, quiet_cycles
 from flows.transforms.streamline import streamline
 from sw.export import export_untrained
 
@@ -38,6 +39,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="insta_resnet18")
     ap.add_argument("--images", type=int, default=1)
+    ap.add_argument("--dram", choices=("all", "buffers"), default="all")
     ap.add_argument("--out", type=Path, default=Path("build/bench"))
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -46,47 +48,66 @@ def main() -> None:
         warnings.simplefilter("ignore")
         g = streamline(import_model(load(onnx)))
         g = auto_fold(g, 224 * 224, "ulx3s")  # the input pixel rate: the design's floor
-    moved = memtier.place(g, "ulx3s", force="buffers")
+    moved = memtier.place(g, "ulx3s", force=args.dram)
     use = memtier.dram_use(g, "ulx3s")
     lowered = time.perf_counter() - t0
-    print(f"{args.model}: {len(moved)} frame buffers in DRAM, {use.bytes_per_frame:,} bytes per "
-          f"frame, DRAM-bound at {use.cycles:,} cycles per frame (compute "
-          f"{cycles_per_frame(g):,}); lowered in {lowered:.0f} s", flush=True)  # fmt: skip
+    print(f"{args.model}: {len(moved)} layers with DRAM forms ({args.dram}), "
+          f"{use.bytes_per_frame:,} bytes per frame, DRAM-bound at {use.cycles:,} cycles per "
+          f"frame (compute {cycles_per_frame(g):,}); lowered in {lowered:.0f} s", flush=True)  # fmt: skip
     dram = targets.get("ulx3s").dram
+    model = Model(g)
+    image = load_image(g, dram)
+    in_w, out_w = model.inp.lanes * model.inp.dtype.bits, model.out.lanes * model.out.dtype.bits
     t1 = time.perf_counter()
-    b = sim.build("accel_dram_top", lambda d: emit_with_dram(g, d, dram, CLK_HZ))
+    b = native.build("accel_dram_top", lambda d: emit_with_dram(g, d, dram, CLK_HZ), in_w=in_w,
+                     out_w=out_w, dram=True, load_w=dram.data_bits if image else 0)  # fmt: skip
     built = time.perf_counter() - t1
-    print(f"Verilator build: {built:.0f} s", flush=True)
+    print(f"Verilator build: {built:.0f} s; weight image {len(image):,} words", flush=True)
     t = g.streams[g.inputs[0]]
-    rng = np.random.default_rng(0)
-    frames = rng.integers(t.dtype.min, t.dtype.max + 1, size=(args.images, *t.shape))
-    label = f"bench_{args.model}_dram"
+    frames = np.random.default_rng(0).integers(t.dtype.min, t.dtype.max + 1,
+                                               size=(args.images, *t.shape))  # fmt: skip
     t2 = time.perf_counter()
-    sim.run_bench(
-        b, g, frames, module="flows.sim.parity_bench", label=label, perf_frames=0,
-        extra={"dram_cycles": use.cycles, "startup_cycles": 40_000},
+    want = model.words_out(frames)
+    golden = time.perf_counter() - t2
+    startup = DRAM_STARTUP + 4 * len(image)
+    t3 = time.perf_counter()
+    r = native.run(
+        b, model.words_in(frames), in_bits=in_w, n_out=len(want), in_frame=model.in_per_frame,
+        out_frame=model.out_per_frame, quiet=quiet_cycles(g, use.cycles, model.in_per_frame, startup),
+        random_rates=False, seed=1, label=f"bench_{args.model}_{args.dram}", load=image or None,
+        load_bits=dram.data_bits,
     )  # fmt: skip
-    simulated = time.perf_counter() - t2
-    counts = json.loads(parity_path(str(sim.RESULTS / f"{label}.json")).read_text())
+    simulated = time.perf_counter() - t3
+    per = model.out_per_frame
+    exact = sum(r["words_out"][i * per : (i + 1) * per] == want[i * per : (i + 1) * per]
+                for i in range(args.images))  # fmt: skip
     result = {
         "model": args.model,
-        "buffers_in_dram": len(moved),
+        "dram": args.dram,
+        "layers_with_dram_forms": len(moved),
         "dram_bytes_per_frame": use.bytes_per_frame,
         "dram_bound_cycles": use.cycles,
         "compute_cycles": cycles_per_frame(g),
-        "images": counts["images"],
-        "bit_exact": counts["bit_exact"],
-        "simulated_cycles": counts["simulated_cycles"],
-        "cycles_per_second": counts["cycles_per_second"],
+        "weight_image_words": len(image),
+        "images": args.images,
+        "bit_exact": exact,
+        "problems": r["problems"],
+        "first_input_cycle": r["in_first"][0] if r["in_first"] else None,
+        "first_frame_latency": (r["out_last"][0] - r["in_first"][0]) if r["out_last"] else None,
+        "simulated_cycles": r["simulated_cycles"],
+        "cycles_per_second": r["cycles_per_second"],
         "wall_seconds": {
             "lower": round(lowered),
             "build": round(built),
+            "golden": round(golden, 1),
             "simulate": round(simulated),
         },  # fmt: skip
     }
     print(json.dumps(result, indent=1))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "resnet18_dram.json").write_text(json.dumps(result, indent=1))
+    if exact != args.images or r["problems"]:
+        raise SystemExit(f"{args.model}: {exact}/{args.images} images bit-exact {r['problems']}")
 
 
 if __name__ == "__main__":
