@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jinja2
 
-from flows.hwmodel.memory import rom_style
+from flows.hwmodel.memory import buffer_style, rom_style
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO_ROOT / "hw" / "templates"
@@ -82,7 +82,7 @@ ENV = jinja2.Environment(
     keep_trailing_newline=True,
 )
 ENV.globals.update(ext=ext, lit=lit, slit=slit, hlit=hlit, index=index, rom_style=rom_style,
-                   cmul=cmul)  # fmt: skip
+                   ram_style=buffer_style, cmul=cmul)  # fmt: skip
 
 
 def render(template: str, path: Path, ctx: dict) -> Path:

@@ -160,6 +160,17 @@ def lutram_luts(width: int, depth: int, family: str) -> int:
     return 4 * math.ceil(width / 3) * math.ceil(depth / 64)
 
 
+def distributed_cells(width: int, depth: int, family: str) -> int:
+    """LUT RAM of a written memory whose `ram_style` is pinned by the size rule and falls below it
+    (registers for two words or fewer): ECP5 TRELLIS_DPR16X4 cells (16 x 4 bits), Xilinx the LUTs
+    of `lutram_luts`; 0 in block RAM."""
+    if block_sized(width, depth) or depth <= 2:
+        return 0
+    if family == "ecp5":
+        return math.ceil(width / 4) * math.ceil(depth / 16)
+    return lutram_luts(width, depth, family)
+
+
 def lutram_mux_luts(width: int, depth: int, family: str) -> int:
     """ECP5 LUTs of the read multiplexer of a written memory that `ram_blocks` leaves in
     distributed RAM (TRELLIS_DPR16X4, 16 words each): one 2:1 step per bit for each bank after

@@ -17,7 +17,7 @@ import numpy as np
 from flows.datatypes import DataType
 from flows.errors import ConfigError
 from flows.hwmodel.logic import mul_slices
-from flows.hwmodel.memory import buffer_style, lutram_mux_luts, ram_blocks
+from flows.hwmodel.memory import buffer_style, distributed_cells, lutram_mux_luts, ram_blocks
 from flows.hwmodel.ranges import smallest_type, width
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import ctype, type_ctype
@@ -76,19 +76,22 @@ def min_evaluators(
     return None
 
 
-def frame_memories(cfg: InstaFrame, bank_bits: int, family: str) -> tuple[int, int]:
-    """(LUT, BRAM) of the memories both INSTA blocks hold besides the frame buffer and their
-    constants: the S accumulators and the snapshot (own statistic; NF words of PE lanes, the
-    accumulator's read address a register, so both are synchronous-read RAMs Yosys can put in
-    block RAM) or the statistic input's snapshot (reuse), and the double bank of per-channel
-    results (2 NF words of `bank_bits`). Written memories follow `ram_blocks`' size rule; below
-    it they are distributed RAM (not counted as logic) with their read multiplexer in LUTs
-    (`lutram_mux_luts`). A held evaluation has no snapshot."""
+def frame_memories(cfg: InstaFrame, bank_bits: int, family: str) -> tuple[int, int, int]:
+    """(LUT, BRAM, LUT RAM) of the memories both INSTA blocks hold besides the frame buffer and
+    their constants: the S accumulators and the snapshot (own statistic; NF words of PE lanes,
+    the accumulator's read address a register, so both are synchronous-read RAMs; a held
+    evaluation has no snapshot) or the statistic input's snapshot (reuse), and the double bank
+    of per-channel results (2 NF words of `bank_bits`). The RTL pins their `ram_style` by the
+    size rule (`buffer_style`): block RAM (`ram_blocks`) or distributed RAM, whose cells (ECP5
+    TRELLIS_DPR16X4; Xilinx `lutram_luts`) are LUT RAM and whose read multiplexer is LUT
+    (`lutram_mux_luts`)."""
     snw = cfg.pe * cfg.acc_type.bits
     words = [(snw, cfg.nf)] * (2 if cfg.has_write_side and not cfg.held else 1)
     words += [(bank_bits, 2 * cfg.nf)]
     lut = sum(lutram_mux_luts(w, d, family) for w, d in words)
-    return lut, sum(ram_blocks(w, d, family) for w, d in words)
+    bram = sum(ram_blocks(w, d, family) for w, d in words)
+    lutram = sum(distributed_cells(w, d, family) for w, d in words)
+    return lut, bram, lutram
 
 
 def dram_forms(cfg: InstaFrame) -> list[dict]:

@@ -21,9 +21,9 @@ from flows.layers.insta_statistics import frame_memories
 PRELU_WRITE_LUT = {"ecp5": 4.0, "xc7": 1.2, "xcup": 1.2}
 
 
-def _memories(cfg: InstaPReLU, w: InstaPReLUWidths, family: str) -> tuple[int, int]:
-    """(LUT, BRAM) of the frame buffer (own form), one gamma table per evaluator, the gamma
-    banks and the constant ROMs (ROM LUTs weighted 0.6: constant bits fold, as in threshold)."""
+def _memories(cfg: InstaPReLU, w: InstaPReLUWidths, family: str) -> tuple[int, int, int]:
+    """(LUT, BRAM, LUT RAM) of one gamma table per evaluator, the S memories and gamma banks
+    (`frame_memories`) and the constant ROMs (ROM LUTs weighted 0.6: constant bits fold, as in threshold)."""
     g, pe, nf = cfg.num_evaluators, cfg.pe, cfg.nf
     tables = [memory(w.table_bits, cfg.table_words, family)] * g  # half of it when folded
     # The constant ROMs follow the size rule (the RTL's rom_style): block RAM from 4 kbit on (a
@@ -38,9 +38,9 @@ def _memories(cfg: InstaPReLU, w: InstaPReLUWidths, family: str) -> tuple[int, i
     )
     roms += [(pe * w.mu_bits, nf)] if cfg.form != "reuse" and on_chip else []
     rom = [memory(width, depth, family) for width, depth in roms]
-    frame_lut, frame_bram = frame_memories(cfg, pe * w.table_bits, family)  # S, snapshot, banks
+    frame_lut, frame_bram, lutram = frame_memories(cfg, pe * w.table_bits, family)
     lut = sum(m[0] for m in tables) + math.ceil(0.6 * sum(r[0] for r in rom)) + frame_lut
-    return lut, sum(m[1] for m in tables) + sum(r[1] for r in rom) + frame_bram
+    return lut, sum(m[1] for m in tables) + sum(r[1] for r in rom) + frame_bram, lutram
 
 
 def _dsp(cfg: InstaPReLU, w: InstaPReLUWidths, family: str) -> int:
@@ -70,7 +70,7 @@ def estimate(cfg: InstaPReLU, family: str) -> Estimate:
     own, se = cfg.form != "reuse", cfg.se is not None
     lane = 2 * w.ysum_bits + w.gdev_bits + w.mul_bits
     evaluator = w.table_bits if se else 2 * w.vsum_bits + w.table_bits
-    lut_mem, bram = _memories(cfg, w, family)
+    lut_mem, bram, lutram = _memories(cfg, w, family)
     uram = 0
     if own and cfg.buffer == "chip":  # the frame buffer (written: URAM on UltraScale+)
         buf_bram, uram = buffer_memory(pe * w.in_bits, cfg.buffer_words, family)
@@ -112,4 +112,4 @@ def estimate(cfg: InstaPReLU, family: str) -> Estimate:
     if se:
         path = se_path(cfg, family)
         logic, ff, dsp = logic + path.lut, ff + path.ff, dsp + path.dsp
-    return Estimate(cfg.cycles_per_frame, logic + lut_mem, math.ceil(ff), bram, dsp, uram)
+    return Estimate(cfg.cycles_per_frame, logic + lut_mem, math.ceil(ff), bram, dsp, uram, lutram)

@@ -43,7 +43,7 @@ def estimate(cfg: InstaThreshold, family: str) -> Estimate:
     # S accumulators, snapshot and the double-banked thresholds; the constant ROMs (A', M and
     # sigma < 0 per evaluator step, mu per channel group) by the size rule, their LUTs weighted
     # 0.6 (constant bits fold)
-    mem_lut, mem_bram = frame_memories(cfg, cfg.pe * (w.threshold_bits + 1), family)
+    mem_lut, mem_bram, lutram = frame_memories(cfg, cfg.pe * (w.threshold_bits + 1), family)
     bram += mem_bram
     roms = []  # constants in DRAM: streamed in (the SE forms keep the evaluators' ROMs)
     if not evaluators_in_dram(cfg):
@@ -66,4 +66,4 @@ def estimate(cfg: InstaThreshold, family: str) -> Estimate:
         tab_lut, tab_bram = memory(op, 1 << cfg.se.v_bits, family)
         lut, ff, dsp = lut + se.lut + g * tab_lut, ff + se.ff, dsp + se.dsp
         bram += g * tab_bram
-    return Estimate(cfg.cycles_per_frame, lut, ff, bram, dsp, uram)
+    return Estimate(cfg.cycles_per_frame, lut, ff, bram, dsp, uram, lutram)

@@ -41,7 +41,7 @@ module snap_insta_prelu_reuse (
     assign s_axis_stat_tready = ~snap_pending;
     wire step_s = s_axis_stat_tvalid & ~snap_pending;
     wire s_done = step_s & s_nf_last;
-    reg [57:0] snap [0:1];
+    (* ram_style = "distributed" *) reg [57:0] snap [0:1];
     always @(posedge clk) begin
         if (step_s) snap[s_nf] <= s_axis_stat_tdata;
     end
@@ -194,7 +194,7 @@ module snap_insta_prelu_reuse (
     // Collect the PE/G groups of a channel group, then write them as one bank word (lane p =
     // channel nf*PE + p). Bank {par, nf}: frame k's gamma is read from bank k%2 while frame
     // k+1's is written into the other.
-    reg [29:0] bank [0:7];
+    (* ram_style = "distributed" *) reg [29:0] bank [0:7];
     reg [29:0] wsr;
     wire [29:0] wnext = {g_new, wsr[29:15]};
     always @(posedge clk) begin

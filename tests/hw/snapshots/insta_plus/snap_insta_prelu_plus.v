@@ -94,8 +94,11 @@ module snap_insta_prelu_plus (
     // channel group: a one-cycle read-modify-write (asynchronous read), so back-to-back words of
     // the same group (NF = 1) need no forwarding. The first vector of a frame restarts S; the
     // last one also writes the final S into `snap`, which the evaluators read.
-    reg [81:0] acc [0:3];
-    reg [81:0] snap [0:3];
+    // Memory styles pinned by the size rule (flows.hwmodel.memory.buffer_style), so synthesis
+    // does what the estimate counts (left to Yosys, the same 64-word accumulator went to LUT RAM
+    // in one block and to block RAM in another).
+    (* ram_style = "distributed" *) reg [81:0] acc [0:3];
+    (* ram_style = "distributed" *) reg [81:0] snap [0:3];
     wire [81:0] acc_rd = acc[nf5];
     wire [81:0] acc_next;
     generate
@@ -305,7 +308,7 @@ module snap_insta_prelu_plus (
     // Collect the PE/G groups of a channel group, then write them as one bank word (lane p =
     // channel nf*PE + p). Bank {par, nf}: frame k's gamma is read from bank k%2 while frame
     // k+1's is written into the other.
-    reg [29:0] bank [0:7];
+    (* ram_style = "distributed" *) reg [29:0] bank [0:7];
     reg [29:0] wsr;
     wire [29:0] wnext = {g_new, wsr[29:15]};
     always @(posedge clk) begin
