@@ -28,7 +28,8 @@ from flows.folding import auto_fold, cycles_per_frame
 from flows.frontend.qonnx_import import import_model, load
 from flows.sim import native
 from flows.sim.layer_bench import Model
-from flows.sim.parity import DRAM_STARTUP, quiet_cycles
+from flows.sim.parity import DRAM_STARTUP
+from flows.sim.parity_bench import exact_frames, quiet_bound
 from flows.transforms.streamline import streamline
 from sw.export import export_untrained
 
@@ -76,14 +77,12 @@ def main() -> None:
     t3 = time.perf_counter()
     r = native.run(
         b, model.words_in(frames), in_bits=in_w, n_out=len(want), in_frame=model.in_per_frame,
-        out_frame=model.out_per_frame, quiet=quiet_cycles(g, use.cycles, model.in_per_frame, startup),
+        out_frame=model.out_per_frame, quiet=quiet_bound(g, use.cycles, model.in_per_frame, startup),
         random_rates=False, seed=1, label=f"bench_{args.model}_{args.dram}", load=image or None,
         load_bits=dram.data_bits,
     )  # fmt: skip
     simulated = time.perf_counter() - t3
-    per = model.out_per_frame
-    exact = sum(r["words_out"][i * per : (i + 1) * per] == want[i * per : (i + 1) * per]
-                for i in range(args.images))  # fmt: skip
+    exact = sum(exact_frames(r["words_out"], want, model.out_per_frame, args.images))
     result = {
         "model": args.model,
         "dram": args.dram,

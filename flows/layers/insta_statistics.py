@@ -266,6 +266,15 @@ class InstaFrame:
         hold = self.resume_cycles - self.word_cycles if self.held else 0
         return self.words_per_frame * self.word_cycles + hold
 
+    def frame_buffer_words(self, latency: int) -> int:
+        """Frame buffer depth of an own-statistic block whose per-frame values are ready `latency`
+        cycles after a frame's last word: one frame plus the words of the next that arrive
+        meanwhile (one per word_cycles), so the input never waits; held, the next frame arrives
+        only `resume_cycles` after the last word (`held_slack`)."""
+        if self.held:
+            return self.words_per_frame + held_slack(self, latency)
+        return self.words_per_frame + -(-latency // self.word_cycles)
+
     @property
     def held(self) -> bool:
         """The input holds while the evaluators read the accumulators (no snapshot)."""

@@ -14,14 +14,11 @@ Layout under build/sim/: `native-<top>-<hash>/` with `rtl/` (the design and the 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +26,7 @@ import numpy as np
 from flows.codegen import rtl
 from flows.codegen.render import render
 from flows.errors import ToolFailedError
-from flows.sim.runner import SIM_ROOT, _locked, _tail
+from flows.sim.runner import Build, _tail, cached_build
 from flows.tools import find, tool_env
 
 # Verilator: C++ model at -O2 (a whole-design run is bound by the model's speed, unlike the cocotb
@@ -64,62 +61,39 @@ int main(int argc, char** argv) {
 """
 
 
-@dataclass(frozen=True)
-class NativeBuild:
-    """A Verilated design with its testbench: the executable and its folder."""
-
-    top: str
-    root: Path
-
-    @property
-    def exe(self) -> Path:
-        return self.root / "obj" / "Vnative_tb"
-
-
-def _digest(folder: Path) -> str:
-    h = hashlib.sha256(" ".join(VERILATE_ARGS + MAKE_FLAGS).encode())
-    for p in sorted(folder.iterdir()) + rtl.lib_sources():
-        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()[:12]
+EXE = "Vnative_tb"
 
 
 def build(
     top: str, emit: Callable[[Path], object], *, in_w: int, out_w: int, load_w: int = 0,
     dram: bool = False,
-) -> NativeBuild:  # fmt: skip
+) -> Build:  # fmt: skip
     """Emit the design with `emit(dir)`, add the testbench for `top` (port widths `in_w`, `out_w`;
     `load_w` > 0: accel_dram_top's weight loader; `dram`: its init_done), and build it unless this
-    content is built already."""
-    SIM_ROOT.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=SIM_ROOT, prefix="emit-") as tmp:
-        d = Path(tmp)
+    content is built already (`runner.cached_build`); the executable is `obj/Vnative_tb`."""
+
+    def emit_with_bench(d: Path) -> None:
         emit(d)
         ctx = {"dut": top, "in_w": in_w, "out_w": out_w, "load_w": load_w, "dram": dram}
         render("native_tb.v.j2", d / "native_tb.v", ctx)
         (d / "native_main.cpp").write_text(MAIN_CPP)
-        b = NativeBuild(top, SIM_ROOT / f"native-{top}-{_digest(d)}")
-        with _locked(SIM_ROOT / f"{b.root.name}.lock"):
-            if not (b.root / "built").exists():
-                shutil.rmtree(b.root, ignore_errors=True)
-                shutil.copytree(d, b.root / "rtl")
-                _verilate(b)
-                (b.root / "built").touch()
-    return b
+
+    return cached_build(f"native-{top}", top, emit_with_bench, VERILATE_ARGS + MAKE_FLAGS,
+                        _verilate)  # fmt: skip
 
 
-def _verilate(b: NativeBuild) -> None:
-    src = b.root / "rtl"
-    sources = sorted(src.glob("*.v")) + rtl.lib_sources()
+def _verilate(b: Build) -> None:
+    sources = sorted(b.rtl.glob("*.v")) + rtl.lib_sources()
     cmd = [
         find("verilator"), *VERILATE_ARGS, "-j", str(os.cpu_count() or 1),
-        "--Mdir", str(b.root / "obj"), "-o", "Vnative_tb",
-        *[str(s) for s in sources], str(src / "native_main.cpp"),
+        "--Mdir", str(b.obj), "-o", EXE,
+        *[str(s) for s in sources], str(b.rtl / "native_main.cpp"),
         "-MAKEFLAGS", " ".join(MAKE_FLAGS),
     ]  # fmt: skip
     log = b.root / "build.log"
-    proc = subprocess.run(cmd, cwd=src, env=tool_env(), capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=b.rtl, env=tool_env(), capture_output=True, text=True)
     log.write_text(proc.stdout + proc.stderr)
-    if proc.returncode != 0 or not b.exe.is_file():
+    if proc.returncode != 0 or not (b.obj / EXE).is_file():
         raise ToolFailedError(
             f"Verilator build of native_tb ({b.top}) failed ({log}):\n{_tail(log)}"
         )
@@ -131,7 +105,7 @@ def _hex_lines(words: list[int], bits: int) -> str:
 
 
 def run(
-    b: NativeBuild, words_in: list[int], *, in_bits: int, n_out: int, in_frame: int,
+    b: Build, words_in: list[int], *, in_bits: int, n_out: int, in_frame: int,
     out_frame: int, quiet: int, random_rates: bool, seed: int, label: str,
     load: list[int] | None = None, load_bits: int = 16, timeout: int = 24 * 3600,
     max_cycles: int = 0,
@@ -156,7 +130,7 @@ def run(
         args += [f"+load={d / 'load.hex'}", f"+nload={len(load)}"]
     wall = time.perf_counter()
     with open(d / "sim.log", "w") as out:
-        proc = subprocess.run([str(b.exe), *args], cwd=b.root / "rtl", stdout=out,
+        proc = subprocess.run([str(b.obj / EXE), *args], cwd=b.rtl, stdout=out,
                               stderr=subprocess.STDOUT, timeout=timeout)  # fmt: skip
     wall = time.perf_counter() - wall
     events = (d / "events.log").read_text().splitlines() if (d / "events.log").exists() else []

@@ -32,17 +32,18 @@ from flows.codegen.dram_tier import emit_with_dram, load_image
 from flows.errors import FlowError
 from flows.sim import native
 from flows.sim.layer_bench import Model
-from flows.sim.parity_bench import DRAM_DRAIN, DRAM_FASTER, DRAM_FRAMES, DRAM_TOLERANCE
+from flows.sim.parity_bench import (
+    DRAM_DRAIN,
+    DRAM_FASTER,
+    DRAM_FRAMES,
+    DRAM_TOLERANCE,
+    exact_frames,
+    quiet_bound,
+)
 
 PERF_FRAMES = 24  # steady-state frames when the budget allows
 MIN_PERF_FRAMES = 3  # two intervals: one that is not the last (which drains faster)
 DRAM_STARTUP = 40_000  # cycles to the SDRAM's init_done, before any weight word (docs/dram.md)
-
-
-def quiet_cycles(graph, dram_cycles: int, in_per_frame: int, startup: int) -> int:
-    """Longest legitimate silence on both ports (flows.sim.parity_bench.quiet_cycles)."""
-    total = sum(max(n.config.cycles_per_frame, dram_cycles) for n in graph.nodes)
-    return 4 * total + 20 * in_per_frame + 5000 + startup
 
 
 def frame_counts(requested: int, frame_cycles: int, budget: int) -> tuple[int, int]:
@@ -98,7 +99,7 @@ def run_parity(ctx) -> dict:
                          load_w=tgt.dram.data_bits if load else 0)  # fmt: skip
     common = dict(
         in_bits=in_w, in_frame=model.in_per_frame, out_frame=model.out_per_frame,
-        quiet=quiet_cycles(graph, use.cycles, model.in_per_frame, startup), load=load or None,
+        quiet=quiet_bound(graph, use.cycles, model.in_per_frame, startup), load=load or None,
         load_bits=tgt.dram.data_bits if load else 16, seed=ctx.cfg.seed + 1,
     )  # fmt: skip
     label = f"parity-{ctx.summary['model']}-{ctx.cfg.target}"
@@ -153,9 +154,7 @@ def _compare(r: dict, frames: np.ndarray, model: Model, top: str) -> int:
     if r["problems"]:
         raise FlowError(f"parity: {top}: {r['problems'][0]} (log {r['log']})")
     want, got, per = model.words_out(frames), r["words_out"], model.out_per_frame
-    exact = [
-        got[i * per : (i + 1) * per] == want[i * per : (i + 1) * per] for i in range(len(frames))
-    ]
+    exact = exact_frames(got, want, per, len(frames))
     if not all(exact) or r["extra_words"]:
         first = exact.index(False) if not all(exact) else None
         raise FlowError(

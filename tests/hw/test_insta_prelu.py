@@ -98,25 +98,10 @@ SPECS = {
     "alpha_uint4_3x3x16_pe8_hold": Spec(
         "alpha", 16, 3, 3, UINT(4), 8, 2.0**-2, 2, 4, 8, 4, INT(4), evaluation="hold"
     ),
-    "alpha_int8_4x4x8_pe2_shared_fold_cdram_hold": Spec(
-        "alpha",
-        8,
-        4,
-        4,
-        INT(8),
-        2,
-        2.0**-4,
-        4,
-        8,
-        12,
-        8,
-        INT(8),
-        multipliers="shared",
-        table_fold=True,
-        constants="dram",
-        evaluation="hold",
-    ),
 }
+SPECS["alpha_int8_4x4x8_pe2_shared_fold_cdram_hold"] = dataclasses.replace(
+    SPECS["alpha_int8_4x4x8_pe2_shared_fold"], constants="dram", evaluation="hold"
+)
 SLOW_SPECS = {
     "alpha_int8_2x2x32_pe8_tight": Spec("alpha", 32, 2, 2, INT(8), 8, 2.0**-4, 4, 8, 12, 8, INT(8)),
     "alpha_int5_5x5x3_pe3_nf1": Spec("alpha", 3, 5, 5, INT(5), 3, 2.0**-3, 4, 0, 10, 6, INT(6)),

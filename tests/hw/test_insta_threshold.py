@@ -67,21 +67,11 @@ SPECS = {
     "uint4_3x3x16_pe4_g2_k3_hold": Spec(
         16, 3, 3, UINT(4), 4, 0.5, 2.0**-2, evaluators=2, mu_frac_bits=3, evaluation="hold"
     ),
-    # held, with the shared multipliers and the evaluators' constants from DRAM (stalled steps)
-    "int8_4x4x8_pe2_k2_shared_cdram_hold": Spec(
-        8,
-        4,
-        4,
-        INT(8),
-        2,
-        0.25,
-        2.0**-4,
-        mu_frac_bits=2,
-        multipliers="shared",
-        constants="dram",
-        evaluation="hold",
-    ),
 }
+# held, with the shared multipliers and the evaluators' constants from DRAM (stalled steps)
+SPECS["int8_4x4x8_pe2_k2_shared_cdram_hold"] = dataclasses.replace(
+    SPECS["int8_4x4x8_pe2_k2_shared_cdram"], evaluation="hold"
+)
 SLOW_SPECS = {
     "int8_2x2x32_pe8_tight": Spec(32, 2, 2, INT(8), 8, 0.25, 2.0**-4),  # G = PE just keeps up
     "uint2_5x5x3_pe3_nf1": Spec(3, 5, 5, UINT(2), 3, 0.34, 1.0),  # NF = 1: back-to-back S

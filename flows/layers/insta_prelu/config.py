@@ -18,7 +18,6 @@ from flows.layers.insta_statistics import (
     check_evaluation,
     check_mu_range,
     check_multipliers,
-    held_slack,
     refined_mu_type,
     statistic_type,
 )
@@ -166,9 +165,7 @@ class InstaPReLU(InstaFrame):
         InstaThreshold.buffer_words); reuse: no frame buffer."""
         if self.form == "reuse":
             return 0
-        if self.held:
-            return self.words_per_frame + held_slack(self, self.gamma_latency)
-        return self.words_per_frame + -(-self.gamma_latency // self.word_cycles)
+        return self.frame_buffer_words(self.gamma_latency)
 
     @property
     def buffer_bits(self) -> int:

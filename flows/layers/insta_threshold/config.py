@@ -15,7 +15,6 @@ from flows.layers.insta_statistics import (
     check_buffer,
     check_evaluation,
     check_multipliers,
-    held_slack,
     refined_mu_type,
     statistic_bound,
     statistic_type,
@@ -181,9 +180,7 @@ class InstaThreshold(InstaFrame):
         """Frame buffer depth: one frame plus the words of the next one that arrive while the
         thresholds are evaluated (one per word_cycles), so the input never waits; held, the
         next frame arrives only `resume_cycles` after the last word (`held_slack`)."""
-        if self.held:
-            return self.words_per_frame + held_slack(self, self.threshold_latency)
-        return self.words_per_frame + -(-self.threshold_latency // self.word_cycles)
+        return self.frame_buffer_words(self.threshold_latency)
 
     @property
     def buffer_bits(self) -> int:
