@@ -37,7 +37,7 @@ from flows.layers import all_kinds, kind_of
 from flows.layers.backends import LayerRTL, Memories, SubBlock
 
 LIB_DIR = REPO_ROOT / "hw" / "lib"
-LIB_MODULES = ("stream_fifo.v", "mul_pipe.v", "mul_seq.v", "cube_seq.v")
+LIB_MODULES = ("stream_fifo.v", "mul_pipe.v", "mul_seq.v", "cube_seq.v", "eval_serial.v")
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # The top level, the library modules and (System)Verilog keywords a node must not be named after.
