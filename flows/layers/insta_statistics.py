@@ -19,6 +19,7 @@ from flows.errors import ConfigError
 from flows.hwmodel.logic import mul_slices
 from flows.hwmodel.memory import buffer_style, distributed_cells, lutram_mux_luts, ram_blocks
 from flows.hwmodel.ranges import smallest_type, width
+from flows.hwmodel.serial import serial_cycles
 from flows.hwmodel.structure import clog2
 from flows.layers.backends import ctype, type_ctype
 from flows.layers.registry import DramRegion
@@ -32,8 +33,11 @@ SNAPSHOT_SLACK = WRITE_STAGES + 1
 # How the INSTA blocks' wide products are built (docs/insta.md, "Shared multipliers"): "parallel"
 # gives every product its own multiplier blocks (one word per cycle); "shared" runs each lane's
 # cube d*d, d^2*d on one multiplier (hw/lib/cube_seq.v: one word per 1 + N cycles, N the slices of
-# d^2) and each evaluator's M*S on one (hw/lib/mul_seq.v: N cycles per step, N the slices of S).
-MULTIPLIER_STYLES = ("parallel", "shared")
+# d^2) and each evaluator's M*S on one (hw/lib/mul_seq.v: N cycles per step, N the slices of S);
+# "serial" has the shared cube and evaluators without a multiplier, one bit per cycle
+# (hw/lib/eval_serial.v: N + 1 cycles per step, N the bits of the evaluator's exact sum plus one;
+# docs/insta.md, "Serial evaluators"). The SE forms' evaluators keep their products.
+MULTIPLIER_STYLES = ("parallel", "shared", "serial")
 
 # When the evaluators read the frame's statistic (docs/insta.md, "Held evaluation"): "overlap"
 # copies S into a snapshot memory at the frame's last vector, so the evaluation overlaps the next
@@ -147,8 +151,8 @@ def check_hls_forms(cfg: InstaFrame) -> None:
     if cfg.multipliers != "parallel":
         raise ConfigError(
             f"{cfg.name}: the HLS kernels have no form for multipliers={cfg.multipliers!r} (the "
-            "shared multipliers are hw/lib/cube_seq.v and mul_seq.v); build this layer with the "
-            "RTL backend, or set multipliers='parallel' in the folding file"
+            "shared and serial forms are hw/lib/cube_seq.v, mul_seq.v and eval_serial.v); build "
+            "this layer with the RTL backend, or set multipliers='parallel' in the folding file"
         )
 
 
@@ -180,21 +184,22 @@ def check_evaluation(cfg: InstaFrame) -> None:
 
 
 def check_multipliers(cfg: InstaFrame) -> None:
-    """ConfigError unless `multipliers` is a style and the shared form's operands fit its one
-    multiplier: d within 18 bits (the write side) and the evaluator's M within 18 bits."""
+    """ConfigError unless `multipliers` is a style and the shared forms' operands fit their one
+    multiplier: d within 18 bits (the write side's cube, shared and serial) and the evaluator's M
+    within 18 bits (shared; the serial evaluator takes any width)."""
     if cfg.multipliers not in MULTIPLIER_STYLES:
         raise ConfigError(
             f"{cfg.name}: multipliers={cfg.multipliers!r}; use one of {MULTIPLIER_STYLES}"
         )
-    if cfg.multipliers != "shared":
+    if cfg.multipliers == "parallel":
         return
     dev = width(-cfg.max_deviation, cfg.max_deviation, True)
     if cfg.has_write_side and dev > 18:
         raise ConfigError(
-            f"{cfg.name}: shared multipliers need d = x 2^k - mu within 18 bits, here {dev}: use "
-            f"multipliers='parallel', or fewer mu_frac_bits than {cfg.mu_frac_bits}"
+            f"{cfg.name}: {cfg.multipliers} multipliers need d = x 2^k - mu within 18 bits, here "
+            f"{dev}: use multipliers='parallel', or fewer mu_frac_bits than {cfg.mu_frac_bits}"
         )
-    if cfg.se is None and cfg.mantissa_bits > 18:
+    if cfg.multipliers == "shared" and cfg.se is None and cfg.mantissa_bits > 18:
         raise ConfigError(
             f"{cfg.name}: shared multipliers need the evaluator's mantissa within 18 bits, here "
             f"{cfg.mantissa_bits}: use multipliers='parallel' or mantissa_bits <= 18"
@@ -294,13 +299,24 @@ class InstaFrame:
 
     @property
     def shared(self) -> bool:
-        return self.multipliers == "shared"
+        """The write side's cube on one multiplier (the shared and the serial styles)."""
+        return self.multipliers in ("shared", "serial")
 
     @property
     def shared_evaluators(self) -> bool:
         """The evaluators' product is shared (mul_seq): the shared style without an SE (the SE
         forms' evaluators multiply a table value of at most 18 bits and keep their form)."""
-        return self.shared and self.se is None
+        return self.multipliers == "shared" and self.se is None
+
+    @property
+    def serial_evaluators(self) -> bool:
+        """The evaluators are hw/lib/eval_serial.v (the serial style without an SE)."""
+        return self.multipliers == "serial" and self.se is None
+
+    @property
+    def serial_bits(self) -> int:
+        """N of the kind's serial evaluator (`flows.hwmodel.serial.serial_bits`)."""
+        raise NotImplementedError
 
     @property
     def square_slices(self) -> int:
@@ -320,7 +336,9 @@ class InstaFrame:
 
     @property
     def eval_cycles(self) -> int:
-        """Cycles per evaluator step: 1, or with a shared M*S the slices of S."""
+        """Cycles per evaluator step: 1, with a shared M*S the slices of S, serial N + 1."""
+        if self.serial_evaluators:
+            return serial_cycles(self.serial_bits)
         return mul_slices(self.acc_type.bits) if self.shared_evaluators else 1
 
     @property
@@ -366,7 +384,8 @@ def frame_context(cfg: InstaFrame, eval_stages: int) -> dict:
     `eval_stages`: the kind's evaluator pipeline (the bank's write step)."""
     t, mt, g, nfw = cfg.input_type, cfg.mu_type, cfg.num_evaluators, clog2(cfg.nf)
     depth = max(cfg.buffer_words, 1)  # a reuse InstaPReLU has no frame buffer
-    base_issue = "e_issue" if cfg.shared_evaluators else "e_run"  # when a step may issue
+    paced = cfg.shared_evaluators or cfg.serial_evaluators  # a step every eval_cycles
+    base_issue = "e_issue" if paced else "e_run"  # when a step may issue
     return dict(
         channels=cfg.channels, height=cfg.height, width=cfg.width, hw=cfg.num_vectors,
         pe=cfg.pe, nf=cfg.nf, acc_type=cfg.acc_type.name, mu_type=mt.name,
@@ -384,7 +403,8 @@ def frame_context(cfg: InstaFrame, eval_stages: int) -> dict:
         shared=cfg.shared, ws=cfg.write_stages, wk=cfg.word_cycles, ne=cfg.eval_cycles,
         words=cfg.words_per_frame,
         wkw=clog2(cfg.word_cycles), new=clog2(cfg.eval_cycles),
-        eshared=cfg.shared_evaluators, e_dram=evaluators_in_dram(cfg), hold=cfg.held,
+        eshared=cfg.shared_evaluators, eserial=cfg.serial_evaluators, paced=paced,
+        e_dram=evaluators_in_dram(cfg), hold=cfg.held,
         issue="e_go" if evaluators_in_dram(cfg) else base_issue,
         base_issue=base_issue,
     )  # fmt: skip

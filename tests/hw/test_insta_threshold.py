@@ -72,6 +72,17 @@ SPECS = {
 SPECS["int8_4x4x8_pe2_k2_shared_cdram_hold"] = dataclasses.replace(
     SPECS["int8_4x4x8_pe2_k2_shared_cdram"], evaluation="hold"
 )
+# serial evaluators (hw/lib/eval_serial.v, N + 1 cycles a step): held as on insta_resnet18, held
+# with stalled DRAM constants, and overlapped with a snapshot and two serial evaluators per word
+SPECS["int8_4x4x16_pe2_k2_serial_hold"] = dataclasses.replace(
+    SPECS["int8_4x4x16_pe2_hold"], mu_frac_bits=2, multipliers="serial"
+)
+SPECS["int8_4x4x8_pe2_k2_serial_cdram_hold"] = dataclasses.replace(
+    SPECS["int8_4x4x8_pe2_k2_shared_cdram_hold"], multipliers="serial"
+)
+SPECS["uint4_6x6x16_pe4_k3_serial"] = Spec(
+    16, 6, 6, UINT(4), 4, 0.5, 2.0**-2, mu_frac_bits=3, multipliers="serial"
+)
 SLOW_SPECS = {
     "int8_2x2x32_pe8_tight": Spec(32, 2, 2, INT(8), 8, 0.25, 2.0**-4),  # G = PE just keeps up
     "uint2_5x5x3_pe3_nf1": Spec(3, 5, 5, UINT(2), 3, 0.34, 1.0),  # NF = 1: back-to-back S

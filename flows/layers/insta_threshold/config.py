@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from flows.datatypes import BIPOLAR, INT, DataType, Kind
 from flows.errors import ConfigError
 from flows.hwmodel.ranges import width
+from flows.hwmodel.serial import serial_bits
 from flows.layers.checks import check_constants, check_divides, check_positive
 from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
 from flows.layers.insta_statistics import (
@@ -59,7 +60,8 @@ class InstaThreshold(InstaFrame):
     se_macs: int | None = None  # INSTA-Th+: MACs per cycle of the SE (None: fewest that keep up)
     mu_frac_bits: int = 0  # k: mu_c is in units of 2^-k input steps, S in units of 2^-3k
     buffer: str = "chip"  # the frame buffer: "chip" (block RAM/URAM) or "dram" (docs/dram.md)
-    multipliers: str = "parallel"  # or "shared": one multiplier per cube and evaluator (insta.md)
+    multipliers: str = "parallel"  # "shared": one multiplier per cube and evaluator; "serial"
+    # the shared cube and bit-serial evaluators (docs/insta.md)
     constants: str = "chip"  # "dram": per-channel constants streamed in (docs/dram.md)
     evaluation: str = "overlap"  # or "hold": no snapshot, the input waits (insta.md)
     _se_macs: int | None = field(init=False, repr=False, compare=False, default=None)
@@ -172,8 +174,19 @@ class InstaThreshold(InstaFrame):
 
     @property
     def eval_stages(self) -> int:
-        """The evaluator pipeline (EVAL_STAGES; N - 1 more with a shared M*S of N slices)."""
+        """The evaluator pipeline (EVAL_STAGES; N - 1 more with a shared M*S of N slices; serial:
+        the read, then eval_serial's N + 1 cycles to `done`, whose cycle writes the bank)."""
+        if self.serial_evaluators:
+            return self.eval_cycles + 1
         return EVAL_STAGES + self.eval_cycles - 1
+
+    @property
+    def serial_bits(self) -> int:
+        """N of the serial evaluator: A' + M*S exact, shifted by E, clamped to [min, max + 1]."""
+        from flows.layers.insta_threshold.widths import widths
+
+        w, t = widths(self), self.input_type
+        return serial_bits(w.sum_bits, self.exponent, w.threshold_bits, t.min, t.max + 1)
 
     @property
     def buffer_words(self) -> int:

@@ -52,6 +52,7 @@ def _context(cfg: InstaThreshold) -> dict:
             neg_file=f"{cfg.name}_neg.mem",
             e_file=f"{cfg.name}_e.mem",
             stat=cfg.statistic_output,
+            sn=cfg.serial_bits if cfg.serial_evaluators else 0,  # eval_serial's N
         )
         | _se_context(cfg, w)
     )
