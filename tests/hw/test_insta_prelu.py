@@ -102,6 +102,17 @@ SPECS = {
 SPECS["alpha_int8_4x4x8_pe2_shared_fold_cdram_hold"] = dataclasses.replace(
     SPECS["alpha_int8_4x4x8_pe2_shared_fold"], constants="dram", evaluation="hold"
 )
+# serial evaluators (hw/lib/eval_serial.v): held as on insta_resnet18 (folded table, constants
+# from DRAM with stalls), held with on-chip constants, and the reuse form overlapped
+SPECS["alpha_int8_4x4x8_pe2_serial_fold_cdram_hold"] = dataclasses.replace(
+    SPECS["alpha_int8_4x4x8_pe2_shared_fold_cdram_hold"], multipliers="serial"
+)
+SPECS["alpha_int8_4x4x8_pe2_serial_hold"] = dataclasses.replace(
+    SPECS["alpha_int8_4x4x8_pe2"], multipliers="serial", evaluation="hold"
+)
+SPECS["reuse_int8_8x8x8_pe2_cs4_serial"] = dataclasses.replace(
+    SPECS["reuse_int8_4x4x8_pe2_cs4"], height=8, width=8, multipliers="serial"
+)
 SLOW_SPECS = {
     "alpha_int8_2x2x32_pe8_tight": Spec("alpha", 32, 2, 2, INT(8), 8, 2.0**-4, 4, 8, 12, 8, INT(8)),
     "alpha_int5_5x5x3_pe3_nf1": Spec("alpha", 3, 5, 5, INT(5), 3, 2.0**-3, 4, 0, 10, 6, INT(6)),

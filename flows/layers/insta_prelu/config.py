@@ -10,6 +10,7 @@ import numpy as np
 from flows.datatypes import INT, DataType, Kind
 from flows.errors import ConfigError
 from flows.fixedpoint import rne
+from flows.hwmodel.serial import serial_bits
 from flows.layers.checks import check_constants, check_divides, check_positive, checked_param
 from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
 from flows.layers.insta_statistics import (
@@ -71,7 +72,8 @@ class InstaPReLU(InstaFrame):
     offset_bits: int = 48
     se_macs: int | None = None  # form "se": MACs per cycle of the SE (None: fewest that keep up)
     buffer: str = "chip"  # own forms' frame buffer: "chip" or "dram" (docs/dram.md)
-    multipliers: str = "parallel"  # or "shared": one multiplier per cube and evaluator (insta.md)
+    multipliers: str = "parallel"  # "shared": one multiplier per cube and evaluator; "serial"
+    # the shared cube and bit-serial evaluators (docs/insta.md)
     constants: str = "chip"  # "dram": per-channel constants streamed in (docs/dram.md)
     evaluation: str = "overlap"  # or "hold": no snapshot, the input waits (insta.md)
     table_fold: bool = False  # the table is odd (table[-v] = -table[v]): store v >= 0 only
@@ -109,6 +111,13 @@ class InstaPReLU(InstaFrame):
                 f"{self.name}: the SE's v (INT{se.v_bits} at 2^-{se.v_exponent}) "
                 f"must index the gamma table (INT{self.v_bits} at 2^-{self.v_exponent})"
             )
+        if self.serial_evaluators and self.min_evaluators is None:
+            raise ConfigError(
+                f"{self.name}: serial evaluators ({self.eval_cycles} cycles a step) cannot "
+                f"evaluate {self.channels} channels within a frame of {self.words_per_frame} "
+                "word(s), even with PE of them; use multipliers='shared' or 'parallel', or a "
+                "lower PE"
+            )
         object.__setattr__(self, "_se_macs", m)  # checked once, kept when pickled
 
     @property
@@ -130,8 +139,21 @@ class InstaPReLU(InstaFrame):
     @property
     def eval_stages(self) -> int:
         """The evaluator pipeline (EVAL_STAGES; N - 1 more with a shared Mv*S of N slices; 2 more
-        with a folded table: its read registered again, then the sign and the -2^(b-1) entry)."""
-        return EVAL_STAGES + self.eval_cycles - 1 + (TABLE_FOLD_STAGES if self.table_fold else 0)
+        with a folded table: its read registered again, then the sign and the -2^(b-1) entry;
+        serial: the read, eval_serial's N + 1 cycles to v, the table read)."""
+        fold = TABLE_FOLD_STAGES if self.table_fold else 0
+        if self.serial_evaluators:  # the read, eval_serial's N + 1 cycles to v, the table read
+            return self.eval_cycles + 2 + fold
+        return EVAL_STAGES + self.eval_cycles - 1 + fold
+
+    @property
+    def serial_bits(self) -> int:
+        """N of the serial evaluator: Bv + Mv*S exact, rounded at 2^-ev, saturated to INT<vb>."""
+        from flows.layers.insta_prelu.widths import widths
+
+        vb = self.v_bits
+        return serial_bits(widths(self).vsum_bits, self.stat_exponent, vb, -(1 << (vb - 1)),
+                           (1 << (vb - 1)) - 1)  # fmt: skip
 
     @property
     def table_words(self) -> int:

@@ -11,6 +11,8 @@ from flows.hwmodel.cube import cube_dsp, cube_pipeline_ff, shared_mux_luts
 from flows.hwmodel.logic import dsp_per_product, mul_pipe_blocks, scaled
 from flows.hwmodel.memory import buffer_memory, memory
 from flows.hwmodel.resources import Estimate
+from flows.hwmodel.serial import serial_cost
+from flows.hwmodel.structure import clog2
 from flows.layers.insta_prelu.config import InstaPReLU
 from flows.layers.insta_prelu.widths import InstaPReLUWidths, widths
 from flows.layers.insta_se.estimate import se_path
@@ -51,7 +53,7 @@ def _dsp(cfg: InstaPReLU, w: InstaPReLUWidths, family: str) -> int:
         return dsp_per_product(INT(a), INT(b), family)
 
     n = cfg.pe * dsp(w.gdev_bits, w.mul_bits)
-    if cfg.se is None:
+    if cfg.se is None and not cfg.serial_evaluators:
         n += cfg.num_evaluators * (
             1 if cfg.shared_evaluators else mul_pipe_blocks(w.stat_bits, w.mant_bits)
         )
@@ -70,6 +72,9 @@ def estimate(cfg: InstaPReLU, family: str) -> Estimate:
     own, se = cfg.form != "reuse", cfg.se is not None
     lane = 2 * w.ysum_bits + w.gdev_bits + w.mul_bits
     evaluator = w.table_bits if se else 2 * w.vsum_bits + w.table_bits
+    if cfg.serial_evaluators:  # hw/lib/eval_serial.v in place of Mv*S, the sum, rounding, saturation
+        s_lut, s_ff = serial_cost(w.stat_bits, w.mant_bits, w.offset_bits, cfg.serial_bits, w.v_bits)
+        evaluator = s_lut + w.table_bits
     lut_mem, bram, lutram = _memories(cfg, w, family)
     uram = 0
     if own and cfg.buffer == "chip":  # the frame buffer (written: URAM on UltraScale+)
@@ -87,6 +92,8 @@ def estimate(cfg: InstaPReLU, family: str) -> Estimate:
     absorbed = pe * (w.gdev_bits + w.mul_bits + w.yprod_bits)
     if se:
         ff_eval = 4 * w.v_bits + w.table_bits
+    elif cfg.serial_evaluators:  # eval_serial, the step's control held to `done`, the table read
+        ff_eval = s_ff + 2 * clog2(cfg.nf) + 4 + w.table_bits
     else:
         absorbed += g * (w.mant_bits + w.stat_bits + w.product_bits)
     if cfg.table_fold:  # per evaluator: |v|, the sign and the -2^(b-1) entry, two registers

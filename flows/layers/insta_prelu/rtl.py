@@ -78,6 +78,7 @@ def _context(cfg: InstaPReLU) -> dict:
             v_max=(1 << (vb - 1)) - 1,
             out_min=ot.min,
             out_max=ot.max,
+            sn=cfg.serial_bits if cfg.serial_evaluators else 0,  # eval_serial's N
         )
         | reader_context(cfg, False)
     )

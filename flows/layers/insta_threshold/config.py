@@ -108,7 +108,9 @@ class InstaThreshold(InstaFrame):
                 f"vector leaves {(self.num_vectors - 1) * self.nf} cycles per frame for "
                 f"{self.channels} threshold evaluations, too few even with PE={self.pe} "
                 "evaluators; lower PE"
-            )
+                + (f", or use evaluation='hold' or multipliers='shared' (a serial step takes "
+                   f"{self.eval_cycles} cycles)" if self.serial_evaluators else "")
+            )  # fmt: skip
         g = self.evaluators
         if g is not None and (g < 1 or self.pe % g):
             raise ConfigError(f"{self.name}: evaluators={g} must divide PE={self.pe}")

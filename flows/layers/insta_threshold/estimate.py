@@ -9,6 +9,8 @@ from flows.hwmodel.cube import cube_dsp, cube_pipeline_ff, shared_mux_luts
 from flows.hwmodel.logic import mul_pipe_blocks, scaled
 from flows.hwmodel.memory import buffer_memory, memory
 from flows.hwmodel.resources import Estimate
+from flows.hwmodel.serial import serial_cost
+from flows.hwmodel.structure import clog2
 from flows.layers.insta_se.estimate import se_path
 from flows.layers.insta_statistics import evaluators_in_dram, frame_memories
 from flows.layers.insta_threshold.config import InstaThreshold
@@ -24,7 +26,7 @@ def _pipeline_ff(cfg: InstaThreshold, w: InstaThresholdWidths, op: int) -> int:
     register and offset delays, the read side's register of the buffered word and thresholds."""
     mb, ab = cfg.mantissa_bits, w.offset_bits
     ops = mul_pipe_blocks(op, 18) + 1
-    evaluator = ops * (op + mb) + op + mb + 3 * ab
+    evaluator = 0 if cfg.serial_evaluators else ops * (op + mb) + op + mb + 3 * ab
     read = cfg.pe * (cfg.input_type.bits + w.threshold_bits + 1)
     return cfg.pe * cube_pipeline_ff(w.cube) + cfg.num_evaluators * evaluator + read
 
@@ -52,13 +54,19 @@ def estimate(cfg: InstaThreshold, family: str) -> Estimate:
         roms.append(memory(cfg.pe * cfg.mu_type.bits, cfg.nf, family))
     bram += sum(r[1] for r in roms)
     dsp = cfg.pe * cube_dsp(w.cube, family) + g * mul_pipe_blocks(op, mb)
-    lut = 150 + scaled(cfg.pe * 5 * acc + g * (op + 48), family)
+    if cfg.serial_evaluators:  # hw/lib/eval_serial.v in place of M*S, the sum and the clamp
+        e_lut, e_ff = serial_cost(op, mb, w.offset_bits, cfg.serial_bits, w.threshold_bits)
+        e_ff += 2 * clog2(cfg.nf) + 4  # the step's control, held from the read to `done`
+    else:
+        e_lut, e_ff = op + 48, op + 48
+    lut = 150 + scaled(cfg.pe * 5 * acc + g * e_lut, family)
     lut += math.ceil(0.6 * sum(r[0] for r in roms)) + mem_lut
     if cfg.shared:  # one multiplier per cube and per evaluator's M*S (SE forms: M*tanh stays)
-        dsp = cfg.pe + g * (1 if cfg.shared_evaluators else mul_pipe_blocks(op, mb))
+        evals = 0 if cfg.serial_evaluators else 1 if cfg.shared_evaluators else mul_pipe_blocks(op, mb)
+        dsp = cfg.pe + g * evals
         turns = cfg.eval_cycles if cfg.shared_evaluators else 0
         lut += scaled(shared_mux_luts(cfg.pe, cfg.word_cycles, g, turns), family)
-    ff = 150 + cfg.pe * 5 * acc + g * (op + 48) + _pipeline_ff(cfg, w, op)
+    ff = 150 + cfg.pe * 5 * acc + g * e_ff + _pipeline_ff(cfg, w, op)
     if family != "ecp5":  # DSP48 input/product registers and SRL delay lines absorb most of them
         ff = math.ceil(INSTA_TH_XILINX_FF * ff)
     if cfg.se is not None:

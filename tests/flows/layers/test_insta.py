@@ -474,3 +474,51 @@ def test_gamma_table_is_odd_and_the_fold_refuses_one_that_is_not() -> None:
     t2[5] -= 1
     with pytest.raises(ConfigError, match=r"this table is not odd .* set table_fold=False"):
         check_emittable(cfg, params | {"table": t2})
+
+
+def test_serial_evaluators_model() -> None:
+    """multipliers='serial' (docs/insta.md, "Serial evaluators"): the shared cube, and evaluators
+    that walk the exact A' + M*S one bit per cycle. insta_resnet18's 7x7x512 INSTA-Th (INT8, mu
+    on a 2^-4 grid, E = 40): S of 43 bits times an 18-bit M plus a 48-bit A' is exact in 61 bits,
+    so N = 62 and a step takes 63 cycles; the held frame waits 511 * 63 + 1 + 9 cycles for them.
+    No evaluator multiplier is left: one DSP, the cube's."""
+    from flows.estimate import estimate_layer
+    from flows.hwmodel.ranges import width
+
+    kw = dict(exponent=40, mu_frac_bits=4, evaluation="hold")
+    ser = InstaThreshold("i", 512, 7, 7, INT(8), **kw, multipliers="serial")
+    sh = InstaThreshold("i", 512, 7, 7, INT(8), **kw, multipliers="shared")
+    s_max, m_max, a_max = (1 << 42) - 1, 1 << 17, 1 << 47
+    assert width(-s_max * m_max - a_max, s_max * m_max + a_max, True) == 61
+    assert (ser.serial_bits, ser.eval_cycles, ser.eval_stages) == (62, 63, 64)
+    assert (ser.word_cycles, ser.write_stages) == (sh.word_cycles, sh.write_stages) == (3, 6)
+    assert ser.resume_cycles == 6 + 2 + 511 * 63 + 1
+    assert ser.cycles_per_frame == 3 * 49 * 512 + ser.resume_cycles - 3
+    e_ser, e_sh = (estimate_layer(c, "ecp5") for c in (ser, sh))
+    assert (e_ser.dsp, e_sh.dsp) == (1, 2) and e_ser.lut < e_sh.lut and e_ser.ff < e_sh.ff
+
+
+def test_serial_evaluators_refuse_what_they_cannot_do() -> None:
+    from flows.layers import InstaPReLU
+    from flows.layers.insta_prelu.hls import hls
+
+    # the reuse form's evaluators must finish within a frame: 8 channels of 4x4 at PE 2 cannot
+    with pytest.raises(ConfigError, match=r"serial evaluators \(\d+ cycles a step\) cannot evaluate"):
+        InstaPReLU("p", 8, 4, 4, INT(8), INT(8), "reuse", v_exponent=8, stat_exponent=0, shift=0,
+                   table_type=INT(12), pe=2, stat_channels=4, stat_type=INT(40),
+                   multipliers="serial")  # fmt: skip
+    # the write side's cube is still the shared one: d within 18 bits
+    with pytest.raises(ConfigError, match=r"serial multipliers need d = x 2\^k - mu within 18"):
+        InstaThreshold("i", 4, 4, 4, INT(16), exponent=0, mu_frac_bits=4, multipliers="serial")
+    # an overlapped 4x4 frame is too short for serial steps; held, any mantissa (mul_seq's 18-bit
+    # limit does not apply)
+    with pytest.raises(ConfigError, match=r"or use evaluation='hold' or multipliers='shared'"):
+        InstaThreshold("i", 4, 4, 4, INT(8), exponent=0, multipliers="serial")
+    assert InstaThreshold("i", 4, 4, 4, INT(8), exponent=0, mantissa_bits=24, multipliers="serial",
+                          evaluation="hold").serial_evaluators  # fmt: skip
+    cfg = InstaPReLU("p", 4, 16, 16, INT(8), INT(8), "alpha", v_exponent=8, stat_exponent=0,
+                     shift=0, table_type=INT(12), multipliers="serial")  # fmt: skip
+    params = {k: np.zeros(4) for k in ("mu", "Mv", "Bv", "mul_pos", "mul_neg", "add")}
+    params["table"] = np.zeros(256)
+    with pytest.raises(ConfigError, match=r"HLS kernels have no form for multipliers='serial'"):
+        hls(cfg, params)
