@@ -114,7 +114,8 @@ CONFIGS = [
 
 @pytest.mark.parametrize("sw,mw,aw,e,rne,ow,lo,hi", CONFIGS)
 def test_eval_serial_equals_definition(sw, mw, aw, e, rne, ow, lo, hi, tmp_path: Path) -> None:
-    sum_bits = width(-(1 << (sw + mw - 2)) - (1 << (aw - 1)), (1 << (sw + mw - 2)) + (1 << (aw - 1)), True)
+    bound = (1 << (sw + mw - 2)) + (1 << (aw - 1))  # |a + m*s| at the operands' extremes
+    sum_bits = width(-bound, bound, True)
     n = serial_bits(sum_bits, e, ow, lo, hi)
     cases = _cases(sw, mw, aw, e, 200, sw * 1000 + e)
     want = [reference(s, m, a, e, bool(rne), lo, hi) for s, m, a in cases]

@@ -72,8 +72,10 @@ def estimate(cfg: InstaPReLU, family: str) -> Estimate:
     own, se = cfg.form != "reuse", cfg.se is not None
     lane = 2 * w.ysum_bits + w.gdev_bits + w.mul_bits
     evaluator = w.table_bits if se else 2 * w.vsum_bits + w.table_bits
-    if cfg.serial_evaluators:  # hw/lib/eval_serial.v in place of Mv*S, the sum, rounding, saturation
-        s_lut, s_ff = serial_cost(w.stat_bits, w.mant_bits, w.offset_bits, cfg.serial_bits, w.v_bits)
+    if cfg.serial_evaluators:  # eval_serial in place of Mv*S, the sum, rounding, saturation
+        s_lut, s_ff = serial_cost(
+            w.stat_bits, w.mant_bits, w.offset_bits, cfg.serial_bits, w.v_bits
+        )
         evaluator = s_lut + w.table_bits
     lut_mem, bram, lutram = _memories(cfg, w, family)
     uram = 0

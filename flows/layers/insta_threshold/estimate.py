@@ -62,8 +62,8 @@ def estimate(cfg: InstaThreshold, family: str) -> Estimate:
     lut = 150 + scaled(cfg.pe * 5 * acc + g * e_lut, family)
     lut += math.ceil(0.6 * sum(r[0] for r in roms)) + mem_lut
     if cfg.shared:  # one multiplier per cube and per evaluator's M*S (SE forms: M*tanh stays)
-        evals = 0 if cfg.serial_evaluators else 1 if cfg.shared_evaluators else mul_pipe_blocks(op, mb)
-        dsp = cfg.pe + g * evals
+        evals = 1 if cfg.shared_evaluators else mul_pipe_blocks(op, mb)
+        dsp = cfg.pe + (0 if cfg.serial_evaluators else g * evals)
         turns = cfg.eval_cycles if cfg.shared_evaluators else 0
         lut += scaled(shared_mux_luts(cfg.pe, cfg.word_cycles, g, turns), family)
     ff = 150 + cfg.pe * 5 * acc + g * e_ff + _pipeline_ff(cfg, w, op)

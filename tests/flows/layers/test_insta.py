@@ -503,7 +503,7 @@ def test_serial_evaluators_refuse_what_they_cannot_do() -> None:
     from flows.layers.insta_prelu.hls import hls
 
     # the reuse form's evaluators must finish within a frame: 8 channels of 4x4 at PE 2 cannot
-    with pytest.raises(ConfigError, match=r"serial evaluators \(\d+ cycles a step\) cannot evaluate"):
+    with pytest.raises(ConfigError, match=r"evaluators \(\d+ cycles a step\) cannot evaluate"):
         InstaPReLU("p", 8, 4, 4, INT(8), INT(8), "reuse", v_exponent=8, stat_exponent=0, shift=0,
                    table_type=INT(12), pe=2, stat_channels=4, stat_type=INT(40),
                    multipliers="serial")  # fmt: skip
