@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flows.graph import DataflowGraph
+from flows.transforms.absorb_saturation import AbsorbSaturation
 from flows.transforms.affine_sign_to_threshold import AffineSignToThreshold
 from flows.transforms.base import Group, apply_repeatedly, infer_types
 from flows.transforms.collapse_affines import CollapseAffines
@@ -31,6 +32,7 @@ STEPS = (
         MatMulToMVAU(),
         FloatAddToAddStreams(),
         RequantToInteger(),
+        AbsorbSaturation(),
         PReLUToInteger(),
         InstaToInteger(),
     ),

@@ -36,6 +36,14 @@ CONFIGS = {
     "add_int10_uint5_c6_pe2": AddStreams(
         "add_int10_uint5_c6_pe2", 6, (INT(10), UINT(5)), pe=2, num_vectors=2
     ),
+    # saturating (the residual add's clamp, AbsorbSaturation): INT9 sums onto INT8 both ways, and
+    # UINT9 sums onto UINT8 (only the top clamps)
+    "add_sat_int8_int8_c8_pe4": AddStreams(
+        "add_sat_int8_int8_c8_pe4", 8, (INT(8), INT(8)), 4, 3, saturate_type=INT(8)
+    ),
+    "add_sat_uint8_uint8_c4_pe2": AddStreams(
+        "add_sat_uint8_uint8_c4_pe2", 4, (UINT(8), UINT(8)), 2, 3, saturate_type=UINT(8)
+    ),
 }
 
 
@@ -72,7 +80,10 @@ def test_streams(name: str, request: pytest.FixtureRequest) -> None:
     if isinstance(cfg, AddStreams):  # the corner frames reach both ends of the exact sum range
         (a, bt), y = cfg.input_types, frames[0] + frames[1]
         assert (y.min(), y.max()) == (a.min + bt.min, a.max + bt.max)
-        cfg.output_type.check(y, name)
+        cfg.sum_type.check(y, name)
+        if cfg.saturate_type is not None:  # and beyond the saturation on the side(s) it clamps
+            t = cfg.saturate_type
+            assert y.max() > t.max and (y.min() < t.min or a.min + bt.min >= t.min)
     b = sim.build(cfg.name, lambda d: rtl.emit_layer(node, d))
     r = sim.run_bench(b, node, frames, module=BENCH)
     print(

@@ -10,6 +10,7 @@ import numpy as np
 from flows.datatypes import INT, DataType, Kind
 from flows.errors import ConfigError
 from flows.fixedpoint import rne
+from flows.hwmodel.ranges import product_range, width
 from flows.hwmodel.serial import serial_bits
 from flows.layers.checks import check_constants, check_divides, check_positive, checked_param
 from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
@@ -148,12 +149,12 @@ class InstaPReLU(InstaFrame):
 
     @property
     def serial_bits(self) -> int:
-        """N of the serial evaluator: Bv + Mv*S exact, rounded at 2^-ev, saturated to INT<vb>."""
-        from flows.layers.insta_prelu.widths import widths
-
-        vb = self.v_bits
-        return serial_bits(widths(self).vsum_bits, self.stat_exponent, vb, -(1 << (vb - 1)),
-                           (1 << (vb - 1)) - 1)  # fmt: skip
+        """N of the serial evaluator: Bv + Mv*S exact (`widths.vsum_bits`, which a test checks),
+        rounded at 2^-ev, saturated to INT<vb>."""
+        vb, bt = self.v_bits, INT(self.offset_bits)
+        p_lo, p_hi = product_range(INT(self.mantissa_bits).bounds, self.acc_type.bounds)
+        sum_bits = width(p_lo + bt.min, p_hi + bt.max, True)
+        return serial_bits(sum_bits, self.stat_exponent, vb, -(1 << (vb - 1)), (1 << (vb - 1)) - 1)
 
     @property
     def table_words(self) -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from flows.datatypes import BIPOLAR, INT, DataType, Kind
 from flows.errors import ConfigError
-from flows.hwmodel.ranges import width
+from flows.hwmodel.ranges import product_range, width
 from flows.hwmodel.serial import serial_bits
 from flows.layers.checks import check_constants, check_divides, check_positive
 from flows.layers.insta_se.config import SEConfig, se_macs_of, se_path_cycles
@@ -184,11 +184,14 @@ class InstaThreshold(InstaFrame):
 
     @property
     def serial_bits(self) -> int:
-        """N of the serial evaluator: A' + M*S exact, shifted by E, clamped to [min, max + 1]."""
-        from flows.layers.insta_threshold.widths import widths
-
-        w, t = widths(self), self.input_type
-        return serial_bits(w.sum_bits, self.exponent, w.threshold_bits, t.min, t.max + 1)
+        """N of the serial evaluator: A' + M*S exact (A' = A + 2^E - 1 or A + 2^E; the range
+        `widths.sum_bits` gives the forms without an SE, which a test checks), shifted by E,
+        clamped to [min, max + 1]."""
+        t = self.input_type
+        p_lo, p_hi = product_range(self.mantissa_type.bounds, self.acc_type.bounds)
+        a_lo, a_hi = self.offset_type.min, self.offset_type.max + (1 << self.exponent)
+        sum_bits = width(a_lo + p_lo, a_hi + p_hi, True)
+        return serial_bits(sum_bits, self.exponent, self.threshold_type.bits, t.min, t.max + 1)
 
     @property
     def buffer_words(self) -> int:

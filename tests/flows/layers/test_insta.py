@@ -522,3 +522,24 @@ def test_serial_evaluators_refuse_what_they_cannot_do() -> None:
     params["table"] = np.zeros(256)
     with pytest.raises(ConfigError, match=r"HLS kernels have no form for multipliers='serial'"):
         hls(cfg, params)
+
+
+def test_serial_length_follows_the_datapath_widths() -> None:
+    """The configs compute the serial evaluator's sum width themselves (the widths modules import
+    the configs); it must be the datapath's: widths().sum_bits and vsum_bits."""
+    from flows.hwmodel.serial import serial_bits
+    from flows.layers import InstaPReLU
+    from flows.layers.insta_prelu.widths import widths as p_widths
+    from flows.layers.insta_threshold.widths import widths as t_widths
+
+    for t, e, k in ((INT(8), 40, 4), (UINT(4), 3, 0), (INT(5), 0, 2)):
+        th = InstaThreshold("i", 64, 7, 7, t, exponent=e, mu_frac_bits=k, multipliers="serial",
+                            evaluation="hold")  # fmt: skip
+        w = t_widths(th)
+        assert th.serial_bits == serial_bits(w.sum_bits, e, w.threshold_bits, t.min, t.max + 1)
+        pr = InstaPReLU("p", 64, 7, 7, t, INT(8), "alpha", v_exponent=8, stat_exponent=e,
+                        shift=0, table_type=INT(12), mu_frac_bits=k, multipliers="serial",
+                        evaluation="hold")  # fmt: skip
+        vb = pr.v_bits
+        want = serial_bits(p_widths(pr).vsum_bits, e, vb, -(1 << (vb - 1)), (1 << (vb - 1)) - 1)
+        assert pr.serial_bits == want

@@ -372,3 +372,41 @@ def test_prelu_without_a_quantiser_is_refused():
     g.outputs = ["z"]
     with pytest.raises(UnsupportedPatternError, match="lonely_prelu.*activation quantiser"):
         apply_repeatedly(g, PReLUToInteger())
+
+
+@pytest.mark.parametrize("name", ["insta_resnet18", "reactnet_resnet18", "insta_resnet20"])
+def test_saturation_after_an_add_is_absorbed_exactly(exported, name):
+    """AbsorbSaturation: the clamp after a residual add (an Affine with mul 1, add 0) becomes the
+    AddStreams' saturation; the integer graph computes the same values with and without it, on
+    every layer output the two graphs share."""
+    from flows.transforms import streamline as sl
+    from flows.transforms.absorb_saturation import AbsorbSaturation
+
+    float_graph = import_model(load(exported[name]))
+    with_it = streamline(float_graph)
+    steps = tuple(
+        Group(*(s for s in step.steps if not isinstance(s, AbsorbSaturation)))
+        if isinstance(step, Group)
+        else step
+        for step in sl.STEPS
+    )
+    g = float_graph.copy()
+    infer_types(g)
+    without = apply_repeatedly(g, *steps)
+    clamps = [n for n in without.nodes if n.kind == "Affine" and n.config.shift == 0
+              and np.all(n.params["mul"] == 1) and np.all(n.params["add"] == 0)]  # fmt: skip
+    adds = [n for n in with_it.nodes if n.kind == "AddStreams"]
+    assert clamps and len(clamps) == sum(n.config.saturate_type is not None for n in adds)
+    kinds = collections.Counter(n.kind for n in with_it.nodes)
+    assert kinds["Affine"] == collections.Counter(n.kind for n in without.nodes)["Affine"] - len(
+        clamps
+    )
+    x = _pixels(2, seed=4)
+    np.testing.assert_array_equal(with_it.run(x), without.run(x))
+    # each saturating add equals its unabsorbed add + clamp, element by element
+    got = with_it.execute({with_it.inputs[0]: x}, keep_all=True)
+    want = without.execute({without.inputs[0]: x}, keep_all=True)
+    for n in adds:
+        if n.config.saturate_type is not None:
+            (clamp,) = [c for c in clamps if c.inputs[0] == n.outputs[0]]
+            np.testing.assert_array_equal(got[n.outputs[0]], want[clamp.outputs[0]])
