@@ -39,7 +39,7 @@ module eval_serial #(
     reg [SW-1:0] sr;       // s, then shifted right arithmetically: sr[0] is bit c of s
     reg signed [MW-1:0] mr;
     reg [AW-1:0] ar;       // a, the same
-    reg [MW:0] pr;  // the multiplier's partial sum, shifted (|pr| <= |m|)
+    reg [MW:0] pr;         // the multiplier's partial sum, shifted (|pr| <= |m|)
     reg [CW-1:0] c;
     reg run;
     reg cy;                // the serial adder's carry
@@ -47,21 +47,41 @@ module eval_serial #(
     reg inc;               // the +1 of the rounding, carried along r's bits (c > E)
     reg lt, gt;            // r < LO, r > HI on the bits seen
     reg [OW-1:0] yc;       // r's low OW bits, shifted in from the top
-    wire last = (c == N - 1);
+    // c's landmarks at c's width: the last bit, E, and E + OW (all below N by N's rule)
+    localparam integer EOW = E + OW;
+    localparam [CW-1:0] C_LAST = N[CW-1:0] - 1'b1;
+    localparam [CW-1:0] C_E = E[CW-1:0];
+    localparam [CW-1:0] C_EOW = EOW[CW-1:0];
+    wire last = (c == C_LAST);
     // bit c of s and a (shifted right arithmetically once per cycle: cheaper than selecting
     // bit c), and of LO and HI, each sign-extended
     wire sb = sr[0];
     wire ab = ar[0];
-    wire [CW:0] j = c - E;  // r's bit index (c >= E)
-    wire lob = LO[(j < 64) ? j : 63];
-    wire hib = HI[(j < 64) ? j : 63];
+    // LO and HI sign-extended and shifted by E: bit c is r's bit c - E of the bound
+    localparam [N+63:0] LOX = {{N{LO[63]}}, LO} << E;
+    localparam [N+63:0] HIX = {{N{HI[63]}}, HI} << E;
+    localparam [N-1:0] LON = LOX[N-1:0];
+    localparam [N-1:0] HIN = HIX[N-1:0];
+    wire lob = LON[c];
+    wire hib = HIN[c];
+    // the phase: below E (rounding bits), at E, above
+    wire at_e = (c == C_E);
+    wire below_e;
+    generate
+        if (E == 0) begin : g_e0
+            assign below_e = 1'b0;
+        end else begin : g_e
+            assign below_e = (c < C_E);
+        end
+    endgenerate
+    wire above_e = ~below_e & ~at_e;
     // the multiplier: t = pr + s_c * m, bit 0 of t is bit c of m*s
     wire [MW+1:0] t = {pr[MW], pr} + (sb ? {{2{mr[MW-1]}}, mr} : {(MW + 2){1'b0}});
     wire pb = t[0];
     wire ub = pb ^ ab ^ cy;
     wire cy_n = (pb & ab) | (pb & cy) | (ab & cy);
     // rounding: at c = E the increment is guard & (sticky | u[E]); then it ripples
-    wire inc_c = (RNE != 0 && E > 0 && c == E) ? (guard & (sticky | ub)) : ((c > E) ? inc : 1'b0);
+    wire inc_c = (RNE != 0 && E > 0 && at_e) ? (guard & (sticky | ub)) : (above_e ? inc : 1'b0);
     wire rb = ub ^ inc_c;
     wire inc_n = ub & inc_c;
     // LSB-first comparison: a differing bit decides; r's sign bit (c = N - 1) the other way
@@ -89,14 +109,14 @@ module eval_serial #(
             c <= c + 1'b1;
             pr <= t[MW+1:1];
             cy <= cy_n;
-            if (c < E) begin
+            if (below_e) begin
                 sticky <= sticky | guard;
                 guard <= ub;
             end else begin
                 inc <= inc_n;
                 lt <= lt_n;
                 gt <= gt_n;
-                if (j < OW) yc <= yc_n;
+                if (c < C_EOW) yc <= yc_n;
             end
             if (last) y <= lt_n ? LOY : (gt_n ? HIY : yc);
         end

@@ -137,3 +137,23 @@ def test_eval_serial_equals_definition(sw, mw, aw, e, rne, ow, lo, hi, tmp_path:
     vvp = Path(tools.find("iverilog")).with_name("vvp")
     res = subprocess.run([str(vvp), str(out)], capture_output=True, text=True).stdout
     assert f"DONE 0 errors {len(cases)} checked" in res, res[-3000:]
+
+
+@pytest.mark.parametrize("sw,mw,aw,e,rne,ow,lo,hi", CONFIGS)
+def test_eval_serial_lints_clean(sw, mw, aw, e, rne, ow, lo, hi, tmp_path: Path) -> None:
+    """Verilator -Wall on the module at every test configuration (E = 0 included): no warning."""
+    bound = (1 << (sw + mw - 2)) + (1 << (aw - 1))
+    n = serial_bits(width(-bound, bound, True), e, ow, lo, hi)
+    top = tmp_path / "top.v"
+    top.write_text(
+        "module top(input wire clk, input wire rst, input wire start,\n"
+        f"    input wire signed [{sw - 1}:0] s, input wire signed [{mw - 1}:0] m,\n"
+        f"    input wire signed [{aw - 1}:0] a, output wire done, output wire [{ow - 1}:0] y);\n"
+        f"    eval_serial #(.SW({sw}), .MW({mw}), .AW({aw}), .N({n}), .E({e}), .RNE({rne}),\n"
+        f"        .OW({ow}), .LO({_slit(lo)}), .HI({_slit(hi)})) u (.clk(clk), .rst(rst),\n"
+        "        .start(start), .s(s), .m(m), .a(a), .done(done), .y(y));\n"
+        "endmodule\n"
+    )
+    lib = [str(p) for p in rtl.lib_sources() if p.name == "eval_serial.v"]
+    tools.run(["verilator", "--lint-only", "-Wall", "-Wno-UNUSEDSIGNAL", str(top), *lib],
+              cwd=tmp_path)  # fmt: skip

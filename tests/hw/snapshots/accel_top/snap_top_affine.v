@@ -25,8 +25,10 @@ module snap_top_affine (
         else if (step) nf_cnt <= nf_last ? 1'd0 : nf_cnt + 1'b1;
     end
 
-    reg [7:0] mmem [0:1];
-    reg [7:0] amem [0:1];
+    // rom_style pinned by the estimator's size rule (left to Yosys, it merged the two ROMs of a
+    // 128-channel layer into one block RAM)
+    (* rom_style = "logic" *) reg [7:0] mmem [0:1];
+    (* rom_style = "logic" *) reg [7:0] amem [0:1];
     initial $readmemh("snap_top_affine_mul.mem", mmem);
     initial $readmemh("snap_top_affine_add.mem", amem);
     reg [7:0] m_q;

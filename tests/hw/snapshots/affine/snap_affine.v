@@ -25,8 +25,10 @@ module snap_affine (
         else if (step) nf_cnt <= nf_last ? 1'd0 : nf_cnt + 1'b1;
     end
 
-    reg [9:0] mmem [0:1];
-    reg [11:0] amem [0:1];
+    // rom_style pinned by the estimator's size rule (left to Yosys, it merged the two ROMs of a
+    // 128-channel layer into one block RAM)
+    (* rom_style = "logic" *) reg [9:0] mmem [0:1];
+    (* rom_style = "logic" *) reg [11:0] amem [0:1];
     initial $readmemh("snap_affine_mul.mem", mmem);
     initial $readmemh("snap_affine_add.mem", amem);
     reg [9:0] m_q;

@@ -27,11 +27,11 @@ module snap_rprelu (
     end
 
     // Constant memories, registered read indexed by the channel group of the accepted word.
-    reg [11:0] tmem [0:1];
-    reg [11:0] mhmem [0:1];
-    reg [15:0] ahmem [0:1];
-    reg [11:0] mlmem [0:1];
-    reg [15:0] almem [0:1];
+    (* rom_style = "logic" *) reg [11:0] tmem [0:1];
+    (* rom_style = "logic" *) reg [11:0] mhmem [0:1];
+    (* rom_style = "logic" *) reg [15:0] ahmem [0:1];
+    (* rom_style = "logic" *) reg [11:0] mlmem [0:1];
+    (* rom_style = "logic" *) reg [15:0] almem [0:1];
     initial $readmemh("snap_rprelu_threshold.mem", tmem);
     initial $readmemh("snap_rprelu_mul_hi.mem", mhmem);
     initial $readmemh("snap_rprelu_add_hi.mem", ahmem);
