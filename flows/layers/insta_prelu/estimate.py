@@ -74,7 +74,7 @@ def estimate(cfg: InstaPReLU, family: str) -> Estimate:
     evaluator = w.table_bits if se else 2 * w.vsum_bits + w.table_bits
     if cfg.serial_evaluators:  # eval_serial in place of Mv*S, the sum, rounding, saturation
         s_lut, s_ff = serial_cost(
-            w.stat_bits, w.mant_bits, w.offset_bits, cfg.serial_bits, w.v_bits
+            w.stat_bits, w.mant_bits, w.offset_bits, cfg.serial_bits, w.v_bits, True
         )
         evaluator = s_lut + w.table_bits
     lut_mem, bram, lutram = _memories(cfg, w, family)

@@ -55,7 +55,7 @@ def estimate(cfg: InstaThreshold, family: str) -> Estimate:
     bram += sum(r[1] for r in roms)
     dsp = cfg.pe * cube_dsp(w.cube, family) + g * mul_pipe_blocks(op, mb)
     if cfg.serial_evaluators:  # hw/lib/eval_serial.v in place of M*S, the sum and the clamp
-        e_lut, e_ff = serial_cost(op, mb, w.offset_bits, cfg.serial_bits, w.threshold_bits)
+        e_lut, e_ff = serial_cost(op, mb, w.offset_bits, cfg.serial_bits, w.threshold_bits, False)
         e_ff += 2 * clog2(cfg.nf) + 4  # the step's control, held from the read to `done`
     else:
         e_lut, e_ff = op + 48, op + 48

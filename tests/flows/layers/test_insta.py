@@ -495,7 +495,9 @@ def test_serial_evaluators_model() -> None:
     assert ser.resume_cycles == 6 + 2 + 511 * 63 + 1
     assert ser.cycles_per_frame == 3 * 49 * 512 + ser.resume_cycles - 3
     e_ser, e_sh = (estimate_layer(c, "ecp5") for c in (ser, sh))
-    assert (e_ser.dsp, e_sh.dsp) == (1, 2) and e_ser.lut < e_sh.lut and e_ser.ff < e_sh.ff
+    # (the LUTs: Yosys gives serial 100-140 fewer per block, docs/insta.md; the shared estimate
+    # is 0.74-0.88 of Yosys at PE 1, the serial one 0.89-1.05, so the estimates do not order them)
+    assert (e_ser.dsp, e_sh.dsp) == (1, 2) and e_ser.ff < e_sh.ff
 
 
 def test_serial_evaluators_refuse_what_they_cannot_do() -> None:
