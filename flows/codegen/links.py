@@ -1,7 +1,7 @@
 """How `emit_stitched` connects the layers of a DAG: ports per node, links, FIFO depths (no I/O).
 
-Every stream between two nodes becomes a Link with a `stream_fifo` of `fifo_depth` words, or of
-2 (a skid) where both its layers idle at least half the frame (`LINK_SLACK`). Three kinds of
+Every stream between two nodes becomes a Link with a `stream_fifo` of `fifo_depth` words, or a
+plain wire where both its layers idle at least half the frame (`LINK_SLACK`). Three kinds of
 link are deeper, per a deadlock rule (docs/hardware.md, "Stitching a DAG"):
 
 * **Shortcut of a fork/join pair.** A fork is a kind whose outputs leave in lockstep
@@ -42,12 +42,14 @@ DEFAULT_FIFO_DEPTH = 4
 MAX_FIFO_DEPTH = 4096
 
 # A quiet link: both its layers take at most 1/LINK_SLACK of the slowest layer's cycles per
-# frame. It is a 2-word skid (SKID_WORDS: full rate, no ring) instead of DEFAULT_FIFO_DEPTH words:
-# the bubbles a shallow link leaves (3 % more cycles on the insta_resnet20 unit that set the depth
-# of 4) fall in time those layers idle anyway. On insta_resnet18's cheapest folding 121 of its
-# 123 plain links are quiet: 6.1k -> 1.9k LUT sites in the estimate (ring control and LUT RAM
-# become registers).
+# frame. It is a wire (depth 0, WIRE_DEPTH) instead of DEFAULT_FIFO_DEPTH words: the producer's
+# own 2-word output skid drives it from registers, and the consumer's tready comes from its
+# registers too (every kind's rule), so no combinational path crosses it; the bubbles a shallow
+# link leaves (3 % more cycles on the insta_resnet20 unit that set the depth of 4) fall in time
+# those layers idle anyway. On insta_resnet18's cheapest folding 121 of its 123 plain links are
+# quiet: 6.1k LUT sites of rings in the estimate, none as wires.
 LINK_SLACK = 2
+WIRE_DEPTH = 0
 
 # Words a layer can hold besides its input buffer: its pipeline registers plus its 2-word output
 # skid FIFO ("a few words"; an XnorMVAU adds its popcount stages, `LayerKind.extra_stages`).
@@ -60,6 +62,7 @@ __all__ = [
     "DEFAULT_FIFO_DEPTH",
     "LINK_SLACK",
     "MAX_FIFO_DEPTH",
+    "WIRE_DEPTH",
     "NODE_WORDS",
     "Link",
     "node_ports",
@@ -347,12 +350,12 @@ def plan_links(
         _check_link(a, ap, dst, dp)
         need = deep.get(s, 0)
         busiest = max(a.config.cycles_per_frame, dst.config.cycles_per_frame)
-        plain = SKID_WORDS if LINK_SLACK * busiest <= slowest else fifo_depth  # a quiet link
+        plain = WIRE_DEPTH if LINK_SLACK * busiest <= slowest else fifo_depth  # a quiet link
         depth = depths.get(s, max(fifo_depth, _pow2(need)) if need else plain)
         if s in dram_links:
             links.append(Link(s, a, aport, dst, dport, dp.bits, depth, need, dp.side, True))
             continue
-        if depth > MAX_FIFO_DEPTH or depth < 2:
+        if depth > MAX_FIFO_DEPTH or (depth < 2 and depth != WIRE_DEPTH):
             raise ConfigError(
                 f"emit_stitched: the link {s!r} into {dst.name} needs {depth} words (by the "
                 f"burst, side-stream or deadlock rule: {need}); a link holds 2..{MAX_FIFO_DEPTH} "

@@ -122,15 +122,15 @@ def test_shortcut_fifo_is_deep_enough(tmp_path) -> None:
     assert short.shortcut_words == need
     assert short.depth >= need > need - 1  # one word fewer than the rule is never emitted
     assert short.depth & (short.depth - 1) == 0 and short.depth < 2 * need
-    # the other links: DEFAULT_FIFO_DEPTH, or a 2-word skid where both layers idle at least half
-    # the frame (a quiet link)
+    # the other links: DEFAULT_FIFO_DEPTH, or a wire where both layers idle at least half the
+    # frame (a quiet link)
     slowest = max(n.config.cycles_per_frame for n in g.nodes)
     for s, lk in planned.items():
         if s in ("x", "x_short", "out"):
             continue
         busiest = max(lk.src.config.cycles_per_frame, lk.dst.config.cycles_per_frame)
         quiet = links.LINK_SLACK * busiest <= slowest
-        assert lk.depth == (2 if quiet else links.DEFAULT_FIFO_DEPTH), (s, lk.depth, quiet)
+        assert lk.depth == (links.WIRE_DEPTH if quiet else links.DEFAULT_FIFO_DEPTH), (s, quiet)
     top = stitch.emit_stitched(g, tmp_path).read_text()
     depths = _depths(top)
     assert depths["dup_res_add"] == short.depth >= need
