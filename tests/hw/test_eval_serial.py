@@ -5,7 +5,6 @@ INSTA blocks use."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +12,10 @@ import pytest
 
 from flows import tools
 from flows.codegen import rtl
+from flows.codegen.render import hlit, slit
 from flows.hwmodel.ranges import width
 from flows.hwmodel.serial import serial_bits, serial_cycles
+from tests.hw.icarus import run_bench
 
 BENCH = """
 module tb;
@@ -60,12 +61,10 @@ endmodule
 """
 
 
-def _hex(v: int, bits: int) -> str:
-    return f"{bits}'h{v & ((1 << bits) - 1):x}"
-
-
-def _slit(v: int) -> str:
-    return f"-64'sd{-v}" if v < 0 else f"64'sd{v}"
+def _length(sw: int, mw: int, aw: int, e: int, ow: int, lo: int, hi: int) -> int:
+    """N for s, m, a of these widths: |a + m*s| at the operands' extremes, then the rule."""
+    bound = (1 << (sw + mw - 2)) + (1 << (aw - 1))
+    return serial_bits(width(-bound, bound, True), e, ow, lo, hi)
 
 
 def reference(s: int, m: int, a: int, e: int, rne: bool, lo: int, hi: int) -> int:
@@ -114,43 +113,32 @@ CONFIGS = [
 
 @pytest.mark.parametrize("sw,mw,aw,e,rne,ow,lo,hi", CONFIGS)
 def test_eval_serial_equals_definition(sw, mw, aw, e, rne, ow, lo, hi, tmp_path: Path) -> None:
-    bound = (1 << (sw + mw - 2)) + (1 << (aw - 1))  # |a + m*s| at the operands' extremes
-    sum_bits = width(-bound, bound, True)
-    n = serial_bits(sum_bits, e, ow, lo, hi)
+    n = _length(sw, mw, aw, e, ow, lo, hi)
     cases = _cases(sw, mw, aw, e, 200, sw * 1000 + e)
     want = [reference(s, m, a, e, bool(rne), lo, hi) for s, m, a in cases]
     init = "\n".join(
-        f"        sv[{i}] = {_hex(s, sw)}; mv[{i}] = {_hex(m, mw)}; av[{i}] = {_hex(a, aw)}; "
-        f"want[{i}] = {_hex(w, ow)};"
+        f"        sv[{i}] = {hlit(s, sw)}; mv[{i}] = {hlit(m, mw)}; av[{i}] = {hlit(a, aw)}; "
+        f"want[{i}] = {hlit(w, ow)};"
         for i, ((s, m, a), w) in enumerate(zip(cases, want, strict=True))
     )
     space = serial_cycles(n)
-    bench = BENCH.format(sw=sw, mw=mw, aw=aw, n=n, e=e, rne=rne, ow=ow, lo=_slit(lo), hi=_slit(hi),
+    bench = BENCH.format(sw=sw, mw=mw, aw=aw, n=n, e=e, rne=rne, ow=ow, lo=slit(lo, 64), hi=slit(hi, 64),
                          cnt=len(cases), init=init, space=space, lat=space)  # fmt: skip
-    tb = tmp_path / "tb.v"
-    tb.write_text(bench)
-    lib = [str(p) for p in rtl.lib_sources() if p.name == "eval_serial.v"]
-    out = tmp_path / "tb.vvp"
-    r = subprocess.run([tools.find("iverilog"), "-g2005", "-o", str(out), str(tb), *lib],
-                       capture_output=True, text=True)  # fmt: skip
-    assert r.returncode == 0 and not r.stderr, r.stderr
-    vvp = Path(tools.find("iverilog")).with_name("vvp")
-    res = subprocess.run([str(vvp), str(out)], capture_output=True, text=True).stdout
+    res = run_bench(tmp_path, bench, "eval_serial.v")
     assert f"DONE 0 errors {len(cases)} checked" in res, res[-3000:]
 
 
 @pytest.mark.parametrize("sw,mw,aw,e,rne,ow,lo,hi", CONFIGS)
 def test_eval_serial_lints_clean(sw, mw, aw, e, rne, ow, lo, hi, tmp_path: Path) -> None:
     """Verilator -Wall on the module at every test configuration (E = 0 included): no warning."""
-    bound = (1 << (sw + mw - 2)) + (1 << (aw - 1))
-    n = serial_bits(width(-bound, bound, True), e, ow, lo, hi)
+    n = _length(sw, mw, aw, e, ow, lo, hi)
     top = tmp_path / "top.v"
     top.write_text(
         "module top(input wire clk, input wire rst, input wire start,\n"
         f"    input wire signed [{sw - 1}:0] s, input wire signed [{mw - 1}:0] m,\n"
         f"    input wire signed [{aw - 1}:0] a, output wire done, output wire [{ow - 1}:0] y);\n"
         f"    eval_serial #(.SW({sw}), .MW({mw}), .AW({aw}), .N({n}), .E({e}), .RNE({rne}),\n"
-        f"        .OW({ow}), .LO({_slit(lo)}), .HI({_slit(hi)})) u (.clk(clk), .rst(rst),\n"
+        f"        .OW({ow}), .LO({slit(lo, 64)}), .HI({slit(hi, 64)})) u (.clk(clk), .rst(rst),\n"
         "        .start(start), .s(s), .m(m), .a(a), .done(done), .y(y));\n"
         "endmodule\n"
     )

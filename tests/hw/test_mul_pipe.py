@@ -4,15 +4,15 @@ module against the simulator's own signed product)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from flows import tools
 from flows.codegen import rtl
+from flows.codegen.render import slit
 from flows.hwmodel.logic import mul_slices
+from tests.hw.icarus import run_bench
 
 BENCH = """
 module tb;
@@ -45,10 +45,6 @@ endmodule
 """
 
 
-def _lit(v: int, bits: int) -> str:
-    return f"{bits}'sh{v & ((1 << bits) - 1):x}"
-
-
 def _pairs(aw: int, bw: int, random: int, seed: int) -> list[tuple[int, int]]:
     """Every pair of the operands' extremes, 0 and +-1, then `random` random pairs."""
     rng = np.random.default_rng(seed)
@@ -61,19 +57,6 @@ def _pairs(aw: int, bw: int, random: int, seed: int) -> list[tuple[int, int]]:
     ]
 
 
-def _simulate(tmp_path: Path, bench: str, module: str) -> str:
-    """Icarus: the bench with library module `module`; its stdout."""
-    tb = tmp_path / "tb.v"
-    tb.write_text(bench)
-    lib = [str(p) for p in rtl.lib_sources() if p.name == module]
-    out = tmp_path / "tb.vvp"
-    r = subprocess.run([tools.find("iverilog"), "-g2005", "-o", str(out), str(tb), *lib],
-                       capture_output=True, text=True)  # fmt: skip
-    assert r.returncode == 0 and not r.stderr, r.stderr
-    vvp = Path(tools.find("iverilog")).with_name("vvp")
-    return subprocess.run([str(vvp), str(out)], capture_output=True, text=True).stdout
-
-
 @pytest.mark.parametrize("lut", [0, 1], ids=["dsp", "lut"])
 @pytest.mark.parametrize(
     "aw,bw", [(9, 9), (18, 18), (19, 18), (31, 18), (43, 18), (49, 16), (25, 13), (17, 2), (11, 1)]
@@ -81,11 +64,11 @@ def _simulate(tmp_path: Path, bench: str, module: str) -> str:
 def test_mul_pipe_equals_product(aw: int, bw: int, lut: int, tmp_path: Path) -> None:
     pairs = _pairs(aw, bw, 200, aw * 100 + bw)
     init = "\n".join(
-        f"        av[{i}] = {_lit(x, aw)}; bv[{i}] = {_lit(y, bw)};"
+        f"        av[{i}] = {slit(x, aw)}; bv[{i}] = {slit(y, bw)};"
         for i, (x, y) in enumerate(pairs)
     )
     bench = BENCH.format(aw=aw, bw=bw, lut=lut, n=len(pairs), init=init)
-    out = _simulate(tmp_path, bench, "mul_pipe.v")
+    out = run_bench(tmp_path, bench, "mul_pipe.v")
     assert "DONE 0 errors" in out, out[-2000:]
 
 
@@ -152,12 +135,12 @@ endmodule
 def _run_seq(tmp_path: Path, module: str, aw: int, bw: int, pw: int, space: int, lat: int,
              dut: str, pairs: list[tuple[int, int]], want: list[int]) -> str:  # fmt: skip
     init = "\n".join(
-        f"        av[{i}] = {_lit(x, aw)}; bv[{i}] = {_lit(y, bw)}; want[{i}] = {_lit(w, pw)};"
+        f"        av[{i}] = {slit(x, aw)}; bv[{i}] = {slit(y, bw)}; want[{i}] = {slit(w, pw)};"
         for i, ((x, y), w) in enumerate(zip(pairs, want, strict=True))
     )
     bench = SEQ_BENCH.format(aw=aw, bw=bw, pw=pw, n=len(pairs), init=init, dut=dut,
                              space=space, lat=lat)  # fmt: skip
-    return _simulate(tmp_path, bench, module)
+    return run_bench(tmp_path, bench, module)
 
 
 @pytest.mark.parametrize("aw,bw", [(9, 9), (18, 18), (19, 18), (35, 18), (49, 18), (43, 16)])
