@@ -166,12 +166,12 @@ def stitch_plan(
 
 def stitched_fifos(graph: DataflowGraph, dram_links: bool = True) -> list[tuple[int, int]]:
     """(width, depth) of every stream_fifo accel_top instantiates between the layers: each on-chip
-    link's, and the 2-word skids of the DRAM buffer ports (two per buffer or DRAM link; a region
-    is wired straight to its layer). The layers' own output skids are part of their estimates."""
+    link's but the quiet ones (wires), and the 2-word skids of the DRAM buffer ports (two per
+    buffer or DRAM link; a region is wired straight to its layer). The layers' own output skids are part of their estimates."""
     _, layers, link_drams = stitch_plan(graph, dram_links=dram_links)
     out = []
     for layer in layers:
-        out += [(f["width"], f["depth"]) for f in layer["fifos"]]
+        out += [(f["width"], f["depth"]) for f in layer["fifos"] if f["depth"]]  # not the wires
         out += [(d["width"], 2) for d in layer["drams"] for _ in range(2)]
     return out + [(d["width"], 2) for d in link_drams for _ in range(2)]
 

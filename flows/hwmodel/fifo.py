@@ -52,8 +52,6 @@ def stream_fifo(width: int, depth: int, family: str) -> Estimate:
     """The Estimate of one `stream_fifo` of `width` bits and `depth` words (cycles 0)."""
     fam = _family(family)
     lg = math.log2(max(depth, 2))
-    if depth == 0:  # a quiet link, wired straight (flows.codegen.links)
-        return Estimate(0, 0, 0, 0, 0)
     if depth <= 2:
         return Estimate(0, width + SKID_LUT[fam], 2 * width + 2, 0, 0)
     if distributed(width, depth, family):

@@ -4,9 +4,8 @@ evaluators"). Its length N, its cycles per step and its cost."""
 
 from __future__ import annotations
 
-import math
-
 from flows.hwmodel.ranges import width
+from flows.hwmodel.structure import clog2
 
 
 def serial_bits(sum_bits: int, exponent: int, out_bits: int, lo: int, hi: int) -> int:
@@ -30,13 +29,16 @@ SERIAL_FIXED_LUT = {False: 40, True: 95}
 
 
 def serial_cost(
-    s_bits: int, m_bits: int, a_bits: int, n: int, out_bits: int, rne: bool
+    s_bits: int, m_bits: int, a_bits: int, n: int, out_bits: int, rne: bool, groups: int
 ) -> tuple[int, int]:
-    """(LUT, FF) of one eval_serial in ECP5 LUT4s: a LUT per bit of s and a (their shift
-    registers' load), the multiplier's m + 2-bit adder, the bit count's adder and compares, y's
-    output multiplexer and SERIAL_FIXED_LUT; FFs: the operands, the partial sum, the count, y and
-    its collector, the state bits."""
-    cw = max(1, math.ceil(math.log2(n)))
+    """(LUT, FF) of one serial evaluator in ECP5 LUT4s: eval_serial (a LUT per bit of s and a,
+    their shift registers' load; the multiplier's m + 2-bit adder, the bit count's adder and
+    compares, y's output multiplexer and SERIAL_FIXED_LUT; FFs: the operands, the partial sum,
+    the count, y and its collector, the state bits), and the block's register set that holds the
+    step's control from the read to `done` (its channel group of `groups` and lane group, last
+    step, sigma < 0 in INSTA-Th)."""
+    cw = clog2(n)
     lut = s_bits + a_bits + m_bits + 2 + 4 * cw + out_bits + SERIAL_FIXED_LUT[rne]
     ff = s_bits + m_bits + a_bits + (m_bits + 1) + cw + 2 * out_bits + 9
-    return lut, ff
+    control = 2 * clog2(groups) + 4
+    return lut, ff + control

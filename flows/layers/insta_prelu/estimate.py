@@ -12,7 +12,6 @@ from flows.hwmodel.logic import dsp_per_product, mul_pipe_blocks, scaled
 from flows.hwmodel.memory import buffer_memory, memory
 from flows.hwmodel.resources import Estimate
 from flows.hwmodel.serial import serial_cost
-from flows.hwmodel.structure import clog2
 from flows.layers.insta_prelu.config import InstaPReLU
 from flows.layers.insta_prelu.widths import InstaPReLUWidths, widths
 from flows.layers.insta_se.estimate import se_path
@@ -74,7 +73,7 @@ def estimate(cfg: InstaPReLU, family: str) -> Estimate:
     evaluator = w.table_bits if se else 2 * w.vsum_bits + w.table_bits
     if cfg.serial_evaluators:  # eval_serial in place of Mv*S, the sum, rounding, saturation
         s_lut, s_ff = serial_cost(
-            w.stat_bits, w.mant_bits, w.offset_bits, cfg.serial_bits, w.v_bits, True
+            w.stat_bits, w.mant_bits, w.offset_bits, cfg.serial_bits, w.v_bits, True, cfg.nf
         )
         evaluator = s_lut + w.table_bits
     lut_mem, bram, lutram = _memories(cfg, w, family)
@@ -94,8 +93,8 @@ def estimate(cfg: InstaPReLU, family: str) -> Estimate:
     absorbed = pe * (w.gdev_bits + w.mul_bits + w.yprod_bits)
     if se:
         ff_eval = 4 * w.v_bits + w.table_bits
-    elif cfg.serial_evaluators:  # eval_serial, the step's control held to `done`, the table read
-        ff_eval = s_ff + 2 * clog2(cfg.nf) + 4 + w.table_bits
+    elif cfg.serial_evaluators:  # eval_serial and its held control, then the table read
+        ff_eval = s_ff + w.table_bits
     else:
         absorbed += g * (w.mant_bits + w.stat_bits + w.product_bits)
     if cfg.table_fold:  # per evaluator: |v|, the sign and the -2^(b-1) entry, two registers

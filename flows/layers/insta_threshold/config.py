@@ -183,13 +183,17 @@ class InstaThreshold(InstaFrame):
         return EVAL_STAGES + self.eval_cycles - 1
 
     @property
+    def offset_range(self) -> tuple[int, int]:
+        """The range of A' (`widths.hw_offsets`): A + 2^E - 1 or A + 2^E."""
+        return self.offset_type.min, self.offset_type.max + (1 << self.exponent)
+
+    @property
     def serial_bits(self) -> int:
-        """N of the serial evaluator: A' + M*S exact (A' = A + 2^E - 1 or A + 2^E; the range
-        `widths.sum_bits` gives the forms without an SE, which a test checks), shifted by E,
-        clamped to [min, max + 1]."""
+        """N of the serial evaluator: A' + M*S exact (the range `widths.sum_bits` gives the forms
+        without an SE, which a test checks), shifted by E, clamped to [min, max + 1]."""
         t = self.input_type
         p_lo, p_hi = product_range(self.mantissa_type.bounds, self.acc_type.bounds)
-        a_lo, a_hi = self.offset_type.min, self.offset_type.max + (1 << self.exponent)
+        a_lo, a_hi = self.offset_range
         sum_bits = width(a_lo + p_lo, a_hi + p_hi, True)
         return serial_bits(sum_bits, self.exponent, self.threshold_type.bits, t.min, t.max + 1)
 

@@ -10,7 +10,6 @@ from flows.hwmodel.logic import mul_pipe_blocks, scaled
 from flows.hwmodel.memory import buffer_memory, memory
 from flows.hwmodel.resources import Estimate
 from flows.hwmodel.serial import serial_cost
-from flows.hwmodel.structure import clog2
 from flows.layers.insta_se.estimate import se_path
 from flows.layers.insta_statistics import evaluators_in_dram, frame_memories
 from flows.layers.insta_threshold.config import InstaThreshold
@@ -55,8 +54,9 @@ def estimate(cfg: InstaThreshold, family: str) -> Estimate:
     bram += sum(r[1] for r in roms)
     dsp = cfg.pe * cube_dsp(w.cube, family) + g * mul_pipe_blocks(op, mb)
     if cfg.serial_evaluators:  # hw/lib/eval_serial.v in place of M*S, the sum and the clamp
-        e_lut, e_ff = serial_cost(op, mb, w.offset_bits, cfg.serial_bits, w.threshold_bits, False)
-        e_ff += 2 * clog2(cfg.nf) + 4  # the step's control, held from the read to `done`
+        e_lut, e_ff = serial_cost(
+            op, mb, w.offset_bits, cfg.serial_bits, w.threshold_bits, False, cfg.nf
+        )
     else:
         e_lut, e_ff = op + 48, op + 48
     lut = 150 + scaled(cfg.pe * 5 * acc + g * e_lut, family)

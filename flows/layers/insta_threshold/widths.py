@@ -40,8 +40,8 @@ def operand_type(cfg: InstaThreshold) -> DataType:
 
 
 def offset_range(cfg: InstaThreshold) -> tuple[int, int]:
-    """The range of A' (`hw_offsets`): A + 2^E - 1 or A + 2^E."""
-    return cfg.offset_type.min, cfg.offset_type.max + (1 << cfg.exponent)
+    """The range of A' (`hw_offsets`): A + 2^E - 1 or A + 2^E (`InstaThreshold.offset_range`)."""
+    return cfg.offset_range
 
 
 def hw_offsets(cfg: InstaThreshold, a: np.ndarray, sign: np.ndarray) -> list[int]:
