@@ -40,6 +40,7 @@ FITTED = {
     "8 x 16": ([16] * 8, []), "24 x 16": ([16] * 24, []), "4 x 64": ([64] * 4, []),
     "8 regions x 32": ([], [32] * 8), "4 x 16 + 4 regions x 64": ([16] * 4, [64] * 4),
     "24 x 16 slow": ([16] * 24, [], True), "8 regions x 32 slow": ([], [32] * 8, True),
+    "8 x 16 + 8 taps": ([16] * 8, [], False, 1), "24 x 16 + 24 taps slow": ([16] * 24, [], True, 1),
 }  # fmt: skip
 HELD_OUT = {
     "2 x 64": ([64, 64], []), "8 + 32 + 128": ([8, 32, 128], []), "4 x 16": ([16] * 4, []),
@@ -47,6 +48,8 @@ HELD_OUT = {
     "24 x 8 + 4 regions x 128": ([8] * 24, [128] * 4),
     "8 x 16 slow": ([16] * 8, [], True), "4 x 64 slow": ([64] * 4, [], True),
     "8 x 16 + 8 regions x 32, slow": ([16] * 8, [32] * 8, True),
+    "4 x 64 + 4 taps": ([64] * 4, [], False, 1),
+    "8 x 8 + 8 taps + 8 regions x 32, slow": ([8] * 8, [32] * 8, True, 1),
 }  # fmt: skip
 WORDS = 3000
 
@@ -71,14 +74,19 @@ def sustained(label: str, widths: list[int]) -> dict:
 
 
 def logic(label: str, widths: tuple, root: Path, held_out: bool) -> dict:
-    """One tier (buffer widths, region widths[, every stream slow]) through Yosys and the model."""
-    fifos, regions, slow = (*widths, False)[:3]
+    """One tier (buffer widths, region widths[, every stream slow[, taps per buffer]]) through
+    Yosys and the model."""
+    fifos, regions = widths[:2]
+    slow = widths[2] if len(widths) > 2 else False
+    taps = widths[3] if len(widths) > 3 else 0
     d = root / label.replace(" ", "").replace("+", "_").replace(",", "")
-    items = [ExternalBuffer(f"b{i}", w, 4096, 0, slow) for i, w in enumerate(fifos)]
+    items = [ExternalBuffer(f"b{i}", w, 4096, 0, slow, taps) for i, w in enumerate(fifos)]
     items += [WeightRegion(f"w{i}", w, 2048, slow) for i, w in enumerate(regions)]
     write_tier(items, DRAM, 50e6, "gensdr", d / "dram_tier.v")
     got = synth.synth_ecp5([d / "dram_tier.v"], "dram_tier", d, ooc=True)
-    cost = (fifos, regions, [], []) if not slow else ([], [], fifos, regions)
+    tapped = [w for w in fifos for _ in range(taps)]
+    cost = ((fifos, regions, [], [], tapped, []) if not slow
+            else ([], [], fifos, regions, [], tapped))  # fmt: skip
     lut, ff, lutram = DRAM.tier_cost(*cost)
     return {"tier": label, "set": "held-out" if held_out else "fitted", "LUT": got["LUT"],
             "LUT est": lut, "LUT ratio": round(lut / got["LUT"], 2), "FF": got["FF"],

@@ -63,6 +63,7 @@ class BufferUse:
     bytes_per_frame: int
     kind: str = "fifo"
     reads_per_frame: int = 1
+    taps: int = 0  # a FIFO's second readers (`DramBuffer.taps`)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,14 @@ def dram_use(graph: DataflowGraph, target: str | Target) -> DramUse:
         )
     d = tgt.dram
     uses = tuple(
-        BufferUse(n, b.port, b.width, b.words, buffer_traffic(b.width, b.per_frame, d))
+        BufferUse(
+            n,
+            b.port,
+            b.width,
+            b.words,
+            buffer_traffic(b.width, b.per_frame, d, len(b.taps)),
+            taps=len(b.taps),
+        )
         for n, b in found
     ) + tuple(
         BufferUse(
@@ -127,13 +135,20 @@ def tier_estimate(graph: DataflowGraph, target: str | Target) -> Estimate | None
         return None
     cycles = cycles_per_frame(graph)  # as the tier decides slowness
 
-    def widths(kind: str, slow: bool) -> list[int]:
-        share = 2 if kind == "fifo" else 1  # a buffer's traffic is both ways
-        return [b.width for b in use.buffers if b.kind == kind
-                and slow_stream(b.bytes_per_frame // share, cycles, tgt.dram) == slow]  # fmt: skip
+    def widths(kind: str, slow: bool, taps: bool = False) -> list[int]:
+        # a buffer's traffic is both ways, and once more per tap; each stream's is one side's
+        return [w for b in use.buffers if b.kind == kind
+                and slow_stream(b.bytes_per_frame // (2 + b.taps if kind == "fifo" else 1),
+                                cycles, tgt.dram) == slow
+                for w in [b.width] * (b.taps if taps else 1)]  # fmt: skip
 
     lut, ff, lutram = tgt.dram.tier_cost(
-        widths("fifo", False), widths("region", False), widths("fifo", True), widths("region", True)
+        widths("fifo", False),
+        widths("region", False),
+        widths("fifo", True),
+        widths("region", True),
+        widths("fifo", False, True),
+        widths("fifo", True, True),
     )
     return Estimate(use.cycles, lut, ff, 0, 0, lutram=lutram)
 
@@ -182,9 +197,9 @@ def _dram_forms(node) -> list[dict]:
 def node_traffic(cfg, target: Target) -> int:
     """Bytes per frame a layer's own DRAM buffers and regions make on `target`'s tier."""
     kind, d = kind_of(cfg), target.dram
-    return sum(buffer_traffic(b.width, b.per_frame, d) for b in kind.dram_buffers(cfg)) + sum(
-        region_traffic(r.width, r.words, r.reads_per_frame, d) for r in kind.dram_regions(cfg)
-    )
+    return sum(
+        buffer_traffic(b.width, b.per_frame, d, len(b.taps)) for b in kind.dram_buffers(cfg)
+    ) + sum(region_traffic(r.width, r.words, r.reads_per_frame, d) for r in kind.dram_regions(cfg))
 
 
 def _freed(before: Estimate, after: Estimate) -> int:
@@ -236,8 +251,9 @@ def _tier_luts(node, form: dict, tgt: Target, cycles: int | None = None) -> int:
     def slow(side_bytes: int) -> bool:
         return cycles is not None and slow_stream(side_bytes, cycles, d)
 
-    costs = [d.stream_cost(b.width, False, slow(buffer_traffic(b.width, b.per_frame, d) // 2))
-             for b in kind.dram_buffers(cfg)]  # fmt: skip
+    costs = [d.stream_cost(b.width, slow=slow(buffer_traffic(b.width, b.per_frame, d) // 2),
+                           tap=tap)
+             for b in kind.dram_buffers(cfg) for tap in [False] + [True] * len(b.taps)]  # fmt: skip
     costs += [d.stream_cost(r.width, True,
                             slow(region_traffic(r.width, r.words, r.reads_per_frame, d)))
               for r in kind.dram_regions(cfg)]  # fmt: skip
@@ -307,7 +323,7 @@ def place(
     # cost first, while block RAM/URAM are over. A layer already in DRAM may move again to a
     # form that frees more (an MVAU's shorter passes) once every better move is taken. The block
     # RAM/URAM total is updated by each move's own change (the tier's row holds no block memory)
-    # instead of estimating the whole design again.
+    # instead of estimating the whole design again (a fork's move: its links' change too).
     tot = total(design_estimate(graph, tgt))
     now = {n.name: (0, 0) for n in nodes}
     by_name = {n.name: n for n in nodes}
@@ -354,12 +370,23 @@ def place(
         freed, traffic, form = options[name][i]
         luts_now[name] = luts[name, i]
         n = by_name[name]
+        # a fork's buffer in DRAM serves its shortcut from a tap of the ring: the links into its
+        # join change too (an on-chip shortcut FIFO or a DRAM link goes), so for a fork the
+        # links' block memory and the whole traffic are counted again
+        fork = kind_of(n.config).fork
         before = estimate_layer(graph.typed_config(n), tgt.family)
+        links_before = links_estimate(graph, tgt) if fork else None
         graph.replace_config(n, **form)
         after = estimate_layer(graph.typed_config(n), tgt.family)
         tot["BRAM"] += after.bram - before.bram
         tot["URAM"] += after.uram - before.uram
-        traffic_now += traffic - now[name][1]
+        if links_before is not None:
+            links_after = links_estimate(graph, tgt)
+            tot["BRAM"] += links_after.bram - links_before.bram
+            tot["URAM"] += links_after.uram - links_before.uram
+            traffic_now = dram_use(graph, tgt).bytes_per_frame
+        else:
+            traffic_now += traffic - now[name][1]
         now[name] = (freed, traffic)
         if name not in moved:
             moved.append(name)

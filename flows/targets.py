@@ -22,7 +22,8 @@ class Dram:
     init sequencer and the stream engine's shared part; `fifo` one buffer's stream at the chip's
     width and `fifo_per_bit` per bit of a wider word (its converters); `reader` one weight
     region's stream (read side only; half the per-bit cost); `fifo_slow`, `reader_slow` the same
-    for a slow stream (one burst of staging); `loader` the regions' loader. Fitted
+    for a slow stream (one burst of staging); `tap`, `tap_slow` a buffer's second reader (its
+    read staging, pointer and count; half the per-bit cost); `loader` the regions' loader. Fitted
     to Yosys synth_ecp5 of the generated tier (docs/dram.md, `make bench-dram`)."""
 
     chip: str
@@ -35,6 +36,8 @@ class Dram:
     reader: tuple[float, float, float] = (0, 0, 0)
     fifo_slow: tuple[float, float, float] = (0, 0, 0)
     reader_slow: tuple[float, float, float] = (0, 0, 0)
+    tap: tuple[float, float, float] = (0, 0, 0)
+    tap_slow: tuple[float, float, float] = (0, 0, 0)
     loader: tuple[float, float, float] = (0, 0, 0)
     boards: str = ""
 
@@ -46,13 +49,20 @@ class Dram:
         extra = self.word_bits(width) - self.data_bits
         return tuple(c + share * p * extra for c, p in zip(cost, self.fifo_per_bit, strict=True))
 
-    def stream_cost(self, width: int, region: bool = False, slow: bool = False) -> tuple:
-        """(LUT, FF, LUTRAM) of one stream for `width`-bit words: a buffer's (both ways) or a
-        region's (read side only: half the per-bit cost), slow (one burst of staging) or not; the
-        cost at the chip's width plus the per-bit cost of a wider word (its converters)."""
-        cost = (self.reader_slow if slow else self.reader) if region else (
-            self.fifo_slow if slow else self.fifo)  # fmt: skip
-        return tuple(round(x) for x in self._stream(cost, width, 0.5 if region else 1.0))
+    def stream_cost(
+        self, width: int, region: bool = False, slow: bool = False, tap: bool = False
+    ) -> tuple:
+        """(LUT, FF, LUTRAM) of one stream for `width`-bit words: a buffer's (both ways), a
+        region's or a buffer's tap (read side only: half the per-bit cost), slow (one burst of
+        staging) or not; the cost at the chip's width plus the per-bit cost of a wider word (its
+        converters)."""
+        if tap:
+            cost = self.tap_slow if slow else self.tap
+        elif region:
+            cost = self.reader_slow if slow else self.reader
+        else:
+            cost = self.fifo_slow if slow else self.fifo
+        return tuple(round(x) for x in self._stream(cost, width, 0.5 if region or tap else 1.0))
 
     def fifo_cost(self, width: int) -> tuple[int, int, int]:
         """(LUT, FF, LUTRAM) of one buffer's stream (`stream_cost`)."""
@@ -65,6 +75,7 @@ class Dram:
     def tier_cost(
         self, fifo_widths: list[int], region_widths: list[int],
         slow_fifo_widths: list[int] = (), slow_region_widths: list[int] = (),
+        tap_widths: list[int] = (), slow_tap_widths: list[int] = (),
     ) -> tuple[int, int, int]:  # fmt: skip
         """(LUT, FF, LUTRAM) of a tier: the controller and the stream engine's shared part
         (schedulers, pointer tables, its DMA ports: the crossbar has two to four ports whatever
@@ -75,6 +86,8 @@ class Dram:
         parts += [self._stream(self.reader, w, 0.5) for w in region_widths]
         parts += [self._stream(self.fifo_slow, w, 1.0) for w in slow_fifo_widths]
         parts += [self._stream(self.reader_slow, w, 0.5) for w in slow_region_widths]
+        parts += [self._stream(self.tap, w, 0.5) for w in tap_widths]
+        parts += [self._stream(self.tap_slow, w, 0.5) for w in slow_tap_widths]
         if region_widths or slow_region_widths:
             parts.append(self.loader)
         return tuple(round(b + sum(p[k] for p in parts)) for k, b in enumerate(self.base))
@@ -116,8 +129,12 @@ class Target:
 # at 4 x 16 bits, 0.707 at 16 x 8; one stream alone: 0.83-0.84).
 # Slow streams (one burst of staging): 24 x 16-bit buffers 4835 LUT, 1510 FF, 246 LUTRAM; 8 regions
 # x 32 bits 1504, 908, 75.
+# Taps (a second reader of a buffer's ring), the difference of two tiers synthesised together:
+# 8 x 16-bit buffers 2657 LUT, 864 FF, 174 LUTRAM, with a tap each 3553, 1122, 240; slow, 24 of
+# them 4848, 1510, 246 and 6968, 2232, 345.
 _SDR_TIER = dict(base=(1144, 493, 42), fifo=(187, 46, 16.5), fifo_per_bit=(1.25, 1.5, 0),
                  reader=(32, 21, 6), fifo_slow=(154, 42, 8.5), reader_slow=(9.5, 18.5, 2.25),
+                 tap=(112, 32, 8.25), tap_slow=(88, 30, 4.1),
                  loader=(204, 171, 15))  # fmt: skip
 ULX3S_SDRAM = {
     "MT48LC16M16": Dram(

@@ -34,13 +34,16 @@ from flows.hwmodel.dram import Dram, buffer_traffic, fifo_word_bits, region_traf
 class ExternalBuffer:
     """One buffer in DRAM: `width` bits per word (the accelerator's), `words` of capacity, and
     `per_frame` words a frame (narrow words are packed when frames fill whole port words); a
-    `slow` one stages one burst instead of two (`flows.hwmodel.dram.slow_stream`)."""
+    `slow` one stages one burst instead of two (`flows.hwmodel.dram.slow_stream`); `taps` more
+    readers of its ring, each the same words again on `<name>_tap<i>_m_axis_*` (the stream
+    engine's taps)."""
 
     name: str
     width: int
     words: int
     per_frame: int = 0
     slow: bool = False
+    taps: int = 0
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,8 @@ def build_tier(
             )
         else:
             fw = fifo_word_bits(b.width, dram, b.per_frame)
-            streams.append(Stream(b.name, b.width, fw, base * 8 // nb, size * 8 // nb, slow=b.slow))
+            streams.append(Stream(b.name, b.width, fw, base * 8 // nb, size * 8 // nb,
+                                  slow=b.slow, taps=b.taps))  # fmt: skip
     if streams:
         wport = None
         if any(not s.cyclic for s in streams):
@@ -496,7 +500,8 @@ def emit_with_dram(
         )
     buffers = [
         ExternalBuffer(name, b.width, b.words, b.per_frame,
-                       _slow(graph, buffer_traffic(b.width, b.per_frame, dram) // 2, dram))
+                       _slow(graph, buffer_traffic(b.width, b.per_frame, dram) // 2, dram),
+                       len(b.taps))
         for name, _, b in found
     ]  # fmt: skip
     order = graph.topological()
@@ -505,7 +510,9 @@ def emit_with_dram(
     batch = [Region(BATCH_REGION, in_w, batch_frames * first.words)] if batch_frames else []
     write_tier(buffers + regions + batch, dram, clk_hz, phy, outdir / "dram_tier.v", check_timing)
     pins = sdram_pins(dram) if phy == "gensdr" else []
-    ctx = {"drams": [{"name": b.name, "width": b.width} for b in buffers], "in_w": in_w,
+    ctx = {"drams": [{"name": b.name, "width": b.width,
+                      "taps": [f"{b.name}_tap{i}" for i in range(b.taps)]} for b in buffers],
+           "in_w": in_w,
            "out_w": out_w, "pins": pins,
            "regions": [{"name": r.name, "width": r.width} for r in regions],
            "load_w": dram.data_bits, "batch": bool(batch)}  # fmt: skip

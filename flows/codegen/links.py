@@ -9,6 +9,10 @@ link are deeper, per a deadlock rule (docs/hardware.md, "Stitching a DAG"):
   the two paths of an INSTA block); the join (`LayerKind.join`: AddStreams) takes one word of
   each input in the same cycle. The link into the join on each branch holds `shortcut_words` of
   the other branch (every buffer on it), unless that branch has no node (a bare shortcut).
+  A fork whose delayed output is a tap of its DRAM ring (`DramBuffer.taps`: an INSTA-Th with
+  its buffer in DRAM) is no longer lockstep: its two readers of the ring move independently,
+  and the ring holds the backlog instead (`tap_words`), so neither link into the join is
+  deepened.
 * **Side stream** (a `Port.side` input: the reuse InstaPReLU's statistic S from its block's
   INSTA-Th): `side_link_words`.
 * **Burst** (a consumer that reads `LayerKind.burst_words` back to back, then pauses: an MVAU's
@@ -70,6 +74,7 @@ __all__ = [
     "burst_link_words",
     "shortcut_words",
     "side_link_words",
+    "tap_words",
 ]
 
 
@@ -235,8 +240,30 @@ def _trace_branch(graph: DataflowGraph, join: Node, stream: str) -> tuple[Node, 
         cur = p.inputs[0]
 
 
-def _deepened(graph: DataflowGraph, order: list[Node], fifo_depth: int) -> dict[str, int]:
-    """{stream: words} of the links a rule deepens (bursts, side streams, shortcuts)."""
+def tapped(n: Node) -> bool:
+    """Whether `n` serves an output from a tap of its DRAM ring (`DramBuffer.taps`)."""
+    return any(b.taps for b in kind_of(n.config).dram_buffers(n.config))
+
+
+def tap_words(graph: DataflowGraph, fifo_depth: int = DEFAULT_FIFO_DEPTH) -> dict[str, int]:
+    """{fork: words} the DRAM ring of each tapped fork holds besides its buffer: the larger
+    backlog (`shortcut_words`) of its join's two branches.
+
+    Why that is enough: the fork's own reader needs its buffer's words (`buffer_words`) written
+    ahead of what it reads, and the tap trails it by at most the other branch's backlog (the join
+    waits for the slower branch), or leads it by at most its own; a ring of buffer plus backlog
+    words therefore never stops its writer while a reader waits for a word only the writer can
+    bring. The tier keeps its write gate at the slowest reader (flows/codegen/stream_engine.py)."""
+    rings: dict[str, int] = {}
+    _deepened(graph, _topological(graph), fifo_depth, rings)
+    return rings
+
+
+def _deepened(
+    graph: DataflowGraph, order: list[Node], fifo_depth: int, rings: dict[str, int] | None = None
+) -> dict[str, int]:
+    """{stream: words} of the links a rule deepens (bursts, side streams, shortcuts); the
+    backlogs of tapped forks go to `rings` instead ({fork: words})."""
     deep: dict[str, int] = {}
     for n in order:
         burst = kind_of(n.config).burst_words(n.config)
@@ -260,10 +287,14 @@ def _deepened(graph: DataflowGraph, order: list[Node], fifo_depth: int) -> dict[
         # the link into the join on each branch holds the other branch's backlog, converted
         # from fork words into words of that link (a downsampling branch's words stand for
         # several fork words each); a bare shortcut (no node) has no backlog to hold
-        for stream, other in ((j.inputs[0], bb), (j.inputs[1], ba)):
-            if other:
-                need = shortcut_words(fa, other, fifo_depth, bursts)
-                deep[stream] = max(deep.get(stream, 0), _link_words(fa, j, need))
+        backlogs = [(stream, shortcut_words(fa, other, fifo_depth, bursts))
+                    for stream, other in ((j.inputs[0], bb), (j.inputs[1], ba)) if other]  # fmt: skip
+        if tapped(fa):  # the fork's DRAM ring holds the backlog (`tap_words`)
+            if rings is not None:
+                rings[fa.name] = max([rings.get(fa.name, 0)] + [w for _, w in backlogs])
+            continue
+        for stream, need in backlogs:
+            deep[stream] = max(deep.get(stream, 0), _link_words(fa, j, need))
     return deep
 
 

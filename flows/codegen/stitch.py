@@ -14,12 +14,17 @@ behind a skid `stream_fifo` so that neither side's ready reaches the other combi
 `dram_buffers(graph)` lists them for the DRAM tier (flows/codegen/dram_tier.py). A region (constant
 data read from DRAM) is wired straight to its layer's input: the tier's staging FIFO drives it
 from registers. A link too deep for the chip goes the same way as a buffer with `dram_links`, its
-ports named by its consumer (`link_<consumer>_in*`).
+ports named by its consumer (`link_<consumer>_in*`). An output a layer serves from a tap of its
+DRAM ring (`DramBuffer.taps`: an INSTA-Th's delayed input) is not a port of the layer: accel_top
+takes it from the tier as `<layer>_<buffer>_tap<i>_s_axis_*`, wired straight into the stream's
+link (the tier's staging FIFO drives it from registers, as a region's), and the ring holds the
+shortcut's backlog (`links.tap_words`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from flows.codegen.links import (
@@ -29,9 +34,12 @@ from flows.codegen.links import (
     node_ports,
     oversized_links,
     plan_links,
+    tap_words,
+    tapped,
 )
 from flows.codegen.render import render
 from flows.codegen.rtl import emit_layer, stream_widths
+from flows.codegen.stream_engine import BURST
 from flows.errors import ConfigError
 from flows.graph import DataflowGraph, Node
 from flows.hwmodel.ports import short_name
@@ -51,12 +59,15 @@ def dram_buffers(
     """(accel_top port prefix, owner, buffer) of every layer buffer placed in DRAM, in
     topological order, the owner its layer; with `dram_links`, then every link too deep for the
     chip (`links.oversized_links`), prefix and owner named by its consumer (`_link_name`), its
-    `words` the rule's depth and `per_frame` the stream's words."""
+    `words` the rule's depth and `per_frame` the stream's words. A buffer with taps holds the
+    shortcut's backlog too (`links.tap_words`), plus two bursts of the tier's staging."""
+    rings = tap_words(graph) if any(tapped(n) for n in graph.nodes) else {}
     out = [
-        (f"{n.name}_{b.port}", n.name, b)
+        (f"{n.name}_{b.port}", n.name,
+         replace(b, words=b.words + rings.get(n.name, 0) + 2 * BURST) if b.taps else b)
         for n in graph.topological()
         for b in kind_of(n.config).dram_buffers(n.config)
-    ]
+    ]  # fmt: skip
     if dram_links:
         for s, depth in oversized_links(graph).items():
             _, _, p = next(x for x in node_ports(graph.producer(s))[1] if x[0] == s)
@@ -112,7 +123,7 @@ def stitch_plan(
                 label += f"_{labels[label] - 1}"
             if lk.dram:  # to the tier and back, through a skid FIFO each way
                 link_drams.append({"name": _link_name(n, lk.dst_port), "width": lk.width,
-                                   "link": True,
+                                   "link": True, "taps": [],
                                    "out": _signal(lk.src, lk.src_port),
                                    "in": _signal(n, lk.dst_port)})  # fmt: skip
                 continue
@@ -129,22 +140,26 @@ def stitch_plan(
             )
         drams = []
         for buf in kind_of(n.config).dram_buffers(n.config):
+            name = f"{n.name}_{buf.port}"
             drams.append(
                 {
-                    "name": f"{n.name}_{buf.port}",
+                    "name": name,
                     "width": buf.width,
                     "out": _signal(n, f"m_axis_{buf.port}"),
                     "in": _signal(n, f"s_axis_{buf.port}"),
                     "port": buf.port,
                     "link": False,
+                    # outputs served by the tier from this ring: (accel_top port, wire bundle)
+                    "taps": [(f"{name}_tap{i}", _signal(n, t)) for i, t in enumerate(buf.taps)],
                 }
             )
+        served = {t for buf in kind_of(n.config).dram_buffers(n.config) for t in buf.taps}
         regions = [
             {"name": f"{n.name}_{r.port}", "width": r.width, "in": _signal(n, f"s_axis_{r.port}"),
              "port": r.port}
             for r in kind_of(n.config).dram_regions(n.config)
         ]  # fmt: skip
-        conns = [(k, _signal(n, k)) for _, k, _ in ins + outs]
+        conns = [(k, _signal(n, k)) for _, k, _ in ins + outs if k not in served]
         for d in drams:
             conns += [(f"m_axis_{d['port']}", d["out"]), (f"s_axis_{d['port']}", d["in"])]
         conns += [(f"s_axis_{r['port']}", r["in"]) for r in regions]

@@ -18,6 +18,10 @@ the streams and the controller:
   it), and a write burst only starts while `count <= R - 2 * BURST` (a claimed read burst may not
   have issued its commands yet), so nothing unread is overwritten. With its staging the buffer
   holds at least `R` chip words, as the LiteDRAM FIFO did.
+* **Taps** read a buffer's ring a second time: each has its own read pointer, count and read
+  staging (`<name>_tap<i>_m_axis_*`), the same words in the same order, and a write burst
+  starts only while every reader's count leaves room, so the ring waits for its slowest reader
+  (an INSTA-Th's delayed output for the residual shortcut, docs/dram.md).
 * **Regions** are read-only: once `start` (the loader's `loaded`) is high they always have a
   burst, and their read pointer wraps at their last chip word.
 * **Two schedulers.** The write side grants a buffer whose staging holds a whole burst; the read
@@ -139,15 +143,21 @@ class Stream:
 
     def __init__(
         self, name: str, width: int, fw: int, base: int, size: int = 0, cyclic: int = 0,
-        slow: bool = False,
+        slow: bool = False, taps: int = 0,
     ) -> None:  # fmt: skip
         if not cyclic and (size & (size - 1) or size < MIN_RING):
             raise ValueError(
                 f"{name}: ring of {size} chip words, needs a power of two >= {MIN_RING}"
             )
         self.name, self.width, self.fw, self.base = name, width, fw, base
-        self.size, self.cyclic = size, cyclic
+        self.size, self.cyclic, self.slow = size, cyclic, slow
         self.depth = BURST if slow else 2 * BURST  # staging: one burst for a slow stream
+        self.taps = 0 if cyclic else taps  # second readers of the ring: `<name>_tap<i>_m_axis_*`
+
+    def tap(self, i: int) -> Stream:
+        """The read-only stream of tap `i`: the ring's words again, into `<name>_tap<i>_m_axis_*`."""
+        return Stream(f"{self.name}_tap{i}", self.width, self.fw, self.base, self.size,
+                      slow=self.slow)  # fmt: skip
 
 
 def _ports(m, s: Stream, sink, source, ios: set) -> None:
@@ -272,8 +282,14 @@ def build_engine(m, streams: list[Stream], wport, rport, chip_bits: int, start=N
 
     fifos = [s for s in streams if not s.cyclic]
     regions = [s for s in streams if s.cyclic]
-    streams = fifos + regions  # buffers first: the write side's indices are the same
+    # the read side: the buffers (the write side's indices are the same), their taps (a count
+    # each, written with their buffer's, `owner`), then the regions
+    owner = [i for i, s in enumerate(fifos) for _ in range(s.taps)]
+    taps = [s.tap(k) for s in fifos for k in range(s.taps)]
+    streams = fifos + taps + regions
     n, nf = len(streams), len(fifos)
+    nc = nf + len(taps)  # the streams with a ring count
+    writer_of = list(range(nf)) + owner
     lb = _bits(BURST + 1)  # a burst length, 0 .. BURST
     kb = _bits(BURST)  # log2(BURST)
     reader = LiteDRAMDMAReader(rport, fifo_depth=READ_INFLIGHT)
@@ -286,13 +302,14 @@ def build_engine(m, streams: list[Stream], wport, rport, chip_bits: int, start=N
 
     # Per stream: staging FIFOs, converters, ports; a buffer's ring count; the read room.
     wstage, rstage, count, room = [], [], [], []
-    for s in streams:
-        ws = None if s.cyclic else _Staging(m, f"{s.name}_wstage", chip_bits, s.depth)
+    for i, s in enumerate(streams):
+        ws = _Staging(m, f"{s.name}_wstage", chip_bits, s.depth) if i < nf else None
         rs = _Staging(m, f"{s.name}_rstage", chip_bits, s.depth)
         sink, source = _converted(m, s, chip_bits, ws, rs)
         _ports(m, s, sink, source, ios)
         if ws is not None:
             wstage.append(ws)
+        if i < nc:
             count.append(Signal(_bits(s.size) + 1, name=f"{s.name}_count"))
         rstage.append(rs)
         room.append(Signal(lb + 1, reset=s.depth, name=f"{s.name}_room"))
@@ -320,8 +337,12 @@ def build_engine(m, streams: list[Stream], wport, rport, chip_bits: int, start=N
         w_full = Signal(nf, name="engine_w_full")
         w_any = Signal(nf, name="engine_w_any")
         for i, (s, ws) in enumerate(zip(fifos, wstage, strict=True)):
-            # one read burst may be claimed and not yet issued: keep 2 * BURST of the ring free
-            fits = _at_most(count[i], s.size - 2 * BURST, len(count[i]))
+            # one read burst may be claimed and not yet issued: keep 2 * BURST of the ring free,
+            # for the buffer's own reader and each of its taps (the ring waits for the slowest)
+            readers = [i] + [nf + k for k, o in enumerate(owner) if o == i]
+            fits = Constant(1, 1)
+            for c in readers:
+                fits = fits & _at_most(count[c], s.size - 2 * BURST, len(count[c]))
             m.comb += [
                 w_whole[i].eq(ws.level[kb:] != 0),
                 w_full[i].eq(fits & w_whole[i]),
@@ -352,7 +373,7 @@ def build_engine(m, streams: list[Stream], wport, rport, chip_bits: int, start=N
     r_any = Signal(n, name="engine_r_any")
     for i in range(n):
         roomy = room[i][kb:] != 0
-        has = (count[i][kb:] != 0, count[i] != 0) if i < nf else (start, start)
+        has = (count[i][kb:] != 0, count[i] != 0) if i < nc else (start, start)
         m.comb += [
             r_whole[i].eq(has[0]),
             r_full[i].eq(roomy & r_whole[i]),
@@ -366,7 +387,7 @@ def build_engine(m, streams: list[Stream], wport, rport, chip_bits: int, start=N
         if not regions:
             return ring
         lasts = Array(Constant(max(s.cyclic - 1, 0), ptr_bits) for s in streams)
-        return Mux(sel >= nf, Mux(p == lasts[sel], 0, p + 1), ring)  # a region wraps at its end
+        return Mux(sel >= nc, Mux(p == lasts[sel], 0, p + 1), ring)  # a region wraps at its end
 
     r_grant = Signal(name="engine_r_grant")
     # No grant while a write burst ends: a count then changes by one side only (one adder each).
@@ -406,8 +427,9 @@ def build_engine(m, streams: list[Stream], wport, rport, chip_bits: int, start=N
         took = r_grant & r.oh[i]
         popped = rs.source.valid & rs.source.ready
         m.sync += room[i].eq(room[i] + Mux(took, neg_r + popped, popped))
-        if i < nf:
+        if i < nc:  # a tap counts its buffer's write bursts
             delta = Signal((lb + 1, True), name=f"{s.name}_delta")
-            m.comb += delta.eq(Mux(took, neg_r, Mux(w_done & w_sel_oh[i], w_n, 0)))
+            wrote = w_done & w_sel_oh[writer_of[i]]
+            m.comb += delta.eq(Mux(took, neg_r, Mux(wrote, w_n, 0)))
             m.sync += count[i].eq(count[i] + delta)
     return ios

@@ -8,7 +8,8 @@ two, or packed several to a chip word when frames fill whole chip words). Traffi
 is therefore `2 * words * fifo_word_bits / 8` bytes, and the DRAM's sustained bytes per clock
 (`Dram.sustained_bytes_per_cycle`, measured in simulation against LiteDRAM's model of the chip,
 `make bench-dram`) bound the design at `dram_cycles` clocks per frame. A region (an MVAU's weights
-in DRAM) is loaded once and read `reads_per_frame` times: `region_traffic`.
+in DRAM) is loaded once and read `reads_per_frame` times: `region_traffic`. A tap (a second reader
+of a buffer's ring) reads each word once more.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ def fifo_word_bits(width: int, dram: Dram, per_frame: int = 0) -> int:
     return dram.word_bits(width, per_frame)
 
 
-def buffer_traffic(width: int, words_per_frame: int, dram: Dram) -> int:
-    """Bytes per frame of one DRAM buffer: each word written once and read once."""
-    return 2 * words_per_frame * fifo_word_bits(width, dram, words_per_frame) // 8
+def buffer_traffic(width: int, words_per_frame: int, dram: Dram, taps: int = 0) -> int:
+    """Bytes per frame of one DRAM buffer: each word written once and read once, and once more
+    by each of its `taps`."""
+    return (2 + taps) * words_per_frame * fifo_word_bits(width, dram, words_per_frame) // 8
 
 
 def region_traffic(width: int, words: int, reads_per_frame: int, dram: Dram) -> int:

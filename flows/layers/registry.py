@@ -54,12 +54,16 @@ def _zero(cfg: Any) -> int:
 class DramBuffer:
     """A layer's buffer in external DRAM: a FIFO of `words` words of `width` bits, written from
     the layer's `m_axis_<port>` and read back in order into its `s_axis_<port>`; `per_frame` words
-    pass through it each frame."""
+    pass through it each frame. `taps` names output ports of the layer that the tier serves from
+    the same ring, read a second time (an INSTA-Th's delayed input for the residual shortcut):
+    the layer's RTL has no such port, the stitcher wires the tier's tap in its place, and the
+    ring also holds the backlog the port's consumer may leave (`flows.codegen.links.tap_words`)."""
 
     port: str
     width: int
     words: int
     per_frame: int
+    taps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

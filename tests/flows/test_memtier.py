@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from flows import memtier, targets
+from flows.codegen import links
+from flows.codegen.stream_engine import BURST
 from flows.errors import ConfigError, ResourceError
 from flows.estimate import estimate_layer, total
 from flows.folding import auto_fold
@@ -84,8 +86,16 @@ def test_a_dram_buffer_leaves_block_ram_and_adds_traffic(resnet20) -> None:
     assert word == max(16, 2 ** math.ceil(math.log2(cfg.pe * cfg.input_type.bits))) or (
         word < 16 and cfg.words_per_frame % (16 // word) == 0
     )
-    assert b.bytes_per_frame == 2 * cfg.words_per_frame * word // 8
+    # written once, read by the layer and once more by its tap (the shortcut's delayed input)
+    assert b.taps == 1
+    assert b.bytes_per_frame == 3 * cfg.words_per_frame * word // 8
     assert use.cycles == math.ceil(b.bytes_per_frame / (d.sustained * 2))
+    # the ring holds the shortcut's backlog besides the frame buffer, and no link does
+    assert b.words == cfg.buffer_words + links.tap_words(g)[n.name] + 2 * BURST
+    assert links.tap_words(g)[n.name] > 0
+    (join,) = [j for j in g.nodes if j.kind == "AddStreams" and n.outputs[1] in j.inputs]
+    deep = {lk.stream: lk.shortcut_words for lk in links.plan_links(g)}
+    assert [deep[s] for s in join.inputs] == [0, 0]
     est = memtier.design_estimate(g, "ulx3s")
     assert est[memtier.TIER_ROW].cycles == use.cycles and est[memtier.TIER_ROW].lut > d.base[0]
 

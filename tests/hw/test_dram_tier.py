@@ -36,13 +36,15 @@ NARROW = [ExternalBuffer("fb_n", 8, 1500), ExternalBuffer("fb_m", 4, 700)]
 PACKED = [ExternalBuffer("fb_n", 8, 1500, 600), ExternalBuffer("fb_m", 4, 700, 400)]
 
 
-def _round_trip(label: str, words: int, phases: bool, buffers=BUFFERS, **tier) -> tuple[dict, str]:
+def _round_trip(
+    label: str, words: int, phases: bool, buffers=BUFFERS, tap_stall: int = 0, **tier
+) -> tuple[dict, str]:
     b = sim.build(
         "dram_tier",
         lambda d: write_tier(buffers, DRAM, CLK_HZ, "model", d / "dram_tier.v", True, **tier),
     )
-    spec = {"buffers": [(x.name, x.width, x.words) for x in buffers], "frames": words,
-            "phases": phases}  # fmt: skip
+    spec = {"buffers": [(x.name, x.width, x.words, x.taps) for x in buffers], "frames": words,
+            "phases": phases, "tap_stall": tap_stall}  # fmt: skip
     r = sim.run_bench(b, spec, None, module="flows.sim.dram_bench", label=label)
     return r, (b.root / f"{label}.sim.log").read_text()
 
@@ -80,6 +82,20 @@ def test_slow_streams_come_back_in_order() -> None:
     assert "violation" not in log.lower()
 
 
+def test_taps_read_the_ring_again_and_hold_its_writer() -> None:
+    """Taps (a second and third read pointer on a buffer's ring): each returns every word of its
+    buffer in order and unchanged, under gaps and back-pressure. The taps' tready stays low for
+    the first 20,000 clocks, far longer than the small rings take to fill, so the writer must
+    stop at the slowest reader's count: a write gate that looked only at the buffer's own reader
+    would overwrite words the taps have not read."""
+    tapped = [ExternalBuffer("fb_a", 24, 200, 0, False, 1),
+              ExternalBuffer("fb_b", 8, 300, 0, True, 2)]  # fmt: skip
+    r, log = _round_trip("dram_taps", 1201, True, tapped, tap_stall=20_000)
+    assert r["words"] == (2 + 3) * 1201
+    assert r["cycles"] > 20_000  # the taps' words came after their stall
+    assert "violation" not in log.lower()
+
+
 def test_slow_stream_rule() -> None:
     """The rule the tier and its estimate share: at most one chip word per SLOW_CYCLES clocks."""
     from flows.hwmodel.dram import SLOW_CYCLES, slow_stream
@@ -110,13 +126,18 @@ def test_insta_unit_with_its_frame_buffers_in_dram(models, request) -> None:  # 
     assert sorted(memtier.place(unit, "ulx3s", force="buffers")) == sorted([th, prelu])
     use = memtier.dram_use(unit, "ulx3s")
     assert [b.layer for b in use.buffers] == [th, prelu]  # topological order
-    for b in use.buffers:  # each word written and read once per frame, packed into port words
+    # each word written and read once per frame, packed into port words; the INSTA-Th's read
+    # once more by its tap, which feeds the shortcut
+    assert [b.taps for b in use.buffers] == [1, 0]
+    for b in use.buffers:
         cfg = unit.node(b.layer).config
         word = fifo_word_bits(cfg.pe * cfg.input_type.bits, DRAM, cfg.words_per_frame)
-        assert b.bytes_per_frame == 2 * cfg.words_per_frame * word // 8
+        assert b.bytes_per_frame == (2 + b.taps) * cfg.words_per_frame * word // 8
     compute = max(n.config.cycles_per_frame for n in unit.nodes)
     assert use.cycles > compute  # one 16-bit SDRAM cannot keep up with a word per cycle each way
     b = sim.build("accel_dram_top", lambda d: emit_with_dram(unit, d, DRAM, CLK_HZ))
+    top = (b.rtl / "accel_top.v").read_text()
+    assert f"{th}_fb_tap0_s_axis_tdata" in top and "m_axis_delay" not in top
     rng = np.random.default_rng(seed_of(request.node.nodeid))
     label = "dram_insta_unit"
     timing = sim.run_bench(

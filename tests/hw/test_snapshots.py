@@ -155,6 +155,23 @@ def _insta(d: Path) -> list[Path]:
     return files
 
 
+def _insta_dram(d: Path) -> list[Path]:
+    """The external forms: InstaThreshold and the own InstaPReLU with their frame buffers and
+    constants in DRAM (the INSTA-Th without m_axis_delay: the tier's tap serves it)."""
+    from dataclasses import replace
+
+    from tests.hw import test_insta_prelu as tp
+    from tests.hw import test_insta_threshold as tt
+
+    th, _, _ = tt.make_case(tt.SPECS["int8_4x4x8_pe2"], _rng())
+    th.config = replace(th.config, name="snap_insta_threshold_dram", buffer="dram",
+                        constants="dram")  # fmt: skip
+    files = rtl.emit_layer(th, d)
+    node, _, _ = tp.make_case(tp.SPECS["alpha_int8_4x4x8_pe2"], _rng())
+    node.config = replace(node.config, name="snap_insta_prelu_dram", buffer="dram")
+    return files + rtl.emit_layer(node, d)
+
+
 def _insta_plus(d: Path) -> list[Path]:
     """INSTA-Th+ and INSTA-PReLU+ with their SE sub-blocks (tests/hw/test_insta_plus.py)."""
     from dataclasses import replace
@@ -188,6 +205,7 @@ CASES = {
     "rprelu": _rprelu,
     "pools": _pools,
     "insta": _insta,
+    "insta_dram": _insta_dram,
     "insta_plus": _insta_plus,
     "width_converter": _width_converter,
 }

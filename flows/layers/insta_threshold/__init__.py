@@ -59,11 +59,20 @@ KIND = LayerKind(
     places=("buffer", "constants"),
     dram_forms=dram_forms,
     dram_regions=dram_regions,  # constants in DRAM: mu, and the evaluators' A', M, sigma < 0
+    # in DRAM, the delayed input for the shortcut is the ring read a second time (a tap)
     dram_buffers=lambda cfg: (
-        [DramBuffer("fb", cfg.pe * cfg.input_type.bits, cfg.buffer_words, cfg.words_per_frame)]
+        [
+            DramBuffer(
+                "fb",
+                cfg.pe * cfg.input_type.bits,
+                cfg.buffer_words,
+                cfg.words_per_frame,
+                taps=("m_axis_delay",),
+            )
+        ]
         if cfg.buffer == "dram"
         else []
-    ),
+    ),  # fmt: skip
     template="insta_threshold.v.j2",
     rtl=rtl,
     hls=hls,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from flows.hwmodel.cube import cube_dsp, cube_pipeline_ff, shared_mux_luts
+from flows.hwmodel.fifo import stream_fifo
 from flows.hwmodel.logic import mul_pipe_blocks, scaled
 from flows.hwmodel.memory import buffer_memory, memory
 from flows.hwmodel.resources import Estimate
@@ -69,6 +70,9 @@ def estimate(cfg: InstaThreshold, family: str) -> Estimate:
     ff = 150 + cfg.pe * 5 * acc + g * e_ff + _pipeline_ff(cfg, w, op)
     if family != "ecp5":  # DSP48 input/product registers and SRL delay lines absorb most of them
         ff = math.ceil(INSTA_TH_XILINX_FF * ff)
+    if cfg.buffer == "dram":  # no delayed output: the tier's tap of the ring serves the shortcut
+        skid = stream_fifo(cfg.pe * cfg.input_type.bits, 2, family)
+        lut, ff = lut - skid.lut, ff - skid.ff - cfg.pe * cfg.input_type.bits  # and its register
     if cfg.se is not None:
         se = se_path(cfg, family)
         tab_lut, tab_bram = memory(op, 1 << cfg.se.v_bits, family)

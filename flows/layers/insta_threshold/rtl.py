@@ -3,8 +3,9 @@ _insta_write_side.v.j2 and, for INSTA-Th+ or the statistic port, the reader
 _insta_stat_reader.v.j2).
 
 The module has one input and two output streams: `m_axis` carries PE BIPOLAR bits per word,
-`m_axis_delay` the input words one frame later, for the residual shortcut (docs/insta.md); with
-`statistic_output` a third, `m_axis_stat`, carries the frame's S vector. Every width follows from
+`m_axis_delay` the input words one frame later, for the residual shortcut (docs/insta.md; with
+the frame buffer in DRAM the tier serves that stream from the ring, a tap, and the module has no
+such port); with `statistic_output` a third, `m_axis_stat`, carries the frame's S vector. Every width follows from
 an exact range (`widths`, docs/numerics.md sections 2 and 8): nothing wraps or saturates.
 """
 

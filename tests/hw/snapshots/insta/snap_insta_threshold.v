@@ -398,8 +398,8 @@ module snap_insta_threshold (
         end
     endgenerate
 
-    // Output skid buffers; their s_tready (fill counts only) form `en`, so neither m_axis
-    // tready reaches the datapath combinationally. A word enters both in the same cycle.
+    // Output skid buffer(s); their s_tready (fill counts only) form `en`, so no m_axis tready
+    // reaches the datapath combinationally. A word enters both in the same cycle.
     stream_fifo #(
         .WIDTH(2),
         .DEPTH(2)
