@@ -13,8 +13,18 @@ Three questions, one engine:
 * **Pareto front** (`pareto`): designs over a geometric sweep of targets, without the
   dominated ones (frames/s up; LUT, FF, BRAM, URAM, DSP down).
 
+**Slower than the compute.** On a target with a DRAM tier the placement may move buffers,
+weights and constants to DRAM only while the DRAM bound stays within the folding's cycles (its
+`budget`). When even the slowest folding does not fit that way, the device search lets the
+design become DRAM-bound: it allows the tier `DRAM_SLACKS` times the folding's cycles in turn
+(the fewest first) and takes the first placement that fits: a slower design, but one that
+exists (insta_resnet18 on the ULX3S: block RAM and LUTs are spent to the last site at its
+slowest folding, and the bandwidth a longer frame leaves pays for the constants that would
+otherwise sit in LUT ROMs).
+
 When nothing fits, `NoFitError` says which resources overflow at the slowest design (every layer
-at its cheapest) and by how much, and which layers hold most of them.
+at its cheapest, with the most DRAM time tried) and by how much, and which layers hold most of
+them.
 """
 
 from __future__ import annotations
@@ -45,6 +55,9 @@ CEILINGS = {"LUT": 0.85, "FF": 0.85, "BRAM": 0.95, "URAM": 0.95, "DSP": 0.95}
 WEIGHT_STEP = 4.0
 DRAM_REFOLD_TRIES = 4
 REWEIGHTS = 3
+# DRAM budgets beyond the slowest folding's cycles the device search tries, in turn, when that
+# folding does not fit within its own (module doc, "Slower than the compute").
+DRAM_SLACKS = (1.25, 1.5, 2.0, 3.0, 4.0)
 
 
 class NoFitError(ResourceError):
@@ -84,27 +97,37 @@ def fits(need: dict[str, int], limits: dict[str, float]) -> bool:
     return all(need[k] <= limits[k] for k in RESOURCES)
 
 
-def _design(graph, cycles, target, weights=None, quiet: bool = True, dram=None) -> Design:
+def _design(
+    graph, cycles, target, weights=None, quiet: bool = True, dram=None, slack: float = 1.0,
+    ceilings: dict[str, float] | None = None,
+) -> Design:  # fmt: skip
     """`auto_fold` for `cycles` and its estimated needs; `quiet` drops its FoldingWarning (the
-    searches try targets below the floor on purpose)."""
+    searches try targets below the floor on purpose); the DRAM tier may take `slack` times the
+    folding's cycles (above 1: a DRAM-bound design, module doc); the placement works towards
+    `ceilings` (default CEILINGS)."""
     tgt = targets.get(target)
     with warnings.catch_warnings():
         if quiet:
             warnings.simplefilter("ignore", FoldingWarning)
         g = auto_fold(graph, cycles, tgt, weights)
     # buffers and weights to DRAM where on-chip memory runs out, within the folding's cycles
-    memtier.place(g, tgt, CEILINGS, dram, budget=max(cycles, cycles_per_frame(g)))
+    budget = math.floor(slack * max(cycles, cycles_per_frame(g)))
+    memtier.place(g, tgt, CEILINGS | (ceilings or {}), dram, budget=budget)
     tot = estimate.total(memtier.design_estimate(g, tgt))
     return Design(
         max(cycles_per_frame(g), tot["cycles"]), need_of(tot, tgt.family), g, dict(weights or {})
     )
 
 
-def _fitted(graph, cycles, target, limits, dram=None) -> Design:
+def _fitted(
+    graph, cycles, target, limits, dram=None, slack: float = 1.0,
+    ceilings: dict[str, float] | None = None,
+) -> Design:  # fmt: skip
     """The design for `cycles`, reweighted towards the limits while it overflows them; when no
-    attempt fits, the one that overflows least (largest need / limit smallest)."""
+    attempt fits, the one that overflows least (largest need / limit smallest). `slack`: the
+    DRAM tier's budget in units of the folding's cycles, `ceilings` the placement's (`_design`)."""
     weights: dict[str, float] = {}
-    attempts = [_design(graph, cycles, target, dram=dram)]
+    attempts = [_design(graph, cycles, target, dram=dram, slack=slack, ceilings=ceilings)]
     for _ in range(REWEIGHTS):
         d = attempts[-1]
         over = [k for k in RESOURCES if d.need[k] > limits[k]]
@@ -112,7 +135,9 @@ def _fitted(graph, cycles, target, limits, dram=None) -> Design:
             return d
         for k in over:
             weights[k] = weights.get(k, 1.0) * WEIGHT_STEP
-        attempts.append(_design(graph, cycles, target, weights, dram=dram))
+        attempts.append(
+            _design(graph, cycles, target, weights, dram=dram, slack=slack, ceilings=ceilings)
+        )
     if fits(attempts[-1].need, limits):
         return attempts[-1]
     return min(attempts, key=lambda d: _overflow(d.need, limits))
@@ -150,13 +175,18 @@ def fastest_fitting(graph, target, ceilings: dict[str, float] | None = None, dra
     the placement of buffers and weights (`memtier.FORCES`; None: `memtier.place`'s rule)."""
     limits = limits_of(target, ceilings)
     cands = candidate_cycles(graph)
-    slowest = _fitted(graph, cands[-1], target, limits, dram)
+    slowest = _fitted(graph, cands[-1], target, limits, dram, ceilings=ceilings)
+    if not fits(slowest.need, limits) and targets.get(target).dram is not None and dram is None:
+        for slack in DRAM_SLACKS:  # a DRAM-bound design, slower than the compute (module doc)
+            slowest = _fitted(graph, cands[-1], target, limits, dram, slack, ceilings)
+            if fits(slowest.need, limits):
+                return slowest
     if not fits(slowest.need, limits):
         raise NoFitError(no_fit_message(slowest, target, limits))
     lo, hi, best = 0, len(cands) - 1, slowest  # cands[hi] fits
     while lo < hi:
         mid = (lo + hi) // 2
-        d = _fitted(graph, cands[mid], target, limits, dram)
+        d = _fitted(graph, cands[mid], target, limits, dram, ceilings=ceilings)
         if fits(d.need, limits):
             hi, best = mid, d
         else:
@@ -168,7 +198,7 @@ def fastest_fitting(graph, target, ceilings: dict[str, float] | None = None, dra
     bound = memtier.dram_use(best.graph, target).cycles
     slower = [c for c in cands if compute < c <= bound]
     for c in reversed(slower[-DRAM_REFOLD_TRIES:]):
-        d = _fitted(graph, c, target, limits, dram)
+        d = _fitted(graph, c, target, limits, dram, ceilings=ceilings)
         if fits(d.need, limits) and d.cycles <= best.cycles:
             return d
     return best

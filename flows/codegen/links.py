@@ -18,8 +18,9 @@ link are deeper, per a deadlock rule (docs/hardware.md, "Stitching a DAG"):
 * **Burst** (a consumer that reads `LayerKind.burst_words` back to back, then pauses: an MVAU's
   input vector, fed by a producer slower than a word per cycle, e.g. an up-converting width
   converter): `burst_link_words`, so that the burst comes out of the FIFO at full rate. This
-  rule is for throughput, not deadlock; a shortcut counts every link on its branch at its
-  depth.
+  rule is for throughput, not deadlock, and is waived where both layers would stay quiet even
+  with every burst at the producer's rate (`quiet_burst`); a shortcut counts every link on its
+  branch at its depth.
 
 Ports are the kinds' (`LayerKind.ports`), named as the templates name them.
 """
@@ -72,6 +73,7 @@ __all__ = [
     "node_ports",
     "plan_links",
     "burst_link_words",
+    "quiet_burst",
     "shortcut_words",
     "side_link_words",
     "tap_words",
@@ -198,6 +200,16 @@ def burst_link_words(burst: int, producer: Node, port: Port, fifo_depth: int) ->
     return math.ceil(burst * (1 - r)) + fifo_depth
 
 
+def quiet_burst(consumer: Node, producer: Node, port: Port, slowest: int) -> bool:
+    """Whether a burst link can keep its plain depth: even if every burst of the consumer came
+    at the producer's rate, both would stay within 1/LINK_SLACK of the slowest layer's cycles
+    per frame (the quiet-link rule). Bound: the consumer's read phases take at most the
+    producer's frame (its cycles per frame) and its pauses their own time (its cycles per frame
+    less the port's words), so neither takes more than their sum."""
+    stretched = consumer.config.cycles_per_frame + producer.config.cycles_per_frame - port.words
+    return LINK_SLACK * stretched <= slowest
+
+
 @dataclass(frozen=True)
 class Link:
     """One stream of the stitched graph: producer port -> consumer port, FIFO depth in words.
@@ -265,11 +277,14 @@ def _deepened(
     """{stream: words} of the links a rule deepens (bursts, side streams, shortcuts); the
     backlogs of tapped forks go to `rings` instead ({fork: words})."""
     deep: dict[str, int] = {}
+    slowest = max(n.config.cycles_per_frame for n in order)
     for n in order:
         burst = kind_of(n.config).burst_words(n.config)
         for stream, _, port in node_ports(n)[0] if burst else []:
             p = graph.producer(stream)
-            if p is not None and (words := burst_link_words(burst, p, port, fifo_depth)):
+            if p is None or quiet_burst(n, p, port, slowest):
+                continue  # (a quiet burst: both layers have the time, `quiet_burst`)
+            if words := burst_link_words(burst, p, port, fifo_depth):
                 deep[stream] = words
     bursts = {s: max(fifo_depth, _pow2(w)) for s, w in deep.items()}  # the links' depths
     for j in order:

@@ -140,3 +140,27 @@ def test_explore_cli_prints_the_front_and_writes_json(tmp_path, capsys):
     assert data["pareto"] and data["fastest_fitting"]["fits"] is True
     assert data["for_fps"]["fps"] >= 100_000
     assert data["limits"]["LUT"] == round(0.85 * 83_640)
+
+
+def test_when_the_slowest_folding_does_not_fit_the_design_may_become_dram_bound(
+    graphs, monkeypatch
+):
+    """The small insta_resnet18 folded at 2,304 cycles (made the only candidate): with a block
+    RAM ceiling its placement cannot meet within those cycles of DRAM time, the search allows
+    the tier more (`DRAM_SLACKS`, the fewest first) and returns the first design that fits,
+    DRAM-bound (slower than its compute) but fitting; a ceiling that no slack meets is still a
+    NoFitError."""
+    g = graphs["insta_resnet18"]
+    monkeypatch.setattr(explore, "candidate_cycles", lambda graph: [2304])
+    tight = explore._design(g, 2304, "ulx3s", ceilings={"BRAM": 0.0})
+    loose = explore._design(g, 2304, "ulx3s", slack=explore.DRAM_SLACKS[-1],
+                            ceilings={"BRAM": 0.0})  # fmt: skip
+    assert loose.need["BRAM"] < tight.need["BRAM"]  # more DRAM time, less block RAM
+    ceiling = {"BRAM": (loose.need["BRAM"] + 0.5) / 208}  # met only with the DRAM's time
+    d = explore.fastest_fitting(g, "ulx3s", ceiling)
+    limits = explore.limits_of("ulx3s", ceiling)
+    assert explore.fits(d.need, limits)
+    assert d.cycles > cycles_per_frame(d.graph)  # DRAM-bound, slower than its compute
+    assert d.cycles <= explore.DRAM_SLACKS[-1] * 2304
+    with pytest.raises(explore.NoFitError, match="no folding fits"):
+        explore.fastest_fitting(g, "ulx3s", {"BRAM": (loose.need["BRAM"] - 1) / 208})

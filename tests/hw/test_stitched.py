@@ -170,3 +170,32 @@ def test_burst_rule_deepens_the_link_behind_an_up_converter() -> None:
     same = apply_folding(g, {"t": {"pe": 4}})
     link = next(lk for lk in links.plan_links(same) if lk.dst is same.node("m"))
     assert (link.shortcut_words, link.depth) == (0, links.DEFAULT_FIFO_DEPTH)
+
+
+def test_burst_rule_is_waived_where_both_layers_are_quiet() -> None:
+    """The same converter -> XnorMVAU pair followed by a layer 64 times slower (XnorMVAU MH 512,
+    SIMD 1, PE 1: 8,192 cycles per frame): even with every burst at the converter's rate the pair
+    takes at most 128 + 128 - 32 = 224 cycles, under half the slowest, so the link keeps its
+    plain depth (a wire, being quiet); at 1/LINK_SLACK of the slowest or more, the rule holds."""
+    rng = np.random.default_rng(0)
+
+    def graph(mh: int) -> DataflowGraph:
+        g = DataflowGraph([Stream("x", INT(8), (4, 32))], ["z"])
+        t = Threshold("t", channels=32, num_thresholds=1, input_type=INT(8), pe=1, num_vectors=4)
+        g.add(t, ["x"], [Stream("b", BIPOLAR, (4, 32))], thresholds=np.zeros((32, 1), int))
+        m = XnorMVAU("m", mw=32, mh=4, simd=4, pe=1, num_vectors=4)
+        _add(g, m, "b", "y", 4, weights=random_values(BIPOLAR, (4, 32), rng))
+        t2 = Threshold("t2", channels=4, num_thresholds=1, input_type=m.output_type, pe=1,
+                       num_vectors=4)  # fmt: skip
+        g.add(t2, ["y"], [Stream("b2", BIPOLAR, (4, 4))], thresholds=np.zeros((4, 1), int))
+        m2 = XnorMVAU("m2", mw=4, mh=mh, simd=1, pe=1, num_vectors=4)
+        _add(g, m2, "b2", "z", mh, weights=random_values(BIPOLAR, (mh, 4), rng))
+        return apply_folding(g, {})
+
+    quiet = graph(512)
+    assert max(n.config.cycles_per_frame for n in quiet.nodes) == 8192
+    link = next(lk for lk in links.plan_links(quiet) if lk.dst is quiet.node("m"))
+    assert (link.shortcut_words, link.depth) == (0, links.WIRE_DEPTH)
+    busy = graph(27)  # 4 x 27 x 4 = 432 cycles: 2 x 224 = 448 > 432, the rule holds
+    link = next(lk for lk in links.plan_links(busy) if lk.dst is busy.node("m"))
+    assert (link.shortcut_words, link.depth) == (10, 16)
