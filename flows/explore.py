@@ -51,7 +51,7 @@ from flows.graph import DataflowGraph
 # (nextpnr and Vivado both slow down and miss timing on nearly full fabrics) and for the board
 # shell (UART loader, result return: about 1k LUT on the ULX3S); block RAM, URAM and DSP are
 # discrete sites with dedicated routing, so 95 % of them is usable.
-CEILINGS = {"LUT": 0.85, "FF": 0.85, "BRAM": 0.95, "URAM": 0.95, "DSP": 0.95}
+CEILINGS = {"LUT": 0.85, "FF": 0.85, "BRAM": 0.95, "URAM": 0.95, "DSP": 0.95, "LUTRAM": 0.95}
 WEIGHT_STEP = 4.0
 DRAM_REFOLD_TRIES = 4
 REWEIGHTS = 3
@@ -90,11 +90,14 @@ def limits_of(target: str | targets.Target, ceilings: dict[str, float] | None = 
     """{resource: usable amount} of the target under the ceilings."""
     tgt = targets.get(target)
     c = CEILINGS | (ceilings or {})
-    return {k: tgt.resources.get(k, 0) * c[k] for k in RESOURCES}
+    limits = {k: tgt.resources.get(k, 0) * c[k] for k in RESOURCES}
+    if "LUTRAM" in tgt.resources:  # distributed RAM, a limit of its own there (targets.py)
+        limits["LUTRAM"] = tgt.resources["LUTRAM"] * c["LUTRAM"]
+    return limits
 
 
 def fits(need: dict[str, int], limits: dict[str, float]) -> bool:
-    return all(need[k] <= limits[k] for k in RESOURCES)
+    return all(need.get(k, 0) <= limits[k] for k in limits)
 
 
 def _design(
@@ -130,10 +133,10 @@ def _fitted(
     attempts = [_design(graph, cycles, target, dram=dram, slack=slack, ceilings=ceilings)]
     for _ in range(REWEIGHTS):
         d = attempts[-1]
-        over = [k for k in RESOURCES if d.need[k] > limits[k]]
+        over = [k for k in limits if d.need.get(k, 0) > limits[k]]
         if not over:
             return d
-        for k in over:
+        for k in {"LUT" if k == "LUTRAM" else k for k in over}:  # LUT RAM is in LUT's cost
             weights[k] = weights.get(k, 1.0) * WEIGHT_STEP
         attempts.append(
             _design(graph, cycles, target, weights, dram=dram, slack=slack, ceilings=ceilings)
@@ -146,8 +149,8 @@ def _fitted(
 def _overflow(need: dict[str, int], limits: dict[str, float]) -> float:
     """The largest need / limit (infinite for a resource the target lacks)."""
     worst = 0.0
-    for k in RESOURCES:
-        if need[k]:
+    for k in limits:
+        if need.get(k, 0):
             worst = max(worst, need[k] / limits[k] if limits[k] else math.inf)
     return worst
 
@@ -207,7 +210,7 @@ def fastest_fitting(graph, target, ceilings: dict[str, float] | None = None, dra
 def no_fit_message(d: Design, target, limits: dict[str, float]) -> str:
     """What does not fit at the slowest design, by how much, and where it goes."""
     tgt = targets.get(target)
-    over = [k for k in RESOURCES if d.need[k] > limits[k]]
+    over = [k for k in limits if d.need.get(k, 0) > limits[k]]
     per_layer = estimate.estimate_graph(d.graph, tgt.family)
     parts = []
     for k in over:

@@ -89,10 +89,12 @@ class Budget:
 
 def need_of(e: Estimate | dict[str, int], family: str) -> dict[str, int]:
     """Resources an estimate (or a total) occupies on `family`: RESOURCES, LUT RAM counted in the
-    LUTs it occupies (`LUTRAM_LUTS`: an ECP5 TRELLIS_DPR16X4 takes six)."""
+    LUTs it occupies (`LUTRAM_LUTS`: an ECP5 TRELLIS_DPR16X4 takes nine); and "LUTRAM", its cells
+    alone, for targets whose distributed RAM is a limit of its own (`Target.resources`)."""
     d = e.as_dict() if isinstance(e, Estimate) else e
     ram = LUTRAM_LUTS[family] * d.get("LUTRAM", 0)
-    return {k: d.get(k, 0) + (ram if k == "LUT" else 0) for k in RESOURCES}
+    need = {k: d.get(k, 0) + (ram if k == "LUT" else 0) for k in RESOURCES}
+    return need | {"LUTRAM": d.get("LUTRAM", 0)}
 
 
 # --- options of one layer ---------------------------------------------------------------------------

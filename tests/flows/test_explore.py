@@ -164,3 +164,22 @@ def test_when_the_slowest_folding_does_not_fit_the_design_may_become_dram_bound(
     assert d.cycles <= explore.DRAM_SLACKS[-1] * 2304
     with pytest.raises(explore.NoFitError, match="no folding fits"):
         explore.fastest_fitting(g, "ulx3s", {"BRAM": (loose.need["BRAM"] - 1) / 208})
+
+
+def test_distributed_ram_is_a_limit_of_its_own_on_the_ecp5():
+    """The LFE5U-85F holds at most 2,613 TRELLIS_DPR16X4 cells (10,455 RAM-capable LUTs): a need
+    within every LUT budget but over 95 % of those cells does not fit; the Xilinx parts carry no
+    such limit (their LUT RAM counts in LUT only)."""
+    from flows import targets
+    from flows.folding import need_of
+
+    cells = targets.get("ulx3s").resources["LUTRAM"]
+    assert cells == 10455 // 4
+    limits = explore.limits_of("ulx3s")
+    assert limits["LUTRAM"] == pytest.approx(0.95 * cells)
+    small = {"LUT": 1000, "FF": 1000, "BRAM": 0, "URAM": 0, "DSP": 0}
+    assert explore.fits(need_of(small | {"LUTRAM": 2400}, "ecp5"), limits)
+    over = need_of(small | {"LUTRAM": 2500}, "ecp5")
+    assert over["LUT"] == 1000 + 9 * 2500 < limits["LUT"]  # within the LUTs, yet
+    assert not explore.fits(over, limits)
+    assert "LUTRAM" not in explore.limits_of("pynq-z2")
