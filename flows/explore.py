@@ -18,9 +18,9 @@ weights and constants to DRAM only while the DRAM bound stays within the folding
 `budget`). When even the slowest folding does not fit that way, the device search lets the
 design become DRAM-bound: it allows the tier `DRAM_SLACKS` times the folding's cycles in turn
 (the fewest first) and takes the first placement that fits: a slower design, but one that
-exists (insta_resnet18 on the ULX3S: block RAM and LUTs are spent to the last site at its
-slowest folding, and the bandwidth a longer frame leaves pays for the constants that would
-otherwise sit in LUT ROMs).
+exists (where block RAM and LUTs are spent to the last site at the slowest folding, the
+bandwidth a longer frame leaves pays for weights and constants that would otherwise hold block
+RAM and LUT ROMs).
 
 When nothing fits, `NoFitError` says which resources overflow at the slowest design (every layer
 at its cheapest, with the most DRAM time tried) and by how much, and which layers hold most of
