@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flows.artifacts import write_text
-from flows.codegen.stream_engine import MIN_RING, Stream, build_engine
+from flows.codegen.stream_engine import MIN_RING, Stream, build_engine, tap_name
 from flows.hwmodel.dram import Dram, buffer_traffic, fifo_word_bits, region_traffic, slow_stream
 
 
@@ -511,7 +511,7 @@ def emit_with_dram(
     write_tier(buffers + regions + batch, dram, clk_hz, phy, outdir / "dram_tier.v", check_timing)
     pins = sdram_pins(dram) if phy == "gensdr" else []
     ctx = {"drams": [{"name": b.name, "width": b.width,
-                      "taps": [f"{b.name}_tap{i}" for i in range(b.taps)]} for b in buffers],
+                      "taps": [tap_name(b.name, i) for i in range(b.taps)]} for b in buffers],
            "in_w": in_w,
            "out_w": out_w, "pins": pins,
            "regions": [{"name": r.name, "width": r.width} for r in regions],

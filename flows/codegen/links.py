@@ -302,11 +302,13 @@ def _deepened(
         # the link into the join on each branch holds the other branch's backlog, converted
         # from fork words into words of that link (a downsampling branch's words stand for
         # several fork words each); a bare shortcut (no node) has no backlog to hold
+        tap = tapped(fa)  # the fork's DRAM ring holds the backlog (`tap_words`)
+        if tap and rings is None:
+            continue
         backlogs = [(stream, shortcut_words(fa, other, fifo_depth, bursts))
                     for stream, other in ((j.inputs[0], bb), (j.inputs[1], ba)) if other]  # fmt: skip
-        if tapped(fa):  # the fork's DRAM ring holds the backlog (`tap_words`)
-            if rings is not None:
-                rings[fa.name] = max([rings.get(fa.name, 0)] + [w for _, w in backlogs])
+        if tap:
+            rings[fa.name] = max([rings.get(fa.name, 0)] + [w for _, w in backlogs])
             continue
         for stream, need in backlogs:
             deep[stream] = max(deep.get(stream, 0), _link_words(fa, j, need))

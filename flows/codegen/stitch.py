@@ -39,7 +39,7 @@ from flows.codegen.links import (
 )
 from flows.codegen.render import render
 from flows.codegen.rtl import emit_layer, stream_widths
-from flows.codegen.stream_engine import BURST
+from flows.codegen.stream_engine import BURST, tap_name
 from flows.errors import ConfigError
 from flows.graph import DataflowGraph, Node
 from flows.hwmodel.ports import short_name
@@ -150,7 +150,7 @@ def stitch_plan(
                     "port": buf.port,
                     "link": False,
                     # outputs served by the tier from this ring: (accel_top port, wire bundle)
-                    "taps": [(f"{name}_tap{i}", _signal(n, t)) for i, t in enumerate(buf.taps)],
+                    "taps": [(tap_name(name, i), _signal(n, t)) for i, t in enumerate(buf.taps)],
                 }
             )
         served = {t for buf in kind_of(n.config).dram_buffers(n.config) for t in buf.taps}

@@ -58,6 +58,12 @@ READ_INFLIGHT = 32
 MIN_RING = 4 * BURST
 
 
+def tap_name(buffer: str, i: int) -> str:
+    """The port prefix of tap `i` of a buffer's ring: `<buffer>_tap<i>` (the tier's
+    `_m_axis_*`, accel_top's `_s_axis_*`)."""
+    return f"{buffer}_tap{i}"
+
+
 def _bits(n: int) -> int:
     return max(1, math.ceil(math.log2(max(n, 2))))
 
@@ -156,7 +162,7 @@ class Stream:
 
     def tap(self, i: int) -> Stream:
         """The read-only stream of tap `i`: the ring's words again, into `<name>_tap<i>_m_axis_*`."""
-        return Stream(f"{self.name}_tap{i}", self.width, self.fw, self.base, self.size,
+        return Stream(tap_name(self.name, i), self.width, self.fw, self.base, self.size,
                       slow=self.slow)  # fmt: skip
 
 
@@ -283,13 +289,12 @@ def build_engine(m, streams: list[Stream], wport, rport, chip_bits: int, start=N
     fifos = [s for s in streams if not s.cyclic]
     regions = [s for s in streams if s.cyclic]
     # the read side: the buffers (the write side's indices are the same), their taps (a count
-    # each, written with their buffer's, `owner`), then the regions
-    owner = [i for i, s in enumerate(fifos) for _ in range(s.taps)]
+    # each, written with their buffer's: `writer_of`), then the regions
     taps = [s.tap(k) for s in fifos for k in range(s.taps)]
     streams = fifos + taps + regions
     n, nf = len(streams), len(fifos)
     nc = nf + len(taps)  # the streams with a ring count
-    writer_of = list(range(nf)) + owner
+    writer_of = list(range(nf)) + [i for i, s in enumerate(fifos) for _ in range(s.taps)]
     lb = _bits(BURST + 1)  # a burst length, 0 .. BURST
     kb = _bits(BURST)  # log2(BURST)
     reader = LiteDRAMDMAReader(rport, fifo_depth=READ_INFLIGHT)
@@ -339,9 +344,8 @@ def build_engine(m, streams: list[Stream], wport, rport, chip_bits: int, start=N
         for i, (s, ws) in enumerate(zip(fifos, wstage, strict=True)):
             # one read burst may be claimed and not yet issued: keep 2 * BURST of the ring free,
             # for the buffer's own reader and each of its taps (the ring waits for the slowest)
-            readers = [i] + [nf + k for k, o in enumerate(owner) if o == i]
             fits = Constant(1, 1)
-            for c in readers:
+            for c in (c for c, w in enumerate(writer_of) if w == i):
                 fits = fits & _at_most(count[c], s.size - 2 * BURST, len(count[c]))
             m.comb += [
                 w_whole[i].eq(ws.level[kb:] != 0),

@@ -20,6 +20,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
+from flows.codegen.stream_engine import tap_name
 from flows.sim.axis import CLOCK_NS, AxisDriver, AxisMonitor, ReadyDriver, cycle
 
 INIT_TIMEOUT = 200_000
@@ -51,7 +52,7 @@ async def dram_round_trip(dut) -> None:
         )  # fmt: skip
         words = [rng.getrandbits(width) for _ in range(spec["frames"])]
         drivers.append(drv), sent.append(words)
-        for out in [name] + [f"{name}_tap{i}" for i in range(taps[0] if taps else 0)]:
+        for out in [name] + [tap_name(name, i) for i in range(taps[0] if taps else 0)]:
             rdy = ReadyDriver(dut.sys_clk, getattr(dut, f"{out}_m_axis_tready"), rng)
             mon = AxisMonitor(
                 out, dut.sys_clk, dut.sys_rst, getattr(dut, f"{out}_m_axis_tdata"),

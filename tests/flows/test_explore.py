@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flows import estimate, explore, memtier
+from flows import estimate, explore, memtier, targets
 from flows.__main__ import main
 from flows.errors import ResourceError
 from flows.folding import FoldingWarning, auto_fold, cycles_per_frame, need_of
@@ -156,21 +156,21 @@ def test_when_the_slowest_folding_does_not_fit_the_design_may_become_dram_bound(
     loose = explore._design(g, 2304, "ulx3s", slack=explore.DRAM_SLACKS[-1],
                             ceilings={"BRAM": 0.0})  # fmt: skip
     assert loose.need["BRAM"] < tight.need["BRAM"]  # more DRAM time, less block RAM
-    ceiling = {"BRAM": (loose.need["BRAM"] + 0.5) / 208}  # met only with the DRAM's time
+    blocks = targets.get("ulx3s").resources["BRAM"]
+    ceiling = {"BRAM": (loose.need["BRAM"] + 0.5) / blocks}  # met only with the DRAM's time
     d = explore.fastest_fitting(g, "ulx3s", ceiling)
     limits = explore.limits_of("ulx3s", ceiling)
     assert explore.fits(d.need, limits)
     assert d.cycles > cycles_per_frame(d.graph)  # DRAM-bound, slower than its compute
     assert d.cycles <= explore.DRAM_SLACKS[-1] * 2304
     with pytest.raises(explore.NoFitError, match="no folding fits"):
-        explore.fastest_fitting(g, "ulx3s", {"BRAM": (loose.need["BRAM"] - 1) / 208})
+        explore.fastest_fitting(g, "ulx3s", {"BRAM": (loose.need["BRAM"] - 1) / blocks})
 
 
 def test_distributed_ram_is_a_limit_of_its_own_on_the_ecp5():
     """The LFE5U-85F holds at most 2,613 TRELLIS_DPR16X4 cells (10,455 RAM-capable LUTs): a need
     within every LUT budget but over 95 % of those cells does not fit; the Xilinx parts carry no
     such limit (their LUT RAM counts in LUT only)."""
-    from flows import targets
     from flows.folding import need_of
 
     cells = targets.get("ulx3s").resources["LUTRAM"]
