@@ -8,6 +8,10 @@
   LUT RAM (RAM64M) whatever its size (`ram_blocks`, `lutram_luts`).
 * A **frame buffer** (INSTA-Th, INSTA-PReLU) is block RAM ("block" `ram_style`) or distributed
   RAM by the same size rule, and on UltraScale+ goes to URAM under the rule of `buffer_memory`.
+* A layer may override the size rule for its small written memories (`WRITTEN_STYLES`: the INSTA
+  blocks' accumulators, snapshots and banks, their `stat_memory`): "block" puts every one of more
+  than two words in block RAM, which trades an 18-kbit block for LUT RAM cells where LUTs are the
+  scarcer resource (`buffer_style`, `pinned_memory`).
 
 BRAM counts 18-kbit blocks (ECP5 DP16KD, Xilinx RAMB18), in the best aspect ratio.
 """
@@ -58,9 +62,17 @@ def rom_style(width: int, depth: int, style: str = "auto") -> str:
     return "block" if in_block_ram(width, depth, style) else "logic"
 
 
-def buffer_style(width: int, depth: int) -> str:
-    """`ram_style` of a written frame buffer: "block" by the size rule of `rom_style`, else
-    "distributed"."""
+# A written memory's style as a layer may choose it (the INSTA blocks' `stat_memory`, a decision of
+# the folder): "auto" is the size rule, "block" block RAM for every memory of more than two words
+# (two or fewer stay registers: a block would hold them no cheaper).
+WRITTEN_STYLES = ("auto", "block")
+
+
+def buffer_style(width: int, depth: int, style: str = "auto") -> str:
+    """`ram_style` of a written memory: "block" by the size rule of `rom_style` or by `style`
+    ("block", more than two words), else "distributed"."""
+    if style == "block" and depth > 2:
+        return "block"
     return "block" if block_sized(width, depth) else "distributed"
 
 
@@ -182,6 +194,22 @@ def lutram_mux_luts(width: int, depth: int, family: str) -> int:
     if family != "ecp5" or ram_blocks(width, depth, family) or depth <= 16:
         return 0
     return width * (math.ceil(depth / 16) - 1)
+
+
+def pinned_memory(width: int, depth: int, family: str, style: str = "auto") -> tuple[int, int, int]:
+    """(LUT, BRAM, LUT RAM) of a written memory with a registered read whose `ram_style` the RTL
+    pins with `buffer_style(width, depth, style)`. "auto": block RAM by the size rule
+    (`ram_blocks`), else distributed RAM, whose cells are LUT RAM (`distributed_cells`) and whose
+    read multiplexer is LUT (`lutram_mux_luts`). "block": block RAM for more than two words on
+    every family (the attribute overrides Yosys's own choice), with the read multiplexer of a
+    memory several blocks deep (`cascade_luts`)."""
+    if style == "block" and depth > 2:
+        return cascade_luts(width, depth, family), bram_blocks(width, depth), 0
+    return (
+        lutram_mux_luts(width, depth, family),
+        ram_blocks(width, depth, family),
+        distributed_cells(width, depth, family),
+    )
 
 
 def written_memory(width: int, depth: int, family: str) -> tuple[int, int, int, int]:

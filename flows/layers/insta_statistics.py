@@ -17,7 +17,7 @@ import numpy as np
 from flows.datatypes import DataType
 from flows.errors import ConfigError
 from flows.hwmodel.logic import mul_slices
-from flows.hwmodel.memory import buffer_style, distributed_cells, lutram_mux_luts, ram_blocks
+from flows.hwmodel.memory import WRITTEN_STYLES, buffer_style, pinned_memory
 from flows.hwmodel.ranges import smallest_type, width
 from flows.hwmodel.serial import serial_cycles
 from flows.hwmodel.structure import clog2
@@ -86,16 +86,14 @@ def frame_memories(cfg: InstaFrame, bank_bits: int, family: str) -> tuple[int, i
     the accumulator's read address a register, so both are synchronous-read RAMs; a held
     evaluation has no snapshot) or the statistic input's snapshot (reuse), and the double bank
     of per-channel results (2 NF words of `bank_bits`). The RTL pins their `ram_style` by the
-    size rule (`buffer_style`): block RAM (`ram_blocks`) or distributed RAM, whose cells (ECP5
-    TRELLIS_DPR16X4; Xilinx `lutram_luts`) are LUT RAM and whose read multiplexer is LUT
-    (`lutram_mux_luts`)."""
+    size rule or the layer's `stat_memory` (`buffer_style`), and `pinned_memory` costs them:
+    block RAM, or distributed RAM whose cells (ECP5 TRELLIS_DPR16X4; Xilinx `lutram_luts`) are
+    LUT RAM and whose read multiplexer is LUT."""
     snw = cfg.pe * cfg.acc_type.bits
     words = [(snw, cfg.nf)] * (2 if cfg.has_write_side and not cfg.held else 1)
     words += [(bank_bits, 2 * cfg.nf)]
-    lut = sum(lutram_mux_luts(w, d, family) for w, d in words)
-    bram = sum(ram_blocks(w, d, family) for w, d in words)
-    lutram = sum(distributed_cells(w, d, family) for w, d in words)
-    return lut, bram, lutram
+    costs = [pinned_memory(w, d, family, cfg.stat_memory) for w, d in words]
+    return tuple(sum(c[i] for c in costs) for i in range(3))
 
 
 def dram_forms(cfg: InstaFrame) -> list[dict]:
@@ -137,7 +135,8 @@ def held_slack(cfg: InstaFrame, latency: int) -> int:
 
 def check_hls_forms(cfg: InstaFrame) -> None:
     """The HLS kernels have parallel multipliers, constants on chip and a snapshot only:
-    ConfigError for the shared form, for constants in DRAM and for a held evaluation."""
+    ConfigError for the shared form, for constants in DRAM, for a held evaluation and for a pinned
+    memory style."""
     if cfg.constants != "chip":
         raise ConfigError(
             f"{cfg.name}: the HLS kernels keep their constants on chip; build this layer with the "
@@ -153,6 +152,12 @@ def check_hls_forms(cfg: InstaFrame) -> None:
             f"{cfg.name}: the HLS kernels have no form for multipliers={cfg.multipliers!r} (the "
             "shared and serial forms are hw/lib/cube_seq.v, mul_seq.v and eval_serial.v); build "
             "this layer with the RTL backend, or set multipliers='parallel' in the folding file"
+        )
+    if cfg.stat_memory != "auto":
+        raise ConfigError(
+            f"{cfg.name}: the HLS kernels leave their memories' binding to the HLS tool "
+            f"(stat_memory={cfg.stat_memory!r} is an RTL style); build this layer with the RTL "
+            "backend, or set stat_memory='auto' in the folding file"
         )
 
 
@@ -180,6 +185,14 @@ def check_evaluation(cfg: InstaFrame) -> None:
             f"{cfg.name}: a frame of {cfg.words_per_frame} word(s) is shorter than the "
             f"evaluators' {cfg.eval_stages}-stage pipeline, which evaluation='hold' needs; use "
             "evaluation='overlap' or a lower PE"
+        )
+
+
+def check_stat_memory(cfg: InstaFrame) -> None:
+    """ConfigError unless `stat_memory` is one of WRITTEN_STYLES."""
+    if cfg.stat_memory not in WRITTEN_STYLES:
+        raise ConfigError(
+            f"{cfg.name}: stat_memory={cfg.stat_memory!r}; use one of {WRITTEN_STYLES}"
         )
 
 
@@ -248,6 +261,7 @@ class InstaFrame:
     multipliers: str
     constants: str
     evaluation: str
+    stat_memory: str
     se: object
     _se_macs: int | None
 
@@ -392,7 +406,7 @@ def frame_context(cfg: InstaFrame, eval_stages: int) -> dict:
         kfrac=cfg.mu_frac_bits, x_signed=t.signed, mu_signed=mt.signed, mu_w=cfg.pe * mt.bits,
         snw=cfg.pe * cfg.acc_type.bits, depth=depth,
         external=getattr(cfg, "buffer", "chip") == "dram",
-        mu_dram=cfg.has_write_side and cfg.constants == "dram",
+        mu_dram=cfg.has_write_side and cfg.constants == "dram", stat_memory=cfg.stat_memory,
         slack=cfg.buffer_words - cfg.words_per_frame,
         buffer_style=buffer_style(cfg.pe * t.bits, depth), aw=clog2(depth),
         cntw=width(0, depth, False), nfw=nfw, vw=clog2(cfg.num_vectors), g=g,

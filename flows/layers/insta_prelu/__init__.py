@@ -28,6 +28,7 @@ Outputs: the requantised activation (INT on the output quantiser's grid).
 * `estimate`   the estimator
 """
 
+from flows.hwmodel.memory import WRITTEN_STYLES
 from flows.layers.insta_prelu.config import InstaPReLU
 from flows.layers.insta_prelu.estimate import estimate
 from flows.layers.insta_prelu.golden import execute
@@ -63,8 +64,12 @@ KIND = LayerKind(
     ports=ports,
     buffer_words=lambda cfg: cfg.buffer_words,  # own forms: the frame buffer; reuse: none
     # shared multipliers: fewer DSPs, more cycles per word; a held evaluation: no snapshot
-    # memory, the evaluators' cycles once per frame
-    styles={"multipliers": MULTIPLIER_STYLES, "evaluation": EVALUATIONS},
+    # memory, the evaluators' cycles once per frame; statistic memories in block RAM: LUTs saved
+    styles={
+        "multipliers": MULTIPLIER_STYLES,
+        "evaluation": EVALUATIONS,
+        "stat_memory": WRITTEN_STYLES,
+    },
     places=("buffer", "constants"),
     dram_forms=dram_forms,
     dram_regions=dram_regions,

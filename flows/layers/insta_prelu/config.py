@@ -20,6 +20,7 @@ from flows.layers.insta_statistics import (
     check_evaluation,
     check_mu_range,
     check_multipliers,
+    check_stat_memory,
     refined_mu_type,
     statistic_type,
 )
@@ -77,6 +78,7 @@ class InstaPReLU(InstaFrame):
     # the shared cube and bit-serial evaluators (docs/insta.md)
     constants: str = "chip"  # "dram": per-channel constants streamed in (docs/dram.md)
     evaluation: str = "overlap"  # or "hold": no snapshot, the input waits (insta.md)
+    stat_memory: str = "auto"  # accumulators, snapshot, bank: size rule, or "block" (insta.md)
     table_fold: bool = False  # the table is odd (table[-v] = -table[v]): store v >= 0 only
     _se_macs: int | None = field(init=False, repr=False, compare=False, default=None)
 
@@ -102,6 +104,7 @@ class InstaPReLU(InstaFrame):
             raise ConfigError(f"{self.name}: form 'se' and an SE config go together")
         check_multipliers(self)
         check_evaluation(self)
+        check_stat_memory(self)
         if self.shift < 0 or self.stat_exponent < 0:
             raise ConfigError(f"{self.name}: shift and stat_exponent must be >= 0")
         m = se_macs_of(self.name, self.se, self.channels, self.pe, self.cycles_per_frame,

@@ -24,6 +24,7 @@ x_hat = (x - mu)/sigma, t = beta + alpha * mean_hw(x_hat^3) (INSTA-BNN supplemen
 * `estimate`   the estimator
 """
 
+from flows.hwmodel.memory import WRITTEN_STYLES
 from flows.layers.insta_statistics import (
     EVALUATIONS,
     MULTIPLIER_STYLES,
@@ -54,8 +55,12 @@ KIND = LayerKind(
     fork=True,  # the activations and the delayed input leave in lockstep
     buffer_words=lambda cfg: cfg.buffer_words,  # on a branch; as the fork it is the fork
     # shared multipliers: fewer DSPs, more cycles per word; a held evaluation: no snapshot
-    # memory, the evaluators' cycles once per frame
-    styles={"multipliers": MULTIPLIER_STYLES, "evaluation": EVALUATIONS},
+    # memory, the evaluators' cycles once per frame; statistic memories in block RAM: LUTs saved
+    styles={
+        "multipliers": MULTIPLIER_STYLES,
+        "evaluation": EVALUATIONS,
+        "stat_memory": WRITTEN_STYLES,
+    },
     places=("buffer", "constants"),
     dram_forms=dram_forms,
     dram_regions=dram_regions,  # constants in DRAM: mu, and the evaluators' A', M, sigma < 0

@@ -16,6 +16,7 @@ from flows.layers.insta_statistics import (
     check_buffer,
     check_evaluation,
     check_multipliers,
+    check_stat_memory,
     refined_mu_type,
     statistic_bound,
     statistic_type,
@@ -64,6 +65,7 @@ class InstaThreshold(InstaFrame):
     # the shared cube and bit-serial evaluators (docs/insta.md)
     constants: str = "chip"  # "dram": per-channel constants streamed in (docs/dram.md)
     evaluation: str = "overlap"  # or "hold": no snapshot, the input waits (insta.md)
+    stat_memory: str = "auto"  # accumulators, snapshot, bank: size rule, or "block" (insta.md)
     _se_macs: int | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
@@ -81,6 +83,7 @@ class InstaThreshold(InstaFrame):
         check_constants(self.name, self.constants)
         check_multipliers(self)
         check_evaluation(self)
+        check_stat_memory(self)
         if self.mu_frac_bits < 0:
             raise ConfigError(f"{self.name}: mu_frac_bits={self.mu_frac_bits} must be >= 0")
         if not (2 <= self.mantissa_bits <= 32 and 2 <= self.offset_bits <= 62):
