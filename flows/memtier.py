@@ -33,7 +33,13 @@ from flows.errors import ResourceError
 from flows.estimate import estimate_graph, estimate_layer, total
 from flows.folding import cycles_per_frame
 from flows.graph import DataflowGraph
-from flows.hwmodel.dram import buffer_traffic, dram_cycles, region_traffic, slow_stream
+from flows.hwmodel.dram import (
+    buffer_traffic,
+    dram_cycles,
+    region_traffic,
+    side_traffic,
+    slow_stream,
+)
 from flows.hwmodel.fifo import fifos_estimate
 from flows.hwmodel.memory import LUTRAM_LUTS
 from flows.hwmodel.resources import Estimate
@@ -64,6 +70,7 @@ class BufferUse:
     kind: str = "fifo"
     reads_per_frame: int = 1
     taps: int = 0  # a FIFO's second readers (`DramBuffer.taps`)
+    side_bytes: int = 0  # one stream's bytes per frame (`side_traffic`; a region: all of them)
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,7 @@ def dram_use(graph: DataflowGraph, target: str | Target) -> DramUse:
             b.words,
             buffer_traffic(b.width, b.per_frame, d, len(b.taps)),
             taps=len(b.taps),
+            side_bytes=side_traffic(b.width, b.per_frame, d),
         )
         for n, b in found
     ) + tuple(
@@ -117,6 +125,7 @@ def dram_use(graph: DataflowGraph, target: str | Target) -> DramUse:
             region_traffic(r.width, r.words, r.reads_per_frame, d),
             "region",
             r.reads_per_frame,
+            side_bytes=region_traffic(r.width, r.words, r.reads_per_frame, d),
         )  # fmt: skip
         for n, r in regions
     )
@@ -136,10 +145,9 @@ def tier_estimate(graph: DataflowGraph, target: str | Target) -> Estimate | None
     cycles = cycles_per_frame(graph)  # as the tier decides slowness
 
     def widths(kind: str, slow: bool, taps: bool = False) -> list[int]:
-        # a buffer's traffic is both ways, and once more per tap; each stream's is one side's
+        # each stream's traffic is one side's (`side_traffic`)
         return [w for b in use.buffers if b.kind == kind
-                and slow_stream(b.bytes_per_frame // (2 + b.taps if kind == "fifo" else 1),
-                                cycles, tgt.dram) == slow
+                and slow_stream(b.side_bytes, cycles, tgt.dram) == slow
                 for w in [b.width] * (b.taps if taps else 1)]  # fmt: skip
 
     lut, ff, lutram = tgt.dram.tier_cost(
@@ -251,8 +259,7 @@ def _tier_luts(node, form: dict, tgt: Target, cycles: int | None = None) -> int:
     def slow(side_bytes: int) -> bool:
         return cycles is not None and slow_stream(side_bytes, cycles, d)
 
-    costs = [d.stream_cost(b.width, slow=slow(buffer_traffic(b.width, b.per_frame, d) // 2),
-                           tap=tap)
+    costs = [d.stream_cost(b.width, slow=slow(side_traffic(b.width, b.per_frame, d)), tap=tap)
              for b in kind.dram_buffers(cfg) for tap in [False] + [True] * len(b.taps)]  # fmt: skip
     costs += [d.stream_cost(r.width, True,
                             slow(region_traffic(r.width, r.words, r.reads_per_frame, d)))

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from flows.artifacts import write_text
 from flows.codegen.stream_engine import MIN_RING, Stream, build_engine, tap_name
-from flows.hwmodel.dram import Dram, buffer_traffic, fifo_word_bits, region_traffic, slow_stream
+from flows.hwmodel.dram import Dram, fifo_word_bits, region_traffic, side_traffic, slow_stream
 
 
 @dataclass(frozen=True)
@@ -500,7 +500,7 @@ def emit_with_dram(
         )
     buffers = [
         ExternalBuffer(name, b.width, b.words, b.per_frame,
-                       _slow(graph, buffer_traffic(b.width, b.per_frame, dram) // 2, dram),
+                       _slow(graph, side_traffic(b.width, b.per_frame, dram), dram),
                        len(b.taps))
         for name, _, b in found
     ]  # fmt: skip

@@ -19,7 +19,7 @@ import math
 from flows.targets import Dram
 
 __all__ = [
-    "Dram", "buffer_traffic", "dram_cycles", "fifo_word_bits", "region_traffic", "slow_stream",
+    "Dram", "buffer_traffic", "dram_cycles", "side_traffic", "fifo_word_bits", "region_traffic", "slow_stream",
 ]  # fmt: skip
 
 # A stream that moves at most one chip word per SLOW_CYCLES clocks on each side stages one burst
@@ -39,6 +39,12 @@ def buffer_traffic(width: int, words_per_frame: int, dram: Dram, taps: int = 0) 
     """Bytes per frame of one DRAM buffer: each word written once and read once, and once more
     by each of its `taps`."""
     return (2 + taps) * words_per_frame * fifo_word_bits(width, dram, words_per_frame) // 8
+
+
+def side_traffic(width: int, words_per_frame: int, dram: Dram) -> int:
+    """Bytes per frame one side of a DRAM buffer moves (its writes, or one reader's reads): what
+    decides whether its stream is slow (`slow_stream`)."""
+    return words_per_frame * fifo_word_bits(width, dram, words_per_frame) // 8
 
 
 def region_traffic(width: int, words: int, reads_per_frame: int, dram: Dram) -> int:
