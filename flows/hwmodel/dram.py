@@ -19,7 +19,8 @@ import math
 from flows.targets import Dram
 
 __all__ = [
-    "Dram", "buffer_traffic", "dram_cycles", "side_traffic", "fifo_word_bits", "region_traffic", "slow_stream",
+    "Dram", "buffer_traffic", "dram_cycles", "fifo_word_bits", "region_traffic", "side_traffic",
+    "slow_stream",
 ]  # fmt: skip
 
 # A stream that moves at most one chip word per SLOW_CYCLES clocks on each side stages one burst

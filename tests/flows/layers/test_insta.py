@@ -4,6 +4,7 @@ the disagreement of the integer layer with the float reference (stated, bounded)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from fractions import Fraction
 
@@ -432,6 +433,26 @@ def test_held_evaluation_refuses_what_it_cannot_do() -> None:
     params = {"mu": np.zeros(2), "A": np.zeros(2), "M": np.zeros(2), "sign": np.ones(2)}
     with pytest.raises(ConfigError, match=r"HLS kernels evaluate from a snapshot"):
         hls(cfg, params)
+
+
+def test_stat_memory_style_is_checked_and_refused_by_hls() -> None:
+    """stat_memory (docs/insta.md, "Memory style"): a value outside WRITTEN_STYLES is refused with
+    the choices; the HLS kernels refuse "block" with what to do; "block" moves a 14x14x64
+    INSTA-Th's accumulators and bank (under 4 kbit each) from LUT RAM to block RAM in the
+    estimate, and changes no cycle."""
+    from flows.estimate import estimate_layer
+    from flows.layers.insta_threshold.hls import hls
+
+    with pytest.raises(ConfigError, match=r"stat_memory='bram'; use one of \('auto', 'block'\)"):
+        InstaThreshold("i", 64, 14, 14, INT(8), exponent=0, stat_memory="bram")
+    kw = dict(exponent=0, evaluation="hold")
+    auto = InstaThreshold("i", 64, 14, 14, INT(8), **kw)
+    block = InstaThreshold("i", 64, 14, 14, INT(8), **kw, stat_memory="block")
+    a, b = estimate_layer(auto, "ecp5"), estimate_layer(block, "ecp5")
+    assert a.lutram > 0 and b.lutram == 0 and b.bram > a.bram and b.cycles == a.cycles
+    params = {"mu": np.zeros(64), "A": np.zeros(64), "M": np.zeros(64), "sign": np.ones(64)}
+    with pytest.raises(ConfigError, match=r"stat_memory='block' is an RTL style"):
+        hls(dataclasses.replace(block, evaluation="overlap"), params)
 
 
 def test_shared_multipliers_dsp_as_synthesised() -> None:
