@@ -9,7 +9,7 @@ OUT     ?= build
 SPEED   := $(if $(FPS),--fps $(FPS)) $(if $(CYCLES),--target-cycles $(CYCLES))
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup test test-all lint format train export bitstream parity report explore clean doctor ops bench-golden synth-baselines snapshots bench-explore bench-dwc bench-mvau-dram bench-insta-shared bench-dram bench-resnet18-dram bench-fifo
+.PHONY: setup test test-all lint format train export bitstream parity report explore clean doctor ops bench-golden synth-baselines snapshots bench-explore bench-dwc bench-window bench-mvau-dram bench-insta-shared bench-dram bench-resnet18-dram bench-fifo
 
 setup:                     ## venv + Python deps + Verilator/Icarus/Yosys/nextpnr (idempotent)
 	@bash scripts/setup.sh
@@ -62,6 +62,9 @@ bench-explore:             ## every zoo model x target: fastest design that fits
 
 bench-dwc:                 ## width-converter estimator vs Yosys, fitted and held-out (build/bench/width_converter.json)
 	$(PY) -m benchmarks.width_converter
+
+bench-window:              ## SlidingWindow estimator vs Yosys, fitted and held-out (build/bench/sliding_window.json)
+	$(PY) -m benchmarks.sliding_window
 
 bench-mvau-dram:           ## MVAU estimator vs Yosys, deep weight ROMs and weights in DRAM, fitted and held-out (build/bench/mvau_dram.json)
 	$(PY) -m benchmarks.mvau_dram

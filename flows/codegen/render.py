@@ -8,6 +8,7 @@ from pathlib import Path
 import jinja2
 
 from flows.hwmodel.memory import buffer_style, rom_style
+from flows.hwmodel.structure import csd_digits
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO_ROOT / "hw" / "templates"
@@ -41,20 +42,6 @@ def hlit(value: int, bits: int) -> str:
 def index(sig: str, depth: int) -> str:
     """Address of a memory of `depth` words (a 1-word memory takes the constant 0)."""
     return sig if depth > 1 else "0"
-
-
-def csd_digits(k: int) -> list[tuple[int, int]]:
-    """k >= 0 in canonical signed digits: [(shift, +1 or -1)], no two adjacent non-zero digits
-    (the fewest additions of shifted copies that make k)."""
-    out, n = [], 0
-    while k:
-        if k & 1:
-            d = 2 - (k & 3)  # +1 where k = ...01, -1 where k = ...11
-            out.append((n, d))
-            k -= d
-        k >>= 1
-        n += 1
-    return out
 
 
 def cmul(sig: str, k: int) -> str:

@@ -212,6 +212,29 @@ def pinned_memory(width: int, depth: int, family: str, style: str = "auto") -> t
     )
 
 
+# Yosys's memory_libmap costs of the ECP5 memories (techlibs/lattice lutrams_trellis.txt and
+# brams_16kd.txt, Yosys 0.70): a TRELLIS_DPR16X4 4, a DP16KD 128; it maps a memory whose style is
+# not pinned to the cheaper.
+LIBMAP_LUTRAM_COST, LIBMAP_BRAM_COST = 4, 128
+
+
+def unpinned_memory(width: int, depth: int, family: str) -> tuple[int, int, int]:
+    """(LUT, BRAM, LUT RAM) of a written memory with a registered read whose `ram_style` the RTL
+    leaves to Yosys (the SlidingWindow's line buffer). ECP5: memory_libmap's choice by its costs
+    (block RAM once the LUT RAM cells would cost more than the blocks: a 2,176 x 1 line buffer
+    took one DP16KD, not 136 cells), distributed RAM with its read multiplexer otherwise. Other
+    families: the read-only memory's rule (`memory`), as before it was measured."""
+    if family != "ecp5":
+        lut, bram = memory(width, depth, family)
+        return lut, bram, 0
+    cells = math.ceil(width / 4) * math.ceil(depth / 16)
+    blocks = bram_blocks(width, depth)
+    if cells * LIBMAP_LUTRAM_COST > blocks * LIBMAP_BRAM_COST:
+        return cascade_luts(width, depth, family), blocks, 0
+    mux = width * (math.ceil(depth / 16) - 1)
+    return mux, 0, cells
+
+
 def written_memory(width: int, depth: int, family: str) -> tuple[int, int, int, int]:
     """(LUT, BRAM, LUTRAM, FF) of a written memory with a registered read whose `ram_style` is
     `buffer_style` (the MVAU's DRAM form): block RAM by the size rule, with its read multiplexer

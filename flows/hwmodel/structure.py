@@ -22,3 +22,17 @@ def tree_registers(stages: int, levels: int) -> list[int]:
     for i in range(stages):
         regs[min(levels, (i + 1) * (levels + 1) // (stages + 1))] += 1
     return regs
+
+
+def csd_digits(k: int) -> list[tuple[int, int]]:
+    """k >= 0 in canonical signed digits: [(shift, +1 or -1)], no two adjacent non-zero digits
+    (the fewest additions of shifted copies that make k)."""
+    out, n = [], 0
+    while k:
+        if k & 1:
+            d = 2 - (k & 3)  # +1 where k = ...01, -1 where k = ...11
+            out.append((n, d))
+            k -= d
+        k >>= 1
+        n += 1
+    return out

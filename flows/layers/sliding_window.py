@@ -37,11 +37,11 @@ import numpy as np
 
 from flows.datatypes import DataType, Kind, pack_words
 from flows.errors import ConfigError, FoldingError
-from flows.hwmodel.logic import CONTROL_FF, CONTROL_LUT, scaled
-from flows.hwmodel.memory import memory
+from flows.hwmodel.logic import scaled
+from flows.hwmodel.memory import unpinned_memory
 from flows.hwmodel.ports import Port
 from flows.hwmodel.resources import Estimate
-from flows.hwmodel.structure import clog2
+from flows.hwmodel.structure import clog2, csd_digits
 from flows.layers.backends import LayerRTL
 from flows.layers.checks import check_divides
 from flows.layers.registry import ALL, OUTPUTS, Fold, LayerKind
@@ -163,13 +163,20 @@ def buffer_words(cfg: SlidingWindow) -> int:
     return max(line_buffer(cfg)[1], (cfg.kernel + 1) * (cfg.in_w + 2 * cfg.pad) * nf)
 
 
+def address_bits(cfg: SlidingWindow) -> int:
+    """Bits of the window's global word indices (`gw` in the template): the writer's count, the
+    frame base and the read address, modulo 4 x (a frame bank + the line buffer)."""
+    nw = cfg.in_h * cfg.in_w * (cfg.channels // cfg.pe)
+    return (4 * (nw + line_buffer(cfg)[1])).bit_length() + 1
+
+
 def rtl(cfg: SlidingWindow, params: dict) -> LayerRTL:
     t = element_type(cfg)
     nf = cfg.channels // cfg.pe
     nw = cfg.in_h * cfg.in_w * nf  # words of one frame bank
     big = max(2 * nw, (cfg.in_h + cfg.kernel) * cfg.in_w * nf + (cfg.in_w + cfg.kernel) * nf)
     rows, depth = line_buffer(cfg)
-    gw = (4 * (nw + depth)).bit_length() + 1
+    gw = address_bits(cfg)
     big = max(big, 1 << gw)
     pad_word = pack_words(t.encode([cfg.pad_value] * cfg.pe), t.bits, cfg.pe)[0]
     steps = cfg.kernel_area // cfg.positions  # output words per window (positions > 1)
@@ -212,16 +219,41 @@ def rtl(cfg: SlidingWindow, params: dict) -> LayerRTL:
     return LayerRTL(ctx)
 
 
+# The address logic (hw/templates/sliding_window.v.j2: the global indices g, lo_g, hi_g, their
+# distances to the writer's count, the writer's count and frame base, the pad compares) is adders
+# of `address_bits` bits, plus one more of them for each extra canonical-signed digit of the
+# products by constants (`cmul`: by the row's words twice, by the words per pixel once). LUTs =
+# ADDRESS_LUT + ADDRESS_LUT_PER_BIT * gw + ADDRESS_LUT_PER_DIGIT_BIT * gw * extra digits, fitted
+# on six windows of Yosys 0.70 synth_ecp5 -noiopad (insta_resnet18's 56x56x64 and 7x7x512 at
+# stride 1 and 28x28x128 at stride 2, resnet20's 32x32x16, cnv's 30x30x64 at PE 4, a digits 8x8x1)
+# and held out on eight (the other ResNet-18 windows and its 7x7 stem, cnv's first, a stride-2
+# 16x16x32 at PE 2, 56x56x64 at PE 4): median error 4 %, worst 27 % (cnv's 32x32x3 UINT8 window,
+# over). docs/hardware.md, "SlidingWindow".
+ADDRESS_LUT, ADDRESS_LUT_PER_BIT, ADDRESS_LUT_PER_DIGIT_BIT = 35.4, 10.4, 2.4
+# Registers: the writer's count, the frame base and the read pipeline's address, about three of
+# `address_bits` each, the (oy, ox, ky, kx, f) counters and handshake in the constant, and the
+# output word; fitted on the same six windows.
+ADDRESS_FF, ADDRESS_FF_PER_BIT = 12, 3
+
+
+def address_luts(cfg: SlidingWindow) -> float:
+    """ECP5 LUTs of the window's address logic (ADDRESS_LUT*)."""
+    nf = cfg.channels // cfg.pe
+    extra = 2 * (len(csd_digits(cfg.in_w * nf)) - 1) + len(csd_digits(nf)) - 1
+    gw = address_bits(cfg)
+    return ADDRESS_LUT + ADDRESS_LUT_PER_BIT * gw + ADDRESS_LUT_PER_DIGIT_BIT * gw * extra
+
+
 def estimate(cfg: SlidingWindow, family: str) -> Estimate:
-    """Line buffer of `kernel` rows (+1 being written) of the padded input, element width from
-    the input type. Analytic (not fitted to a synthesis)."""
+    """The line buffer (`line_buffer`'s words, element width from the input type) where Yosys
+    maps it (`unpinned_memory`); the address logic fitted
+    (`address_luts`, the whole window's logic at one position per word)."""
     bits = element_type(cfg).bits
-    words = (cfg.kernel + 1) * (cfg.in_w + 2 * cfg.pad) * cfg.channels // cfg.pe
-    lut_mem, bram = memory(cfg.pe * bits, words, family)
+    lut_mem, bram, lutram = unpinned_memory(cfg.pe * bits, line_buffer(cfg)[1], family)
     p = cfg.positions  # one line-buffer copy and one address path per position
-    lut = CONTROL_LUT + 40 + scaled(p * (cfg.pe * bits * 2 + (40 if p > 1 else 0)), family)
-    ff = CONTROL_FF + 40 + 2 * p * cfg.pe * bits
-    return Estimate(cfg.cycles_per_frame, lut + p * lut_mem, ff, p * bram, 0)
+    lut = scaled(address_luts(cfg) + (p * (cfg.pe * bits * 2 + 40) if p > 1 else 0), family)
+    ff = ADDRESS_FF + ADDRESS_FF_PER_BIT * address_bits(cfg) + 2 * p * cfg.pe * bits
+    return Estimate(cfg.cycles_per_frame, lut + p * lut_mem, ff, p * bram, 0, lutram=p * lutram)
 
 
 KIND = LayerKind(

@@ -72,7 +72,8 @@ def test_cmul_is_the_product_modulo_the_width() -> None:
     """`cmul` (flows/codegen/render.py): the shift-and-add form of sig * k equals the product
     modulo 2^W for every k up to 5,000 and random W-bit operands, negative ones included; its
     digits are canonical (no two adjacent), which is the fewest adders."""
-    from flows.codegen.render import cmul, csd_digits
+    from flows.codegen.render import cmul
+    from flows.hwmodel.structure import csd_digits
 
     rng = np.random.default_rng(0)
     w = 20
