@@ -251,6 +251,7 @@ def estimate(cfg: SlidingWindow, family: str) -> Estimate:
     bits = element_type(cfg).bits
     lut_mem, bram, lutram = unpinned_memory(cfg.pe * bits, line_buffer(cfg)[1], family)
     p = cfg.positions  # one line-buffer copy and one address path per position
+    # one position: the fit covers the output word too; more: a copy and an address path each
     lut = scaled(address_luts(cfg) + (p * (cfg.pe * bits * 2 + 40) if p > 1 else 0), family)
     ff = ADDRESS_FF + ADDRESS_FF_PER_BIT * address_bits(cfg) + 2 * p * cfg.pe * bits
     return Estimate(cfg.cycles_per_frame, lut + p * lut_mem, ff, p * bram, 0, lutram=p * lutram)
