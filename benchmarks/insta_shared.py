@@ -39,7 +39,7 @@ HELD_OUT = [
 ]
 # (kind, channels, height, width, PE) measured with both statistic memory styles (module doc)
 STAT_MEMORY = [("threshold", 64, 56, 56, 1), ("prelu", 64, 56, 56, 1), ("prelu", 128, 28, 28, 1)]
-STAT_FORM = {"style": "serial", "evaluation": "hold"}
+STAT_MULTIPLIERS, STAT_EVALUATION = "serial", "hold"  # the search's form on those stages
 FAMILIES = ("ecp5",)
 METRICS = ("LUT", "FF", "BRAM", "DSP")
 STAT_METRICS = (*METRICS, "LUTRAM")
@@ -73,7 +73,9 @@ def measure(
 
 def measure_stat(kind: str, c: int, h: int, w: int, pe: int, memory: str, workdir: Path) -> dict:
     """One STAT_MEMORY block in the search's form with `stat_memory=memory`."""
-    node = _node(kind, c, h, w, pe, **STAT_FORM, stat_memory=memory)
+    node = _node(
+        kind, c, h, w, pe, STAT_MULTIPLIERS, evaluation=STAT_EVALUATION, stat_memory=memory
+    )
     cfg = dataclasses.replace(node.config, name=f"{kind}_{c}x{h}x{w}_pe{pe}_{memory}")
     row = {"name": cfg.name, "style": memory, "cycles": cfg.cycles_per_frame}
     node = Node(cfg, node.inputs, node.outputs, node.params)
