@@ -36,11 +36,16 @@ MIXES = {
 }
 # Tiers for the logic estimate: (buffer widths, weight-region widths). The fitted ones give the
 # coefficients of Dram.tier_cost (flows/targets.py); the held-out ones were not used to fit.
+R18_REGIONS = ([8] * 3 + [9] * 12 + [12] * 27 + [20] * 16 + [32] + [40] * 3 + [41] * 4 + [42] * 5
+               + [43] * 2 + [44] + [49] * 2 + [50] * 2 + [58] + [59] * 15 + [68] * 11 + [80])  # fmt: skip
 FITTED = {
     "8 x 16": ([16] * 8, []), "24 x 16": ([16] * 24, []), "4 x 64": ([64] * 4, []),
     "8 regions x 32": ([], [32] * 8), "4 x 16 + 4 regions x 64": ([16] * 4, [64] * 4),
     "24 x 16 slow": ([16] * 24, [], True), "8 regions x 32 slow": ([], [32] * 8, True),
     "8 x 16 + 8 taps": ([16] * 8, [], False, 1), "24 x 16 + 24 taps slow": ([16] * 24, [], True, 1),
+    # slow regions at scale (`reader_slow`, `reader_slow_per_bit`)
+    "16 regions x 12 slow": ([], [12] * 16, True), "48 regions x 12 slow": ([], [12] * 48, True),
+    "96 regions x 12 slow": ([], [12] * 96, True), "24 regions x 68 slow": ([], [68] * 24, True),
 }  # fmt: skip
 HELD_OUT = {
     "2 x 64": ([64, 64], []), "8 + 32 + 128": ([8, 32, 128], []), "4 x 16": ([16] * 4, []),
@@ -50,6 +55,10 @@ HELD_OUT = {
     "8 x 16 + 8 regions x 32, slow": ([16] * 8, [32] * 8, True),
     "4 x 64 + 4 taps": ([64] * 4, [], False, 1),
     "8 x 8 + 8 taps + 8 regions x 32, slow": ([8] * 8, [32] * 8, True, 1),
+    "16 x 8 + 16 taps, slow": ([8] * 16, [], True, 1),
+    # insta_resnet18's tier on the ULX3S (32 slow 8-bit buffers, 16 with a tap; 106 regions of
+    # 8-80 bits, here all slow: 3 of them are not)
+    "insta_resnet18's mix, slow": ([8] * 32, R18_REGIONS, True, [1] * 16 + [0] * 16),
 }  # fmt: skip
 WORDS = 3000
 
@@ -79,12 +88,14 @@ def logic(label: str, widths: tuple, root: Path, held_out: bool) -> dict:
     fifos, regions = widths[:2]
     slow = widths[2] if len(widths) > 2 else False
     taps = widths[3] if len(widths) > 3 else 0
-    d = root / label.replace(" ", "").replace("+", "_").replace(",", "")
-    items = [ExternalBuffer(f"b{i}", w, 4096, 0, slow, taps) for i, w in enumerate(fifos)]
+    taps = taps if isinstance(taps, list) else [taps] * len(fifos)  # per buffer, or for each
+    d = root / "".join(c for c in label.replace("+", "_") if c.isalnum() or c in "_-")
+    items = [ExternalBuffer(f"b{i}", w, 4096, 0, slow, t)
+             for i, (w, t) in enumerate(zip(fifos, taps, strict=True))]  # fmt: skip
     items += [WeightRegion(f"w{i}", w, 2048, slow) for i, w in enumerate(regions)]
     write_tier(items, DRAM, 50e6, "gensdr", d / "dram_tier.v")
     got = synth.synth_ecp5([d / "dram_tier.v"], "dram_tier", d, ooc=True)
-    tapped = [w for w in fifos for _ in range(taps)]
+    tapped = [w for w, t in zip(fifos, taps, strict=True) for _ in range(t)]
     cost = ((fifos, regions, [], [], tapped, []) if not slow
             else ([], [], fifos, regions, [], tapped))  # fmt: skip
     lut, ff, lutram = DRAM.tier_cost(*cost)

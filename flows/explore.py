@@ -211,7 +211,7 @@ def no_fit_message(d: Design, target, limits: dict[str, float]) -> str:
     """What does not fit at the slowest design, by how much, and where it goes."""
     tgt = targets.get(target)
     over = [k for k in limits if d.need.get(k, 0) > limits[k]]
-    per_layer = estimate.estimate_graph(d.graph, tgt.family)
+    per_layer = memtier.design_estimate(d.graph, tgt)  # the tier and the links are rows too
     parts = []
     for k in over:
         need = {name: need_of(e, tgt.family)[k] for name, e in per_layer.items()}

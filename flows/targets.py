@@ -23,7 +23,8 @@ class Dram:
     width and `fifo_per_bit` per bit of a wider word (its converters); `reader` one weight
     region's stream (read side only; half the per-bit cost); `fifo_slow`, `reader_slow` the same
     for a slow stream (one burst of staging); `tap`, `tap_slow` a buffer's second reader (its
-    read staging, pointer and count; half the per-bit cost); `loader` the regions' loader. Fitted
+    read staging, pointer and count; half the per-bit cost; a slow region's per-bit cost is
+    `reader_slow_per_bit`); `loader` the regions' loader. Fitted
     to Yosys synth_ecp5 of the generated tier (docs/dram.md, `make bench-dram`)."""
 
     chip: str
@@ -36,6 +37,7 @@ class Dram:
     reader: tuple[float, float, float] = (0, 0, 0)
     fifo_slow: tuple[float, float, float] = (0, 0, 0)
     reader_slow: tuple[float, float, float] = (0, 0, 0)
+    reader_slow_per_bit: tuple[float, float, float] = (0, 0, 0)
     tap: tuple[float, float, float] = (0, 0, 0)
     tap_slow: tuple[float, float, float] = (0, 0, 0)
     loader: tuple[float, float, float] = (0, 0, 0)
@@ -45,9 +47,12 @@ class Dram:
     def sustained_bytes_per_cycle(self) -> float:
         return self.sustained * self.data_bits / 8
 
-    def _stream(self, cost: tuple, width: int, share: float) -> tuple[float, ...]:
+    def _stream(
+        self, cost: tuple, width: int, share: float, per_bit: tuple | None = None
+    ) -> tuple[float, ...]:
         extra = self.word_bits(width) - self.data_bits
-        return tuple(c + share * p * extra for c, p in zip(cost, self.fifo_per_bit, strict=True))
+        per_bit = per_bit or tuple(share * p for p in self.fifo_per_bit)
+        return tuple(c + p * extra for c, p in zip(cost, per_bit, strict=True))
 
     def stream_cost(
         self, width: int, region: bool = False, slow: bool = False, tap: bool = False
@@ -62,7 +67,9 @@ class Dram:
             cost = self.reader_slow if slow else self.reader
         else:
             cost = self.fifo_slow if slow else self.fifo
-        return tuple(round(x) for x in self._stream(cost, width, 0.5 if region or tap else 1.0))
+        per_bit = self.reader_slow_per_bit if region and slow else None
+        share = 0.5 if region or tap else 1.0
+        return tuple(round(x) for x in self._stream(cost, width, share, per_bit))
 
     def fifo_cost(self, width: int) -> tuple[int, int, int]:
         """(LUT, FF, LUTRAM) of one buffer's stream (`stream_cost`)."""
@@ -85,7 +92,8 @@ class Dram:
         parts = [self._stream(self.fifo, w, 1.0) for w in fifo_widths]
         parts += [self._stream(self.reader, w, 0.5) for w in region_widths]
         parts += [self._stream(self.fifo_slow, w, 1.0) for w in slow_fifo_widths]
-        parts += [self._stream(self.reader_slow, w, 0.5) for w in slow_region_widths]
+        parts += [self._stream(self.reader_slow, w, 0.5, self.reader_slow_per_bit)
+                  for w in slow_region_widths]  # fmt: skip
         parts += [self._stream(self.tap, w, 0.5) for w in tap_widths]
         parts += [self._stream(self.tap_slow, w, 0.5) for w in slow_tap_widths]
         if region_widths or slow_region_widths:
@@ -129,11 +137,16 @@ class Target:
 # at 4 x 16 bits, 0.707 at 16 x 8; one stream alone: 0.83-0.84).
 # Slow streams (one burst of staging): 24 x 16-bit buffers 4835 LUT, 1510 FF, 246 LUTRAM; 8 regions
 # x 32 bits 1504, 908, 75.
+# Slow regions, refitted at scale (insta_resnet18's tier has 103 of them, and the 8-region fit
+# gave 19.5 LUT each, 0.72 of Yosys on its whole tier): 16, 48 and 96 regions x 12 bits 1803,
+# 3289, 5425 LUT (45 each, linear), 769, 1319, 2139 FF, 91, 193, 346 LUTRAM; 24 regions x 68 bits
+# 2460, 2648, 146 give the per-bit cost (`reader_slow_per_bit`, 0.11 LUT a bit, not the fifos').
 # Taps (a second reader of a buffer's ring), the difference of two tiers synthesised together:
 # 8 x 16-bit buffers 2657 LUT, 864 FF, 174 LUTRAM, with a tap each 3553, 1122, 240; slow, 24 of
 # them 4848, 1510, 246 and 6968, 2232, 345.
 _SDR_TIER = dict(base=(1144, 493, 42), fifo=(187, 46, 16.5), fifo_per_bit=(1.25, 1.5, 0),
-                 reader=(32, 21, 6), fifo_slow=(154, 42, 8.5), reader_slow=(9.5, 18.5, 2.25),
+                 reader=(32, 21, 6), fifo_slow=(154, 42, 8.5), reader_slow=(45.5, 17.1, 3.2),
+                 reader_slow_per_bit=(0.11, 0.65, 0.01),
                  tap=(112, 32, 8.25), tap_slow=(88, 30, 4.1),
                  loader=(204, 171, 15))  # fmt: skip
 ULX3S_SDRAM = {
