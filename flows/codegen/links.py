@@ -13,6 +13,11 @@ link are deeper, per a deadlock rule (docs/hardware.md, "Stitching a DAG"):
   its buffer in DRAM) is no longer lockstep: its two readers of the ring move independently,
   and the ring holds the backlog instead (`tap_words`), so neither link into the join is
   deepened.
+* **Emit burst** (a producer that gives `LayerKind.emit_burst_words` back to back, then pauses:
+  a pool with stride, one output row per window row): the link behind holds one burst plus
+  `fifo_depth`, so the consumer is not starved in the pause; waived where both layers are
+  quiet (`quiet_burst`). Found on insta_resnet20's downsampling unit, whose AvgPool feeds its
+  IntMVAU at 2,048 of the unit's 2,062 cycles: an 8-word link cost 186 cycles a frame.
 * **Side stream** (a `Port.side` input: the reuse InstaPReLU's statistic S from its block's
   INSTA-Th): `side_link_words`.
 * **Burst** (a consumer that reads `LayerKind.burst_words` back to back, then pauses: an MVAU's
@@ -286,6 +291,12 @@ def _deepened(
                 continue  # (a quiet burst: both layers have the time, `quiet_burst`)
             if words := burst_link_words(burst, p, port, fifo_depth):
                 deep[stream] = words
+    for n in order:  # emit bursts: the link behind holds one, unless both layers are quiet
+        emit = kind_of(n.config).emit_burst_words(n.config)
+        for stream, _, port in node_ports(n)[1] if emit else []:
+            for c in graph.consumers(stream):
+                if not quiet_burst(c, n, port, slowest):
+                    deep[stream] = max(deep.get(stream, 0), emit + fifo_depth)
     bursts = {s: max(fifo_depth, _pow2(w)) for s, w in deep.items()}  # the links' depths
     for j in order:
         for stream, _, port in node_ports(j)[0]:

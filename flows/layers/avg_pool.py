@@ -146,6 +146,8 @@ KIND = LayerKind(
     output_types=sums_type,
     ports=ports,
     buffer_words=buffer_words,
+    # the column pass gives an output row during the last input row of its windows only
+    emit_burst_words=lambda cfg: cfg.out_w * cfg.channels // cfg.pe if cfg.stride > 1 else 0,
     template="avg_pool.v.j2",
     rtl=rtl,
     estimate=estimate,

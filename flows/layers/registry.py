@@ -103,6 +103,10 @@ class LayerKind:
       none are (an MVAU with NF > 1: one vector of SF words, then NF - 1 replays); where the
       producer delivers slower than a word per cycle, the link in front holds them (the
       stitcher's burst rule);
+      emit_burst_words(cfg): output words given back to back before a pause in which none are
+      (a pool with stride > 1: one output row during the last input row of its windows, then
+      nothing for the other stride - 1 rows); the link behind holds them (the stitcher's emit
+      burst rule);
       extra_stages(cfg): pipeline words beyond the stitcher's NODE_WORDS;
       dram_buffers(cfg) -> [DramBuffer]: the layer's buffers placed in external DRAM (its
       `buffer` field says "dram"); each adds a stream pair `m_axis_<port>` (words into the buffer)
@@ -129,6 +133,7 @@ class LayerKind:
     join: bool = False
     buffer_words: Callable[[Any], int] = _zero
     burst_words: Callable[[Any], int] = _zero
+    emit_burst_words: Callable[[Any], int] = _zero
     extra_stages: Callable[[Any], int] = _zero
     dram_buffers: Callable[[Any], list[DramBuffer]] = lambda cfg: []
     dram_regions: Callable[[Any], list[DramRegion]] = lambda cfg: []

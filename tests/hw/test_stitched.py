@@ -12,6 +12,7 @@ from flows.folding import apply_folding
 from flows.graph import DataflowGraph, Node, Stream
 from flows.layers import (
     Affine,
+    AvgPool,
     DuplicateStreams,
     IntMVAU,
     LabelSelect,
@@ -19,6 +20,7 @@ from flows.layers import (
     StreamWidthConverter,
     Threshold,
     XnorMVAU,
+    kind_of,
 )
 from flows.sim import runner as sim
 from tests.hw.stimuli import random_values, seed_of
@@ -170,6 +172,34 @@ def test_burst_rule_deepens_the_link_behind_an_up_converter() -> None:
     same = apply_folding(g, {"t": {"pe": 4}})
     link = next(lk for lk in links.plan_links(same) if lk.dst is same.node("m"))
     assert (link.shortcut_words, link.depth) == (0, links.DEFAULT_FIFO_DEPTH)
+
+
+def test_emit_burst_rule_holds_a_pool_row_unless_quiet() -> None:
+    """A stride-2 AvgPool gives an output row (out_w x NF = 4 x 4 words) during every second input
+    row and nothing during the others: the link behind it holds one row plus the FIFO depth (16
+    + 4 -> 32 words) so its consumer is not starved in the pause (measured on insta_resnet20's
+    downsampling unit: 186 cycles a frame lost with 8 words); with a layer 64 times slower after
+    them both are quiet and the link keeps its plain depth."""
+    rng = np.random.default_rng(0)
+
+    def graph(mh: int) -> DataflowGraph:
+        g = DataflowGraph([Stream("x", INT(4), (64, 4))], ["z"])
+        p = AvgPool("p", channels=4, in_h=8, in_w=8, kernel=2, stride=2, pe=1, input_type=INT(4))
+        g.add(p, ["x"], [Stream("s", p.output_type, (16, 4))])
+        t = Threshold("t", channels=4, num_thresholds=1, input_type=p.output_type, pe=1,
+                      num_vectors=16)  # fmt: skip
+        g.add(t, ["s"], [Stream("b", BIPOLAR, (16, 4))], thresholds=np.zeros((4, 1), int))
+        m = XnorMVAU("m", mw=4, mh=mh, simd=1, pe=1, num_vectors=16)
+        _add(g, m, "b", "z", mh, weights=random_values(BIPOLAR, (mh, 4), rng))
+        return apply_folding(g, {})
+
+    busy = graph(1)
+    assert kind_of(busy.node("p").config).emit_burst_words(busy.node("p").config) == 16
+    link = next(lk for lk in links.plan_links(busy) if lk.stream == "s")
+    assert (link.shortcut_words, link.depth) == (16 + links.DEFAULT_FIFO_DEPTH, 32)
+    quiet = graph(512)
+    link = next(lk for lk in links.plan_links(quiet) if lk.stream == "s")
+    assert (link.shortcut_words, link.depth) == (0, links.WIRE_DEPTH)
 
 
 def test_burst_rule_is_waived_where_both_layers_are_quiet() -> None:
