@@ -227,8 +227,8 @@ def rtl(cfg: SlidingWindow, params: dict) -> LayerRTL:
 # on six windows of Yosys 0.70 synth_ecp5 -noiopad (insta_resnet18's 56x56x64 and 7x7x512 at
 # stride 1 and 28x28x128 at stride 2, resnet20's 32x32x16, cnv's 30x30x64 at PE 4, a digits 8x8x1)
 # and held out on eight (the other ResNet-18 windows and its 7x7 stem, cnv's first, a stride-2
-# 16x16x32 at PE 2, 56x56x64 at PE 4): median error 4 %, worst 27 % (cnv's 32x32x3 UINT8 window,
-# over). docs/hardware.md, "SlidingWindow".
+# 16x16x32 at PE 2, 56x56x64 at PE 4): LUT median error 6 %, worst 28 % (cnv's 32x32x3 UINT8
+# window, over), FF 4 % and 13 % (`make bench-window`; docs/hardware.md, SlidingWindow).
 ADDRESS_LUT, ADDRESS_LUT_PER_BIT, ADDRESS_LUT_PER_DIGIT_BIT = 35.4, 10.4, 2.4
 # Registers: the writer's count, the frame base and the read pipeline's address, about three of
 # `address_bits` each, the (oy, ox, ky, kx, f) counters and handshake in the constant, and the
