@@ -117,17 +117,9 @@ def dram_use(graph: DataflowGraph, target: str | Target) -> DramUse:
         )
         for n, b in found
     ) + tuple(
-        BufferUse(
-            n,
-            r.port,
-            r.width,
-            r.words,
-            region_traffic(r.width, r.words, r.reads_per_frame, d),
-            "region",
-            r.reads_per_frame,
-            side_bytes=region_traffic(r.width, r.words, r.reads_per_frame, d),
-        )  # fmt: skip
+        BufferUse(n, r.port, r.width, r.words, t, "region", r.reads_per_frame, side_bytes=t)
         for n, r in regions
+        for t in [region_traffic(r.width, r.words, r.reads_per_frame, d)]  # read one way only
     )
     if not uses:
         return DramUse((), 0, 0)

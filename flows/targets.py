@@ -48,28 +48,30 @@ class Dram:
         return self.sustained * self.data_bits / 8
 
     def _stream(
-        self, cost: tuple, width: int, share: float, per_bit: tuple | None = None
-    ) -> tuple[float, ...]:
-        extra = self.word_bits(width) - self.data_bits
-        per_bit = per_bit or tuple(share * p for p in self.fifo_per_bit)
-        return tuple(c + p * extra for c, p in zip(cost, per_bit, strict=True))
-
-    def stream_cost(
         self, width: int, region: bool = False, slow: bool = False, tap: bool = False
-    ) -> tuple:
-        """(LUT, FF, LUTRAM) of one stream for `width`-bit words: a buffer's (both ways), a
-        region's or a buffer's tap (read side only: half the per-bit cost), slow (one burst of
-        staging) or not; the cost at the chip's width plus the per-bit cost of a wider word (its
-        converters)."""
+    ) -> tuple[float, ...]:
+        """`stream_cost` before rounding."""
         if tap:
             cost = self.tap_slow if slow else self.tap
         elif region:
             cost = self.reader_slow if slow else self.reader
         else:
             cost = self.fifo_slow if slow else self.fifo
-        per_bit = self.reader_slow_per_bit if region and slow else None
         share = 0.5 if region or tap else 1.0
-        return tuple(round(x) for x in self._stream(cost, width, share, per_bit))
+        per_bit = (
+            self.reader_slow_per_bit if region and slow else [share * p for p in self.fifo_per_bit]
+        )
+        extra = self.word_bits(width) - self.data_bits
+        return tuple(c + p * extra for c, p in zip(cost, per_bit, strict=True))
+
+    def stream_cost(
+        self, width: int, region: bool = False, slow: bool = False, tap: bool = False
+    ) -> tuple:
+        """(LUT, FF, LUTRAM) of one stream for `width`-bit words: a buffer's (both ways), a
+        region's or a buffer's tap (read side only: half the per-bit cost; a slow region's is
+        `reader_slow_per_bit`), slow (one burst of staging) or not; the cost at the chip's width
+        plus the per-bit cost of a wider word (its converters)."""
+        return tuple(round(x) for x in self._stream(width, region, slow, tap))
 
     def fifo_cost(self, width: int) -> tuple[int, int, int]:
         """(LUT, FF, LUTRAM) of one buffer's stream (`stream_cost`)."""
@@ -89,13 +91,12 @@ class Dram:
         the design), each buffer's stream, each weight region's stream (the slow ones, staging one
         burst, `fifo_slow` and `reader_slow`) and, with regions, their loader. Every term is
         linear: the schedulers' round robins are linear in the streams."""
-        parts = [self._stream(self.fifo, w, 1.0) for w in fifo_widths]
-        parts += [self._stream(self.reader, w, 0.5) for w in region_widths]
-        parts += [self._stream(self.fifo_slow, w, 1.0) for w in slow_fifo_widths]
-        parts += [self._stream(self.reader_slow, w, 0.5, self.reader_slow_per_bit)
-                  for w in slow_region_widths]  # fmt: skip
-        parts += [self._stream(self.tap, w, 0.5) for w in tap_widths]
-        parts += [self._stream(self.tap_slow, w, 0.5) for w in slow_tap_widths]
+        kinds = [  # (widths, region, slow, tap)
+            (fifo_widths, False, False, False), (region_widths, True, False, False),
+            (slow_fifo_widths, False, True, False), (slow_region_widths, True, True, False),
+            (tap_widths, False, False, True), (slow_tap_widths, False, True, True),
+        ]  # fmt: skip
+        parts = [self._stream(w, *kind) for widths, *kind in kinds for w in widths]
         if region_widths or slow_region_widths:
             parts.append(self.loader)
         return tuple(round(b + sum(p[k] for p in parts)) for k, b in enumerate(self.base))

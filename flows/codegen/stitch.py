@@ -138,8 +138,8 @@ def stitch_plan(
                     "side": lk.side,
                 }
             )
-        drams = []
-        for buf in kind_of(n.config).dram_buffers(n.config):
+        drams, bufs = [], kind_of(n.config).dram_buffers(n.config)
+        for buf in bufs:
             name = f"{n.name}_{buf.port}"
             drams.append(
                 {
@@ -153,7 +153,7 @@ def stitch_plan(
                     "taps": [(tap_name(name, i), _signal(n, t)) for i, t in enumerate(buf.taps)],
                 }
             )
-        served = {t for buf in kind_of(n.config).dram_buffers(n.config) for t in buf.taps}
+        served = {t for buf in bufs for t in buf.taps}
         regions = [
             {"name": f"{n.name}_{r.port}", "width": r.width, "in": _signal(n, f"s_axis_{r.port}"),
              "port": r.port}

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 
-from flows.hwmodel.memory import bram_blocks
+from flows.hwmodel.memory import bram_blocks, dpr_cells
 from flows.hwmodel.resources import Estimate
 
 # (constant, per log2(depth), per bit x extra 16-word bank (ECP5) or 64-word bank (Xilinx))
@@ -59,7 +59,7 @@ def stream_fifo(width: int, depth: int, family: str) -> Estimate:
         bank = 16 if fam == "ecp5" else 64
         lut = a + b * lg + c * width * max(0, math.ceil(depth / bank) - 1)
         if fam == "ecp5":
-            lutram = math.ceil(width / 4) * math.ceil(depth / 16)
+            lutram = dpr_cells(width, depth)
         elif depth <= 32:
             lutram = 4 * math.ceil(width / 6)  # RAM32M: 32 x 6 bits in four LUTs
         else:

@@ -174,6 +174,17 @@ def lutram_luts(width: int, depth: int, family: str) -> int:
     return 4 * math.ceil(width / 3) * math.ceil(depth / 64)
 
 
+def dpr_cells(width: int, depth: int) -> int:
+    """ECP5 TRELLIS_DPR16X4 cells (16 words x 4 bits each) of a width x depth distributed RAM."""
+    return math.ceil(width / 4) * math.ceil(depth / 16)
+
+
+def dpr_mux_luts(width: int, depth: int) -> int:
+    """ECP5 LUTs of a distributed RAM's read multiplexer: one 2:1 step per bit for each bank of
+    16 words after the first."""
+    return width * (math.ceil(depth / 16) - 1)
+
+
 def distributed_cells(width: int, depth: int, family: str) -> int:
     """LUT RAM of a written memory whose `ram_style` is pinned by the size rule and falls below it
     (registers for two words or fewer): ECP5 TRELLIS_DPR16X4 cells (16 x 4 bits), Xilinx the LUTs
@@ -181,7 +192,7 @@ def distributed_cells(width: int, depth: int, family: str) -> int:
     if block_sized(width, depth) or depth <= 2:
         return 0
     if family == "ecp5":
-        return math.ceil(width / 4) * math.ceil(depth / 16)
+        return dpr_cells(width, depth)
     return lutram_luts(width, depth, family)
 
 
@@ -193,7 +204,7 @@ def lutram_mux_luts(width: int, depth: int, family: str) -> int:
     Xilinx (RAM64M's own multiplexers; `lutram_luts`) and for 16 words or fewer."""
     if family != "ecp5" or ram_blocks(width, depth, family) or depth <= 16:
         return 0
-    return width * (math.ceil(depth / 16) - 1)
+    return dpr_mux_luts(width, depth)
 
 
 def pinned_memory(width: int, depth: int, family: str, style: str = "auto") -> tuple[int, int, int]:
@@ -227,12 +238,10 @@ def unpinned_memory(width: int, depth: int, family: str) -> tuple[int, int, int]
     if family != "ecp5":
         lut, bram = memory(width, depth, family)
         return lut, bram, 0
-    cells = math.ceil(width / 4) * math.ceil(depth / 16)
-    blocks = bram_blocks(width, depth)
+    cells, blocks = dpr_cells(width, depth), bram_blocks(width, depth)
     if cells * LIBMAP_LUTRAM_COST > blocks * LIBMAP_BRAM_COST:
         return cascade_luts(width, depth, family), blocks, 0
-    mux = width * (math.ceil(depth / 16) - 1)
-    return mux, 0, cells
+    return dpr_mux_luts(width, depth), 0, cells
 
 
 def written_memory(width: int, depth: int, family: str) -> tuple[int, int, int, int]:
@@ -247,5 +256,5 @@ def written_memory(width: int, depth: int, family: str) -> tuple[int, int, int, 
     if depth <= 2:
         return 0, 0, 0, width * depth
     if family == "ecp5":
-        return 0, 0, math.ceil(width / 4) * math.ceil(depth / 16), 0
+        return 0, 0, dpr_cells(width, depth), 0
     return 0, 0, lutram_luts(width, depth, family), 0
